@@ -1,0 +1,450 @@
+//! The configuration files as written by users (DESIGN 3): serde types that
+//! accept exactly the documented keys. Semantic checks live in `validate`.
+
+use crate::naming::Protocol;
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+// ---------------------------------------------------------------- ssh-config
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshFile {
+    /// `netns`: the hosts are the built-in lab, provisioned on demand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab: Option<LabKind>,
+    pub ssh_hosts: IndexMap<String, SshHost>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabKind {
+    Netns,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshHost {
+    pub host: String,
+    #[serde(default = "default_ssh_port")]
+    pub port: u16,
+    pub user: String,
+    pub workdir: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub host_key_check: HostKeyCheck,
+}
+
+fn default_ssh_port() -> u16 {
+    22
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostKeyCheck {
+    Strict,
+    #[default]
+    AcceptNew,
+    Off,
+}
+
+// ------------------------------------------------------------ test-env-config
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvFile {
+    pub test_environments: IndexMap<String, TestEnv>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestEnv {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub server: EnvHost,
+    pub client: EnvHost,
+    #[serde(default)]
+    pub vars: IndexMap<String, Scalar>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvHost {
+    pub ssh_ref: String,
+    pub test_ip: String,
+    pub interface: String,
+}
+
+/// A YAML/JSON scalar kept as text (numbers and booleans as written).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+    Float(FloatText),
+}
+
+/// A float kept as the text serde gives back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct FloatText(pub String);
+
+impl<'de> Deserialize<'de> for FloatText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        f64::deserialize(d).map(|f| FloatText(f.to_string()))
+    }
+}
+
+impl Scalar {
+    pub fn text(&self) -> String {
+        match self {
+            Scalar::Text(s) => s.clone(),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Float(f) => f.0.clone(),
+        }
+    }
+}
+
+// ------------------------------------------------------ performance-test-spec
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerfFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance_tests: Option<PerfSpec>,
+    /// The seeds' alternative root key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_types: Option<PerfSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerfSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Throughput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Latency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pps: Option<Pps>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throughput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_stream: Option<SingleStream>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_stream: Option<MultiStream>,
+}
+
+/// Server and client command templates of one test kind.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commands {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_cmd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cmd_tcp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cmd_udp: Option<String>,
+}
+
+impl Commands {
+    pub fn client(&self, p: Protocol) -> Option<&str> {
+        match p {
+            Protocol::Tcp => self.client_cmd_tcp.as_deref(),
+            Protocol::Udp => self.client_cmd_udp.as_deref(),
+        }
+    }
+}
+
+fn default_protocols() -> Vec<Protocol> {
+    vec![Protocol::Tcp, Protocol::Udp]
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SingleStream {
+    #[serde(flatten)]
+    pub commands: Commands,
+    pub duration: u32,
+    pub target_bw: Vec<String>,
+    pub ports: Vec<u16>,
+    #[serde(default = "default_protocols")]
+    pub protocols: Vec<Protocol>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultiStream {
+    /// Falls back to the single-stream commands where absent.
+    #[serde(flatten)]
+    pub commands: Commands,
+    pub streams: Vec<u32>,
+    pub base_port: u16,
+    pub duration: u32,
+    /// Per-stream bandwidth target; `0` is unlimited (iperf3).
+    #[serde(default = "default_unlimited_bw")]
+    pub target_bw: String,
+    #[serde(default = "default_protocols")]
+    pub protocols: Vec<Protocol>,
+}
+
+fn default_unlimited_bw() -> String {
+    "0".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Latency {
+    #[serde(flatten)]
+    pub commands: Commands,
+    pub duration: u32,
+    pub ports: Vec<u16>,
+    #[serde(default = "default_protocols")]
+    pub protocols: Vec<Protocol>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pps {
+    #[serde(flatten)]
+    pub commands: Commands,
+    /// Accepted for the seeds' sake; pps is always multi-stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_stream_only: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sar_cmd: Option<String>,
+    pub streams: Vec<u32>,
+    #[serde(default = "default_pps_base_port")]
+    pub base_port: u16,
+    pub duration: u32,
+    #[serde(default = "default_unlimited_bw")]
+    pub target_bw: String,
+    #[serde(default = "default_protocols")]
+    pub protocols: Vec<Protocol>,
+}
+
+fn default_pps_base_port() -> u16 {
+    5201
+}
+
+// --------------------------------------------------------- ebpf-tools-config
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsFile {
+    pub ebpf_tools: IndexMap<String, ToolRaw>,
+}
+
+/// A tool in either of the seeds' shapes; `validate` turns it into one shape.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolRaw {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    // nested shape
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub testcase_source: Option<TestcaseSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_associations: Option<TestAssociations>,
+    // flat shape
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub testcase_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_ids: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicable_environments: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance_test_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub resource_monitoring: ResourceMonitoring,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestcaseSource {
+    pub file: String,
+    pub case_ids: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestAssociations {
+    pub applicable_environments: Vec<String>,
+    pub performance_test_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceMonitoring {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default = "yes")]
+    pub cpu: bool,
+    #[serde(default = "yes")]
+    pub memory: bool,
+    #[serde(default = "default_memory_types")]
+    pub memory_types: Vec<MemoryType>,
+    #[serde(default = "yes")]
+    pub log_size: bool,
+    #[serde(default = "default_cpu_stats")]
+    pub cpu_stats: Vec<CpuStat>,
+}
+
+impl Default for ResourceMonitoring {
+    fn default() -> Self {
+        ResourceMonitoring {
+            enabled: true,
+            cpu: true,
+            memory: true,
+            memory_types: default_memory_types(),
+            log_size: true,
+            cpu_stats: default_cpu_stats(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryType {
+    Virt,
+    Rss,
+}
+
+fn default_memory_types() -> Vec<MemoryType> {
+    vec![MemoryType::Virt, MemoryType::Rss]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuStat {
+    Avg,
+    Peak,
+}
+
+fn default_cpu_stats() -> Vec<CpuStat> {
+    vec![CpuStat::Avg, CpuStat::Peak]
+}
+
+// ----------------------------------------------------------------- case file
+
+/// The case file: a JSON list of cases, or `{"test_cases": [...]}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CaseFile {
+    List(Vec<EbpfCase>),
+    Wrapped { test_cases: Vec<EbpfCase> },
+}
+
+impl CaseFile {
+    pub fn into_cases(self) -> Vec<EbpfCase> {
+        match self {
+            CaseFile::List(v) | CaseFile::Wrapped { test_cases: v } => v,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EbpfCase {
+    pub id: u32,
+    pub name: String,
+    pub command: String,
+    /// Seconds the program is expected to run at most.
+    pub duration: u32,
+    #[serde(default)]
+    pub target: Target,
+    #[serde(default)]
+    pub parameters: IndexMap<String, Scalar>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    #[default]
+    Server,
+    Client,
+    Both,
+}
+
+// --------------------------------------------------------------- hooks.yaml
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HooksFile {
+    #[serde(default)]
+    pub hooks: Hooks,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hooks {
+    #[serde(default)]
+    pub global: LayerHooks,
+    #[serde(default)]
+    pub tool: LayerHooks,
+    #[serde(default)]
+    pub case: LayerHooks,
+    #[serde(default)]
+    pub test: LayerHooks,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerHooks {
+    #[serde(default)]
+    pub setup: Vec<HookTask>,
+    #[serde(default)]
+    pub teardown: Vec<HookTask>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookTask {
+    pub name: String,
+    #[serde(default)]
+    pub on: HookTarget,
+    pub run: String,
+    #[serde(default)]
+    pub when: When,
+    /// Seconds; default 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    #[serde(default)]
+    pub ignore_errors: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HookTarget {
+    Server,
+    Client,
+    #[default]
+    Both,
+}
+
+/// Which cycles a case- or test-layer task runs in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum When {
+    #[default]
+    Always,
+    Baseline,
+    Ebpf,
+}

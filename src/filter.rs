@@ -1,0 +1,100 @@
+//! Trial selection (DESIGN 4): every positional term must match (AND); a term
+//! matches where it occurs on token boundaries, tokens being separated by `::`
+//! and `_`. `--exact` compares whole names (any listed name is selected);
+//! `--skip` drops names matched by the same rule.
+
+/// What the user asked to run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub terms: Vec<String>,
+    pub skip: Vec<String>,
+    pub exact: bool,
+}
+
+impl Filter {
+    pub fn matches(&self, name: &str) -> bool {
+        let hit = |t: &String| {
+            if self.exact {
+                name == t
+            } else {
+                term_matches(name, t)
+            }
+        };
+        let selected = if self.terms.is_empty() {
+            true
+        } else if self.exact {
+            self.terms.iter().any(hit)
+        } else {
+            self.terms.iter().all(hit)
+        };
+        selected && !self.skip.iter().any(hit)
+    }
+}
+
+fn is_sep_before(name: &str, at: usize) -> bool {
+    at == 0 || name[..at].ends_with('_') || name[..at].ends_with("::")
+}
+
+fn is_sep_after(name: &str, at: usize) -> bool {
+    at == name.len() || name[at..].starts_with('_') || name[at..].starts_with("::")
+}
+
+/// Does `term` occur in `name` starting and ending on token boundaries?
+pub fn term_matches(name: &str, term: &str) -> bool {
+    if term.is_empty() {
+        return true;
+    }
+    name.match_indices(term)
+        .any(|(at, _)| is_sep_before(name, at) && is_sep_after(name, at + term.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("tool_001::case_1::host::latency::tcp_rr", "case_1", true)]
+    #[case("tool_001::case_15::vm::latency::tcp_rr", "case_1", false)]
+    #[case("tool_001::case_15::vm::latency::tcp_rr", "case_15", true)]
+    #[case("baseline::host::throughput::single_tcp_10G", "1G", false)]
+    #[case("baseline::host::throughput::single_tcp_1G", "1G", true)]
+    #[case("baseline::host::throughput::single_tcp_1G", "tcp", true)]
+    #[case("baseline::host::throughput::single_tcp_1G", "host::throughput", true)]
+    #[case("baseline::host::latency::udp_rr", "host::latency", true)]
+    #[case("baseline::host::latency::udp_rr", "ost", false)]
+    #[case("baseline::vmhost::latency::udp_rr", "host", false)]
+    #[case("tool_002::case_5::host::pps::multi_8_udp", "multi_8", true)]
+    #[case("tool_002::case_5::host::pps::multi_8_udp", "8_udp", true)]
+    #[case("tool_002::case_5::host::pps::multi_8_udp", "tool_002::case_5", true)]
+    #[case("tool_002::case_5::host::pps::multi_8_udp", "2::case", false)]
+    #[case("tool_002::case_5::host::pps::multi_8_udp", "tool_002::case_5::host::pps::multi_8_udp", true)]
+    fn token_boundaries(#[case] name: &str, #[case] term: &str, #[case] want: bool) {
+        assert_eq!(term_matches(name, term), want, "{term} in {name}");
+    }
+
+    fn f(terms: &[&str], skip: &[&str], exact: bool) -> Filter {
+        Filter {
+            terms: terms.iter().map(|s| s.to_string()).collect(),
+            skip: skip.iter().map(|s| s.to_string()).collect(),
+            exact,
+        }
+    }
+
+    const N: &str = "tool_002::case_5::host::throughput::multi_4_tcp";
+
+    #[rstest]
+    #[case(f(&[], &[], false), true)]
+    #[case(f(&["case_5", "host", "throughput"], &[], false), true)]
+    #[case(f(&["case_5", "vm"], &[], false), false)]
+    #[case(f(&["case_5"], &["tcp"], false), false)]
+    #[case(f(&["case_5"], &["udp"], false), true)]
+    #[case(f(&["case_5"], &[], true), false)]
+    #[case(f(&[N], &[], true), true)]
+    #[case(f(&["other", N], &[], true), true)]
+    #[case(f(&[N], &[N], true), false)]
+    #[case(f(&[], &["multi_4"], true), true)]
+    fn filters(#[case] filter: Filter, #[case] want: bool) {
+        assert_eq!(filter.matches(N), want, "{filter:?}");
+    }
+}

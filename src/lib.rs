@@ -1,0 +1,13 @@
+//! ebpf-perf: what an eBPF tool costs the network traffic it watches.
+//!
+//! The modules follow the data flow of DESIGN.md section 2:
+//! [`config`] (load + validate) -> [`matrix`] (cycles, trials, names) ->
+//! [`harness`] (filter, order, run) -> ... -> [`report`] (JUnit).
+//! [`naming`] is the one place that knows names and paths; [`template`]
+//! fills command templates.
+
+pub mod config;
+pub mod filter;
+pub mod matrix;
+pub mod naming;
+pub mod template;

@@ -1,0 +1,181 @@
+//! The matrix (DESIGN 4): cycles in run order (one baseline per environment,
+//! then one per tool × case × applicable environment) and the trials they hold,
+//! one per expanded performance test variant.
+
+use crate::config::{Config, EbpfCase, PerfSpec};
+use crate::naming::{self, CaseKey, TestType, Variant};
+use std::sync::Arc;
+
+/// The eBPF side of a cycle; a baseline cycle has none.
+#[derive(Debug, Clone)]
+pub struct CycleCase {
+    pub tool_id: String,
+    pub case: Arc<EbpfCase>,
+}
+
+/// One baseline or eBPF case run in one environment.
+#[derive(Debug, Clone)]
+pub struct Cycle {
+    /// `baseline_{env}` or `{tool_id}_case_{case_id}_{env}`.
+    pub id: String,
+    pub env: String,
+    pub case: Option<CycleCase>,
+    /// Result root relative to `performance-test-results/`.
+    pub root: String,
+    /// Indices of this cycle's trials in [`Matrix::trials`].
+    pub trials: std::ops::Range<usize>,
+}
+
+impl Cycle {
+    pub fn is_baseline(&self) -> bool {
+        self.case.is_none()
+    }
+}
+
+/// One named trial: a variant of a test in a cycle.
+#[derive(Debug, Clone)]
+pub struct Trial {
+    pub name: String,
+    pub cycle: usize,
+    pub variant: Variant,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Matrix {
+    pub cycles: Vec<Cycle>,
+    pub trials: Vec<Trial>,
+}
+
+impl Matrix {
+    pub fn cycle_of(&self, trial: &Trial) -> &Cycle {
+        &self.cycles[trial.cycle]
+    }
+
+    /// Result directory of a trial without its `_{timestamp}` suffix.
+    pub fn trial_dir_prefix(&self, trial: &Trial) -> String {
+        naming::trial_dir_prefix(&self.cycle_of(trial).root, &trial.variant)
+    }
+}
+
+/// Expands the tests of the given types into variants, in matrix order.
+pub fn variants(spec: &PerfSpec, types: &[TestType]) -> Vec<Variant> {
+    let mut out = Vec::new();
+    for t in TestType::ALL.into_iter().filter(|t| types.contains(t)) {
+        match t {
+            TestType::Throughput => {
+                let Some(tp) = &spec.throughput else { continue };
+                if let Some(s) = &tp.single_stream {
+                    for &protocol in &s.protocols {
+                        for bw in &s.target_bw {
+                            out.push(Variant::Single {
+                                protocol,
+                                target_bw: bw.clone(),
+                            });
+                        }
+                    }
+                }
+                if let Some(m) = &tp.multi_stream {
+                    for &streams in &m.streams {
+                        for &protocol in &m.protocols {
+                            out.push(Variant::Multi { streams, protocol });
+                        }
+                    }
+                }
+            }
+            TestType::Latency => {
+                if let Some(l) = &spec.latency {
+                    out.extend(l.protocols.iter().map(|&protocol| Variant::Latency { protocol }));
+                }
+            }
+            TestType::Pps => {
+                if let Some(p) = &spec.pps {
+                    for &streams in &p.streams {
+                        for &protocol in &p.protocols {
+                            out.push(Variant::Pps { streams, protocol });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The canonical parameter text and its path key for a case.
+pub fn case_key<'a>(tool_id: &'a str, case: &'a EbpfCase, canonical: &'a str) -> CaseKey<'a> {
+    CaseKey {
+        tool_id,
+        case_id: case.id,
+        protocol: case.parameters.get("protocol").map(scalar_str),
+        direction: case.parameters.get("direction").map(scalar_str),
+        canonical_params: canonical,
+    }
+}
+
+fn scalar_str(s: &crate::config::Scalar) -> &str {
+    match s {
+        crate::config::Scalar::Text(t) => t,
+        // Non-text protocol/direction values are rare; they keep the unset marker.
+        _ => naming::UNSET_PARAM,
+    }
+}
+
+/// Canonical parameter text of a case (DESIGN 6).
+pub fn canonical_params(case: &EbpfCase) -> String {
+    let texts: Vec<(&str, String)> = case
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.text()))
+        .collect();
+    naming::canonical_params(texts.iter().map(|(k, v)| (*k, v.as_str())))
+}
+
+/// Generates the whole matrix of a validated configuration.
+pub fn build(cfg: &Config) -> Matrix {
+    let mut m = Matrix::default();
+    let all_types = cfg.defined_test_types();
+    let baseline_variants = variants(&cfg.perf, &all_types);
+    for env in cfg.environments.keys() {
+        push_cycle(&mut m, env, None, &baseline_variants);
+    }
+    for tool in cfg.tools.values() {
+        let tool_variants = variants(&cfg.perf, &tool.test_types);
+        for case in &tool.cases {
+            for env in &tool.environments {
+                let cc = CycleCase {
+                    tool_id: tool.id.clone(),
+                    case: case.clone(),
+                };
+                push_cycle(&mut m, env, Some(cc), &tool_variants);
+            }
+        }
+    }
+    m
+}
+
+fn push_cycle(m: &mut Matrix, env: &str, case: Option<CycleCase>, vs: &[Variant]) {
+    let idx = m.cycles.len();
+    let start = m.trials.len();
+    let ids = case.as_ref().map(|c| (c.tool_id.as_str(), c.case.id));
+    let root = match &case {
+        None => naming::cycle_root(None, env),
+        Some(c) => {
+            let canonical = canonical_params(&c.case);
+            naming::cycle_root(Some(&case_key(&c.tool_id, &c.case, &canonical)), env)
+        }
+    };
+    for v in vs {
+        m.trials.push(Trial {
+            name: naming::trial_name(ids, env, v),
+            cycle: idx,
+            variant: v.clone(),
+        });
+    }
+    m.cycles.push(Cycle {
+        id: naming::cycle_id(ids, env),
+        env: env.to_string(),
+        case,
+        root,
+        trials: start..m.trials.len(),
+    });
+}

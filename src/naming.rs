@@ -1,0 +1,236 @@
+//! The one place that knows the naming and path rules of DESIGN.md sections 4
+//! and 6: which identifiers are safe as path segments, how variants, trials and
+//! cycles are named, how the remote result tree is laid out, what `hash6` is,
+//! and how timestamps are written.
+
+use chrono::{DateTime, Utc};
+use md5::{Digest, Md5};
+
+/// Root of all results under a host's workdir.
+pub const RESULTS_DIR: &str = "performance-test-results";
+
+/// Separator between the parts of a trial name.
+pub const NAME_SEP: &str = "::";
+
+/// Why an identifier cannot be used as a path segment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnsafeId {
+    #[error("is empty")]
+    Empty,
+    #[error("is `.` or `..`, which are not directory names")]
+    Dots,
+    #[error("contains {0:?}; only letters, digits, `_`, `.` and `-` are allowed")]
+    BadChar(char),
+}
+
+/// Checks that `id` is safe as a single path segment: `[A-Za-z0-9_.-]+`,
+/// and neither `.` nor `..` nor containing `..`.
+pub fn check_safe_id(id: &str) -> Result<(), UnsafeId> {
+    if id.is_empty() {
+        return Err(UnsafeId::Empty);
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        return Err(UnsafeId::BadChar(c));
+    }
+    if id.contains("..") || id == "." {
+        return Err(UnsafeId::Dots);
+    }
+    Ok(())
+}
+
+/// Transport protocol of a performance test variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+/// The performance test types, in matrix order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestType {
+    Throughput,
+    Latency,
+    Pps,
+}
+
+impl TestType {
+    pub const ALL: [TestType; 3] = [TestType::Throughput, TestType::Latency, TestType::Pps];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestType::Throughput => "throughput",
+            TestType::Latency => "latency",
+            TestType::Pps => "pps",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TestType> {
+        TestType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// One expanded performance test (DESIGN 4).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Variant {
+    Single { protocol: Protocol, target_bw: String },
+    Multi { streams: u32, protocol: Protocol },
+    Latency { protocol: Protocol },
+    Pps { streams: u32, protocol: Protocol },
+}
+
+impl Variant {
+    pub fn test_type(&self) -> TestType {
+        match self {
+            Variant::Single { .. } | Variant::Multi { .. } => TestType::Throughput,
+            Variant::Latency { .. } => TestType::Latency,
+            Variant::Pps { .. } => TestType::Pps,
+        }
+    }
+
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            Variant::Single { protocol, .. }
+            | Variant::Multi { protocol, .. }
+            | Variant::Latency { protocol }
+            | Variant::Pps { protocol, .. } => *protocol,
+        }
+    }
+
+    /// Number of parallel client/server pairs.
+    pub fn streams(&self) -> u32 {
+        match self {
+            Variant::Single { .. } | Variant::Latency { .. } => 1,
+            Variant::Multi { streams, .. } | Variant::Pps { streams, .. } => *streams,
+        }
+    }
+
+    /// `single_tcp_1G`, `multi_4_tcp`, `tcp_rr`, `multi_8_udp`.
+    pub fn name(&self) -> String {
+        match self {
+            Variant::Single {
+                protocol,
+                target_bw,
+            } => format!("single_{}_{}", protocol.as_str(), target_bw),
+            Variant::Multi { streams, protocol } | Variant::Pps { streams, protocol } => {
+                format!("multi_{}_{}", streams, protocol.as_str())
+            }
+            Variant::Latency { protocol } => format!("{}_rr", protocol.as_str()),
+        }
+    }
+}
+
+/// Identity of an eBPF case inside the matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseKey<'a> {
+    pub tool_id: &'a str,
+    pub case_id: u32,
+    pub protocol: Option<&'a str>,
+    pub direction: Option<&'a str>,
+    /// The case's parameters in canonical order (see [`canonical_params`]).
+    pub canonical_params: &'a str,
+}
+
+/// Written in paths where a case sets no protocol or direction.
+pub const UNSET_PARAM: &str = "any";
+
+/// Canonical text of a case's parameters: `key=value` pairs joined by `,`,
+/// `protocol` first, then `direction`, then the other keys sorted.
+pub fn canonical_params<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut pairs: Vec<(&str, &str)> = params.into_iter().collect();
+    let rank = |k: &str| match k {
+        "protocol" => 0,
+        "direction" => 1,
+        _ => 2,
+    };
+    pairs.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.0.cmp(b.0)));
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// First 6 hex digits of the MD5 of the canonical parameter text.
+pub fn hash6(canonical_params: &str) -> String {
+    let digest = Md5::digest(canonical_params.as_bytes());
+    digest[..3].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `{tool_id}_case_{case_id}_{protocol}_{direction}_{hash6}`.
+pub fn case_dir(case: &CaseKey<'_>) -> String {
+    format!(
+        "{}_case_{}_{}_{}_{}",
+        case.tool_id,
+        case.case_id,
+        case.protocol.unwrap_or(UNSET_PARAM),
+        case.direction.unwrap_or(UNSET_PARAM),
+        hash6(case.canonical_params)
+    )
+}
+
+/// Cycle root relative to the results dir: `baseline/{env}` or
+/// `ebpf/{case_dir}/{env}`.
+pub fn cycle_root(case: Option<&CaseKey<'_>>, env: &str) -> String {
+    match case {
+        None => format!("baseline/{env}"),
+        Some(c) => format!("ebpf/{}/{env}", case_dir(c)),
+    }
+}
+
+/// Cycle id as used in workflows and JUnit class names.
+pub fn cycle_id(case: Option<(&str, u32)>, env: &str) -> String {
+    match case {
+        None => format!("baseline_{env}"),
+        Some((tool, id)) => format!("{tool}_case_{id}_{env}"),
+    }
+}
+
+/// Trial name (DESIGN 4).
+pub fn trial_name(case: Option<(&str, u32)>, env: &str, variant: &Variant) -> String {
+    let t = variant.test_type().as_str();
+    let v = variant.name();
+    match case {
+        None => format!("baseline::{env}::{t}::{v}"),
+        Some((tool, id)) => format!("{tool}::case_{id}::{env}::{t}::{v}"),
+    }
+}
+
+/// Directory of one trial relative to the results dir, without its
+/// timestamp: `{cycle_root}/{test_type}/{variant}`. The run appends `_{ts}`.
+pub fn trial_dir_prefix(cycle_root: &str, variant: &Variant) -> String {
+    format!(
+        "{cycle_root}/{}/{}",
+        variant.test_type().as_str(),
+        variant.name()
+    )
+}
+
+/// Absolute remote path of the results root of a host.
+pub fn results_root(workdir: &str) -> String {
+    format!("{}/{RESULTS_DIR}", workdir.trim_end_matches('/'))
+}
+
+/// Timestamp as used in file and directory names: `YYYYMMDD_HHMMSS`.
+pub fn name_timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y%m%d_%H%M%S").to_string()
+}
+
+/// Timestamp as used in log lines: `YYYY-MM-DD HH:MM:SS.nnnnnnnnn`.
+pub fn log_timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.9f").to_string()
+}

@@ -1,0 +1,147 @@
+//! Command templates with `{placeholders}`: parsing, the placeholder names a
+//! template uses, and rendering with every substituted value shell-quoted.
+//!
+//! A placeholder is `{name}` where `name` is `[A-Za-z_][A-Za-z0-9_]*`. Any other
+//! brace is literal text, so shell brace expansion (`{a,b}`) and bpftrace
+//! blocks (`{ @n = count(); }`) pass through unchanged; `{{` and `}}` write a
+//! literal `{` or `}` where a name would otherwise be read.
+
+use std::borrow::Cow;
+
+/// A piece of a parsed template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment<'a> {
+    Text(Cow<'a, str>),
+    Placeholder(&'a str),
+}
+
+/// Splits a template into literal text and placeholders.
+pub fn parse(template: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    let bytes = template.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if (c == b'{' || c == b'}') && bytes.get(i + 1) == Some(&c) {
+            text.push(c as char);
+            i += 2;
+            continue;
+        }
+        if c == b'{' {
+            if let Some(len) = placeholder_len(&bytes[i + 1..]) {
+                if !text.is_empty() {
+                    out.push(Segment::Text(Cow::Owned(std::mem::take(&mut text))));
+                }
+                out.push(Segment::Placeholder(&template[i + 1..i + 1 + len]));
+                i += len + 2;
+                continue;
+            }
+        }
+        // Copy one UTF-8 character.
+        let ch_len = template[i..].chars().next().map_or(1, char::len_utf8);
+        text.push_str(&template[i..i + ch_len]);
+        i += ch_len;
+    }
+    if !text.is_empty() {
+        out.push(Segment::Text(Cow::Owned(text)));
+    }
+    out
+}
+
+/// Length of the identifier that starts `rest` when it is closed by `}`.
+fn placeholder_len(rest: &[u8]) -> Option<usize> {
+    let first = *rest.first()?;
+    if !(first.is_ascii_alphabetic() || first == b'_') {
+        return None;
+    }
+    let len = rest
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))?;
+    (rest[len] == b'}').then_some(len)
+}
+
+/// The placeholder names a template uses, in order of first use.
+pub fn placeholders(template: &str) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for seg in parse(template) {
+        if let Segment::Placeholder(n) = seg {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    names
+}
+
+/// A placeholder that has no value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown placeholder {{{0}}}")]
+pub struct Unknown(pub String);
+
+/// Fills a template. Each value is shell-quoted, so it reaches the remote
+/// command as one word, verbatim, whatever characters it holds.
+pub fn render<'v>(
+    template: &str,
+    value: impl Fn(&str) -> Option<Cow<'v, str>>,
+) -> Result<String, Unknown> {
+    let mut out = String::with_capacity(template.len() + 32);
+    for seg in parse(template) {
+        match seg {
+            Segment::Text(t) => out.push_str(&t),
+            Segment::Placeholder(name) => {
+                let v = value(name).ok_or_else(|| Unknown(name.to_string()))?;
+                out.push_str(&quote(&v));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Shell-quotes one word for a POSIX shell (no quoting when it is not needed).
+pub fn quote(word: &str) -> Cow<'_, str> {
+    // try_quote only fails on a NUL byte, which no shell word can carry; drop it.
+    match shlex::try_quote(word) {
+        Ok(q) => q,
+        Err(_) => Cow::Owned(
+            shlex::try_quote(&word.replace('\0', ""))
+                .map(Cow::into_owned)
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("iperf3 -s -p {port}", &["port"])]
+    #[case("mkdir -p {workdir}/r/{baseline,ebpf}", &["workdir"])]
+    #[case("bpftrace -e 'tracepoint:net:netif_rx { @n = count(); }'", &[])]
+    #[case("echo {{port}} {port} {port}", &["port"])]
+    #[case("{a}{b_2}{_c}", &["a", "b_2", "_c"])]
+    #[case("{9x} {} {a-b} {", &[])]
+    fn finds_placeholders(#[case] t: &str, #[case] want: &[&str]) {
+        assert_eq!(placeholders(t), want);
+    }
+
+    #[rstest]
+    #[case("a {x} b", "v", "a v b")]
+    #[case("a {x} b", "two words", "a 'two words' b")]
+    #[case("a {x}", "$(reboot); `id`", "a '$(reboot); `id`'")]
+    #[case("a {x}", "it's", "a \"it's\"")]
+    #[case("{{x}} {x}", "1", "{x} 1")]
+    #[case("ünï {x} ✓", "1", "ünï 1 ✓")]
+    fn renders_quoted(#[case] t: &str, #[case] v: &str, #[case] want: &str) {
+        let got = render(t, |n| (n == "x").then(|| Cow::Borrowed(v))).unwrap();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn render_names_the_missing_placeholder() {
+        let err = render("x {nope}", |_| None).unwrap_err();
+        assert_eq!(err.to_string(), "unknown placeholder {nope}");
+    }
+}
