@@ -2,12 +2,15 @@
 //!
 //! The modules follow the data flow of DESIGN.md section 2:
 //! [`config`] (load + validate) -> [`matrix`] (cycles, trials, names) ->
-//! [`harness`] (filter, order, run) -> ... -> [`report`] (JUnit).
-//! [`naming`] is the one place that knows names and paths; [`template`]
-//! fills command templates.
+//! [`filter`] + [`harness`] (select, order, run) -> [`report`] (JUnit);
+//! [`workflow`] writes the generated matrix as JSON. [`naming`] is the one
+//! place that knows names and paths; [`template`] fills command templates.
 
 pub mod config;
 pub mod filter;
+pub mod harness;
+pub mod logging;
 pub mod matrix;
 pub mod naming;
+pub mod report;
 pub mod template;

@@ -1,0 +1,97 @@
+//! Reporting (DESIGN 7): the JUnit XML file CI reads, written for every run,
+//! including runs stopped by a configuration error.
+
+use crate::config::ConfigError;
+use junit_report::{Duration as JDuration, Report, TestCase, TestSuite};
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+
+/// Name of the single test case that reports a configuration error.
+pub const CONFIG_CASE: &str = "config";
+
+/// How one trial ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Passed { system_out: String },
+    Failed { message: String, detail: String },
+}
+
+/// One finished trial, as JUnit shows it.
+#[derive(Debug, Clone)]
+pub struct TrialRecord {
+    pub name: String,
+    pub cycle_id: String,
+    pub duration: Duration,
+    pub outcome: Outcome,
+}
+
+fn jdur(d: Duration) -> JDuration {
+    JDuration::seconds_f64(d.as_secs_f64())
+}
+
+/// Writes one `<testsuite>` per cycle (in first-seen order), one `<testcase>`
+/// per trial, atomically at `path`.
+pub fn write_trials(path: &Path, records: &[TrialRecord]) -> io::Result<()> {
+    let mut suites: Vec<TestSuite> = Vec::new();
+    for r in records {
+        let suite_name = format!("ebpf_perf.{}", r.cycle_id);
+        let idx = match suites.iter().position(|s| s.name == suite_name) {
+            Some(i) => i,
+            None => {
+                suites.push(TestSuite::new(&suite_name));
+                suites.len() - 1
+            }
+        };
+        let mut tc = match &r.outcome {
+            Outcome::Passed { system_out } => {
+                let mut tc = TestCase::success(&r.name, jdur(r.duration));
+                if !system_out.is_empty() {
+                    tc.set_system_out(system_out);
+                }
+                tc
+            }
+            Outcome::Failed { message, detail } => {
+                let mut tc = TestCase::failure(&r.name, jdur(r.duration), "trial", message);
+                if !detail.is_empty() {
+                    tc.set_system_err(detail);
+                }
+                tc
+            }
+        };
+        tc.set_classname(&suite_name);
+        suites[idx].add_testcase(tc);
+    }
+    let mut report = Report::new();
+    report.add_testsuites(suites);
+    write_report(path, &report)
+}
+
+/// Writes a report whose single error test case, `config`, says why the
+/// configuration could not be used.
+pub fn write_config_error(path: &Path, err: &ConfigError) -> io::Result<()> {
+    let mut suite = TestSuite::new("ebpf_perf.config");
+    let first = err
+        .problems
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let mut tc = TestCase::error(CONFIG_CASE, JDuration::ZERO, "config", &first);
+    tc.set_classname("ebpf_perf.config");
+    tc.set_system_err(&err.to_string());
+    suite.add_testcase(tc);
+    let mut report = Report::new();
+    report.add_testsuite(suite);
+    write_report(path, &report)
+}
+
+fn write_report(path: &Path, report: &Report) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut buf = Vec::new();
+    report.write_xml(&mut buf).map_err(io::Error::other)?;
+    let tmp = path.with_extension("xml.tmp");
+    std::fs::write(&tmp, buf)?;
+    std::fs::rename(&tmp, path)
+}
