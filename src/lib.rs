@@ -14,3 +14,4 @@ pub mod matrix;
 pub mod naming;
 pub mod report;
 pub mod template;
+pub mod workflow;

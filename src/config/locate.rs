@@ -4,41 +4,87 @@
 //! It reads block-style YAML by indentation; for flow style and JSON it
 //! falls back to the line of the deepest key it could find.
 
-/// 1-based line of `path` (keys from the root), or of its longest prefix found.
+/// 1-based line of `path` (keys from the root; `[N]` for the N-th list item),
+/// or of its longest prefix found.
 pub fn line_of(text: &str, path: &[&str]) -> Option<usize> {
-    let mut stack: Vec<(usize, String)> = Vec::new();
+    // (indent, key, items seen below it)
+    let mut stack: Vec<(usize, String, usize)> = Vec::new();
+    let mut root_items = 0;
     let mut best: Option<(usize, usize)> = None; // (depth, line)
     for (i, raw) in text.lines().enumerate() {
-        let Some((indent, key)) = key_of_line(raw) else {
+        let Some((dashes, key)) = parse_line(raw) else {
             continue;
         };
-        while stack.last().is_some_and(|(ind, _)| *ind >= indent) {
-            stack.pop();
+        let mut entries: Vec<(usize, String)> = Vec::new();
+        for d in dashes {
+            entries.push((d, String::new()));
         }
-        stack.push((indent, key));
-        let depth = stack.len();
-        if depth <= path.len()
-            && stack.iter().zip(path).all(|((_, k), p)| k == p)
-            && best.is_none_or(|(d, _)| depth > d)
-        {
-            best = Some((depth, i + 1));
-            if depth == path.len() {
-                break;
+        if let Some(k) = key {
+            entries.push(k);
+        }
+        for (indent, key) in entries {
+            while stack.last().is_some_and(|(ind, _, _)| *ind >= indent) {
+                stack.pop();
             }
+            let key = if key.is_empty() {
+                let counter = match stack.last_mut() {
+                    Some((_, _, n)) => n,
+                    None => &mut root_items,
+                };
+                *counter += 1;
+                format!("[{}]", *counter - 1)
+            } else {
+                key
+            };
+            stack.push((indent, key, 0));
+            let depth = stack.len();
+            if depth <= path.len()
+                && stack.iter().zip(path).all(|((_, k, _), p)| k == p)
+                && best.is_none_or(|(d, _)| depth > d)
+            {
+                best = Some((depth, i + 1));
+            }
+        }
+        if best.is_some_and(|(d, _)| d == path.len()) {
+            break;
         }
     }
     best.map(|(_, line)| line)
 }
 
-/// Indentation and key of a `key: ...` line (list dashes count as indent).
-fn key_of_line(raw: &str) -> Option<(usize, String)> {
+/// Dotted key path with list indices attached: `hooks.case.teardown[0].run`.
+pub fn key_string(path: &[&str]) -> String {
+    let mut s = String::new();
+    for p in path {
+        if !s.is_empty() && !p.starts_with('[') {
+            s.push('.');
+        }
+        s.push_str(p);
+    }
+    s
+}
+
+/// Indents of the list dashes on a line, and its `key:` with its indent.
+#[allow(clippy::type_complexity)]
+fn parse_line(raw: &str) -> Option<(Vec<usize>, Option<(usize, String)>)> {
     let mut indent = raw.len() - raw.trim_start().len();
     let mut rest = raw.trim_start();
-    while let Some(r) = rest.strip_prefix("- ") {
-        indent += 2 + (r.len() - r.trim_start().len());
+    if rest.starts_with('#') || rest.is_empty() {
+        return None;
+    }
+    let mut dashes = Vec::new();
+    while rest == "-" || rest.starts_with("- ") {
+        dashes.push(indent);
+        let r = &rest[1..];
+        indent += 1 + (r.len() - r.trim_start().len());
         rest = r.trim_start();
     }
-    if rest.starts_with('#') || rest.is_empty() {
+    Some((dashes, key_of(rest).map(|k| (indent, k))))
+}
+
+/// The key of a `key: ...` text, if it is one.
+fn key_of(rest: &str) -> Option<String> {
+    if rest.is_empty() || rest.starts_with('#') {
         return None;
     }
     let (key, after) = if let Some(q) = rest.strip_prefix('"').or_else(|| rest.strip_prefix('\'')) {
@@ -49,12 +95,11 @@ fn key_of_line(raw: &str) -> Option<(usize, String)> {
         let end = rest.find(':')?;
         (rest[..end].trim_end().to_string(), &rest[end..])
     };
-    let after = after.trim_start();
-    let after = after.strip_prefix(':')?;
+    let after = after.trim_start().strip_prefix(':')?;
     if !(after.is_empty() || after.starts_with(' ') || after.starts_with('\t')) {
         return None;
     }
-    Some((indent, key))
+    Some(key)
 }
 
 /// 1-based line of the JSON object whose `"id"` is `id` (case files).
@@ -88,6 +133,7 @@ ssh_hosts:
 tools:
   - id: t
     name: \"n: m\"
+  - id: u
 ";
 
     #[rstest]
@@ -95,7 +141,9 @@ tools:
     #[case(&["ssh_hosts", "a", "port"], Some(5))]
     #[case(&["ssh_hosts", "b", "host"], Some(7))]
     #[case(&["ssh_hosts", "b", "nope"], Some(6))]
-    #[case(&["tools", "name"], Some(10))]
+    #[case(&["tools", "[0]", "name"], Some(10))]
+    #[case(&["tools", "[1]", "id"], Some(11))]
+    #[case(&["tools", "[1]"], Some(11))]
     #[case(&["missing"], None)]
     fn finds_lines(#[case] path: &[&str], #[case] want: Option<usize>) {
         assert_eq!(line_of(Y, path), want);

@@ -1,0 +1,178 @@
+//! The generated workflow as JSON (as the seeds' generator wrote it): metadata,
+//! the test sequence of cycles with their steps, tests and result paths, and
+//! the global configuration.
+
+use crate::config::{Config, EbpfCase, HookTask, LayerHooks, Target, When};
+use crate::matrix::{self, Cycle, Matrix};
+use crate::naming;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct Workflow<'a> {
+    pub metadata: Metadata,
+    pub test_sequence: Vec<CycleJson<'a>>,
+    pub global_config: GlobalConfig<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Metadata {
+    pub generation_time: String,
+    pub generator: String,
+    pub config_dir: String,
+    pub total_cycles: usize,
+    pub total_trials: usize,
+    pub environments: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CycleJson<'a> {
+    pub cycle_id: &'a str,
+    pub cycle_type: &'static str,
+    pub environment: &'a str,
+    pub tool_id: Option<&'a str>,
+    pub ebpf_case: Option<CaseJson<'a>>,
+    pub setup_steps: Vec<String>,
+    pub performance_tests: Vec<TestJson>,
+    pub teardown_steps: Vec<String>,
+    /// Sum of the configured test durations, in seconds.
+    pub expected_duration_s: u64,
+    pub result_path: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseJson<'a> {
+    pub case_id: u32,
+    pub name: &'a str,
+    pub command: &'a str,
+    pub duration: u32,
+    pub target: Target,
+    pub parameters: &'a indexmap::IndexMap<String, crate::config::Scalar>,
+    pub canonical_parameters: String,
+    pub hash6: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TestJson {
+    pub test_type: &'static str,
+    pub variants: Vec<VariantJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VariantJson {
+    pub name: String,
+    pub trial: String,
+    #[serde(flatten)]
+    pub variant: naming::Variant,
+    pub duration_s: u32,
+    pub ports: Vec<u16>,
+    /// Relative to `{workdir}/performance-test-results/`; `{timestamp}` is set at run time.
+    pub result_path: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GlobalConfig<'a> {
+    pub ssh_hosts: &'a indexmap::IndexMap<String, crate::config::SshHost>,
+    pub test_environments: &'a indexmap::IndexMap<String, crate::config::TestEnv>,
+    pub performance_tests: &'a crate::config::PerfSpec,
+    pub hooks: &'a crate::config::Hooks,
+}
+
+fn hook_steps(tasks: &[HookTask], baseline: bool) -> impl Iterator<Item = String> + '_ {
+    tasks
+        .iter()
+        .filter(move |t| match t.when {
+            When::Always => true,
+            When::Baseline => baseline,
+            When::Ebpf => !baseline,
+        })
+        .map(|t| format!("hook:{}", t.name))
+}
+
+/// Case-layer steps of a cycle: user tasks before the built-in ones on setup,
+/// after them on teardown (DESIGN 5).
+fn cycle_steps(hooks: &LayerHooks, case: Option<&EbpfCase>) -> (Vec<String>, Vec<String>) {
+    let baseline = case.is_none();
+    let mut setup: Vec<String> = hook_steps(&hooks.setup, baseline).collect();
+    let mut teardown = Vec::new();
+    if let Some(c) = case {
+        setup.push(format!("start_ebpf_case_{}", c.id));
+        setup.push("verify_ebpf_alive".into());
+        setup.push("start_case_monitors".into());
+        teardown.push("stop_case_monitors".into());
+        teardown.push(format!("stop_ebpf_case_{}", c.id));
+    }
+    teardown.extend(hook_steps(&hooks.teardown, baseline));
+    (setup, teardown)
+}
+
+fn cycle_json<'a>(cfg: &'a Config, m: &'a Matrix, c: &'a Cycle) -> CycleJson<'a> {
+    let case = c.case.as_ref().map(|cc| &*cc.case);
+    let (setup_steps, teardown_steps) = cycle_steps(&cfg.hooks.case, case);
+    let mut tests: Vec<TestJson> = Vec::new();
+    let mut expected = 0u64;
+    for t in &m.trials[c.trials.clone()] {
+        let ty = t.variant.test_type().as_str();
+        let duration_s = matrix::duration(&cfg.perf, &t.variant);
+        expected += u64::from(duration_s);
+        let vj = VariantJson {
+            name: t.variant.name(),
+            trial: t.name.clone(),
+            variant: t.variant.clone(),
+            duration_s,
+            ports: matrix::ports(&cfg.perf, &t.variant),
+            result_path: format!("{}_{{timestamp}}", m.trial_dir_prefix(t)),
+        };
+        match tests.last_mut() {
+            Some(last) if last.test_type == ty => last.variants.push(vj),
+            _ => tests.push(TestJson {
+                test_type: ty,
+                variants: vec![vj],
+            }),
+        }
+    }
+    CycleJson {
+        cycle_id: &c.id,
+        cycle_type: if c.is_baseline() { "baseline" } else { "ebpf" },
+        environment: &c.env,
+        tool_id: c.case.as_ref().map(|cc| cc.tool_id.as_str()),
+        ebpf_case: c.case.as_ref().map(|cc| {
+            let canonical = matrix::canonical_params(&cc.case);
+            CaseJson {
+                case_id: cc.case.id,
+                name: &cc.case.name,
+                command: &cc.case.command,
+                duration: cc.case.duration,
+                target: cc.case.target,
+                parameters: &cc.case.parameters,
+                hash6: naming::hash6(&canonical),
+                canonical_parameters: canonical,
+            }
+        }),
+        setup_steps,
+        performance_tests: tests,
+        teardown_steps,
+        expected_duration_s: expected,
+        result_path: c.root.clone(),
+    }
+}
+
+/// Builds the workflow of a configuration and its matrix.
+pub fn generate<'a>(cfg: &'a Config, m: &'a Matrix) -> Workflow<'a> {
+    Workflow {
+        metadata: Metadata {
+            generation_time: chrono::Local::now().to_rfc3339(),
+            generator: format!("ebpf-perf {}", env!("CARGO_PKG_VERSION")),
+            config_dir: cfg.dir.display().to_string(),
+            total_cycles: m.cycles.len(),
+            total_trials: m.trials.len(),
+            environments: cfg.environments.keys().cloned().collect(),
+        },
+        test_sequence: m.cycles.iter().map(|c| cycle_json(cfg, m, c)).collect(),
+        global_config: GlobalConfig {
+            ssh_hosts: &cfg.ssh_hosts,
+            test_environments: &cfg.environments,
+            performance_tests: &cfg.perf,
+            hooks: &cfg.hooks,
+        },
+    }
+}

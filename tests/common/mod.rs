@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn corpus_base() -> PathBuf {
+    repo().join("tests/corpus/base")
+}
+
+pub fn seed_lab() -> PathBuf {
+    repo().join("config/examples/seed-lab")
+}
+
+/// Copies every file of `from` into a fresh temporary directory.
+pub fn copy_dir(from: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for e in std::fs::read_dir(from).expect("read config dir") {
+        let e = e.expect("dir entry");
+        if e.file_type().expect("file type").is_file() {
+            std::fs::copy(e.path(), dir.path().join(e.file_name())).expect("copy");
+        }
+    }
+    dir
+}
+
+/// The `perf` test harness, built by cargo as `cargo test --test perf` would.
+pub fn perf_exe() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let out = Command::new(env!("CARGO"))
+            .args(["test", "--test", "perf", "--no-run", "--message-format=json", "-q"])
+            .current_dir(repo())
+            .output()
+            .expect("run cargo");
+        assert!(out.status.success(), "building the perf harness failed: {}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout
+            .lines()
+            .filter(|l| l.contains("\"name\":\"perf\"") && l.contains("\"executable\":\""))
+            .last()
+            .expect("cargo reported no perf executable");
+        let v: serde_json::Value = serde_json::from_str(line).expect("cargo json");
+        PathBuf::from(v["executable"].as_str().expect("executable path"))
+    })
+}
+
+/// Runs the perf harness with `args`, in the repository, without the
+/// environment overrides of the caller.
+pub fn perf(args: &[&str]) -> Output {
+    Command::new(perf_exe())
+        .args(args)
+        .current_dir(repo())
+        .env_remove("EBPF_PERF_CONFIG")
+        .env_remove("EBPF_PERF_JUNIT")
+        .output()
+        .expect("run perf harness")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Trial names of `--list` output (`name: test` lines).
+pub fn listed(o: &Output) -> Vec<String> {
+    stdout(o)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect()
+}

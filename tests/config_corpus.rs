@@ -1,0 +1,89 @@
+//! The malformed-configuration corpus: each file under tests/corpus/bad/ edits
+//! one file of the valid tests/corpus/base/ and names the problem it must cause
+//! (file, key path, line where known, and a piece of the message).
+
+mod common;
+
+use ebpf_perf::config::{self, Problem};
+use rstest::rstest;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    file: String,
+    #[serde(default)]
+    find: Option<String>,
+    #[serde(default)]
+    replace: Option<String>,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    delete: bool,
+    expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    file: String,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    line: Option<usize>,
+    message: String,
+}
+
+#[test]
+fn base_is_valid() {
+    let cfg = config::load(&common::corpus_base()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.tools.len(), 2);
+    assert_eq!(cfg.hooks.global.setup.len(), 1);
+}
+
+#[test]
+fn corpus_is_large_enough() {
+    let n = std::fs::read_dir(common::repo().join("tests/corpus/bad")).unwrap().count();
+    assert!(n >= 20, "only {n} malformed configurations");
+}
+
+#[rstest]
+fn malformed_config_is_reported(#[files("tests/corpus/bad/*.yaml")] entry: PathBuf) {
+    let e: Entry = serde_yaml::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
+    let dir = common::copy_dir(&common::corpus_base());
+    let target = dir.path().join(&e.file);
+    if e.delete {
+        std::fs::remove_file(&target).unwrap();
+    } else if let Some(c) = &e.content {
+        std::fs::write(&target, c).unwrap();
+    } else {
+        let find = e.find.as_deref().expect("find, content or delete");
+        let text = std::fs::read_to_string(&target).unwrap();
+        assert_eq!(text.matches(find).count(), 1, "{find:?} must occur once in {}", e.file);
+        std::fs::write(&target, text.replace(find, e.replace.as_deref().unwrap_or(""))).unwrap();
+    }
+
+    let err = config::load(dir.path()).expect_err("the edit must make the config invalid");
+    let shown = err.to_string();
+    let hit = |p: &Problem| {
+        p.file.ends_with(&e.expect.file)
+            && e.expect.key.as_ref().is_none_or(|k| &p.key == k)
+            && e.expect.line.is_none_or(|l| p.line == Some(l))
+            && p.message.contains(&e.expect.message)
+    };
+    assert!(
+        err.problems.iter().any(hit),
+        "{}: expected a problem in {} at key {:?} line {:?} with {:?}; got:\n{shown}",
+        entry.display(),
+        e.expect.file,
+        e.expect.key,
+        e.expect.line,
+        e.expect.message
+    );
+    // What a person reads names the file and the key.
+    assert!(shown.contains(&e.expect.file), "{shown}");
+    if let Some(k) = &e.expect.key {
+        assert!(shown.contains(k.as_str()), "{shown}");
+    }
+}
