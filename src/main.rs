@@ -94,7 +94,11 @@ fn write_workflow(dir: &std::path::Path, output: Option<PathBuf>, pretty: bool) 
                 m.trials.len()
             );
         }
-        None => std::io::stdout().write_all(&json)?,
+        None => match std::io::stdout().write_all(&json) {
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other?,
+        },
     }
     Ok(())
 }

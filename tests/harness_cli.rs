@@ -1,0 +1,158 @@
+//! The `perf` harness as users run it: `cargo test --test perf -- ARGS`.
+
+mod common;
+
+use common::{listed, perf, stderr, stdout};
+use rstest::rstest;
+
+const SEED: &str = "config/examples/seed-lab";
+
+#[test]
+fn lists_the_whole_seed_matrix_without_connecting() {
+    let o = perf(&["--config-dir", SEED, "--list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let names = listed(&o);
+    assert_eq!(names.len(), 256);
+    assert_eq!(names[0], "baseline::host::throughput::single_tcp_1G");
+    assert_eq!(names[255], "tool_003::case_20::vm::pps::multi_8_udp");
+}
+
+#[test]
+fn lists_the_default_config() {
+    let o = perf(&["--list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!listed(&o).is_empty());
+    assert!(listed(&o).iter().all(|n| n.starts_with("baseline::") || n.starts_with("tool_")));
+}
+
+#[test]
+fn case_5_host_throughput_selects_exactly_its_10_trials() {
+    let o = perf(&["--config-dir", SEED, "case_5", "host", "throughput", "--list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let names = listed(&o);
+    assert_eq!(names.len(), 10, "{names:?}");
+    assert!(names.iter().all(|n| n.starts_with("tool_002::case_5::host::throughput::")));
+}
+
+#[rstest]
+#[case(&["case_1"], 16)] // not case_15..case_19
+#[case(&["case_15"], 16)]
+#[case(&["1G"], 32)] // baseline host+vm and case 1-8 host ... single_*_1G only, not 10G
+#[case(&["10G"], 32)]
+#[case(&["host::latency"], 18)] // baseline host + 8 cases on host, 2 each
+#[case(&["tcp"], 128)]
+#[case(&["vm", "udp_rr"], 7)]
+#[case(&["case_5", "--skip", "tcp"], 8)]
+#[case(&["case_5", "--skip", "tcp", "--skip", "pps"], 6)]
+#[case(&["--exact", "tool_002::case_5::host::throughput::multi_4_tcp"], 1)]
+#[case(&["--exact", "tool_002::case_5::host::throughput::multi_4"], 0)]
+#[case(&["--exact", "baseline::vm::latency::tcp_rr", "baseline::vm::latency::udp_rr"], 2)]
+#[case(&["nothing_matches_this"], 0)]
+fn filter_terms(#[case] args: &[&str], #[case] n: usize) {
+    let mut a = vec!["--config-dir", SEED, "--list"];
+    a.extend_from_slice(args);
+    let o = perf(&a);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(listed(&o).len(), n, "{args:?}: {:?}", listed(&o));
+}
+
+#[test]
+fn one_g_does_not_select_ten_g() {
+    let o = perf(&["--config-dir", SEED, "--list", "1G"]);
+    let names = listed(&o);
+    assert!(names.iter().all(|n| n.ends_with("_1G")), "{names:?}");
+}
+
+#[test]
+fn env_selects_config_and_option_wins() {
+    let o = std::process::Command::new(common::perf_exe())
+        .args(["--list", "case_20"])
+        .current_dir(common::repo())
+        .env("EBPF_PERF_CONFIG", SEED)
+        .output()
+        .unwrap();
+    assert_eq!(listed(&o).len(), 16, "{}", stderr(&o));
+}
+
+#[test]
+fn config_error_exits_nonzero_and_writes_junit() {
+    let dir = common::copy_dir(&common::corpus_base());
+    std::fs::write(
+        dir.path().join("test-env-config.yaml"),
+        std::fs::read_to_string(dir.path().join("test-env-config.yaml"))
+            .unwrap()
+            .replace("ssh_ref: \"vm-client\"", "ssh_ref: \"nowhere\""),
+    )
+    .unwrap();
+    let junit = dir.path().join("out/junit.xml");
+    let o = perf(&[
+        "--config-dir",
+        dir.path().to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--list",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("test-env-config.yaml:21: test_environments.vm.client.ssh_ref"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let xml = std::fs::read_to_string(&junit).expect("JUnit written on config error");
+    assert!(xml.contains("<testcase name=\"config\""), "{xml}");
+    assert!(xml.contains("<error"), "{xml}");
+    assert!(xml.contains("nowhere"), "{xml}");
+}
+
+#[test]
+fn missing_config_dir_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let junit = tmp.path().join("j.xml");
+    let o = perf(&["--config-dir", "/nonexistent/ebpf-perf", "--junit", junit.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent/ebpf-perf: is not a directory"), "{}", stderr(&o));
+    assert!(junit.exists());
+}
+
+#[test]
+fn running_a_trial_fails_until_execution_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let junit = tmp.path().join("j.xml");
+    let o = perf(&[
+        "--config-dir",
+        SEED,
+        "--junit",
+        junit.to_str().unwrap(),
+        "--exact",
+        "baseline::vm::latency::tcp_rr",
+    ]);
+    assert!(!o.status.success(), "a trial that cannot run must not pass");
+    assert!(stdout(&o).contains("execution not implemented"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("1 failed"), "{}", stdout(&o));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("classname=\"ebpf_perf.baseline_vm\""), "{xml}");
+    assert!(xml.contains("<failure"), "{xml}");
+}
+
+#[test]
+fn quiet_and_threads_are_passed_to_libtest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let junit = tmp.path().join("j.xml");
+    let o = perf(&[
+        "--config-dir", SEED, "--junit", junit.to_str().unwrap(), "-q", "--test-threads", "8", "case_20", "latency",
+    ]);
+    let out = stdout(&o);
+    // Terse output: one character per trial, and no per-trial lines.
+    assert!(out.contains("FF"), "{out}");
+    assert!(!out.contains("test tool_003"), "{out}");
+    // Still serialized: the JUnit lists trials in matrix order.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let tcp = xml.find("case_20::vm::latency::tcp_rr").unwrap();
+    let udp = xml.find("case_20::vm::latency::udp_rr").unwrap();
+    assert!(tcp < udp);
+}
+
+#[test]
+fn option_without_value_is_a_clear_error() {
+    let o = perf(&["--config-dir"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("option --config-dir needs a value"), "{}", stderr(&o));
+}
