@@ -14,7 +14,11 @@ const CASES: usize = 624;
 
 fn generate(dir: &Path) {
     let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/examples/seed-lab");
-    std::fs::copy(seed.join("performance-test-spec.yaml"), dir.join("performance-test-spec.yaml")).unwrap();
+    std::fs::copy(
+        seed.join("performance-test-spec.yaml"),
+        dir.join("performance-test-spec.yaml"),
+    )
+    .unwrap();
     let mut ssh = String::from("ssh_hosts:\n");
     let mut env = String::from("test_environments:\n");
     for e in 0..ENVS {
@@ -45,21 +49,36 @@ fn generate(dir: &Path) {
             )
         })
         .collect();
-    std::fs::write(dir.join("cases.json"), format!("[\n{}\n]\n", cases.join(",\n"))).unwrap();
+    std::fs::write(
+        dir.join("cases.json"),
+        format!("[\n{}\n]\n", cases.join(",\n")),
+    )
+    .unwrap();
 }
 
 fn release_perf_exe() -> PathBuf {
     let out = Command::new(env!("CARGO"))
-        .args(["test", "--release", "--test", "perf", "--no-run", "--message-format=json", "-q"])
+        .args([
+            "test",
+            "--release",
+            "--test",
+            "perf",
+            "--no-run",
+            "--message-format=json",
+            "-q",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout
         .lines()
-        .filter(|l| l.contains("\"name\":\"perf\"") && l.contains("\"executable\":\""))
-        .last()
+        .rfind(|l| l.contains("\"name\":\"perf\"") && l.contains("\"executable\":\""))
         .expect("perf executable");
     let v: serde_json::Value = serde_json::from_str(line).unwrap();
     PathBuf::from(v["executable"].as_str().unwrap())
@@ -83,7 +102,10 @@ fn main() {
     let m = ebpf_perf::matrix::build(&cfg);
     let build = t.elapsed();
     assert_eq!(m.trials.len(), 100_000);
-    let filter = ebpf_perf::filter::Filter { terms: vec!["case_5".into(), "env3".into(), "throughput".into()], ..Default::default() };
+    let filter = ebpf_perf::filter::Filter {
+        terms: vec!["case_5".into(), "env3".into(), "throughput".into()],
+        ..Default::default()
+    };
     let t = Instant::now();
     let sel = ebpf_perf::harness::select(&m, &filter);
     let select = t.elapsed();
@@ -101,7 +123,11 @@ fn main() {
             .unwrap();
         runs.push(t.elapsed());
         assert!(out.status.success());
-        lines = out.stdout.split(|b| *b == b'\n').filter(|l| l.ends_with(b": test")).count();
+        lines = out
+            .stdout
+            .split(|b| *b == b'\n')
+            .filter(|l| l.ends_with(b": test"))
+            .count();
     }
     assert_eq!(lines, 100_000);
     let filtered = {
@@ -109,7 +135,14 @@ fn main() {
         for _ in 0..7 {
             let t = Instant::now();
             let out = Command::new(&exe)
-                .args(["--config-dir", dir.to_str().unwrap(), "--list", "case_5", "env3", "throughput"])
+                .args([
+                    "--config-dir",
+                    dir.to_str().unwrap(),
+                    "--list",
+                    "case_5",
+                    "env3",
+                    "throughput",
+                ])
                 .output()
                 .unwrap();
             v.push(t.elapsed());
@@ -117,7 +150,11 @@ fn main() {
         }
         median(v)
     };
-    println!("synthetic matrix: {} cycles, {} trials", m.cycles.len(), m.trials.len());
+    println!(
+        "synthetic matrix: {} cycles, {} trials",
+        m.cycles.len(),
+        m.trials.len()
+    );
     println!("in process: config load+validate {load:.1?}, matrix build {build:.1?}, filter 3 terms {select:.1?}");
     println!(
         "perf --list (release, 100,000 names to a pipe): median {:.1?} of 7 (min {:.1?}, max {:.1?})",

@@ -68,7 +68,11 @@ mod tests {
     #[case("tool_002::case_5::host::pps::multi_8_udp", "8_udp", true)]
     #[case("tool_002::case_5::host::pps::multi_8_udp", "tool_002::case_5", true)]
     #[case("tool_002::case_5::host::pps::multi_8_udp", "2::case", false)]
-    #[case("tool_002::case_5::host::pps::multi_8_udp", "tool_002::case_5::host::pps::multi_8_udp", true)]
+    #[case(
+        "tool_002::case_5::host::pps::multi_8_udp",
+        "tool_002::case_5::host::pps::multi_8_udp",
+        true
+    )]
     fn token_boundaries(#[case] name: &str, #[case] term: &str, #[case] want: bool) {
         assert_eq!(term_matches(name, term), want, "{term} in {name}");
     }

@@ -210,15 +210,29 @@ mod tests {
     use super::*;
 
     fn parse(a: &[&str]) -> HarnessArgs {
-        let argv = std::iter::once("perf").chain(a.iter().copied()).map(String::from);
+        let argv = std::iter::once("perf")
+            .chain(a.iter().copied())
+            .map(String::from);
         parse_args(argv, |_| None).unwrap()
     }
 
     #[test]
     fn splits_terms_ours_and_libtests() {
         let a = parse(&[
-            "case_5", "--config-dir", "cfg", "--test-threads", "4", "host", "--skip=udp", "-q",
-            "--format", "terse", "throughput", "--junit=j.xml", "--list", "--exact",
+            "case_5",
+            "--config-dir",
+            "cfg",
+            "--test-threads",
+            "4",
+            "host",
+            "--skip=udp",
+            "-q",
+            "--format",
+            "terse",
+            "throughput",
+            "--junit=j.xml",
+            "--list",
+            "--exact",
         ]);
         assert_eq!(a.config_dir, PathBuf::from("cfg"));
         assert_eq!(a.junit, PathBuf::from("j.xml"));
@@ -227,7 +241,15 @@ mod tests {
         assert!(a.filter.exact);
         assert_eq!(
             a.libtest,
-            ["perf", "--test-threads", "4", "-q", "--format", "terse", "--list"]
+            [
+                "perf",
+                "--test-threads",
+                "4",
+                "-q",
+                "--format",
+                "terse",
+                "--list"
+            ]
         );
     }
 

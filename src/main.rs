@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "ebpf-perf", version, about = "What an eBPF tool costs the network traffic it watches")]
+#[command(
+    name = "ebpf-perf",
+    version,
+    about = "What an eBPF tool costs the network traffic it watches"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -84,7 +84,11 @@ pub fn variants(spec: &PerfSpec, types: &[TestType]) -> Vec<Variant> {
             }
             TestType::Latency => {
                 if let Some(l) = &spec.latency {
-                    out.extend(l.protocols.iter().map(|&protocol| Variant::Latency { protocol }));
+                    out.extend(
+                        l.protocols
+                            .iter()
+                            .map(|&protocol| Variant::Latency { protocol }),
+                    );
                 }
             }
             TestType::Pps => {
@@ -184,8 +188,12 @@ fn push_cycle(m: &mut Matrix, env: &str, case: Option<CycleCase>, vs: &[Variant]
 pub fn duration(spec: &PerfSpec, v: &Variant) -> u32 {
     let tp = spec.throughput.as_ref();
     match v {
-        Variant::Single { .. } => tp.and_then(|t| t.single_stream.as_ref()).map_or(0, |s| s.duration),
-        Variant::Multi { .. } => tp.and_then(|t| t.multi_stream.as_ref()).map_or(0, |m| m.duration),
+        Variant::Single { .. } => tp
+            .and_then(|t| t.single_stream.as_ref())
+            .map_or(0, |s| s.duration),
+        Variant::Multi { .. } => tp
+            .and_then(|t| t.multi_stream.as_ref())
+            .map_or(0, |m| m.duration),
         Variant::Latency { .. } => spec.latency.as_ref().map_or(0, |l| l.duration),
         Variant::Pps { .. } => spec.pps.as_ref().map_or(0, |p| p.duration),
     }
@@ -195,12 +203,18 @@ pub fn duration(spec: &PerfSpec, v: &Variant) -> u32 {
 pub fn ports(spec: &PerfSpec, v: &Variant) -> Vec<u16> {
     let tp = spec.throughput.as_ref();
     let base = match v {
-        Variant::Single { .. } => tp.and_then(|t| t.single_stream.as_ref()).and_then(|s| s.ports.first().copied()),
-        Variant::Multi { .. } => tp.and_then(|t| t.multi_stream.as_ref()).map(|m| m.base_port),
+        Variant::Single { .. } => tp
+            .and_then(|t| t.single_stream.as_ref())
+            .and_then(|s| s.ports.first().copied()),
+        Variant::Multi { .. } => tp
+            .and_then(|t| t.multi_stream.as_ref())
+            .map(|m| m.base_port),
         Variant::Latency { .. } => spec.latency.as_ref().and_then(|l| l.ports.first().copied()),
         Variant::Pps { .. } => spec.pps.as_ref().map(|p| p.base_port),
     };
     let Some(base) = base else { return Vec::new() };
     // Validation keeps base + streams within 65535.
-    (0..v.streams()).map(|i| base.saturating_add(i as u16)).collect()
+    (0..v.streams())
+        .map(|i| base.saturating_add(i as u16))
+        .collect()
 }

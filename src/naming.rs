@@ -87,10 +87,21 @@ impl TestType {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Variant {
-    Single { protocol: Protocol, target_bw: String },
-    Multi { streams: u32, protocol: Protocol },
-    Latency { protocol: Protocol },
-    Pps { streams: u32, protocol: Protocol },
+    Single {
+        protocol: Protocol,
+        target_bw: String,
+    },
+    Multi {
+        streams: u32,
+        protocol: Protocol,
+    },
+    Latency {
+        protocol: Protocol,
+    },
+    Pps {
+        streams: u32,
+        protocol: Protocol,
+    },
 }
 
 impl Variant {

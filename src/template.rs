@@ -135,7 +135,7 @@ mod tests {
     #[case("{{x}} {x}", "1", "{x} 1")]
     #[case("ünï {x} ✓", "1", "ünï 1 ✓")]
     fn renders_quoted(#[case] t: &str, #[case] v: &str, #[case] want: &str) {
-        let got = render(t, |n| (n == "x").then(|| Cow::Borrowed(v))).unwrap();
+        let got = render(t, |n| (n == "x").then_some(Cow::Borrowed(v))).unwrap();
         assert_eq!(got, want);
     }
 

@@ -44,7 +44,9 @@ fn base_is_valid() {
 
 #[test]
 fn corpus_is_large_enough() {
-    let n = std::fs::read_dir(common::repo().join("tests/corpus/bad")).unwrap().count();
+    let n = std::fs::read_dir(common::repo().join("tests/corpus/bad"))
+        .unwrap()
+        .count();
     assert!(n >= 20, "only {n} malformed configurations");
 }
 
@@ -60,8 +62,17 @@ fn malformed_config_is_reported(#[files("tests/corpus/bad/*.yaml")] entry: PathB
     } else {
         let find = e.find.as_deref().expect("find, content or delete");
         let text = std::fs::read_to_string(&target).unwrap();
-        assert_eq!(text.matches(find).count(), 1, "{find:?} must occur once in {}", e.file);
-        std::fs::write(&target, text.replace(find, e.replace.as_deref().unwrap_or(""))).unwrap();
+        assert_eq!(
+            text.matches(find).count(),
+            1,
+            "{find:?} must occur once in {}",
+            e.file
+        );
+        std::fs::write(
+            &target,
+            text.replace(find, e.replace.as_deref().unwrap_or("")),
+        )
+        .unwrap();
     }
 
     let err = config::load(dir.path()).expect_err("the edit must make the config invalid");

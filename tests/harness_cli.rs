@@ -22,16 +22,27 @@ fn lists_the_default_config() {
     let o = perf(&["--list"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!listed(&o).is_empty());
-    assert!(listed(&o).iter().all(|n| n.starts_with("baseline::") || n.starts_with("tool_")));
+    assert!(listed(&o)
+        .iter()
+        .all(|n| n.starts_with("baseline::") || n.starts_with("tool_")));
 }
 
 #[test]
 fn case_5_host_throughput_selects_exactly_its_10_trials() {
-    let o = perf(&["--config-dir", SEED, "case_5", "host", "throughput", "--list"]);
+    let o = perf(&[
+        "--config-dir",
+        SEED,
+        "case_5",
+        "host",
+        "throughput",
+        "--list",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let names = listed(&o);
     assert_eq!(names.len(), 10, "{names:?}");
-    assert!(names.iter().all(|n| n.starts_with("tool_002::case_5::host::throughput::")));
+    assert!(names
+        .iter()
+        .all(|n| n.starts_with("tool_002::case_5::host::throughput::")));
 }
 
 #[rstest]
@@ -94,7 +105,10 @@ fn config_error_exits_nonzero_and_writes_junit() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("test-env-config.yaml:21: test_environments.vm.client.ssh_ref"), "{err}");
+    assert!(
+        err.contains("test-env-config.yaml:21: test_environments.vm.client.ssh_ref"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
     let xml = std::fs::read_to_string(&junit).expect("JUnit written on config error");
     assert!(xml.contains("<testcase name=\"config\""), "{xml}");
@@ -106,9 +120,18 @@ fn config_error_exits_nonzero_and_writes_junit() {
 fn missing_config_dir_is_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let junit = tmp.path().join("j.xml");
-    let o = perf(&["--config-dir", "/nonexistent/ebpf-perf", "--junit", junit.to_str().unwrap()]);
+    let o = perf(&[
+        "--config-dir",
+        "/nonexistent/ebpf-perf",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("/nonexistent/ebpf-perf: is not a directory"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/ebpf-perf: is not a directory"),
+        "{}",
+        stderr(&o)
+    );
     assert!(junit.exists());
 }
 
@@ -125,7 +148,11 @@ fn running_a_trial_fails_until_execution_exists() {
         "baseline::vm::latency::tcp_rr",
     ]);
     assert!(!o.status.success(), "a trial that cannot run must not pass");
-    assert!(stdout(&o).contains("execution not implemented"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("execution not implemented"),
+        "{}",
+        stdout(&o)
+    );
     assert!(stdout(&o).contains("1 failed"), "{}", stdout(&o));
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("classname=\"ebpf_perf.baseline_vm\""), "{xml}");
@@ -137,7 +164,15 @@ fn quiet_and_threads_are_passed_to_libtest() {
     let tmp = tempfile::tempdir().unwrap();
     let junit = tmp.path().join("j.xml");
     let o = perf(&[
-        "--config-dir", SEED, "--junit", junit.to_str().unwrap(), "-q", "--test-threads", "8", "case_20", "latency",
+        "--config-dir",
+        SEED,
+        "--junit",
+        junit.to_str().unwrap(),
+        "-q",
+        "--test-threads",
+        "8",
+        "case_20",
+        "latency",
     ]);
     let out = stdout(&o);
     // Terse output: one character per trial, and no per-trial lines.
@@ -154,5 +189,9 @@ fn quiet_and_threads_are_passed_to_libtest() {
 fn option_without_value_is_a_clear_error() {
     let o = perf(&["--config-dir"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("option --config-dir needs a value"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("option --config-dir needs a value"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -39,7 +39,15 @@ fn both_tool_shapes_normalize_alike(#[case] tool_yaml: &str) {
     assert_eq!(t.case_file, dir.path().join("cases.json"));
     let m = matrix::build(&cfg);
     let ebpf: Vec<&str> = m.cycles[2..].iter().map(|c| c.id.as_str()).collect();
-    assert_eq!(ebpf, ["t_case_2_vm", "t_case_2_host", "t_case_1_vm", "t_case_1_host"]);
+    assert_eq!(
+        ebpf,
+        [
+            "t_case_2_vm",
+            "t_case_2_host",
+            "t_case_1_vm",
+            "t_case_1_host"
+        ]
+    );
 }
 
 #[test]
@@ -52,7 +60,15 @@ fn seed_lab_has_16_cycles_of_16_trials() {
     }
     // Baselines first, one per environment, then tools in file order.
     let ids: Vec<&str> = m.cycles.iter().map(|c| c.id.as_str()).collect();
-    assert_eq!(&ids[..4], ["baseline_host", "baseline_vm", "tool_001_case_1_host", "tool_001_case_2_host"]);
+    assert_eq!(
+        &ids[..4],
+        [
+            "baseline_host",
+            "baseline_vm",
+            "tool_001_case_1_host",
+            "tool_001_case_2_host"
+        ]
+    );
     assert_eq!(ids[15], "tool_003_case_20_vm");
     let names: HashSet<&str> = m.trials.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names.len(), 256, "trial names are unique");
@@ -72,13 +88,29 @@ fn expansion_counts(#[case] types: &[TestType], #[case] n: usize) {
 #[test]
 fn expansion_order_and_names() {
     let (cfg, _) = seed();
-    let names: Vec<String> = matrix::variants(&cfg.perf, &TestType::ALL).iter().map(Variant::name).collect();
+    let names: Vec<String> = matrix::variants(&cfg.perf, &TestType::ALL)
+        .iter()
+        .map(Variant::name)
+        .collect();
     assert_eq!(
         names,
         [
-            "single_tcp_1G", "single_tcp_10G", "single_udp_1G", "single_udp_10G",
-            "multi_2_tcp", "multi_2_udp", "multi_4_tcp", "multi_4_udp", "multi_8_tcp", "multi_8_udp",
-            "tcp_rr", "udp_rr", "multi_4_tcp", "multi_4_udp", "multi_8_tcp", "multi_8_udp",
+            "single_tcp_1G",
+            "single_tcp_10G",
+            "single_udp_1G",
+            "single_udp_10G",
+            "multi_2_tcp",
+            "multi_2_udp",
+            "multi_4_tcp",
+            "multi_4_udp",
+            "multi_8_tcp",
+            "multi_8_udp",
+            "tcp_rr",
+            "udp_rr",
+            "multi_4_tcp",
+            "multi_4_udp",
+            "multi_8_tcp",
+            "multi_8_udp",
         ]
     );
 }
@@ -94,7 +126,12 @@ fn trial_names_follow_design() {
     for t in &m.trials {
         let parts: Vec<&str> = t.name.split("::").collect();
         let c = m.cycle_of(t);
-        assert_eq!(parts.len(), if c.is_baseline() { 4 } else { 5 }, "{}", t.name);
+        assert_eq!(
+            parts.len(),
+            if c.is_baseline() { 4 } else { 5 },
+            "{}",
+            t.name
+        );
         assert_eq!(parts[parts.len() - 2], t.variant.test_type().as_str());
         assert_eq!(parts[parts.len() - 1], t.variant.name());
         assert_eq!(parts[parts.len() - 3], c.env);
@@ -120,9 +157,20 @@ fn hash6_is_md5_of_canonical_parameters(
 #[test]
 fn result_paths_encode_case_and_variant() {
     let (_, m) = seed();
-    let t = m.trials.iter().find(|t| t.name == "tool_002::case_7::host::latency::tcp_rr").unwrap();
-    assert_eq!(m.trial_dir_prefix(t), "ebpf/tool_002_case_7_tcp_rx_953fe9/host/latency/tcp_rr");
-    let b = m.trials.iter().find(|t| t.name == "baseline::vm::pps::multi_8_udp").unwrap();
+    let t = m
+        .trials
+        .iter()
+        .find(|t| t.name == "tool_002::case_7::host::latency::tcp_rr")
+        .unwrap();
+    assert_eq!(
+        m.trial_dir_prefix(t),
+        "ebpf/tool_002_case_7_tcp_rx_953fe9/host/latency/tcp_rr"
+    );
+    let b = m
+        .trials
+        .iter()
+        .find(|t| t.name == "baseline::vm::pps::multi_8_udp")
+        .unwrap();
     assert_eq!(m.trial_dir_prefix(b), "baseline/vm/pps/multi_8_udp");
     // Every case directory name is a safe path segment.
     for c in &m.cycles {
@@ -136,8 +184,15 @@ fn result_paths_encode_case_and_variant() {
 fn unset_protocol_and_direction_are_written_as_any() {
     let cfg = config::load(&common::corpus_base()).unwrap();
     let m = matrix::build(&cfg);
-    let c = m.cycles.iter().find(|c| c.id == "tool_002_case_5_vm").unwrap();
-    assert_eq!(c.root, format!("ebpf/tool_002_case_5_any_any_{}/vm", naming::hash6("")));
+    let c = m
+        .cycles
+        .iter()
+        .find(|c| c.id == "tool_002_case_5_vm")
+        .unwrap();
+    assert_eq!(
+        c.root,
+        format!("ebpf/tool_002_case_5_any_any_{}/vm", naming::hash6(""))
+    );
 }
 
 #[rstest]
@@ -157,10 +212,15 @@ fn safe_ids(#[case] id: &str, #[case] ok: bool) {
 #[test]
 fn ports_and_durations_per_variant() {
     let (cfg, _) = seed();
-    let multi = Variant::Multi { streams: 4, protocol: Protocol::Tcp };
+    let multi = Variant::Multi {
+        streams: 4,
+        protocol: Protocol::Tcp,
+    };
     assert_eq!(matrix::ports(&cfg.perf, &multi), [5001, 5002, 5003, 5004]);
     assert_eq!(matrix::duration(&cfg.perf, &multi), 30);
-    let lat = Variant::Latency { protocol: Protocol::Udp };
+    let lat = Variant::Latency {
+        protocol: Protocol::Udp,
+    };
     assert_eq!(matrix::ports(&cfg.perf, &lat), [12865]);
     assert_eq!(matrix::duration(&cfg.perf, &lat), 20);
 }

@@ -17,12 +17,23 @@ fn ebpf_perf(args: &[&str]) -> std::process::Output {
 fn workflow_of_the_seed_lab() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("wf.json");
-    let o = ebpf_perf(&["workflow", "--config-dir", "config/examples/seed-lab", "--output", out.to_str().unwrap(), "--pretty"]);
+    let o = ebpf_perf(&[
+        "workflow",
+        "--config-dir",
+        "config/examples/seed-lab",
+        "--output",
+        out.to_str().unwrap(),
+        "--pretty",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(v["metadata"]["total_cycles"], 16);
     assert_eq!(v["metadata"]["total_trials"], 256);
-    assert_eq!(v["metadata"]["environments"], serde_json::json!(["host", "vm"]));
+    assert_eq!(
+        v["metadata"]["environments"],
+        serde_json::json!(["host", "vm"])
+    );
     let seq = v["test_sequence"].as_array().unwrap();
     assert_eq!(seq.len(), 16);
     assert_eq!(seq[0]["cycle_type"], "baseline");
@@ -31,21 +42,46 @@ fn workflow_of_the_seed_lab() {
     // 4×30 + 6×30 + 2×20 + 4×30 seconds of configured tests per cycle.
     assert_eq!(seq[0]["expected_duration_s"], 460);
 
-    let c5 = seq.iter().find(|c| c["cycle_id"] == "tool_002_case_5_host").unwrap();
+    let c5 = seq
+        .iter()
+        .find(|c| c["cycle_id"] == "tool_002_case_5_host")
+        .unwrap();
     assert_eq!(c5["cycle_type"], "ebpf");
     assert_eq!(c5["ebpf_case"]["case_id"], 5);
-    assert!(c5["ebpf_case"]["command"].as_str().unwrap().contains("system_network_latency_details.py"));
-    assert_eq!(c5["setup_steps"], serde_json::json!(["start_ebpf_case_5", "verify_ebpf_alive", "start_case_monitors"]));
-    assert_eq!(c5["teardown_steps"], serde_json::json!(["stop_case_monitors", "stop_ebpf_case_5"]));
+    assert!(c5["ebpf_case"]["command"]
+        .as_str()
+        .unwrap()
+        .contains("system_network_latency_details.py"));
+    assert_eq!(
+        c5["setup_steps"],
+        serde_json::json!([
+            "start_ebpf_case_5",
+            "verify_ebpf_alive",
+            "start_case_monitors"
+        ])
+    );
+    assert_eq!(
+        c5["teardown_steps"],
+        serde_json::json!(["stop_case_monitors", "stop_ebpf_case_5"])
+    );
     let tests = c5["performance_tests"].as_array().unwrap();
-    let types: Vec<&str> = tests.iter().map(|t| t["test_type"].as_str().unwrap()).collect();
+    let types: Vec<&str> = tests
+        .iter()
+        .map(|t| t["test_type"].as_str().unwrap())
+        .collect();
     assert_eq!(types, ["throughput", "latency", "pps"]);
     let multi4 = &tests[0]["variants"][6];
-    assert_eq!(multi4["trial"], "tool_002::case_5::host::throughput::multi_4_tcp");
+    assert_eq!(
+        multi4["trial"],
+        "tool_002::case_5::host::throughput::multi_4_tcp"
+    );
     assert_eq!(multi4["ports"], serde_json::json!([5001, 5002, 5003, 5004]));
     assert_eq!(
         multi4["result_path"],
-        format!("{}/throughput/multi_4_tcp_{{timestamp}}", c5["result_path"].as_str().unwrap())
+        format!(
+            "{}/throughput/multi_4_tcp_{{timestamp}}",
+            c5["result_path"].as_str().unwrap()
+        )
     );
     assert!(v["global_config"]["ssh_hosts"]["vm-server"]["password_env"] == "VM_SSH_PASSWORD");
 }
@@ -59,7 +95,10 @@ fn workflow_to_stdout_lists_hook_steps_in_layer_order() {
     // The case-layer hook runs `when: ebpf`, after the built-in teardown steps.
     assert_eq!(seq[0]["teardown_steps"], serde_json::json!([]));
     let last = seq.last().unwrap();
-    assert_eq!(last["teardown_steps"].as_array().unwrap().last().unwrap(), "hook:list_results");
+    assert_eq!(
+        last["teardown_steps"].as_array().unwrap().last().unwrap(),
+        "hook:list_results"
+    );
 }
 
 #[test]
@@ -74,9 +113,16 @@ fn validate_reports_counts_and_errors() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in [vec!["--help"], vec!["validate", "--help"], vec!["workflow", "--help"]] {
+    for sub in [
+        vec!["--help"],
+        vec!["validate", "--help"],
+        vec!["workflow", "--help"],
+    ] {
         let o = ebpf_perf(&sub);
         assert!(o.status.success(), "{sub:?}");
-        assert!(String::from_utf8_lossy(&o.stdout).contains("Usage:"), "{sub:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Usage:"),
+            "{sub:?}"
+        );
     }
 }

@@ -105,16 +105,17 @@ fn key_of(rest: &str) -> Option<String> {
 /// 1-based line of the JSON object whose `"id"` is `id` (case files).
 pub fn line_of_json_id(text: &str, id: u32) -> Option<usize> {
     let want = id.to_string();
-    text.lines().position(|l| {
-        l.split("\"id\"").skip(1).any(|after| {
-            let v = after.trim_start().strip_prefix(':').map(str::trim_start);
-            v.is_some_and(|v| {
-                v.strip_prefix(want.as_str())
-                    .is_some_and(|r| !r.starts_with(|c: char| c.is_ascii_digit()))
+    text.lines()
+        .position(|l| {
+            l.split("\"id\"").skip(1).any(|after| {
+                let v = after.trim_start().strip_prefix(':').map(str::trim_start);
+                v.is_some_and(|v| {
+                    v.strip_prefix(want.as_str())
+                        .is_some_and(|r| !r.starts_with(|c: char| c.is_ascii_digit()))
+                })
             })
         })
-    })
-    .map(|i| i + 1)
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]

@@ -148,7 +148,10 @@ fn read_yaml<T: DeserializeOwned>(
                 file: path,
                 line: None,
                 key: String::new(),
-                message: format!("cannot read it: {e}; expected the file {name} in {}", dir.display()),
+                message: format!(
+                    "cannot read it: {e}; expected the file {name} in {}",
+                    dir.display()
+                ),
             });
             return None;
         }
@@ -244,26 +247,51 @@ fn check_ssh(ck: &mut Checker, (src, f): &(Source, SshFile)) {
         let host_ok = h.host.parse::<IpAddr>().is_ok()
             || (!h.host.is_empty()
                 && h.host.len() <= 253
-                && h
-                    .host
-                    .split('.')
-                    .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')));
+                && h.host.split('.').all(|l| {
+                    !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                }));
         if !host_ok {
-            ck.at(src, &p("host"), format!("{:?} is neither an IP address nor a host name", h.host));
+            ck.at(
+                src,
+                &p("host"),
+                format!("{:?} is neither an IP address nor a host name", h.host),
+            );
         }
         if h.port == 0 {
             ck.at(src, &p("port"), "0 is not a port; expected 1-65535");
         }
-        if h.user.is_empty() || h.user.chars().any(|c| c.is_whitespace() || c == '@' || c == ':') {
+        if h.user.is_empty()
+            || h.user
+                .chars()
+                .any(|c| c.is_whitespace() || c == '@' || c == ':')
+        {
             ck.at(src, &p("user"), format!("{:?} is not a user name", h.user));
         }
         if !h.workdir.starts_with('/') {
-            ck.at(src, &p("workdir"), format!("{:?} is not absolute; expected e.g. /home/me/lcc", h.workdir));
-        } else if h.workdir.split('/').any(|s| s == "..") || h.workdir.chars().any(char::is_control) {
-            ck.at(src, &p("workdir"), format!("{:?} must not contain `..` or control characters", h.workdir));
+            ck.at(
+                src,
+                &p("workdir"),
+                format!(
+                    "{:?} is not absolute; expected e.g. /home/me/lcc",
+                    h.workdir
+                ),
+            );
+        } else if h.workdir.split('/').any(|s| s == "..") || h.workdir.chars().any(char::is_control)
+        {
+            ck.at(
+                src,
+                &p("workdir"),
+                format!(
+                    "{:?} must not contain `..` or control characters",
+                    h.workdir
+                ),
+            );
         }
         if let Some(v) = &h.password_env {
-            let ok = v.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            let ok = v
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !ok {
                 ck.at(
@@ -273,15 +301,26 @@ fn check_ssh(ck: &mut Checker, (src, f): &(Source, SshFile)) {
                 );
             }
         }
-        if h.identity_file.as_deref().is_some_and(|f| f.trim().is_empty()) {
-            ck.at(src, &p("identity_file"), "is empty; expected a path to a private key");
+        if h.identity_file
+            .as_deref()
+            .is_some_and(|f| f.trim().is_empty())
+        {
+            ck.at(
+                src,
+                &p("identity_file"),
+                "is empty; expected a path to a private key",
+            );
         }
     }
 }
 
 fn check_envs(ck: &mut Checker, (src, f): &(Source, EnvFile), ssh: &SshFile) {
     if f.test_environments.is_empty() {
-        ck.at(src, &["test_environments"], "is empty; expected at least one environment");
+        ck.at(
+            src,
+            &["test_environments"],
+            "is empty; expected at least one environment",
+        );
     }
     for (name, e) in &f.test_environments {
         ck.id(src, &["test_environments", name], "environment name", name);
@@ -292,26 +331,45 @@ fn check_envs(ck: &mut Checker, (src, f): &(Source, EnvFile), ssh: &SshFile) {
                 ck.at(
                     src,
                     &p("ssh_ref"),
-                    format!("{:?} is not a host of {SSH_FILE}; expected one of: {}", h.ssh_ref, known.join(", ")),
+                    format!(
+                        "{:?} is not a host of {SSH_FILE}; expected one of: {}",
+                        h.ssh_ref,
+                        known.join(", ")
+                    ),
                 );
             }
             ck.ip(src, &p("test_ip"), &h.test_ip);
             let iface_ok = !h.interface.is_empty()
                 && h.interface.len() <= 15
-                && h.interface.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+                && h.interface
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
             if !iface_ok {
                 ck.at(
                     src,
                     &p("interface"),
-                    format!("{:?} is not an interface name; expected 1-15 of [A-Za-z0-9_.@-]", h.interface),
+                    format!(
+                        "{:?} is not an interface name; expected 1-15 of [A-Za-z0-9_.@-]",
+                        h.interface
+                    ),
                 );
             }
         }
         for k in e.vars.keys() {
             if template::placeholders(&format!("{{{k}}}")) != [k.as_str()] {
-                ck.at(src, &["test_environments", name, "vars", k], "is not a placeholder name; expected [A-Za-z_][A-Za-z0-9_]*");
-            } else if ENV_PLACEHOLDERS.contains(&k.as_str()) || PERF_PLACEHOLDERS.contains(&k.as_str()) {
-                ck.at(src, &["test_environments", name, "vars", k], "shadows a built-in placeholder; choose another name");
+                ck.at(
+                    src,
+                    &["test_environments", name, "vars", k],
+                    "is not a placeholder name; expected [A-Za-z_][A-Za-z0-9_]*",
+                );
+            } else if ENV_PLACEHOLDERS.contains(&k.as_str())
+                || PERF_PLACEHOLDERS.contains(&k.as_str())
+            {
+                ck.at(
+                    src,
+                    &["test_environments", name, "vars", k],
+                    "shadows a built-in placeholder; choose another name",
+                );
             }
         }
     }
@@ -353,7 +411,11 @@ fn check_commands(
     };
     match &c.server_cmd {
         Some(t) => ck.template(src, &path("server_cmd"), t, known),
-        None => ck.at(src, base, "has no server_cmd; expected a server command template"),
+        None => ck.at(
+            src,
+            base,
+            "has no server_cmd; expected a server command template",
+        ),
     }
     for p in protocols {
         let key = match p {
@@ -362,7 +424,11 @@ fn check_commands(
         };
         match c.client(*p) {
             Some(t) => ck.template(src, &path(key), t, known),
-            None => ck.at(src, base, format!("has no {key}, but protocols include {}", p.as_str())),
+            None => ck.at(
+                src,
+                base,
+                format!("has no {key}, but protocols include {}", p.as_str()),
+            ),
         }
     }
 }
@@ -374,7 +440,11 @@ fn check_streams(ck: &mut Checker, src: &Source, path: &[&str], streams: &[u32],
         }
         let max = streams.iter().copied().max().unwrap_or(1);
         if u32::from(base_port) + max > 65536 {
-            ck.at(src, path, format!("{max} streams from base_port {base_port} run past port 65535"));
+            ck.at(
+                src,
+                path,
+                format!("{max} streams from base_port {base_port} run past port 65535"),
+            );
         }
     }
 }
@@ -392,7 +462,11 @@ fn check_bw(ck: &mut Checker, src: &Source, path: &[&str], bw: &str) {
         && digits.parse::<f64>().is_ok_and(|v| v >= 0.0)
         && !digits.starts_with(['+', '-']);
     if !ok {
-        ck.at(src, path, format!("{bw:?} is not a bandwidth; expected e.g. 100M, 1G, 10G or 0 (unlimited)"));
+        ck.at(
+            src,
+            path,
+            format!("{bw:?} is not a bandwidth; expected e.g. 100M, 1G, 10G or 0 (unlimited)"),
+        );
     }
 }
 
@@ -401,28 +475,56 @@ fn check_perf(ck: &mut Checker, (src, f): &(Source, PerfFile), envs: &EnvFile) -
         (Some(s), None) => ("performance_tests", s.clone()),
         (None, Some(s)) => ("test_types", s.clone()),
         (Some(_), Some(_)) => {
-            ck.at(src, &["test_types"], "both performance_tests and test_types are given; keep one");
+            ck.at(
+                src,
+                &["test_types"],
+                "both performance_tests and test_types are given; keep one",
+            );
             return PerfSpec::default();
         }
         (None, None) => {
-            ck.at(src, &[], "has no performance_tests; expected the key performance_tests (or test_types)");
+            ck.at(
+                src,
+                &[],
+                "has no performance_tests; expected the key performance_tests (or test_types)",
+            );
             return PerfSpec::default();
         }
     };
     let vars = common_vars(envs.test_environments.values());
-    let known = |n: &str| ENV_PLACEHOLDERS.contains(&n) || PERF_PLACEHOLDERS.contains(&n) || vars.contains(n);
+    let known = |n: &str| {
+        ENV_PLACEHOLDERS.contains(&n) || PERF_PLACEHOLDERS.contains(&n) || vars.contains(n)
+    };
     if spec.throughput.is_none() && spec.latency.is_none() && spec.pps.is_none() {
-        ck.at(src, &[root], "defines no test; expected throughput, latency and/or pps");
+        ck.at(
+            src,
+            &[root],
+            "defines no test; expected throughput, latency and/or pps",
+        );
     }
     if let Some(t) = &spec.throughput {
         if t.single_stream.is_none() && t.multi_stream.is_none() {
-            ck.at(src, &[root, "throughput"], "defines neither single_stream nor multi_stream");
+            ck.at(
+                src,
+                &[root, "throughput"],
+                "defines neither single_stream nor multi_stream",
+            );
         }
         if let Some(s) = &t.single_stream {
             let base = [root, "throughput", "single_stream"];
-            check_protocols(ck, src, &[root, "throughput", "single_stream", "protocols"], &s.protocols);
+            check_protocols(
+                ck,
+                src,
+                &[root, "throughput", "single_stream", "protocols"],
+                &s.protocols,
+            );
             check_commands(ck, src, &base, &s.commands, &s.protocols, &known);
-            check_duration(ck, src, &[root, "throughput", "single_stream", "duration"], s.duration);
+            check_duration(
+                ck,
+                src,
+                &[root, "throughput", "single_stream", "duration"],
+                s.duration,
+            );
             let bw_path = [root, "throughput", "single_stream", "target_bw"];
             ck.non_empty(src, &bw_path, &s.target_bw, "bandwidth");
             for bw in &s.target_bw {
@@ -430,29 +532,78 @@ fn check_perf(ck: &mut Checker, (src, f): &(Source, PerfFile), envs: &EnvFile) -
             }
             let unique: HashSet<_> = s.target_bw.iter().collect();
             if unique.len() != s.target_bw.len() {
-                ck.at(src, &bw_path, "lists a bandwidth twice (trial names would collide)");
+                ck.at(
+                    src,
+                    &bw_path,
+                    "lists a bandwidth twice (trial names would collide)",
+                );
             }
-            ck.non_empty(src, &[root, "throughput", "single_stream", "ports"], &s.ports, "port");
+            ck.non_empty(
+                src,
+                &[root, "throughput", "single_stream", "ports"],
+                &s.ports,
+                "port",
+            );
         }
         if let Some(m) = &t.multi_stream {
             let base = [root, "throughput", "multi_stream"];
-            check_protocols(ck, src, &[root, "throughput", "multi_stream", "protocols"], &m.protocols);
+            check_protocols(
+                ck,
+                src,
+                &[root, "throughput", "multi_stream", "protocols"],
+                &m.protocols,
+            );
             // Commands fall back to single_stream's.
             let single = t.single_stream.as_ref().map(|s| &s.commands);
             let merged = Commands {
-                server_cmd: m.commands.server_cmd.clone().or_else(|| single.and_then(|s| s.server_cmd.clone())),
-                client_cmd_tcp: m.commands.client_cmd_tcp.clone().or_else(|| single.and_then(|s| s.client_cmd_tcp.clone())),
-                client_cmd_udp: m.commands.client_cmd_udp.clone().or_else(|| single.and_then(|s| s.client_cmd_udp.clone())),
+                server_cmd: m
+                    .commands
+                    .server_cmd
+                    .clone()
+                    .or_else(|| single.and_then(|s| s.server_cmd.clone())),
+                client_cmd_tcp: m
+                    .commands
+                    .client_cmd_tcp
+                    .clone()
+                    .or_else(|| single.and_then(|s| s.client_cmd_tcp.clone())),
+                client_cmd_udp: m
+                    .commands
+                    .client_cmd_udp
+                    .clone()
+                    .or_else(|| single.and_then(|s| s.client_cmd_udp.clone())),
             };
             check_commands(ck, src, &base, &merged, &m.protocols, &known);
-            check_streams(ck, src, &[root, "throughput", "multi_stream", "streams"], &m.streams, m.base_port);
-            check_duration(ck, src, &[root, "throughput", "multi_stream", "duration"], m.duration);
-            check_bw(ck, src, &[root, "throughput", "multi_stream", "target_bw"], &m.target_bw);
+            check_streams(
+                ck,
+                src,
+                &[root, "throughput", "multi_stream", "streams"],
+                &m.streams,
+                m.base_port,
+            );
+            check_duration(
+                ck,
+                src,
+                &[root, "throughput", "multi_stream", "duration"],
+                m.duration,
+            );
+            check_bw(
+                ck,
+                src,
+                &[root, "throughput", "multi_stream", "target_bw"],
+                &m.target_bw,
+            );
         }
     }
     if let Some(l) = &spec.latency {
         check_protocols(ck, src, &[root, "latency", "protocols"], &l.protocols);
-        check_commands(ck, src, &[root, "latency"], &l.commands, &l.protocols, &known);
+        check_commands(
+            ck,
+            src,
+            &[root, "latency"],
+            &l.commands,
+            &l.protocols,
+            &known,
+        );
         check_duration(ck, src, &[root, "latency", "duration"], l.duration);
         ck.non_empty(src, &[root, "latency", "ports"], &l.ports, "port");
     }
@@ -479,8 +630,18 @@ fn read_cases(ck: &mut Checker, path: PathBuf, tools_src: &Source, key: &[&str])
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {
-            ck.at(tools_src, key, format!("cannot read case file {}: {e}", path.display()));
-            return CaseSource { src: Source { shown: path, text: String::new() }, cases: None };
+            ck.at(
+                tools_src,
+                key,
+                format!("cannot read case file {}: {e}", path.display()),
+            );
+            return CaseSource {
+                src: Source {
+                    shown: path,
+                    text: String::new(),
+                },
+                cases: None,
+            };
         }
     };
     let src = Source { shown: path, text };
@@ -502,7 +663,9 @@ fn read_cases(ck: &mut Checker, path: PathBuf, tools_src: &Source, key: &[&str])
         }
         Err(e) => {
             // Untagged enums hide the inner error; parse again as a plain list for it.
-            let detail = serde_json::from_str::<Vec<EbpfCase>>(&src.text).err().unwrap_or(e);
+            let detail = serde_json::from_str::<Vec<EbpfCase>>(&src.text)
+                .err()
+                .unwrap_or(e);
             ck.problems.push(Problem {
                 file: src.shown.clone(),
                 line: (detail.line() > 0).then_some(detail.line()),
@@ -531,21 +694,36 @@ fn check_case(ck: &mut Checker, cs: &Source, case: &EbpfCase, envs: &[&TestEnv])
         at(ck, k("name"), "is empty; expected a name for people".into());
     }
     if case.duration == 0 {
-        at(ck, k("duration"), "0 is not a duration; expected seconds >= 1".into());
+        at(
+            ck,
+            k("duration"),
+            "0 is not a duration; expected seconds >= 1".into(),
+        );
     }
     for (pk, pv) in &case.parameters {
         if matches!(pk.as_str(), "protocol" | "direction") {
             if let Err(e) = check_safe_id(&pv.text()) {
-                at(ck, k(&format!("parameters.{pk}")), format!("{:?} {e} (it becomes part of a directory name)", pv.text()));
+                at(
+                    ck,
+                    k(&format!("parameters.{pk}")),
+                    format!("{:?} {e} (it becomes part of a directory name)", pv.text()),
+                );
             }
         }
     }
     let vars = common_vars(envs.iter().copied());
     let known = |n: &str| {
-        ENV_PLACEHOLDERS.contains(&n) || CASE_PLACEHOLDERS.contains(&n) || case.parameters.contains_key(n) || vars.contains(n)
+        ENV_PLACEHOLDERS.contains(&n)
+            || CASE_PLACEHOLDERS.contains(&n)
+            || case.parameters.contains_key(n)
+            || vars.contains(n)
     };
     if case.command.trim().is_empty() {
-        at(ck, k("command"), "is empty; expected the command that starts the eBPF program".into());
+        at(
+            ck,
+            k("command"),
+            "is empty; expected the command that starts the eBPF program".into(),
+        );
     }
     for name in template::placeholders(&case.command) {
         if !known(name) {
@@ -594,20 +772,46 @@ fn check_tools(
             );
             continue;
         }
-        let (file, ids, file_key, ids_key) = match (&t.testcase_source, &t.testcase_file, &t.case_ids) {
-            (Some(s), _, _) => (s.file.clone(), s.case_ids.clone(), vec!["testcase_source", "file"], vec!["testcase_source", "case_ids"]),
-            (None, Some(file), Some(ids)) => (file.clone(), ids.clone(), vec!["testcase_file"], vec!["case_ids"]),
+        let (file, ids, file_key, ids_key) = match (
+            &t.testcase_source,
+            &t.testcase_file,
+            &t.case_ids,
+        ) {
+            (Some(s), _, _) => (
+                s.file.clone(),
+                s.case_ids.clone(),
+                vec!["testcase_source", "file"],
+                vec!["testcase_source", "case_ids"],
+            ),
+            (None, Some(file), Some(ids)) => (
+                file.clone(),
+                ids.clone(),
+                vec!["testcase_file"],
+                vec!["case_ids"],
+            ),
             (None, None, _) => {
                 ck.at(src, &["ebpf_tools", tid], "has no case file; expected testcase_source: {file, case_ids} or testcase_file + case_ids");
                 continue;
             }
             (None, Some(_), None) => {
-                ck.at(src, &["ebpf_tools", tid], "has testcase_file but no case_ids; expected the list of case ids to run");
+                ck.at(
+                    src,
+                    &["ebpf_tools", tid],
+                    "has testcase_file but no case_ids; expected the list of case ids to run",
+                );
                 continue;
             }
         };
-        let (env_list, types, assoc) = match (&t.test_associations, &t.applicable_environments, &t.performance_test_types) {
-            (Some(a), _, _) => (a.applicable_environments.clone(), a.performance_test_types.clone(), Some("test_associations")),
+        let (env_list, types, assoc) = match (
+            &t.test_associations,
+            &t.applicable_environments,
+            &t.performance_test_types,
+        ) {
+            (Some(a), _, _) => (
+                a.applicable_environments.clone(),
+                a.performance_test_types.clone(),
+                Some("test_associations"),
+            ),
             (None, Some(e), Some(p)) => (e.clone(), p.clone(), None),
             _ => {
                 ck.at(
@@ -642,8 +846,16 @@ fn check_tools(
             match envs.test_environments.get(e) {
                 Some(te) => tool_envs.push(te),
                 None => {
-                    let known: Vec<&str> = envs.test_environments.keys().map(String::as_str).collect();
-                    ck.at(src, &env_path, format!("{e:?} is not an environment of {ENV_FILE}; expected one of: {}", known.join(", ")));
+                    let known: Vec<&str> =
+                        envs.test_environments.keys().map(String::as_str).collect();
+                    ck.at(
+                        src,
+                        &env_path,
+                        format!(
+                            "{e:?} is not an environment of {ENV_FILE}; expected one of: {}",
+                            known.join(", ")
+                        ),
+                    );
                 }
             }
         }
@@ -658,8 +870,19 @@ fn check_tools(
                         ck.at(src, &types_path, format!("lists {ty:?} twice"));
                     }
                 }
-                Some(_) => ck.at(src, &types_path, format!("{ty:?} is not defined in {PERF_FILE}; expected one of: {}", defined.join(", "))),
-                None => ck.at(src, &types_path, format!("{ty:?} is not a test type; expected one of: throughput, latency, pps")),
+                Some(_) => ck.at(
+                    src,
+                    &types_path,
+                    format!(
+                        "{ty:?} is not defined in {PERF_FILE}; expected one of: {}",
+                        defined.join(", ")
+                    ),
+                ),
+                None => ck.at(
+                    src,
+                    &types_path,
+                    format!("{ty:?} is not a test type; expected one of: throughput, latency, pps"),
+                ),
             }
         }
         // cases
@@ -682,7 +905,11 @@ fn check_tools(
                         check_case(ck, &cs.src, c, &tool_envs);
                         cases.push(c.clone());
                     }
-                    None => ck.at(src, &ids_path, format!("case {id} is not in {}", cs.src.shown.display())),
+                    None => ck.at(
+                        src,
+                        &ids_path,
+                        format!("case {id} is not in {}", cs.src.shown.display()),
+                    ),
                 }
             }
         }
@@ -706,7 +933,12 @@ fn check_tools(
 fn check_hooks(ck: &mut Checker, (src, f): &(Source, HooksFile), envs: &EnvFile) -> Hooks {
     let vars = common_vars(envs.test_environments.values());
     let h = &f.hooks;
-    for (layer, lh) in [("global", &h.global), ("tool", &h.tool), ("case", &h.case), ("test", &h.test)] {
+    for (layer, lh) in [
+        ("global", &h.global),
+        ("tool", &h.tool),
+        ("case", &h.case),
+        ("test", &h.test),
+    ] {
         let names = hook_placeholders(layer);
         let known = |n: &str| names.contains(&n) || (layer != "global" && vars.contains(n));
         for (phase, tasks) in [("setup", &lh.setup), ("teardown", &lh.teardown)] {
@@ -718,14 +950,29 @@ fn check_hooks(ck: &mut Checker, (src, f): &(Source, HooksFile), envs: &EnvFile)
                 if task.name.trim().is_empty() {
                     ck.at(src, &base, "is empty; expected a task name");
                 } else if !seen.insert(task.name.as_str()) {
-                    ck.at(src, &base, format!("{:?} is used twice in {layer}.{phase}; results are saved by name", task.name));
+                    ck.at(
+                        src,
+                        &base,
+                        format!(
+                            "{:?} is used twice in {layer}.{phase}; results are saved by name",
+                            task.name
+                        ),
+                    );
                 }
                 ck.template(src, &at("run"), &task.run, &known);
                 if task.timeout == Some(0) {
-                    ck.at(src, &at("timeout"), "0 is not a timeout; expected seconds >= 1");
+                    ck.at(
+                        src,
+                        &at("timeout"),
+                        "0 is not a timeout; expected seconds >= 1",
+                    );
                 }
                 if layer == "global" && task.when != When::Always {
-                    ck.at(src, &at("when"), "global tasks run once per session; `when` applies to case and test tasks");
+                    ck.at(
+                        src,
+                        &at("when"),
+                        "global tasks run once per session; `when` applies to case and test tasks",
+                    );
                 }
             }
         }

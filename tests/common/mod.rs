@@ -34,16 +34,26 @@ pub fn perf_exe() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
     EXE.get_or_init(|| {
         let out = Command::new(env!("CARGO"))
-            .args(["test", "--test", "perf", "--no-run", "--message-format=json", "-q"])
+            .args([
+                "test",
+                "--test",
+                "perf",
+                "--no-run",
+                "--message-format=json",
+                "-q",
+            ])
             .current_dir(repo())
             .output()
             .expect("run cargo");
-        assert!(out.status.success(), "building the perf harness failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "building the perf harness failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
         let line = stdout
             .lines()
-            .filter(|l| l.contains("\"name\":\"perf\"") && l.contains("\"executable\":\""))
-            .last()
+            .rfind(|l| l.contains("\"name\":\"perf\"") && l.contains("\"executable\":\""))
             .expect("cargo reported no perf executable");
         let v: serde_json::Value = serde_json::from_str(line).expect("cargo json");
         PathBuf::from(v["executable"].as_str().expect("executable path"))
