@@ -12,6 +12,8 @@ pub mod harness;
 pub mod logging;
 pub mod matrix;
 pub mod naming;
+pub mod process;
+pub mod remote;
 pub mod report;
 pub mod template;
 pub mod workflow;

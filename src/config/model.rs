@@ -36,6 +36,9 @@ pub struct SshHost {
     pub password_env: Option<String>,
     #[serde(default)]
     pub host_key_check: HostKeyCheck,
+    /// known_hosts file to check and extend; default `~/.ssh/known_hosts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts: Option<String>,
 }
 
 fn default_ssh_port() -> u16 {

@@ -1,0 +1,224 @@
+//! The one way to start and stop a process, on a remote host or on this
+//! machine (the lab's sshd): as POSIX shell scripts that whichever transport
+//! runs.
+//!
+//! Start: the command runs detached (`setsid`: own session and process group,
+//! stdin from /dev/null, stdout/stderr appended to files) under a small wrapper
+//! that records its exit status. The wrapper's PID and start time (from
+//! /proc/PID/stat) are written to a pid file and returned.
+//!
+//! Stop: only if /proc/PID still has the recorded start time and its command
+//! line names our status file (so a reused PID is never touched): TERM to the
+//! process group, KILL after the grace period. A process that already exited
+//! is not an error; its exit status is reported when the wrapper recorded it.
+
+use crate::template::quote;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A process we started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    pub pid: u32,
+    /// Field 22 of /proc/PID/stat (clock ticks after boot).
+    pub start_time: u64,
+    /// Where the wrapper writes the exit status; also our mark on the process.
+    pub status_file: String,
+}
+
+/// How a stop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    /// It had exited before; `status` when it was recorded.
+    AlreadyExited { status: Option<i32> },
+    /// It ended on TERM within the grace period.
+    Terminated { status: Option<i32> },
+    /// It ignored TERM and was killed.
+    Killed,
+    /// The PID now belongs to another process, which was left alone.
+    NotOurs { detail: String },
+}
+
+const STAT_FIELD: &str = "sed 's/^.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f";
+
+/// Script that starts `command` detached; prints `started PID STARTTIME`.
+pub fn start_script(command: &str, stdout: &str, stderr: &str, pid_file: &str) -> String {
+    let status = status_file(pid_file);
+    let wrapper = "sh -c \"$1\" </dev/null >>\"$2\" 2>>\"$3\" & c=$!; \
+                   trap 'kill -TERM $c 2>/dev/null' TERM INT HUP; \
+                   wait $c; s=$?; while kill -0 $c 2>/dev/null; do wait $c; s=$?; done; \
+                   echo $s >\"$4\"";
+    format!(
+        "set -e\n\
+         for f in {out} {err} {pidf}; do mkdir -p \"$(dirname \"$f\")\"; done\n\
+         rm -f {st}\n\
+         setsid sh -c {wrapper} ebpf-perf-process {cmd} {out} {err} {st} </dev/null >/dev/null 2>&1 &\n\
+         p=$!\n\
+         t=$({STAT_FIELD}20)\n\
+         echo \"$p $t\" > {pidf}\n\
+         echo \"started $p $t\"\n",
+        out = quote(stdout),
+        err = quote(stderr),
+        pidf = quote(pid_file),
+        st = quote(&status),
+        wrapper = quote(wrapper),
+        cmd = quote(command),
+    )
+}
+
+/// The status file that belongs to a pid file.
+pub fn status_file(pid_file: &str) -> String {
+    format!("{pid_file}.exit")
+}
+
+/// Parses the output of [`start_script`].
+pub fn parse_started(stdout: &str, pid_file: &str) -> Option<ProcessRecord> {
+    let line = stdout.lines().find_map(|l| l.strip_prefix("started "))?;
+    let mut it = line.split_whitespace();
+    Some(ProcessRecord {
+        pid: it.next()?.parse().ok()?,
+        start_time: it.next()?.parse().ok()?,
+        status_file: status_file(pid_file),
+    })
+}
+
+/// Script that stops a recorded process (see the module doc).
+pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
+    let tenths = (grace.as_millis() / 100).max(1);
+    format!(
+        "p={pid}; t={start}; st={st}; g={tenths}\n\
+         state() {{ {STAT_FIELD}1; }}\n\
+         stt() {{ {STAT_FIELD}20; }}\n\
+         alive() {{ s=$(state); [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$(stt)\" = \"$t\" ]; }}\n\
+         report() {{ if [ -f \"$st\" ]; then echo \"status $(cat \"$st\")\"; fi; }}\n\
+         if [ -n \"$(state)\" ] && [ \"$(stt)\" != \"$t\" ]; then echo \"notours start time $(stt), recorded $t\"; exit 0; fi\n\
+         if ! alive; then echo exited; report; exit 0; fi\n\
+         if ! tr '\\0' '\\n' </proc/$p/cmdline | grep -qxF -- \"$st\"; then\n\
+           echo \"notours $(tr '\\0' ' ' </proc/$p/cmdline | cut -c1-200)\"; exit 0; fi\n\
+         kill -TERM -- -$p 2>/dev/null || kill -TERM $p 2>/dev/null || true\n\
+         i=0; while alive && [ $i -lt $g ]; do sleep 0.1; i=$((i+1)); done\n\
+         if alive; then kill -KILL -- -$p 2>/dev/null || kill -KILL $p 2>/dev/null || true; echo killed; exit 0; fi\n\
+         echo terminated\n\
+         i=0; while [ ! -f \"$st\" ] && [ $i -lt 20 ]; do sleep 0.05; i=$((i+1)); done\n\
+         report\n",
+        pid = p.pid,
+        start = p.start_time,
+        st = quote(&p.status_file),
+    )
+}
+
+/// Parses the output of [`stop_script`].
+pub fn parse_stopped(stdout: &str) -> Option<Stopped> {
+    let status = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("status "))
+        .and_then(|s| s.trim().parse().ok());
+    let first = stdout.lines().next()?;
+    Some(match first.split_whitespace().next()? {
+        "exited" => Stopped::AlreadyExited { status },
+        "terminated" => Stopped::Terminated { status },
+        "killed" => Stopped::Killed,
+        "notours" => Stopped::NotOurs {
+            detail: first.trim_start_matches("notours").trim().to_string(),
+        },
+        _ => return None,
+    })
+}
+
+/// Script that tells whether a recorded process still runs: prints `alive`
+/// or `gone`.
+pub fn alive_script(p: &ProcessRecord) -> String {
+    format!(
+        "p={pid}; s=$({STAT_FIELD}1); t=$({STAT_FIELD}20)\n\
+         if [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$t\" = {start} ]; then echo alive; else echo gone; fi\n",
+        pid = p.pid,
+        start = p.start_time
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    //! The scripts run here with the local `sh`, as the lab runs them.
+    use super::*;
+    use std::process::Command;
+
+    fn sh(script: &str) -> String {
+        let o = Command::new("sh").arg("-c").arg(script).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn start(dir: &std::path::Path, cmd: &str) -> ProcessRecord {
+        let pidf = dir.join("p.pid").display().to_string();
+        let out = sh(&start_script(
+            cmd,
+            &dir.join("o.log").display().to_string(),
+            &dir.join("e.log").display().to_string(),
+            &pidf,
+        ));
+        parse_started(&out, &pidf).unwrap()
+    }
+
+    #[test]
+    fn start_stop_and_exit_status() {
+        let d = tempfile::tempdir().unwrap();
+        let p = start(d.path(), "echo 'out put'; echo err >&2; exec sleep 30");
+        assert_eq!(sh(&alive_script(&p)).trim(), "alive");
+        let pidfile = std::fs::read_to_string(d.path().join("p.pid")).unwrap();
+        assert_eq!(pidfile.trim(), format!("{} {}", p.pid, p.start_time));
+        let s = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(3)))).unwrap();
+        assert_eq!(s, Stopped::Terminated { status: Some(143) });
+        assert_eq!(sh(&alive_script(&p)).trim(), "gone");
+        assert_eq!(std::fs::read_to_string(d.path().join("o.log")).unwrap(), "out put\n");
+        assert_eq!(std::fs::read_to_string(d.path().join("e.log")).unwrap(), "err\n");
+        // Stopping again: already exited, status still known.
+        let again = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(1)))).unwrap();
+        assert_eq!(again, Stopped::AlreadyExited { status: Some(143) });
+    }
+
+    #[test]
+    fn exited_process_reports_its_status() {
+        let d = tempfile::tempdir().unwrap();
+        let p = start(d.path(), "exit 7");
+        for _ in 0..50 {
+            if sh(&alive_script(&p)).trim() == "gone" {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let s = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(1)))).unwrap();
+        assert_eq!(s, Stopped::AlreadyExited { status: Some(7) });
+    }
+
+    #[test]
+    fn term_ignoring_process_is_killed() {
+        let d = tempfile::tempdir().unwrap();
+        let p = start(d.path(), "trap '' TERM; while :; do sleep 0.05; done");
+        std::thread::sleep(Duration::from_millis(100));
+        let s = parse_stopped(&sh(&stop_script(&p, Duration::from_millis(300)))).unwrap();
+        assert_eq!(s, Stopped::Killed);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(sh(&alive_script(&p)).trim(), "gone");
+    }
+
+    #[test]
+    fn reused_pid_is_left_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let p = start(d.path(), "exec sleep 30");
+        let forged = ProcessRecord {
+            start_time: p.start_time + 1,
+            ..p.clone()
+        };
+        let s = parse_stopped(&sh(&stop_script(&forged, Duration::from_secs(1)))).unwrap();
+        assert!(matches!(s, Stopped::NotOurs { .. }), "{s:?}");
+        assert_eq!(sh(&alive_script(&p)).trim(), "alive");
+        let other_mark = ProcessRecord {
+            status_file: "/elsewhere.exit".into(),
+            ..p.clone()
+        };
+        let s = parse_stopped(&sh(&stop_script(&other_mark, Duration::from_secs(1)))).unwrap();
+        assert!(matches!(s, Stopped::NotOurs { .. }), "{s:?}");
+        assert_eq!(sh(&alive_script(&p)).trim(), "alive");
+        parse_stopped(&sh(&stop_script(&p, Duration::from_secs(3)))).unwrap();
+    }
+}

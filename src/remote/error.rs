@@ -1,0 +1,103 @@
+//! Remote errors: each says which host, what was being done, and what to do.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error("host {host:?} is not in ssh-config.yaml")]
+    UnknownHost { host: String },
+    #[error("{host} ({addr}): cannot connect: {source}; is sshd running there and the address right?")]
+    Connect {
+        host: String,
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{host}: HOST KEY CHANGED: the server offers {fingerprint}, but {file}:{line} holds another \
+         {key_type} key for {name}. Refusing to connect. If the host was really reinstalled, remove \
+         that line (ssh-keygen -R '{name}' -f {file})"
+    )]
+    HostKeyChanged {
+        host: String,
+        name: String,
+        key_type: String,
+        fingerprint: String,
+        file: PathBuf,
+        line: usize,
+    },
+    #[error("{host}: host key {fingerprint} is revoked in {file}:{line}; refusing to connect")]
+    HostKeyRevoked {
+        host: String,
+        fingerprint: String,
+        file: PathBuf,
+        line: usize,
+    },
+    #[error(
+        "{host}: host key {fingerprint} of {name} is not in {file} and host_key_check is strict; \
+         add it (ssh-keyscan) or use accept-new"
+    )]
+    HostKeyUnknown {
+        host: String,
+        name: String,
+        fingerprint: String,
+        file: PathBuf,
+    },
+    #[error("{host}: authentication as {user} failed ({tried}); {hint}")]
+    Auth {
+        host: String,
+        user: String,
+        tried: String,
+        hint: String,
+    },
+    #[error("{host}: {what}: {source}")]
+    Ssh {
+        host: String,
+        what: String,
+        source: ssh2::Error,
+    },
+    #[error("{host}: {what}: {source}")]
+    Io {
+        host: String,
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{host}: `{command}` timed out after {secs:.1} s and was ended")]
+    Timeout {
+        host: String,
+        command: String,
+        secs: f64,
+    },
+    #[error("{host}: `{command}` exited with {code}: {stderr_tail}")]
+    Failed {
+        host: String,
+        command: String,
+        code: i32,
+        stderr_tail: String,
+    },
+    #[error("{host}: {what}")]
+    Protocol { host: String, what: String },
+}
+
+impl RemoteError {
+    /// Did this fail because the connection itself is gone?
+    pub fn is_transport(&self) -> bool {
+        match self {
+            RemoteError::Ssh { source, .. } => matches!(
+                source.code(),
+                ssh2::ErrorCode::Session(-7 | -13 | -43 | -9 | -2)
+            ),
+            RemoteError::Io { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// Last `max` bytes of a text, on a char boundary, trimmed.
+pub fn tail(text: &str, max: usize) -> String {
+    let t = text.trim_end();
+    let mut start = t.len().saturating_sub(max);
+    while !t.is_char_boundary(start) {
+        start += 1;
+    }
+    t[start..].trim_start().to_string()
+}

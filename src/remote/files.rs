@@ -1,0 +1,88 @@
+//! Downloading remote files and trees over SFTP on the host's session.
+
+use super::error::RemoteError;
+use super::session::Conn;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Told about transferred bytes; implementations print progress.
+pub trait Progress {
+    fn file(&mut self, remote: &Path, size: u64);
+    fn bytes(&mut self, n: u64);
+}
+
+/// Says nothing.
+impl Progress for () {
+    fn file(&mut self, _: &Path, _: u64) {}
+    fn bytes(&mut self, _: u64) {}
+}
+
+pub fn download(
+    host: &str,
+    conn: &Conn,
+    remote: &str,
+    local: &Path,
+    progress: &mut dyn Progress,
+) -> Result<u64, RemoteError> {
+    let ssh = |what: String| {
+        move |source| RemoteError::Ssh {
+            host: host.to_string(),
+            what,
+            source,
+        }
+    };
+    let io = |what: String| {
+        move |source| RemoteError::Io {
+            host: host.to_string(),
+            what,
+            source,
+        }
+    };
+    conn.sess.set_blocking(true);
+    let sftp = conn.sess.sftp().map_err(ssh("opening SFTP".into()))?;
+    let root = PathBuf::from(remote);
+    let stat = sftp
+        .stat(&root)
+        .map_err(ssh(format!("{remote} cannot be read")))?;
+    let mut total = 0;
+    let mut todo: Vec<(PathBuf, PathBuf, bool)> = vec![(root, local.to_path_buf(), stat.is_dir())];
+    while let Some((src, dst, is_dir)) = todo.pop() {
+        if is_dir {
+            std::fs::create_dir_all(&dst).map_err(io(format!("creating {}", dst.display())))?;
+            let entries = sftp
+                .readdir(&src)
+                .map_err(ssh(format!("listing {}", src.display())))?;
+            for (path, st) in entries {
+                let Some(fname) = path.file_name() else { continue };
+                if st.file_type().is_symlink() {
+                    continue;
+                }
+                todo.push((path.clone(), dst.join(fname), st.is_dir()));
+            }
+            continue;
+        }
+        let size = sftp.stat(&src).ok().and_then(|s| s.size).unwrap_or(0);
+        progress.file(&src, size);
+        let mut f = sftp
+            .open(&src)
+            .map_err(ssh(format!("opening {}", src.display())))?;
+        if let Some(dir) = dst.parent() {
+            std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        }
+        let mut out = std::fs::File::create(&dst).map_err(io(format!("creating {}", dst.display())))?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = f
+                .read(&mut buf)
+                .map_err(io(format!("reading {}", src.display())))?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n])
+                .map_err(io(format!("writing {}", dst.display())))?;
+            total += n as u64;
+            progress.bytes(n as u64);
+        }
+    }
+    Ok(total)
+}

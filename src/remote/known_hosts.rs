@@ -1,0 +1,228 @@
+//! OpenSSH `known_hosts` semantics: plain and hashed (`|1|salt|hash`) host
+//! patterns, `[host]:port` for non-22 ports, `*`/`?` wildcards, negation,
+//! `@revoked`. A key that differs from a known key of the same type is a
+//! changed key and is always refused; the line that holds it is reported.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::engine::general_purpose::STANDARD_NO_PAD as B64_NOPAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// What the known_hosts file says of a host's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A line of the same type holds this key.
+    Known { line: usize },
+    /// Lines of the same key type exist for the host, none with this key.
+    Changed { line: usize },
+    /// The key is listed as `@revoked`.
+    Revoked { line: usize },
+    /// Nothing for this host and key type.
+    Unknown,
+}
+
+/// The name `known_hosts` uses for a host: `host` or `[host]:port`.
+pub fn host_name(host: &str, port: u16) -> String {
+    if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+/// Key type name carried in an SSH public key blob (`ssh-ed25519`, ...).
+pub fn key_type(blob: &[u8]) -> Option<&str> {
+    let len = u32::from_be_bytes(blob.get(..4)?.try_into().ok()?) as usize;
+    std::str::from_utf8(blob.get(4..4 + len)?).ok()
+}
+
+/// `SHA256:...` fingerprint, as `ssh-keygen -l` prints it.
+pub fn fingerprint(blob: &[u8]) -> String {
+    format!("SHA256:{}", B64_NOPAD.encode(Sha256::digest(blob)))
+}
+
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi].eq_ignore_ascii_case(&t[ti])) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+fn hashed_matches(entry: &str, name: &str) -> bool {
+    let mut parts = entry.trim_start_matches("|1|").splitn(2, '|');
+    let (Some(salt), Some(hash)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let (Ok(salt), Ok(hash)) = (B64.decode(salt), B64.decode(hash)) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(&salt) else {
+        return false;
+    };
+    mac.update(name.as_bytes());
+    mac.verify_slice(&hash).is_ok()
+}
+
+/// Does a host-pattern field (comma-separated, `!` negates) match `name`?
+fn hosts_match(field: &str, name: &str) -> bool {
+    if field.starts_with("|1|") {
+        return hashed_matches(field, name);
+    }
+    let mut hit = false;
+    for pat in field.split(',') {
+        if let Some(neg) = pat.strip_prefix('!') {
+            if glob(neg, name) {
+                return false;
+            }
+        } else if glob(pat, name) {
+            hit = true;
+        }
+    }
+    hit
+}
+
+/// Checks `blob`, the key `name` (see [`host_name`]) offered, against `text`.
+pub fn check(text: &str, name: &str, blob: &[u8]) -> Verdict {
+    let Some(offered_type) = key_type(blob) else {
+        return Verdict::Unknown;
+    };
+    let mut changed = None;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut fields = line.split_whitespace();
+        let mut first = fields.next().unwrap_or_default();
+        let marker = first.starts_with('@').then(|| {
+            let m = first;
+            first = fields.next().unwrap_or_default();
+            m
+        });
+        let (Some(ktype), Some(kdata)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        if marker == Some("@cert-authority") || !hosts_match(first, name) {
+            continue;
+        }
+        let same_key = B64.decode(kdata).is_ok_and(|k| k == blob);
+        if marker == Some("@revoked") {
+            if same_key {
+                return Verdict::Revoked { line: i + 1 };
+            }
+            continue;
+        }
+        if ktype != offered_type {
+            continue;
+        }
+        if same_key {
+            return Verdict::Known { line: i + 1 };
+        }
+        changed.get_or_insert(i + 1);
+    }
+    changed.map_or(Verdict::Unknown, |line| Verdict::Changed { line })
+}
+
+/// Appends a line for `name` and `blob` to the file (creating it, mode 600).
+pub fn append(path: &Path, name: &str, blob: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let ktype = key_type(blob).unwrap_or("ssh-unknown");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    writeln!(f, "{name} {ktype} {}", B64.encode(blob))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn blob(kind: &str, body: &[u8]) -> Vec<u8> {
+        let mut v = (kind.len() as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(kind.as_bytes());
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn hashed(name: &str, salt: &[u8]) -> String {
+        let mut mac = Hmac::<Sha1>::new_from_slice(salt).unwrap();
+        mac.update(name.as_bytes());
+        format!("|1|{}|{}", B64.encode(salt), B64.encode(mac.finalize().into_bytes()))
+    }
+
+    #[rstest]
+    #[case("198.18.0.11", 22, "198.18.0.11")]
+    #[case("198.18.0.11", 2222, "[198.18.0.11]:2222")]
+    fn names(#[case] h: &str, #[case] p: u16, #[case] want: &str) {
+        assert_eq!(host_name(h, p), want);
+    }
+
+    #[test]
+    fn plain_hashed_ports_wildcards_negation_revoked() {
+        let k = blob("ssh-ed25519", b"key-a");
+        let other = blob("ssh-ed25519", b"key-b");
+        let rsa = blob("ssh-rsa", b"key-r");
+        let e = |b: &[u8]| B64.encode(b);
+        let text = format!(
+            "# comment\n\
+             a.lab,198.18.0.11 ssh-ed25519 {}\n\
+             {} ssh-ed25519 {}\n\
+             [198.18.0.12]:2222 ssh-ed25519 {}\n\
+             *.wild,!bad.wild ssh-ed25519 {}\n\
+             @revoked * ssh-ed25519 {}\n\
+             rsaonly ssh-rsa {}\n",
+            e(&k),
+            hashed("hashed.lab", b"salt-1234567890123456"),
+            e(&k),
+            e(&k),
+            e(&k),
+            e(&blob("ssh-ed25519", b"stolen")),
+            e(&rsa)
+        );
+        assert_eq!(check(&text, "198.18.0.11", &k), Verdict::Known { line: 2 });
+        assert_eq!(check(&text, "198.18.0.11", &other), Verdict::Changed { line: 2 });
+        assert_eq!(check(&text, "hashed.lab", &k), Verdict::Known { line: 3 });
+        assert_eq!(check(&text, "hashed.lab", &other), Verdict::Changed { line: 3 });
+        assert_eq!(check(&text, "[198.18.0.12]:2222", &k), Verdict::Known { line: 4 });
+        assert_eq!(check(&text, "198.18.0.12", &k), Verdict::Unknown);
+        assert_eq!(check(&text, "x.wild", &k), Verdict::Known { line: 5 });
+        assert_eq!(check(&text, "bad.wild", &k), Verdict::Unknown);
+        assert_eq!(
+            check(&text, "anything", &blob("ssh-ed25519", b"stolen")),
+            Verdict::Revoked { line: 6 }
+        );
+        // A key of another type than the known one is new, not changed.
+        assert_eq!(check(&text, "rsaonly", &k), Verdict::Unknown);
+    }
+
+    #[test]
+    fn fingerprint_matches_ssh_keygen_format() {
+        let f = fingerprint(&blob("ssh-ed25519", b"x"));
+        assert!(f.starts_with("SHA256:") && !f.ends_with('='), "{f}");
+    }
+}

@@ -1,0 +1,242 @@
+//! The remote layer: the only way the product talks to a host. One SSH session
+//! per host, opened lazily and reused for every command of the run; a session
+//! found dead before a command started is reopened once, then the error
+//! surfaces. Commands always have a timeout; values in command lines are
+//! shell-quoted by the template layer.
+
+mod error;
+pub mod exec;
+mod files;
+pub mod known_hosts;
+pub mod session;
+
+pub use error::{tail, RemoteError};
+pub use exec::CmdOutput;
+pub use files::Progress;
+pub use session::{AuthMethod, KeyStatus};
+
+use crate::config::{Config, SshHost};
+use crate::process::{self, ProcessRecord, Stopped};
+use exec::ExecError;
+use indexmap::IndexMap;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Timeout of the framework's own short commands (mkdir, cat, kill scripts).
+pub const SHORT: Duration = Duration::from_secs(30);
+
+type Slot = Arc<Mutex<Option<session::Conn>>>;
+
+/// Sessions to the configured hosts.
+pub struct Remote {
+    hosts: IndexMap<String, SshHost>,
+    config_dir: PathBuf,
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+/// What connecting to a host established.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    pub auth: AuthMethod,
+    pub key: KeyStatus,
+}
+
+impl Remote {
+    pub fn new(cfg: &Config) -> Remote {
+        Remote::from_hosts(cfg.ssh_hosts.clone(), cfg.dir.clone())
+    }
+
+    pub fn from_hosts(hosts: IndexMap<String, SshHost>, config_dir: PathBuf) -> Remote {
+        Remote {
+            hosts,
+            config_dir,
+            slots: Mutex::default(),
+        }
+    }
+
+    pub fn host(&self, name: &str) -> Result<&SshHost, RemoteError> {
+        self.hosts.get(name).ok_or_else(|| RemoteError::UnknownHost {
+            host: name.to_string(),
+        })
+    }
+
+    fn slot(&self, name: &str) -> Result<Slot, RemoteError> {
+        self.host(name)?;
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(slots.entry(name.to_string()).or_default().clone())
+    }
+
+    /// The open session of `name`, opening it when needed.
+    fn conn<'a>(
+        &self,
+        name: &str,
+        guard: &'a mut MutexGuard<'_, Option<session::Conn>>,
+    ) -> Result<&'a session::Conn, RemoteError> {
+        if guard.is_none() {
+            let h = self.host(name)?;
+            **guard = Some(session::open(name, h, &self.config_dir)?);
+            tracing::debug!(host = name, "ssh session opened");
+        }
+        Ok(guard.as_ref().expect("set above"))
+    }
+
+    /// Opens (or reuses) the session and says how it authenticated.
+    pub fn connect(&self, name: &str) -> Result<ConnInfo, RemoteError> {
+        let slot = self.slot(name)?;
+        let mut g = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let c = self.conn(name, &mut g)?;
+        Ok(ConnInfo {
+            auth: c.auth,
+            key: c.key.clone(),
+        })
+    }
+
+    /// Closes the session of `name`; the next command opens a new one.
+    pub fn disconnect(&self, name: &str) {
+        if let Ok(slot) = self.slot(name) {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+
+    /// Runs a shell command; a non-zero exit is a result, not an error.
+    pub fn exec(&self, name: &str, command: &str, timeout: Duration) -> Result<CmdOutput, RemoteError> {
+        self.exec_with_stdin(name, command, &[], timeout)
+    }
+
+    pub fn exec_with_stdin(
+        &self,
+        name: &str,
+        command: &str,
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> Result<CmdOutput, RemoteError> {
+        let slot = self.slot(name)?;
+        let mut g = slot.lock().unwrap_or_else(|p| p.into_inner());
+        for attempt in 0..2 {
+            let conn = self.conn(name, &mut g)?;
+            match exec::run(conn, command, stdin, timeout) {
+                Ok(out) if out.timed_out => {
+                    return Err(RemoteError::Timeout {
+                        host: name.to_string(),
+                        command: command.to_string(),
+                        secs: out.duration.as_secs_f64(),
+                    })
+                }
+                Ok(out) => return Ok(out),
+                Err(ExecError::NotStarted(msg)) if attempt == 0 => {
+                    tracing::warn!(host = name, error = %msg, "session lost; reopening once");
+                    *g = None;
+                }
+                Err(ExecError::NotStarted(msg)) | Err(ExecError::Started(msg)) => {
+                    *g = None;
+                    return Err(RemoteError::Protocol {
+                        host: name.to_string(),
+                        what: format!("running `{command}`: {msg}"),
+                    });
+                }
+                Err(ExecError::LocalTimeout) => {
+                    *g = None;
+                    return Err(RemoteError::Timeout {
+                        host: name.to_string(),
+                        command: command.to_string(),
+                        secs: timeout.as_secs_f64(),
+                    });
+                }
+            }
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    /// Runs a command that must succeed.
+    pub fn check(&self, name: &str, command: &str, timeout: Duration) -> Result<CmdOutput, RemoteError> {
+        let out = self.exec(name, command, timeout)?;
+        if out.exit_code != 0 {
+            return Err(RemoteError::Failed {
+                host: name.to_string(),
+                command: command.to_string(),
+                code: out.exit_code,
+                stderr_tail: tail(&out.stderr, 400),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Starts `command` detached (see [`crate::process`]).
+    pub fn spawn(
+        &self,
+        name: &str,
+        command: &str,
+        stdout: &str,
+        stderr: &str,
+        pid_file: &str,
+    ) -> Result<ProcessRecord, RemoteError> {
+        let script = process::start_script(command, stdout, stderr, pid_file);
+        let out = self.check(name, &script, SHORT)?;
+        process::parse_started(&out.stdout, pid_file).ok_or_else(|| RemoteError::Protocol {
+            host: name.to_string(),
+            what: format!("starting `{command}` printed no PID: {}", tail(&out.stdout, 200)),
+        })
+    }
+
+    /// Stops a process started by [`Remote::spawn`], by its recorded PID.
+    pub fn stop(&self, name: &str, p: &ProcessRecord, grace: Duration) -> Result<Stopped, RemoteError> {
+        let out = self.check(name, &process::stop_script(p, grace), grace + SHORT)?;
+        process::parse_stopped(&out.stdout).ok_or_else(|| RemoteError::Protocol {
+            host: name.to_string(),
+            what: format!("stopping PID {}: unexpected output {:?}", p.pid, tail(&out.stdout, 200)),
+        })
+    }
+
+    pub fn is_alive(&self, name: &str, p: &ProcessRecord) -> Result<bool, RemoteError> {
+        let out = self.check(name, &process::alive_script(p), SHORT)?;
+        Ok(out.stdout.trim() == "alive")
+    }
+
+    pub fn mkdir_p(&self, name: &str, dir: &str) -> Result<(), RemoteError> {
+        self.check(name, &format!("mkdir -p -- {}", crate::template::quote(dir)), SHORT)
+            .map(drop)
+    }
+
+    pub fn read_file(&self, name: &str, path: &str) -> Result<String, RemoteError> {
+        self.check(name, &format!("cat -- {}", crate::template::quote(path)), SHORT)
+            .map(|o| o.stdout)
+    }
+
+    /// Writes a file atomically: a temporary file in the same directory, then rename.
+    pub fn write_file(&self, name: &str, path: &str, data: &[u8]) -> Result<(), RemoteError> {
+        let q = crate::template::quote(path);
+        let tmp_path = format!("{path}.tmp.ebpf-perf");
+        let tmp = crate::template::quote(&tmp_path);
+        let cmd = format!("mkdir -p -- \"$(dirname -- {q})\" && cat > {tmp} && mv -f -- {tmp} {q}");
+        self.check_with_stdin(name, &cmd, data)
+    }
+
+    fn check_with_stdin(&self, name: &str, cmd: &str, data: &[u8]) -> Result<(), RemoteError> {
+        let out = self.exec_with_stdin(name, cmd, data, SHORT)?;
+        if out.exit_code != 0 {
+            return Err(RemoteError::Failed {
+                host: name.to_string(),
+                command: cmd.to_string(),
+                code: out.exit_code,
+                stderr_tail: tail(&out.stderr, 400),
+            });
+        }
+        Ok(())
+    }
+
+    /// Copies a remote directory tree (or one file) to `local`.
+    pub fn download(
+        &self,
+        name: &str,
+        remote: &str,
+        local: &Path,
+        progress: &mut dyn Progress,
+    ) -> Result<u64, RemoteError> {
+        let slot = self.slot(name)?;
+        let mut g = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = self.conn(name, &mut g)?;
+        files::download(name, conn, remote, local, progress)
+    }
+}

@@ -1,0 +1,223 @@
+//! Opening one SSH session to a host: TCP connect with a timeout, handshake,
+//! host key verification (known_hosts), then authentication by identity file,
+//! ssh-agent, or a password from the environment.
+
+use super::error::RemoteError;
+use super::known_hosts::{self, Verdict};
+use crate::config::{HostKeyCheck, SshHost};
+use ssh2::Session;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const HANDSHAKE_TIMEOUT_MS: u32 = 15_000;
+
+/// How a session authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    IdentityFile,
+    Agent,
+    Password,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::IdentityFile => "identity file",
+            AuthMethod::Agent => "ssh-agent",
+            AuthMethod::Password => "password",
+        }
+    }
+}
+
+/// What host key verification concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyStatus {
+    Known { file: PathBuf, line: usize },
+    Added { file: PathBuf },
+    Unchecked,
+}
+
+impl std::fmt::Display for KeyStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyStatus::Known { file, line } => write!(f, "known ({}:{line})", file.display()),
+            KeyStatus::Added { file } => write!(f, "added to {}", file.display()),
+            KeyStatus::Unchecked => write!(f, "not checked (host_key_check: off)"),
+        }
+    }
+}
+
+/// An open, authenticated session.
+pub struct Conn {
+    pub sess: Session,
+    pub tcp: TcpStream,
+    pub auth: AuthMethod,
+    pub key: KeyStatus,
+}
+
+/// Expands `~/` and resolves relative paths against the config directory.
+pub fn resolve_path(p: &str, config_dir: &Path) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/") {
+        if let Some(home) = std::env::var_os("HOME") {
+            return PathBuf::from(home).join(rest);
+        }
+    }
+    let path = PathBuf::from(p);
+    if path.is_absolute() {
+        path
+    } else {
+        config_dir.join(path)
+    }
+}
+
+/// The known_hosts file of a host: its `known_hosts` key, else ~/.ssh/known_hosts.
+pub fn known_hosts_file(h: &SshHost, config_dir: &Path) -> PathBuf {
+    resolve_path(h.known_hosts.as_deref().unwrap_or("~/.ssh/known_hosts"), config_dir)
+}
+
+pub fn open(name: &str, h: &SshHost, config_dir: &Path) -> Result<Conn, RemoteError> {
+    let addr_text = format!("{}:{}", h.host, h.port);
+    let connect_err = |source| RemoteError::Connect {
+        host: name.to_string(),
+        addr: addr_text.clone(),
+        source,
+    };
+    let addr = (h.host.as_str(), h.port)
+        .to_socket_addrs()
+        .map_err(connect_err)?
+        .next()
+        .ok_or_else(|| connect_err(std::io::Error::other("the name resolves to no address")))?;
+    let tcp = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map_err(connect_err)?;
+    tcp.set_nodelay(true).ok();
+    let ssh = |what: &str| {
+        let what = what.to_string();
+        move |source| RemoteError::Ssh {
+            host: name.to_string(),
+            what,
+            source,
+        }
+    };
+    let mut sess = Session::new().map_err(ssh("creating a session"))?;
+    sess.set_tcp_stream(tcp.try_clone().map_err(connect_err)?);
+    sess.set_timeout(HANDSHAKE_TIMEOUT_MS);
+    sess.handshake().map_err(ssh("SSH handshake"))?;
+    let key = verify_host_key(name, h, &sess, config_dir)?;
+    let auth = authenticate(name, h, &sess, config_dir)?;
+    sess.set_timeout(0);
+    Ok(Conn {
+        sess,
+        tcp,
+        auth,
+        key,
+    })
+}
+
+fn verify_host_key(
+    name: &str,
+    h: &SshHost,
+    sess: &Session,
+    config_dir: &Path,
+) -> Result<KeyStatus, RemoteError> {
+    if h.host_key_check == HostKeyCheck::Off {
+        return Ok(KeyStatus::Unchecked);
+    }
+    let blob = sess
+        .host_key()
+        .map(|(k, _)| k.to_vec())
+        .ok_or_else(|| RemoteError::Protocol {
+            host: name.to_string(),
+            what: "the server sent no host key".into(),
+        })?;
+    let file = known_hosts_file(h, config_dir);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            return Err(RemoteError::Io {
+                host: name.to_string(),
+                what: format!("reading {}", file.display()),
+                source,
+            })
+        }
+    };
+    let kh_name = known_hosts::host_name(&h.host, h.port);
+    let fingerprint = known_hosts::fingerprint(&blob);
+    match known_hosts::check(&text, &kh_name, &blob) {
+        Verdict::Known { line } => Ok(KeyStatus::Known { file, line }),
+        Verdict::Changed { line } => Err(RemoteError::HostKeyChanged {
+            host: name.to_string(),
+            name: kh_name,
+            key_type: known_hosts::key_type(&blob).unwrap_or("?").to_string(),
+            fingerprint,
+            file,
+            line,
+        }),
+        Verdict::Revoked { line } => Err(RemoteError::HostKeyRevoked {
+            host: name.to_string(),
+            fingerprint,
+            file,
+            line,
+        }),
+        Verdict::Unknown if h.host_key_check == HostKeyCheck::Strict => {
+            Err(RemoteError::HostKeyUnknown {
+                host: name.to_string(),
+                name: kh_name,
+                fingerprint,
+                file,
+            })
+        }
+        Verdict::Unknown => {
+            known_hosts::append(&file, &kh_name, &blob).map_err(|source| RemoteError::Io {
+                host: name.to_string(),
+                what: format!("adding the host key to {}", file.display()),
+                source,
+            })?;
+            tracing::info!(host = name, %fingerprint, file = %file.display(), "host key added");
+            Ok(KeyStatus::Added { file })
+        }
+    }
+}
+
+fn authenticate(
+    name: &str,
+    h: &SshHost,
+    sess: &Session,
+    config_dir: &Path,
+) -> Result<AuthMethod, RemoteError> {
+    let mut tried = Vec::new();
+    if let Some(id) = &h.identity_file {
+        let path = resolve_path(id, config_dir);
+        match sess.userauth_pubkey_file(&h.user, None, &path, None) {
+            Ok(()) if sess.authenticated() => return Ok(AuthMethod::IdentityFile),
+            Ok(()) => tried.push(format!("identity file {}: not accepted", path.display())),
+            Err(e) => tried.push(format!("identity file {}: {}", path.display(), e.message())),
+        }
+    } else if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+        match sess.userauth_agent(&h.user) {
+            Ok(()) if sess.authenticated() => return Ok(AuthMethod::Agent),
+            Ok(()) => tried.push("ssh-agent: no key accepted".into()),
+            Err(e) => tried.push(format!("ssh-agent: {}", e.message())),
+        }
+    }
+    if let Some(var) = &h.password_env {
+        match std::env::var(var) {
+            Ok(pw) => match sess.userauth_password(&h.user, &pw) {
+                Ok(()) if sess.authenticated() => return Ok(AuthMethod::Password),
+                _ => tried.push(format!("password from ${var}: rejected")),
+            },
+            Err(_) => tried.push(format!("password: ${var} is not set")),
+        }
+    }
+    if tried.is_empty() {
+        tried.push("no method configured".into());
+    }
+    Err(RemoteError::Auth {
+        host: name.to_string(),
+        user: h.user.clone(),
+        tried: tried.join("; "),
+        hint: "set identity_file, run an ssh-agent, or export the variable named by password_env"
+            .into(),
+    })
+}
