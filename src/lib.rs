@@ -7,8 +7,11 @@
 //! place that knows names and paths; [`template`] fills command templates.
 
 pub mod config;
+pub mod fetch;
 pub mod filter;
 pub mod harness;
+pub mod hosts;
+pub mod lab;
 pub mod logging;
 pub mod matrix;
 pub mod naming;

@@ -2,7 +2,7 @@
 //! (trials themselves run under `cargo test --test perf`).
 
 use clap::{Parser, Subcommand};
-use ebpf_perf::{config, harness, matrix, workflow};
+use ebpf_perf::{config, fetch, harness, hosts, lab, matrix, remote, workflow};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +38,56 @@ enum Command {
         #[arg(long)]
         pretty: bool,
     },
+    /// The built-in lab of network namespaces with their own sshd (root only).
+    Lab {
+        #[command(subcommand)]
+        action: LabAction,
+        /// Configuration directory (its ssh-config.yaml must say `lab: netns`).
+        #[arg(long, global = true, env = harness::CONFIG_ENV, default_value = harness::DEFAULT_CONFIG_DIR)]
+        config_dir: PathBuf,
+    },
+    /// Checks the configured hosts over SSH.
+    Hosts {
+        #[command(subcommand)]
+        action: HostsAction,
+        /// Configuration directory.
+        #[arg(long, global = true, env = harness::CONFIG_ENV, default_value = harness::DEFAULT_CONFIG_DIR)]
+        config_dir: PathBuf,
+    },
+    /// Copies a host's results (or any remote path) to this machine.
+    Fetch {
+        /// Host name from ssh-config.yaml.
+        #[arg(long)]
+        host: String,
+        /// Local directory to copy into.
+        #[arg(long)]
+        local_dir: PathBuf,
+        /// Remote path; default: the host's performance-test-results root.
+        #[arg(long)]
+        remote_path: Option<String>,
+        /// Pack remotely with tar+gzip and transfer one file.
+        #[arg(long)]
+        compress: bool,
+        /// Configuration directory.
+        #[arg(long, env = harness::CONFIG_ENV, default_value = harness::DEFAULT_CONFIG_DIR)]
+        config_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum LabAction {
+    /// Provision the lab (idempotent; repairs a half-present lab).
+    Up,
+    /// Remove the namespaces, links and sshd processes the lab made.
+    Down,
+    /// Show hosts, addresses, sshd PIDs and reachability.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum HostsAction {
+    /// Connect to every host: reachability, auth, host key, workdir, tools.
+    Check,
 }
 
 fn main() -> ExitCode {
@@ -50,6 +100,18 @@ fn main() -> ExitCode {
             output,
             pretty,
         } => write_workflow(&config_dir, output, pretty),
+        Command::Lab { action, config_dir } => lab_cmd(action, &config_dir),
+        Command::Hosts {
+            action: HostsAction::Check,
+            config_dir,
+        } => hosts_check(&config_dir),
+        Command::Fetch {
+            host,
+            local_dir,
+            remote_path,
+            compress,
+            config_dir,
+        } => fetch_cmd(&config_dir, &host, &local_dir, remote_path.as_deref(), compress),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -61,6 +123,87 @@ fn main() -> ExitCode {
 }
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+fn lab_cmd(action: LabAction, dir: &std::path::Path) -> CliResult {
+    let cfg = config::load(dir)?;
+    let plan = lab::Plan::from_config(&cfg)?;
+    match action {
+        LabAction::Up => {
+            let r = lab::up(&plan)?;
+            for p in &r.installed {
+                println!("installed {p}");
+            }
+            for c in r.created.iter().chain(&r.started) {
+                println!("made {c}");
+            }
+            if r.created.is_empty() && r.started.is_empty() {
+                println!("lab already up");
+            }
+            print!("{}", status_table(&plan));
+        }
+        LabAction::Down => {
+            for r in lab::down(&plan)? {
+                println!("removed {r}");
+            }
+        }
+        LabAction::Status => {
+            let table = status_table(&plan);
+            print!("{table}");
+        }
+    }
+    Ok(())
+}
+
+fn status_table(plan: &lab::Plan) -> String {
+    let mut s = format!(
+        "{:<12} {:<22} {:<22} {:<14} {}\n",
+        "HOST", "NETNS", "ADDRESS", "SSHD PID", "REACHABLE"
+    );
+    for h in lab::status(plan) {
+        let pid = match (h.sshd_pid, h.sshd_alive) {
+            (Some(p), true) => p.to_string(),
+            (Some(p), false) => format!("{p} (dead)"),
+            (None, _) => "-".into(),
+        };
+        let ns = if h.netns_present { h.netns } else { format!("{} (absent)", h.netns) };
+        s += &format!(
+            "{:<12} {:<22} {:<22} {:<14} {}\n",
+            h.name,
+            ns,
+            h.address,
+            pid,
+            if h.reachable { "yes" } else { "no" }
+        );
+    }
+    s
+}
+
+fn fetch_cmd(
+    dir: &std::path::Path,
+    host: &str,
+    local_dir: &std::path::Path,
+    remote_path: Option<&str>,
+    compress: bool,
+) -> CliResult {
+    let cfg = config::load(dir)?;
+    let r = remote::Remote::new(&cfg);
+    let mut progress = fetch::StderrProgress::default();
+    let (dest, n) = fetch::fetch(&r, host, local_dir, remote_path, compress, &mut progress)?;
+    eprintln!("fetched {n} bytes from {host} into {}", dest.display());
+    Ok(())
+}
+
+fn hosts_check(dir: &std::path::Path) -> CliResult {
+    let cfg = config::load(dir)?;
+    let r = remote::Remote::new(&cfg);
+    let rows = hosts::check(&cfg, &r);
+    print!("{}", hosts::table(&rows));
+    if rows.iter().all(hosts::HostCheck::ok) {
+        Ok(())
+    } else {
+        Err("some hosts are unreachable or miss required tools (see the table)".into())
+    }
+}
 
 fn validate(dir: &std::path::Path) -> CliResult {
     let cfg = config::load(dir)?;

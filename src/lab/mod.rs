@@ -1,0 +1,46 @@
+//! The built-in lab (DESIGN 8): network namespaces on this machine, one per
+//! configured host, each with its own sshd, joined to the controller by a
+//! bridge, plus the separate test links the environments name. The plan is
+//! derived from the configuration (`lab: netns`); `up` makes it real, `down`
+//! removes exactly what `up` made.
+
+mod packages;
+mod plan;
+mod provision;
+mod sys;
+
+pub use packages::PACKAGES;
+pub use plan::{LabHost, LabLink, Plan};
+pub use provision::{down, restart_sshd, status, up, HostStatus, UpReport};
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("the lab needs root (network namespaces, sshd, packages); run as root, e.g. sudo ebpf-perf lab up")]
+    NotRoot,
+    #[error("{0}")]
+    Plan(String),
+    #[error("`{command}` failed: {detail}")]
+    Command { command: String, detail: String },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{host}: sshd did not accept connections on {addr} within {secs} s; see {log}")]
+    SshdNotReady {
+        host: String,
+        addr: String,
+        secs: u64,
+        log: PathBuf,
+    },
+    #[error("lab down left things behind:\n  {}", .0.join("\n  "))]
+    Leftovers(Vec<String>),
+}
+
+impl LabError {
+    pub(crate) fn io(what: String, source: std::io::Error) -> LabError {
+        LabError::Io { what, source }
+    }
+}
