@@ -117,6 +117,7 @@ pub fn select(matrix: &Matrix, filter: &Filter) -> Vec<usize> {
 
 /// Entry point of `harness/perf.rs`.
 pub fn main() -> ExitCode {
+    crate::restore_default_sigpipe();
     crate::logging::init();
     let args = match parse_args(std::env::args(), |k| std::env::var(k).ok()) {
         Ok(a) => a,

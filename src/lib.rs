@@ -20,3 +20,12 @@ pub mod remote;
 pub mod report;
 pub mod template;
 pub mod workflow;
+
+/// Restores the default SIGPIPE action (Rust ignores it), so that output piped
+/// into `head` ends the program quietly, as for any command-line tool.
+pub fn restore_default_sigpipe() {
+    // SAFETY: setting a signal disposition to its default has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

@@ -91,6 +91,7 @@ enum HostsAction {
 }
 
 fn main() -> ExitCode {
+    ebpf_perf::restore_default_sigpipe();
     ebpf_perf::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
@@ -241,11 +242,7 @@ fn write_workflow(dir: &std::path::Path, output: Option<PathBuf>, pretty: bool) 
                 m.trials.len()
             );
         }
-        None => match std::io::stdout().write_all(&json) {
-            // A closed pipe (`| head`) is the reader's choice, not an error.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-            other => other?,
-        },
+        None => std::io::stdout().write_all(&json)?,
     }
     Ok(())
 }

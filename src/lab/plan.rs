@@ -10,6 +10,19 @@ use std::path::PathBuf;
 pub const LAB_DIR: &str = "/var/lib/ebpf-perf-lab";
 pub const BRIDGE: &str = "epbr0";
 const NETNS_PREFIX: &str = "ebpf-perf-";
+/// Lab traffic never leaves this machine: this route makes every lab address
+/// outside the namespaces unreachable instead of sending it to the default route.
+pub const GUARD_ROUTE: &str = "198.18.0.0/15";
+
+/// Name of the network namespace of a lab host.
+pub fn netns_name(host: &str) -> String {
+    format!("{NETNS_PREFIX}{host}")
+}
+
+/// Is the namespace of lab host `host` present?
+pub fn host_present(host: &str) -> bool {
+    std::path::Path::new("/run/netns").join(netns_name(host)).exists()
+}
 const DEFAULT_CTRL_IF: &str = "eth0";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +101,7 @@ impl Plan {
             }
             hosts.push(LabHost {
                 name: name.clone(),
-                netns: format!("{NETNS_PREFIX}{name}"),
+                netns: netns_name(name),
                 ip,
                 ctrl_if: DEFAULT_CTRL_IF.into(),
                 veth: format!("epc{i}"),

@@ -2,7 +2,7 @@
 //! and removing exactly what it made. sshd runs as a process started and
 //! stopped by PID through [`crate::process`], like every other process.
 
-use super::plan::{LabHost, Plan, BRIDGE};
+use super::plan::{netns_name, LabHost, Plan, BRIDGE, GUARD_ROUTE};
 use super::{packages, sys, LabError};
 use crate::process::{self, ProcessRecord, Stopped};
 use std::net::{SocketAddr, TcpStream};
@@ -50,6 +50,10 @@ pub fn up(plan: &Plan) -> Result<UpReport, LabError> {
         report.created.push("tracefs on /sys/kernel/tracing".into());
     }
     keys(plan)?;
+    if !sys::run("ip", &["route", "show", "type", "unreachable", GUARD_ROUTE])?.contains(GUARD_ROUTE) {
+        sys::run("ip", &["route", "add", "unreachable", GUARD_ROUTE])?;
+        report.created.push(format!("unreachable route {GUARD_ROUTE} (lab traffic stays on this machine)"));
+    }
     if !link_exists(BRIDGE) {
         sys::run("ip", &["link", "add", BRIDGE, "type", "bridge"])?;
         sys::run("ip", &["addr", "add", &format!("{}/24", plan.bridge_ip), "dev", BRIDGE])?;
@@ -62,7 +66,7 @@ pub fn up(plan: &Plan) -> Result<UpReport, LabError> {
     }
     for l in &plan.links {
         let [a, b] = &l.ends;
-        let ns = |host: &str| format!("ebpf-perf-{host}");
+        let ns = |host: &str| netns_name(host);
         if ns_link_exists(&ns(&a.0), &a.1) && ns_link_exists(&ns(&b.0), &b.1) {
             continue;
         }
@@ -234,7 +238,9 @@ pub fn restart_sshd(plan: &Plan, host: &str) -> Result<(), LabError> {
 }
 
 /// Removes the namespaces, links and sshd processes of the plan; reports what
-/// could not be removed. Keys stay, so strict host key checking survives.
+/// could not be removed. Keys stay, so strict host key checking survives, and
+/// so does the unreachable guard route, so that nothing sent to a lab address
+/// while the lab is down leaves this machine.
 pub fn down(plan: &Plan) -> Result<Vec<String>, LabError> {
     if !sys::is_root() {
         return Err(LabError::NotRoot);
@@ -313,7 +319,9 @@ pub fn status(plan: &Plan) -> Vec<HostStatus> {
                 address: format!("{}/24 {}", h.ip, h.ctrl_if),
                 sshd_pid: rec.as_ref().map(|r| r.pid),
                 sshd_alive: rec.as_ref().is_some_and(alive),
-                reachable: TcpStream::connect_timeout(&SocketAddr::from((h.ip, 22)), Duration::from_millis(500)).is_ok(),
+                // Probe only a present namespace: an absent lab address must not be tried.
+                reachable: netns_exists(&h.netns)
+                    && TcpStream::connect_timeout(&SocketAddr::from((h.ip, 22)), Duration::from_millis(500)).is_ok(),
             }
         })
         .collect()

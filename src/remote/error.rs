@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
+    #[error("{host}: the lab is not up (its network namespace is missing); run `ebpf-perf lab up` as root")]
+    LabDown { host: String },
     #[error("host {host:?} is not in ssh-config.yaml")]
     UnknownHost { host: String },
     #[error("{host} ({addr}): cannot connect: {source}; is sshd running there and the address right?")]

@@ -32,6 +32,8 @@ type Slot = Arc<Mutex<Option<session::Conn>>>;
 /// Sessions to the configured hosts.
 pub struct Remote {
     hosts: IndexMap<String, SshHost>,
+    /// The hosts are the built-in lab: connect only while its namespace exists.
+    lab: bool,
     config_dir: PathBuf,
     slots: Mutex<HashMap<String, Slot>>,
 }
@@ -45,12 +47,13 @@ pub struct ConnInfo {
 
 impl Remote {
     pub fn new(cfg: &Config) -> Remote {
-        Remote::from_hosts(cfg.ssh_hosts.clone(), cfg.dir.clone())
+        Remote::from_hosts(cfg.ssh_hosts.clone(), cfg.dir.clone(), cfg.lab.is_some())
     }
 
-    pub fn from_hosts(hosts: IndexMap<String, SshHost>, config_dir: PathBuf) -> Remote {
+    pub fn from_hosts(hosts: IndexMap<String, SshHost>, config_dir: PathBuf, lab: bool) -> Remote {
         Remote {
             hosts,
+            lab,
             config_dir,
             slots: Mutex::default(),
         }
@@ -76,6 +79,11 @@ impl Remote {
     ) -> Result<&'a session::Conn, RemoteError> {
         if guard.is_none() {
             let h = self.host(name)?;
+            if self.lab && !crate::lab::host_present(name) {
+                return Err(RemoteError::LabDown {
+                    host: name.to_string(),
+                });
+            }
             **guard = Some(session::open(name, h, &self.config_dir)?);
             tracing::debug!(host = name, "ssh session opened");
         }
@@ -91,6 +99,13 @@ impl Remote {
             auth: c.auth,
             key: c.key.clone(),
         })
+    }
+
+    /// Local address of the open session of `name` (which connection is ours).
+    pub fn local_addr(&self, name: &str) -> Option<std::net::SocketAddr> {
+        let slot = self.slot(name).ok()?;
+        let g = slot.lock().unwrap_or_else(|p| p.into_inner());
+        g.as_ref().and_then(|c| c.tcp.local_addr().ok())
     }
 
     /// Closes the session of `name`; the next command opens a new one.
