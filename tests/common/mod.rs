@@ -88,3 +88,29 @@ pub fn listed(o: &Output) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// The default configuration with its lab up. Without root the lab cannot be
+/// had: under CI=true that fails the test; elsewhere the test says it skipped.
+pub fn lab() -> Option<ebpf_perf::config::Config> {
+    static UP: OnceLock<Result<(), String>> = OnceLock::new();
+    let cfg = ebpf_perf::config::load(&repo().join("config")).expect("default config");
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "lab tests need root (network namespaces, sshd) and CI=true forbids skipping them"
+        );
+        eprintln!("SKIPPED: lab tests need root; run `cargo test` as root to include them");
+        return None;
+    }
+    let up = UP.get_or_init(|| {
+        let plan = ebpf_perf::lab::Plan::from_config(&cfg).map_err(|e| e.to_string())?;
+        ebpf_perf::lab::up(&plan).map(drop).map_err(|e| e.to_string())
+    });
+    if let Err(e) = up {
+        panic!("the lab could not be brought up: {e}");
+    }
+    Some(cfg)
+}
+
