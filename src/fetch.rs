@@ -83,7 +83,10 @@ pub fn fetch(
         let n = remote.download(host, &root, &dest, progress)?;
         return Ok((dest, n));
     }
-    let parent = Path::new(&root).parent().map(|p| p.display().to_string()).unwrap_or_else(|| "/".into());
+    let parent = Path::new(&root)
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "/".into());
     let made = remote.check(
         host,
         &format!(

@@ -31,12 +31,16 @@ fn ebpf_programs(cfg: &Config, host: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for tool in cfg.tools.values() {
         for env_name in &tool.environments {
-            let Some(env) = cfg.environments.get(env_name) else { continue };
+            let Some(env) = cfg.environments.get(env_name) else {
+                continue;
+            };
             for case in &tool.cases {
                 let runs_here = match case.target {
                     crate::config::Target::Server => env.server.ssh_ref == host,
                     crate::config::Target::Client => env.client.ssh_ref == host,
-                    crate::config::Target::Both => env.server.ssh_ref == host || env.client.ssh_ref == host,
+                    crate::config::Target::Both => {
+                        env.server.ssh_ref == host || env.client.ssh_ref == host
+                    }
                 };
                 let first = case.command.split_whitespace().next().unwrap_or_default();
                 if runs_here && !first.contains('{') && !out.iter().any(|p| p == first) {
@@ -111,7 +115,11 @@ pub fn table(rows: &[HostCheck]) -> String {
             reach,
             r.auth,
             if r.workdir_writable { "ok" } else { "NO" },
-            if r.missing.is_empty() { format!("none; key {}", r.host_key) } else { r.missing.join(", ") }
+            if r.missing.is_empty() {
+                format!("none; key {}", r.host_key)
+            } else {
+                r.missing.join(", ")
+            }
         );
         if let Err(e) = &r.reachable {
             s += &format!("    {e}\n");

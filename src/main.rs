@@ -112,7 +112,13 @@ fn main() -> ExitCode {
             remote_path,
             compress,
             config_dir,
-        } => fetch_cmd(&config_dir, &host, &local_dir, remote_path.as_deref(), compress),
+        } => fetch_cmd(
+            &config_dir,
+            &host,
+            &local_dir,
+            remote_path.as_deref(),
+            compress,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -166,7 +172,11 @@ fn status_table(plan: &lab::Plan) -> String {
             (Some(p), false) => format!("{p} (dead)"),
             (None, _) => "-".into(),
         };
-        let ns = if h.netns_present { h.netns } else { format!("{} (absent)", h.netns) };
+        let ns = if h.netns_present {
+            h.netns
+        } else {
+            format!("{} (absent)", h.netns)
+        };
         s += &format!(
             "{:<12} {:<22} {:<22} {:<14} {}\n",
             h.name,

@@ -169,8 +169,14 @@ mod tests {
         let s = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(3)))).unwrap();
         assert_eq!(s, Stopped::Terminated { status: Some(143) });
         assert_eq!(sh(&alive_script(&p)).trim(), "gone");
-        assert_eq!(std::fs::read_to_string(d.path().join("o.log")).unwrap(), "out put\n");
-        assert_eq!(std::fs::read_to_string(d.path().join("e.log")).unwrap(), "err\n");
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("o.log")).unwrap(),
+            "out put\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("e.log")).unwrap(),
+            "err\n"
+        );
         // Stopping again: already exited, status still known.
         let again = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(1)))).unwrap();
         assert_eq!(again, Stopped::AlreadyExited { status: Some(143) });

@@ -23,7 +23,10 @@ fn unique(tag: &str) -> String {
     format!(
         "/tmp/ebpf-perf-test-{tag}-{}-{}",
         std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
     )
 }
 
@@ -31,22 +34,36 @@ fn unique(tag: &str) -> String {
 fn exit_code_stdout_stderr_and_session_reuse() {
     let Some((_, r)) = remote() else { return };
     let out = r.exec(H, "echo out; echo err >&2; exit 3", SHORT).unwrap();
-    assert_eq!((out.exit_code, out.stdout.as_str(), out.stderr.as_str()), (3, "out\n", "err\n"));
+    assert_eq!(
+        (out.exit_code, out.stdout.as_str(), out.stderr.as_str()),
+        (3, "out\n", "err\n")
+    );
     let first = r.local_addr(H).unwrap();
     for _ in 0..5 {
         assert!(r.exec(H, "true", SHORT).unwrap().success());
     }
-    assert_eq!(r.local_addr(H).unwrap(), first, "commands reuse one session");
+    assert_eq!(
+        r.local_addr(H).unwrap(),
+        first,
+        "commands reuse one session"
+    );
     let err = r.check(H, "echo boom >&2; false", SHORT).unwrap_err();
     assert!(matches!(err, RemoteError::Failed { code: 1, .. }), "{err}");
-    assert!(err.to_string().contains("host-server") && err.to_string().contains("boom"), "{err}");
+    assert!(
+        err.to_string().contains("host-server") && err.to_string().contains("boom"),
+        "{err}"
+    );
 }
 
 #[test]
 fn large_stdout_and_stderr_together_do_not_stall() {
     let Some((_, r)) = remote() else { return };
     let out = r
-        .exec(H, "head -c 3000000 /dev/zero | tr '\\0' a; head -c 3000000 /dev/zero | tr '\\0' b >&2", SHORT)
+        .exec(
+            H,
+            "head -c 3000000 /dev/zero | tr '\\0' a; head -c 3000000 /dev/zero | tr '\\0' b >&2",
+            SHORT,
+        )
         .unwrap();
     assert_eq!(out.stdout.len(), 3_000_000);
     assert_eq!(out.stderr.len(), 3_000_000);
@@ -58,13 +75,27 @@ fn hung_command_is_ended_by_its_timeout() {
     let pidf = unique("hung");
     let start = Instant::now();
     let err = r
-        .exec(H, &format!("echo $$ > {pidf}; exec sleep 300"), Duration::from_secs(1))
+        .exec(
+            H,
+            &format!("echo $$ > {pidf}; exec sleep 300"),
+            Duration::from_secs(1),
+        )
         .unwrap_err();
     assert!(matches!(err, RemoteError::Timeout { .. }), "{err}");
-    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
     let pid = r.read_file(H, &pidf).unwrap().trim().to_string();
     // The remote process is gone, not orphaned (checked by its PID).
-    let gone = r.exec(H, &format!("test -d /proc/{pid} && echo alive || echo gone; rm -f {pidf}"), SHORT).unwrap();
+    let gone = r
+        .exec(
+            H,
+            &format!("test -d /proc/{pid} && echo alive || echo gone; rm -f {pidf}"),
+            SHORT,
+        )
+        .unwrap();
     assert_eq!(gone.stdout.trim(), "gone");
     // The session still works after a timeout.
     assert!(r.exec(H, "true", SHORT).unwrap().success());
@@ -79,10 +110,19 @@ fn hung_command_is_ended_by_its_timeout() {
 #[case("-n")]
 fn values_reach_the_remote_side_verbatim(#[case] value: &str) {
     let Some((_, r)) = remote() else { return };
-    let cmd = template::render("printf '%s' {v}", |n| (n == "v").then_some(Cow::Borrowed(value))).unwrap();
+    let cmd = template::render("printf '%s' {v}", |n| {
+        (n == "v").then_some(Cow::Borrowed(value))
+    })
+    .unwrap();
     let out = r.check(H, &cmd, SHORT).unwrap();
     assert_eq!(out.stdout, value);
-    let injected = r.exec(H, "test -e /tmp/ebpf-perf-injected && echo yes || echo no", SHORT).unwrap();
+    let injected = r
+        .exec(
+            H,
+            "test -e /tmp/ebpf-perf-injected && echo yes || echo no",
+            SHORT,
+        )
+        .unwrap();
     assert_eq!(injected.stdout.trim(), "no");
 }
 
@@ -91,30 +131,59 @@ fn background_process_start_stop_and_already_exited() {
     let Some((_, r)) = remote() else { return };
     let d = unique("bg");
     let rec = r
-        .spawn(H, "echo started; exec sleep 300", &format!("{d}/out.log"), &format!("{d}/err.log"), &format!("{d}/pid.txt"))
+        .spawn(
+            H,
+            "echo started; exec sleep 300",
+            &format!("{d}/out.log"),
+            &format!("{d}/err.log"),
+            &format!("{d}/pid.txt"),
+        )
         .unwrap();
     assert!(r.is_alive(H, &rec).unwrap());
     let pid_text = r.read_file(H, &format!("{d}/pid.txt")).unwrap();
     assert!(pid_text.starts_with(&rec.pid.to_string()), "{pid_text}");
     // Detached: its own session, stdin from /dev/null.
     let info = r
-        .check(H, &format!("ps -o sid= -p {p}; readlink /proc/{p}/fd/0", p = rec.pid), SHORT)
+        .check(
+            H,
+            &format!("ps -o sid= -p {p}; readlink /proc/{p}/fd/0", p = rec.pid),
+            SHORT,
+        )
         .unwrap();
     let mut lines = info.stdout.lines();
-    assert_eq!(lines.next().unwrap().trim(), rec.pid.to_string(), "session leader");
+    assert_eq!(
+        lines.next().unwrap().trim(),
+        rec.pid.to_string(),
+        "session leader"
+    );
     assert_eq!(lines.next().unwrap(), "/dev/null");
-    assert_eq!(r.stop(H, &rec, Duration::from_secs(3)).unwrap(), Stopped::Terminated { status: Some(143) });
+    assert_eq!(
+        r.stop(H, &rec, Duration::from_secs(3)).unwrap(),
+        Stopped::Terminated { status: Some(143) }
+    );
     assert!(!r.is_alive(H, &rec).unwrap());
-    assert_eq!(r.read_file(H, &format!("{d}/out.log")).unwrap(), "started\n");
+    assert_eq!(
+        r.read_file(H, &format!("{d}/out.log")).unwrap(),
+        "started\n"
+    );
 
     let quick = r
-        .spawn(H, "echo bye >&2; exit 5", &format!("{d}/q.out"), &format!("{d}/q.err"), &format!("{d}/q.pid"))
+        .spawn(
+            H,
+            "echo bye >&2; exit 5",
+            &format!("{d}/q.out"),
+            &format!("{d}/q.err"),
+            &format!("{d}/q.pid"),
+        )
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while r.is_alive(H, &quick).unwrap() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(r.stop(H, &quick, Duration::from_secs(1)).unwrap(), Stopped::AlreadyExited { status: Some(5) });
+    assert_eq!(
+        r.stop(H, &quick, Duration::from_secs(1)).unwrap(),
+        Stopped::AlreadyExited { status: Some(5) }
+    );
     assert_eq!(r.read_file(H, &format!("{d}/q.err")).unwrap(), "bye\n");
     r.check(H, &format!("rm -rf {d}"), SHORT).unwrap();
 }
@@ -123,12 +192,26 @@ fn background_process_start_stop_and_already_exited() {
 fn pid_reuse_guard_leaves_other_processes_alone() {
     let Some((_, r)) = remote() else { return };
     let d = unique("reuse");
-    let rec = r.spawn(H, "exec sleep 300", &format!("{d}/o"), &format!("{d}/e"), &format!("{d}/p")).unwrap();
+    let rec = r
+        .spawn(
+            H,
+            "exec sleep 300",
+            &format!("{d}/o"),
+            &format!("{d}/e"),
+            &format!("{d}/p"),
+        )
+        .unwrap();
     // A record whose start time differs describes an earlier process with the same PID.
-    let stale = ebpf_perf::process::ProcessRecord { start_time: rec.start_time - 1, ..rec.clone() };
+    let stale = ebpf_perf::process::ProcessRecord {
+        start_time: rec.start_time - 1,
+        ..rec.clone()
+    };
     let s = r.stop(H, &stale, Duration::from_secs(1)).unwrap();
     assert!(matches!(s, Stopped::NotOurs { .. }), "{s:?}");
-    assert!(r.is_alive(H, &rec).unwrap(), "the running process was not touched");
+    assert!(
+        r.is_alive(H, &rec).unwrap(),
+        "the running process was not touched"
+    );
     r.stop(H, &rec, Duration::from_secs(3)).unwrap();
     assert!(!r.is_alive(H, &rec).unwrap());
     r.check(H, &format!("rm -rf {d}"), SHORT).unwrap();
@@ -140,16 +223,23 @@ fn files_write_atomically_read_and_mkdir() {
     let d = unique("files");
     r.mkdir_p(H, &format!("{d}/a/b")).unwrap();
     let data = "line 1\nünïcödé 'quote' $(x)\n";
-    r.write_file(H, &format!("{d}/a/b/f.txt"), data.as_bytes()).unwrap();
+    r.write_file(H, &format!("{d}/a/b/f.txt"), data.as_bytes())
+        .unwrap();
     assert_eq!(r.read_file(H, &format!("{d}/a/b/f.txt")).unwrap(), data);
-    r.write_file(H, &format!("{d}/a/b/f.txt"), b"second").unwrap();
+    r.write_file(H, &format!("{d}/a/b/f.txt"), b"second")
+        .unwrap();
     assert_eq!(r.read_file(H, &format!("{d}/a/b/f.txt")).unwrap(), "second");
     let ls = r.check(H, &format!("ls -A {d}/a/b"), SHORT).unwrap();
     assert_eq!(ls.stdout, "f.txt\n", "no temporary file left behind");
     r.check(H, &format!("rm -rf {d}"), SHORT).unwrap();
 }
 
-fn with_known_hosts(cfg: &ebpf_perf::config::Config, host: &str, check: HostKeyCheck, text: &str) -> (Remote, tempfile::TempDir) {
+fn with_known_hosts(
+    cfg: &ebpf_perf::config::Config,
+    host: &str,
+    check: HostKeyCheck,
+    text: &str,
+) -> (Remote, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let kh = dir.path().join("known_hosts");
     std::fs::write(&kh, text).unwrap();
@@ -166,16 +256,36 @@ fn with_known_hosts(cfg: &ebpf_perf::config::Config, host: &str, check: HostKeyC
 fn changed_host_key_is_refused(#[case] check: HostKeyCheck) {
     let Some(cfg) = common::lab() else { return };
     // A known_hosts whose line for host-client holds another ed25519 key.
-    let other_key = std::fs::read_to_string("/var/lib/ebpf-perf-lab/hostkeys/vm-client.pub").unwrap();
-    let fake = format!("# test\n198.18.0.12 {}\n", other_key.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
+    let other_key =
+        std::fs::read_to_string("/var/lib/ebpf-perf-lab/hostkeys/vm-client.pub").unwrap();
+    let fake = format!(
+        "# test\n198.18.0.12 {}\n",
+        other_key
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let (r, dir) = with_known_hosts(&cfg, "host-client", check, &fake);
     let err = r.exec("host-client", "true", SHORT).unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, RemoteError::HostKeyChanged { line: 2, .. }), "{msg}");
-    assert!(msg.contains("host-client") && msg.contains("SHA256:"), "{msg}");
-    assert!(msg.contains(&format!("{}:2", dir.path().join("known_hosts").display())), "{msg}");
+    assert!(
+        matches!(&err, RemoteError::HostKeyChanged(c) if c.line == 2),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("host-client") && msg.contains("SHA256:"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("{}:2", dir.path().join("known_hosts").display())),
+        "{msg}"
+    );
     // Nothing was added to the file.
-    assert_eq!(std::fs::read_to_string(dir.path().join("known_hosts")).unwrap(), fake);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("known_hosts")).unwrap(),
+        fake
+    );
 }
 
 #[test]
@@ -190,7 +300,12 @@ fn unknown_host_key_strict_refuses_accept_new_adds() {
     assert!(added.starts_with("198.18.0.12 ssh-ed25519 "), "{added}");
     // Added once; a new session finds it known.
     let (again, _d3) = with_known_hosts(&cfg, "host-client", HostKeyCheck::Strict, &added);
-    assert!(again.connect("host-client").unwrap().key.to_string().starts_with("known"));
+    assert!(again
+        .connect("host-client")
+        .unwrap()
+        .key
+        .to_string()
+        .starts_with("known"));
 }
 
 #[test]
@@ -205,17 +320,40 @@ fn session_is_reopened_after_sshd_restart() {
     // sshd's per-connection process survives a restart (it has its own
     // session); end ours, found by our connection's port, as a reboot would.
     let ss = std::process::Command::new("ip")
-        .args(["netns", "exec", "ebpf-perf-vm-client", "ss", "-tnpH", "state", "established"])
+        .args([
+            "netns",
+            "exec",
+            "ebpf-perf-vm-client",
+            "ss",
+            "-tnpH",
+            "state",
+            "established",
+        ])
         .output()
         .unwrap();
     let ss = String::from_utf8_lossy(&ss.stdout);
-    let line = ss.lines().find(|l| l.contains(&before.to_string())).unwrap_or_else(|| panic!("{before} not in {ss}"));
-    let pid: i32 = line.split("pid=").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+    let line = ss
+        .lines()
+        .find(|l| l.contains(&before.to_string()))
+        .unwrap_or_else(|| panic!("{before} not in {ss}"));
+    let pid: i32 = line
+        .split("pid=")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     std::thread::sleep(Duration::from_millis(200));
     let out = r.exec(host, "echo again", SHORT).unwrap();
     assert_eq!(out.stdout, "again\n");
-    assert_ne!(r.local_addr(host).unwrap(), before, "a new session was opened");
+    assert_ne!(
+        r.local_addr(host).unwrap(),
+        before,
+        "a new session was opened"
+    );
 }
 
 #[test]
@@ -223,5 +361,8 @@ fn unreachable_lab_host_and_unknown_host_are_clear_errors() {
     let Some(cfg) = common::lab() else { return };
     let r = Remote::new(&cfg);
     let err = r.exec("no-such-host", "true", SHORT).unwrap_err();
-    assert_eq!(err.to_string(), "host \"no-such-host\" is not in ssh-config.yaml");
+    assert_eq!(
+        err.to_string(),
+        "host \"no-such-host\" is not in ssh-config.yaml"
+    );
 }

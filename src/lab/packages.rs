@@ -19,7 +19,8 @@ pub const PACKAGES: &[&str] = &[
 ];
 
 fn installed(pkg: &str) -> bool {
-    sys::run("dpkg-query", &["-W", "-f=${Status}", pkg]).is_ok_and(|s| s.contains("install ok installed"))
+    sys::run("dpkg-query", &["-W", "-f=${Status}", pkg])
+        .is_ok_and(|s| s.contains("install ok installed"))
 }
 
 pub fn missing() -> Vec<&'static str> {
@@ -34,7 +35,10 @@ fn enable_non_free() -> Result<(), LabError> {
         let new: Vec<String> = text
             .lines()
             .map(|l| {
-                if l.starts_with("Components:") && l.contains("main") && !l.split_whitespace().any(|w| w == "non-free") {
+                if l.starts_with("Components:")
+                    && l.contains("main")
+                    && !l.split_whitespace().any(|w| w == "non-free")
+                {
                     format!("{l} non-free")
                 } else {
                     l.to_string()
@@ -43,13 +47,17 @@ fn enable_non_free() -> Result<(), LabError> {
             .collect();
         let new = new.join("\n") + "\n";
         if new != text {
-            std::fs::write(deb822, new).map_err(|e| LabError::io(format!("writing {deb822}"), e))?;
+            std::fs::write(deb822, new)
+                .map_err(|e| LabError::io(format!("writing {deb822}"), e))?;
         }
     } else if let Ok(text) = std::fs::read_to_string(list) {
         let new: Vec<String> = text
             .lines()
             .map(|l| {
-                if l.starts_with("deb ") && l.contains(" main") && !l.split_whitespace().any(|w| w == "non-free") {
+                if l.starts_with("deb ")
+                    && l.contains(" main")
+                    && !l.split_whitespace().any(|w| w == "non-free")
+                {
                     format!("{l} non-free")
                 } else {
                     l.to_string()

@@ -21,7 +21,9 @@ pub fn netns_name(host: &str) -> String {
 
 /// Is the namespace of lab host `host` present?
 pub fn host_present(host: &str) -> bool {
-    std::path::Path::new("/run/netns").join(netns_name(host)).exists()
+    std::path::Path::new("/run/netns")
+        .join(netns_name(host))
+        .exists()
 }
 const DEFAULT_CTRL_IF: &str = "eth0";
 
@@ -85,18 +87,31 @@ impl Plan {
         for (i, (name, h)) in cfg.ssh_hosts.iter().enumerate() {
             let ip = lab_ip(&h.host, &format!("ssh_hosts.{name}.host"))?;
             if h.port != 22 || h.user != "root" {
-                return Err(LabError::Plan(format!("ssh_hosts.{name}: lab hosts use port 22 and user root")));
+                return Err(LabError::Plan(format!(
+                    "ssh_hosts.{name}: lab hosts use port 22 and user root"
+                )));
             }
-            let id = h.identity_file.as_deref().map(|p| resolve_path(p, &cfg.dir)).ok_or_else(|| {
-                LabError::Plan(format!("ssh_hosts.{name}: lab hosts need identity_file (the lab writes that key)"))
-            })?;
+            let id = h
+                .identity_file
+                .as_deref()
+                .map(|p| resolve_path(p, &cfg.dir))
+                .ok_or_else(|| {
+                    LabError::Plan(format!(
+                        "ssh_hosts.{name}: lab hosts need identity_file (the lab writes that key)"
+                    ))
+                })?;
             let kh = known_hosts_file(h, &cfg.dir);
             if identity.get_or_insert(id.clone()) != &id || known.get_or_insert(kh.clone()) != &kh {
-                return Err(LabError::Plan("all lab hosts must share one identity_file and one known_hosts".into()));
+                return Err(LabError::Plan(
+                    "all lab hosts must share one identity_file and one known_hosts".into(),
+                ));
             }
             if let Some(first) = hosts.first() {
                 if !same_24(first.ip, ip) {
-                    return Err(LabError::Plan(format!("ssh_hosts.{name}: {ip} is not in {}/24 with the other lab hosts", first.ip)));
+                    return Err(LabError::Plan(format!(
+                        "ssh_hosts.{name}: {ip} is not in {}/24 with the other lab hosts",
+                        first.ip
+                    )));
                 }
             }
             hosts.push(LabHost {
@@ -108,11 +123,15 @@ impl Plan {
                 workdir: PathBuf::from(&h.workdir),
             });
         }
-        let first = hosts.first().ok_or_else(|| LabError::Plan("no hosts".into()))?;
+        let first = hosts
+            .first()
+            .ok_or_else(|| LabError::Plan("no hosts".into()))?;
         let o = first.ip.octets();
         let bridge_ip = Ipv4Addr::new(o[0], o[1], o[2], 1);
         if hosts.iter().any(|h| h.ip == bridge_ip) {
-            return Err(LabError::Plan(format!("{bridge_ip} is the controller's bridge address; no host may use it")));
+            return Err(LabError::Plan(format!(
+                "{bridge_ip} is the controller's bridge address; no host may use it"
+            )));
         }
         let mut links = Vec::new();
         for (env_name, env) in &cfg.environments {
@@ -128,7 +147,10 @@ impl Plan {
                 if test_ip == host.ip {
                     // Tests run over the control interface: give it the configured name.
                     if host.ctrl_if != DEFAULT_CTRL_IF && host.ctrl_if != eh.interface {
-                        return Err(LabError::Plan(format!("{}: control interface named both {} and {}", host.name, host.ctrl_if, eh.interface)));
+                        return Err(LabError::Plan(format!(
+                            "{}: control interface named both {} and {}",
+                            host.name, host.ctrl_if, eh.interface
+                        )));
                     }
                     host.ctrl_if = eh.interface.clone();
                 } else {

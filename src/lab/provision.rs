@@ -50,19 +50,35 @@ pub fn up(plan: &Plan) -> Result<UpReport, LabError> {
         report.created.push("tracefs on /sys/kernel/tracing".into());
     }
     keys(plan)?;
-    if !sys::run("ip", &["route", "show", "type", "unreachable", GUARD_ROUTE])?.contains(GUARD_ROUTE) {
+    if !sys::run("ip", &["route", "show", "type", "unreachable", GUARD_ROUTE])?
+        .contains(GUARD_ROUTE)
+    {
         sys::run("ip", &["route", "add", "unreachable", GUARD_ROUTE])?;
-        report.created.push(format!("unreachable route {GUARD_ROUTE} (lab traffic stays on this machine)"));
+        report.created.push(format!(
+            "unreachable route {GUARD_ROUTE} (lab traffic stays on this machine)"
+        ));
     }
     if !link_exists(BRIDGE) {
         sys::run("ip", &["link", "add", BRIDGE, "type", "bridge"])?;
-        sys::run("ip", &["addr", "add", &format!("{}/24", plan.bridge_ip), "dev", BRIDGE])?;
-        report.created.push(format!("bridge {BRIDGE} {}/24", plan.bridge_ip));
+        sys::run(
+            "ip",
+            &[
+                "addr",
+                "add",
+                &format!("{}/24", plan.bridge_ip),
+                "dev",
+                BRIDGE,
+            ],
+        )?;
+        report
+            .created
+            .push(format!("bridge {BRIDGE} {}/24", plan.bridge_ip));
     }
     sys::run("ip", &["link", "set", BRIDGE, "up"])?;
     for h in &plan.hosts {
         host_net(h, &mut report)?;
-        std::fs::create_dir_all(&h.workdir).map_err(|e| LabError::io(format!("creating {}", h.workdir.display()), e))?;
+        std::fs::create_dir_all(&h.workdir)
+            .map_err(|e| LabError::io(format!("creating {}", h.workdir.display()), e))?;
     }
     for l in &plan.links {
         let [a, b] = &l.ends;
@@ -76,23 +92,40 @@ pub fn up(plan: &Plan) -> Result<UpReport, LabError> {
             }
         }
         let [ta, tb] = &l.tmp_names;
-        sys::run("ip", &["link", "add", ta, "type", "veth", "peer", "name", tb])?;
+        sys::run(
+            "ip",
+            &["link", "add", ta, "type", "veth", "peer", "name", tb],
+        )?;
         for (tmp, (host, ifname, ip)) in [(ta, a), (tb, b)] {
             let n = ns(host);
             sys::run("ip", &["link", "set", tmp, "netns", &n])?;
             sys::run("ip", &["-n", &n, "link", "set", tmp, "name", ifname])?;
-            sys::run("ip", &["-n", &n, "addr", "add", &format!("{ip}/24"), "dev", ifname])?;
+            sys::run(
+                "ip",
+                &["-n", &n, "addr", "add", &format!("{ip}/24"), "dev", ifname],
+            )?;
             sys::run("ip", &["-n", &n, "link", "set", ifname, "up"])?;
         }
-        report.created.push(format!("test link {} {}:{} <-> {}:{}", l.env, a.0, a.1, b.0, b.1));
+        report.created.push(format!(
+            "test link {} {}:{} <-> {}:{}",
+            l.env, a.0, a.1, b.0, b.1
+        ));
     }
-    std::fs::create_dir_all("/run/sshd").map_err(|e| LabError::io("creating /run/sshd".into(), e))?;
+    std::fs::create_dir_all("/run/sshd")
+        .map_err(|e| LabError::io("creating /run/sshd".into(), e))?;
     for h in &plan.hosts {
-        if sshd_record(plan, h).is_some_and(|r| alive(&r)) {
+        let current = std::fs::read_to_string(plan.sshd_config(h)).ok();
+        let running = sshd_record(plan, h).is_some_and(|r| alive(&r));
+        if running && current.as_deref() == Some(sshd_config_text(plan, h).as_str()) {
             continue;
         }
+        if running {
+            stop_sshd(plan, h)?;
+        }
         start_sshd(plan, h)?;
-        report.started.push(format!("sshd for {} on {}:22", h.name, h.ip));
+        report
+            .started
+            .push(format!("sshd for {} on {}:22", h.name, h.ip));
     }
     Ok(report)
 }
@@ -110,21 +143,51 @@ fn host_net(h: &LabHost, report: &mut UpReport) -> Result<(), LabError> {
         sys::run("ip", &["link", "del", &h.veth])?;
     }
     let peer = format!("{}p", h.veth);
-    sys::run("ip", &["link", "add", &h.veth, "type", "veth", "peer", "name", &peer])?;
+    sys::run(
+        "ip",
+        &[
+            "link", "add", &h.veth, "type", "veth", "peer", "name", &peer,
+        ],
+    )?;
     sys::run("ip", &["link", "set", &peer, "netns", &h.netns])?;
-    sys::run("ip", &["-n", &h.netns, "link", "set", &peer, "name", &h.ctrl_if])?;
-    sys::run("ip", &["-n", &h.netns, "addr", "add", &format!("{}/24", h.ip), "dev", &h.ctrl_if])?;
+    sys::run(
+        "ip",
+        &["-n", &h.netns, "link", "set", &peer, "name", &h.ctrl_if],
+    )?;
+    sys::run(
+        "ip",
+        &[
+            "-n",
+            &h.netns,
+            "addr",
+            "add",
+            &format!("{}/24", h.ip),
+            "dev",
+            &h.ctrl_if,
+        ],
+    )?;
     sys::run("ip", &["-n", &h.netns, "link", "set", &h.ctrl_if, "up"])?;
     sys::run("ip", &["link", "set", &h.veth, "master", BRIDGE, "up"])?;
-    report.created.push(format!("{} {}/24 in {}", h.ctrl_if, h.ip, h.netns));
+    report
+        .created
+        .push(format!("{} {}/24 in {}", h.ctrl_if, h.ip, h.netns));
     Ok(())
 }
 
 fn public_key(private: &Path) -> Result<String, LabError> {
     let pubf = private.with_extension("pub");
-    let pubf = if pubf.exists() { pubf } else { format!("{}.pub", private.display()).into() };
-    let text = std::fs::read_to_string(&pubf).map_err(|e| LabError::io(format!("reading {}", pubf.display()), e))?;
-    Ok(text.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+    let pubf = if pubf.exists() {
+        pubf
+    } else {
+        format!("{}.pub", private.display()).into()
+    };
+    let text = std::fs::read_to_string(&pubf)
+        .map_err(|e| LabError::io(format!("reading {}", pubf.display()), e))?;
+    Ok(text
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 fn keygen(path: &Path, comment: &str) -> Result<(), LabError> {
@@ -132,16 +195,32 @@ fn keygen(path: &Path, comment: &str) -> Result<(), LabError> {
         return Ok(());
     }
     if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d).map_err(|e| LabError::io(format!("creating {}", d.display()), e))?;
+        std::fs::create_dir_all(d)
+            .map_err(|e| LabError::io(format!("creating {}", d.display()), e))?;
     }
-    sys::run("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", &p(path)]).map(drop)
+    sys::run(
+        "ssh-keygen",
+        &[
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            comment,
+            "-f",
+            &p(path),
+        ],
+    )
+    .map(drop)
 }
 
 /// User key, host keys, authorized_keys, and the lab's known_hosts lines.
 fn keys(plan: &Plan) -> Result<(), LabError> {
     keygen(&plan.identity_file, "ebpf-perf-lab")?;
     let auth = public_key(&plan.identity_file)? + "\n";
-    std::fs::write(plan.authorized_keys(), auth).map_err(|e| LabError::io("writing authorized_keys".into(), e))?;
+    std::fs::write(plan.authorized_keys(), auth)
+        .map_err(|e| LabError::io("writing authorized_keys".into(), e))?;
     let mut ours = Vec::new();
     for h in &plan.hosts {
         keygen(&plan.host_key(h), &h.name)?;
@@ -152,12 +231,17 @@ fn keys(plan: &Plan) -> Result<(), LabError> {
     let old = std::fs::read_to_string(&plan.known_hosts).unwrap_or_default();
     let mut lines: Vec<String> = old
         .lines()
-        .filter(|l| !l.split_whitespace().next().is_some_and(|f| lab_ips.iter().any(|ip| ip == f)))
+        .filter(|l| {
+            !l.split_whitespace()
+                .next()
+                .is_some_and(|f| lab_ips.iter().any(|ip| ip == f))
+        })
         .map(str::to_string)
         .collect();
     lines.extend(ours);
     if let Some(d) = plan.known_hosts.parent() {
-        std::fs::create_dir_all(d).map_err(|e| LabError::io(format!("creating {}", d.display()), e))?;
+        std::fs::create_dir_all(d)
+            .map_err(|e| LabError::io(format!("creating {}", d.display()), e))?;
     }
     std::fs::write(&plan.known_hosts, lines.join("\n") + "\n")
         .map_err(|e| LabError::io(format!("writing {}", plan.known_hosts.display()), e))
@@ -173,21 +257,31 @@ fn alive(r: &ProcessRecord) -> bool {
     sys::sh(&process::alive_script(r)).is_ok_and(|o| o.trim() == "alive")
 }
 
-fn start_sshd(plan: &Plan, h: &LabHost) -> Result<(), LabError> {
-    let conf = format!(
+/// The lab's sshd configuration. `SetEnv SHLVL=1`: Debian's bash sources
+/// ~/.bashrc for commands run by sshd unless SHLVL is set; lab hosts need
+/// nothing from it, and on a machine whose .bashrc is slow (pyenv init: ~48 ms)
+/// every remote command would pay for it.
+fn sshd_config_text(plan: &Plan, h: &LabHost) -> String {
+    format!(
         "Port 22\nListenAddress {ip}\nHostKey {key}\nPidFile none\nAuthorizedKeysFile {auth}\n\
          PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
          UsePAM no\nStrictModes no\nSubsystem sftp internal-sftp\nMaxSessions 64\nMaxStartups 64:30:128\n\
-         LogLevel ERROR\n",
+         SetEnv SHLVL=1\nLogLevel ERROR\n",
         ip = h.ip,
         key = p(&plan.host_key(h)),
         auth = p(&plan.authorized_keys()),
-    );
+    )
+}
+
+fn start_sshd(plan: &Plan, h: &LabHost) -> Result<(), LabError> {
+    let conf = sshd_config_text(plan, h);
     let conf_path = plan.sshd_config(h);
     if let Some(d) = conf_path.parent() {
-        std::fs::create_dir_all(d).map_err(|e| LabError::io(format!("creating {}", d.display()), e))?;
+        std::fs::create_dir_all(d)
+            .map_err(|e| LabError::io(format!("creating {}", d.display()), e))?;
     }
-    std::fs::write(&conf_path, conf).map_err(|e| LabError::io(format!("writing {}", conf_path.display()), e))?;
+    std::fs::write(&conf_path, conf)
+        .map_err(|e| LabError::io(format!("writing {}", conf_path.display()), e))?;
     let cmd = format!(
         "exec ip netns exec {} /usr/sbin/sshd -D -e -f {}",
         h.netns,
@@ -250,7 +344,10 @@ pub fn down(plan: &Plan) -> Result<Vec<String>, LabError> {
     let mut left = Vec::new();
     for h in &plan.hosts {
         match stop_sshd(plan, h) {
-            Ok(Some(Stopped::NotOurs { detail })) => left.push(format!("{}: recorded sshd PID now belongs to another process ({detail}); left alone", h.name)),
+            Ok(Some(Stopped::NotOurs { detail })) => left.push(format!(
+                "{}: recorded sshd PID now belongs to another process ({detail}); left alone",
+                h.name
+            )),
             Ok(Some(s)) => removed.push(format!("sshd of {} ({s:?})", h.name)),
             Ok(None) => {}
             Err(e) => left.push(format!("{}: stopping sshd: {e}", h.name)),
@@ -321,7 +418,11 @@ pub fn status(plan: &Plan) -> Vec<HostStatus> {
                 sshd_alive: rec.as_ref().is_some_and(alive),
                 // Probe only a present namespace: an absent lab address must not be tried.
                 reachable: netns_exists(&h.netns)
-                    && TcpStream::connect_timeout(&SocketAddr::from((h.ip, 22)), Duration::from_millis(500)).is_ok(),
+                    && TcpStream::connect_timeout(
+                        &SocketAddr::from((h.ip, 22)),
+                        Duration::from_millis(500),
+                    )
+                    .is_ok(),
             }
         })
         .collect()

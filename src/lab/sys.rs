@@ -48,9 +48,11 @@ pub struct Lock {
 }
 
 pub fn lock(dir: &Path) -> Result<Lock, LabError> {
-    std::fs::create_dir_all(dir).map_err(|e| LabError::io(format!("creating {}", dir.display()), e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| LabError::io(format!("creating {}", dir.display()), e))?;
     let path = dir.join(".lock");
-    let f = std::fs::File::create(&path).map_err(|e| LabError::io(format!("creating {}", path.display()), e))?;
+    let f = std::fs::File::create(&path)
+        .map_err(|e| LabError::io(format!("creating {}", path.display()), e))?;
     // SAFETY: flock on a file descriptor we own.
     if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
         return Err(LabError::io(

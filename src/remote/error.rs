@@ -8,26 +8,17 @@ pub enum RemoteError {
     LabDown { host: String },
     #[error("host {host:?} is not in ssh-config.yaml")]
     UnknownHost { host: String },
-    #[error("{host} ({addr}): cannot connect: {source}; is sshd running there and the address right?")]
+    #[error(
+        "{host} ({addr}): cannot connect: {source}; is sshd running there and the address right?"
+    )]
     Connect {
         host: String,
         addr: String,
         source: std::io::Error,
     },
-    #[error(
-        "{host}: HOST KEY CHANGED: the server offers {fingerprint}, but {file}:{line} holds another \
-         {key_type} key for {name}. Refusing to connect. If the host was really reinstalled, remove \
-         that line (ssh-keygen -R '{name}' -f {file})"
-    )]
-    HostKeyChanged {
-        host: String,
-        name: String,
-        key_type: String,
-        fingerprint: String,
-        file: PathBuf,
-        line: usize,
-    },
-    #[error("{host}: host key {fingerprint} is revoked in {file}:{line}; refusing to connect")]
+    #[error("{0}")]
+    HostKeyChanged(Box<ChangedKey>),
+    #[error("{host}: host key {fingerprint} is revoked in {}:{line}; refusing to connect", file.display())]
     HostKeyRevoked {
         host: String,
         fingerprint: String,
@@ -35,8 +26,9 @@ pub enum RemoteError {
         line: usize,
     },
     #[error(
-        "{host}: host key {fingerprint} of {name} is not in {file} and host_key_check is strict; \
-         add it (ssh-keyscan) or use accept-new"
+        "{host}: host key {fingerprint} of {name} is not in {} and host_key_check is strict; \
+         add it (ssh-keyscan) or use accept-new",
+        file.display()
     )]
     HostKeyUnknown {
         host: String,
@@ -78,6 +70,24 @@ pub enum RemoteError {
     },
     #[error("{host}: {what}")]
     Protocol { host: String, what: String },
+}
+
+/// A host key that differs from the one known_hosts holds.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{host}: HOST KEY CHANGED: the server offers {fingerprint}, but {}:{line} holds another \
+     {key_type} key for {name}. Refusing to connect. If the host was really reinstalled, remove \
+     that line (ssh-keygen -R '{name}' -f {})",
+    file.display(),
+    file.display()
+)]
+pub struct ChangedKey {
+    pub host: String,
+    pub name: String,
+    pub key_type: String,
+    pub fingerprint: String,
+    pub file: PathBuf,
+    pub line: usize,
 }
 
 impl RemoteError {

@@ -125,7 +125,10 @@ pub fn run(
 fn wait_socket(conn: &Conn, max: Duration) {
     let dirs = conn.sess.block_directions();
     let mut events = libc::POLLIN;
-    if matches!(dirs, ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both) {
+    if matches!(
+        dirs,
+        ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both
+    ) {
         events |= libc::POLLOUT;
     }
     let mut fds = libc::pollfd {

@@ -53,7 +53,9 @@ pub fn download(
                 .readdir(&src)
                 .map_err(ssh(format!("listing {}", src.display())))?;
             for (path, st) in entries {
-                let Some(fname) = path.file_name() else { continue };
+                let Some(fname) = path.file_name() else {
+                    continue;
+                };
                 if st.file_type().is_symlink() {
                     continue;
                 }
@@ -69,7 +71,8 @@ pub fn download(
         if let Some(dir) = dst.parent() {
             std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
         }
-        let mut out = std::fs::File::create(&dst).map_err(io(format!("creating {}", dst.display())))?;
+        let mut out =
+            std::fs::File::create(&dst).map_err(io(format!("creating {}", dst.display())))?;
         let mut buf = vec![0u8; 256 * 1024];
         loop {
             let n = f

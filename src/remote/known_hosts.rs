@@ -172,7 +172,11 @@ mod tests {
     fn hashed(name: &str, salt: &[u8]) -> String {
         let mut mac = Hmac::<Sha1>::new_from_slice(salt).unwrap();
         mac.update(name.as_bytes());
-        format!("|1|{}|{}", B64.encode(salt), B64.encode(mac.finalize().into_bytes()))
+        format!(
+            "|1|{}|{}",
+            B64.encode(salt),
+            B64.encode(mac.finalize().into_bytes())
+        )
     }
 
     #[rstest]
@@ -205,10 +209,19 @@ mod tests {
             e(&rsa)
         );
         assert_eq!(check(&text, "198.18.0.11", &k), Verdict::Known { line: 2 });
-        assert_eq!(check(&text, "198.18.0.11", &other), Verdict::Changed { line: 2 });
+        assert_eq!(
+            check(&text, "198.18.0.11", &other),
+            Verdict::Changed { line: 2 }
+        );
         assert_eq!(check(&text, "hashed.lab", &k), Verdict::Known { line: 3 });
-        assert_eq!(check(&text, "hashed.lab", &other), Verdict::Changed { line: 3 });
-        assert_eq!(check(&text, "[198.18.0.12]:2222", &k), Verdict::Known { line: 4 });
+        assert_eq!(
+            check(&text, "hashed.lab", &other),
+            Verdict::Changed { line: 3 }
+        );
+        assert_eq!(
+            check(&text, "[198.18.0.12]:2222", &k),
+            Verdict::Known { line: 4 }
+        );
         assert_eq!(check(&text, "198.18.0.12", &k), Verdict::Unknown);
         assert_eq!(check(&text, "x.wild", &k), Verdict::Known { line: 5 });
         assert_eq!(check(&text, "bad.wild", &k), Verdict::Unknown);

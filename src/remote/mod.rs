@@ -10,7 +10,7 @@ mod files;
 pub mod known_hosts;
 pub mod session;
 
-pub use error::{tail, RemoteError};
+pub use error::{tail, ChangedKey, RemoteError};
 pub use exec::CmdOutput;
 pub use files::Progress;
 pub use session::{AuthMethod, KeyStatus};
@@ -60,9 +60,11 @@ impl Remote {
     }
 
     pub fn host(&self, name: &str) -> Result<&SshHost, RemoteError> {
-        self.hosts.get(name).ok_or_else(|| RemoteError::UnknownHost {
-            host: name.to_string(),
-        })
+        self.hosts
+            .get(name)
+            .ok_or_else(|| RemoteError::UnknownHost {
+                host: name.to_string(),
+            })
     }
 
     fn slot(&self, name: &str) -> Result<Slot, RemoteError> {
@@ -116,7 +118,12 @@ impl Remote {
     }
 
     /// Runs a shell command; a non-zero exit is a result, not an error.
-    pub fn exec(&self, name: &str, command: &str, timeout: Duration) -> Result<CmdOutput, RemoteError> {
+    pub fn exec(
+        &self,
+        name: &str,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<CmdOutput, RemoteError> {
         self.exec_with_stdin(name, command, &[], timeout)
     }
 
@@ -165,7 +172,12 @@ impl Remote {
     }
 
     /// Runs a command that must succeed.
-    pub fn check(&self, name: &str, command: &str, timeout: Duration) -> Result<CmdOutput, RemoteError> {
+    pub fn check(
+        &self,
+        name: &str,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<CmdOutput, RemoteError> {
         let out = self.exec(name, command, timeout)?;
         if out.exit_code != 0 {
             return Err(RemoteError::Failed {
@@ -191,16 +203,28 @@ impl Remote {
         let out = self.check(name, &script, SHORT)?;
         process::parse_started(&out.stdout, pid_file).ok_or_else(|| RemoteError::Protocol {
             host: name.to_string(),
-            what: format!("starting `{command}` printed no PID: {}", tail(&out.stdout, 200)),
+            what: format!(
+                "starting `{command}` printed no PID: {}",
+                tail(&out.stdout, 200)
+            ),
         })
     }
 
     /// Stops a process started by [`Remote::spawn`], by its recorded PID.
-    pub fn stop(&self, name: &str, p: &ProcessRecord, grace: Duration) -> Result<Stopped, RemoteError> {
+    pub fn stop(
+        &self,
+        name: &str,
+        p: &ProcessRecord,
+        grace: Duration,
+    ) -> Result<Stopped, RemoteError> {
         let out = self.check(name, &process::stop_script(p, grace), grace + SHORT)?;
         process::parse_stopped(&out.stdout).ok_or_else(|| RemoteError::Protocol {
             host: name.to_string(),
-            what: format!("stopping PID {}: unexpected output {:?}", p.pid, tail(&out.stdout, 200)),
+            what: format!(
+                "stopping PID {}: unexpected output {:?}",
+                p.pid,
+                tail(&out.stdout, 200)
+            ),
         })
     }
 
@@ -210,13 +234,21 @@ impl Remote {
     }
 
     pub fn mkdir_p(&self, name: &str, dir: &str) -> Result<(), RemoteError> {
-        self.check(name, &format!("mkdir -p -- {}", crate::template::quote(dir)), SHORT)
-            .map(drop)
+        self.check(
+            name,
+            &format!("mkdir -p -- {}", crate::template::quote(dir)),
+            SHORT,
+        )
+        .map(drop)
     }
 
     pub fn read_file(&self, name: &str, path: &str) -> Result<String, RemoteError> {
-        self.check(name, &format!("cat -- {}", crate::template::quote(path)), SHORT)
-            .map(|o| o.stdout)
+        self.check(
+            name,
+            &format!("cat -- {}", crate::template::quote(path)),
+            SHORT,
+        )
+        .map(|o| o.stdout)
     }
 
     /// Writes a file atomically: a temporary file in the same directory, then rename.

@@ -2,7 +2,7 @@
 //! host key verification (known_hosts), then authentication by identity file,
 //! ssh-agent, or a password from the environment.
 
-use super::error::RemoteError;
+use super::error::{ChangedKey, RemoteError};
 use super::known_hosts::{self, Verdict};
 use crate::config::{HostKeyCheck, SshHost};
 use ssh2::Session;
@@ -74,7 +74,10 @@ pub fn resolve_path(p: &str, config_dir: &Path) -> PathBuf {
 
 /// The known_hosts file of a host: its `known_hosts` key, else ~/.ssh/known_hosts.
 pub fn known_hosts_file(h: &SshHost, config_dir: &Path) -> PathBuf {
-    resolve_path(h.known_hosts.as_deref().unwrap_or("~/.ssh/known_hosts"), config_dir)
+    resolve_path(
+        h.known_hosts.as_deref().unwrap_or("~/.ssh/known_hosts"),
+        config_dir,
+    )
 }
 
 pub fn open(name: &str, h: &SshHost, config_dir: &Path) -> Result<Conn, RemoteError> {
@@ -146,14 +149,14 @@ fn verify_host_key(
     let fingerprint = known_hosts::fingerprint(&blob);
     match known_hosts::check(&text, &kh_name, &blob) {
         Verdict::Known { line } => Ok(KeyStatus::Known { file, line }),
-        Verdict::Changed { line } => Err(RemoteError::HostKeyChanged {
+        Verdict::Changed { line } => Err(RemoteError::HostKeyChanged(Box::new(ChangedKey {
             host: name.to_string(),
             name: kh_name,
             key_type: known_hosts::key_type(&blob).unwrap_or("?").to_string(),
             fingerprint,
             file,
             line,
-        }),
+        }))),
         Verdict::Revoked { line } => Err(RemoteError::HostKeyRevoked {
             host: name.to_string(),
             fingerprint,

@@ -106,11 +106,12 @@ pub fn lab() -> Option<ebpf_perf::config::Config> {
     }
     let up = UP.get_or_init(|| {
         let plan = ebpf_perf::lab::Plan::from_config(&cfg).map_err(|e| e.to_string())?;
-        ebpf_perf::lab::up(&plan).map(drop).map_err(|e| e.to_string())
+        ebpf_perf::lab::up(&plan)
+            .map(drop)
+            .map_err(|e| e.to_string())
     });
     if let Err(e) = up {
         panic!("the lab could not be brought up: {e}");
     }
     Some(cfg)
 }
-

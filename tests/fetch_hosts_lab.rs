@@ -1,0 +1,191 @@
+//! `ebpf-perf fetch` and `ebpf-perf hosts check` against the lab.
+
+mod common;
+
+use ebpf_perf::remote::{Remote, SHORT};
+use std::path::Path;
+use std::process::Command;
+
+fn ebpf_perf(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ebpf-perf"))
+        .args(args)
+        .current_dir(common::repo())
+        .env_remove("EBPF_PERF_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// Every file below `root` with its bytes, by relative path.
+fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push((
+                    p.strip_prefix(root).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn fetch_with_and_without_compress_copies_byte_for_byte() {
+    let Some(cfg) = common::lab() else { return };
+    let r = Remote::new(&cfg);
+    let src = format!("/tmp/ebpf-perf-fetch-src-{}", std::process::id());
+    // A tree with nesting, binary content and a 3 MB file.
+    r.check(
+        "host-client",
+        &format!(
+            "rm -rf {src} && mkdir -p {src}/a/b {src}/empty && printf 'x\\0y\\377' > {src}/a/bin && \
+             echo hi > {src}/a/b/t.txt && head -c 3000000 /dev/urandom > {src}/big"
+        ),
+        SHORT,
+    )
+    .unwrap();
+    let reference = tempfile::tempdir().unwrap();
+    // The reference copy is taken by reading the lab host's files directly
+    // (the namespaces share this machine's file system).
+    let reference_tree = tree(Path::new(&src));
+    assert_eq!(reference_tree.len(), 3);
+    for compress in [false, true] {
+        let dest = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "fetch",
+            "--host",
+            "host-client",
+            "--local-dir",
+            dest.path().to_str().unwrap(),
+            "--remote-path",
+            &src,
+        ];
+        if compress {
+            args.push("--compress");
+        }
+        let o = ebpf_perf(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let name = Path::new(&src).file_name().unwrap();
+        assert_eq!(
+            tree(&dest.path().join(name)),
+            reference_tree,
+            "compress={compress}"
+        );
+        assert!(
+            dest.path().join(name).join("empty").is_dir(),
+            "compress={compress}"
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("fetched"),
+            "compress={compress}"
+        );
+    }
+    // The remote archive of --compress is removed.
+    let left = r
+        .exec(
+            "host-client",
+            "ls /tmp | grep -c '^ebpf-perf-fetch\\..*\\.tgz$' || true",
+            SHORT,
+        )
+        .unwrap();
+    assert_eq!(left.stdout.trim(), "0");
+    drop(reference);
+    r.check("host-client", &format!("rm -rf {src}"), SHORT)
+        .unwrap();
+}
+
+#[test]
+fn fetch_default_path_is_the_results_root() {
+    let Some(cfg) = common::lab() else { return };
+    let r = Remote::new(&cfg);
+    let root = ebpf_perf::naming::results_root(&cfg.ssh_hosts["vm-server"].workdir);
+    r.write_file("vm-server", &format!("{root}/marker.txt"), b"m")
+        .unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let o = ebpf_perf(&[
+        "fetch",
+        "--host",
+        "vm-server",
+        "--local-dir",
+        dest.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(dest.path().join("performance-test-results/marker.txt")).unwrap(),
+        b"m"
+    );
+}
+
+#[test]
+fn fetch_of_a_missing_path_names_host_and_path() {
+    let Some(_) = common::lab() else { return };
+    let dest = tempfile::tempdir().unwrap();
+    let o = ebpf_perf(&[
+        "fetch",
+        "--host",
+        "vm-server",
+        "--local-dir",
+        dest.path().to_str().unwrap(),
+        "--remote-path",
+        "/nonexistent/x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("vm-server") && err.contains("/nonexistent/x"),
+        "{err}"
+    );
+}
+
+#[test]
+fn hosts_check_reports_every_host() {
+    let Some(_) = common::lab() else { return };
+    let o = ebpf_perf(&["hosts", "check"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for h in ["host-server", "host-client", "vm-server", "vm-client"] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(h))
+            .unwrap_or_else(|| panic!("{h} missing: {out}"));
+        assert!(
+            line.contains(" yes ") && line.contains("identity file") && line.contains(" ok "),
+            "{line}"
+        );
+        assert!(line.contains("none; key known"), "{line}");
+    }
+}
+
+#[test]
+fn hosts_check_fails_when_a_tool_is_missing() {
+    let Some(_) = common::lab() else { return };
+    let dir = common::copy_dir(&common::repo().join("config"));
+    let cases = dir.path().join("ebpf-cases.json");
+    let text = std::fs::read_to_string(&cases).unwrap().replacen(
+        "\"bpftrace -q",
+        "\"no-such-ebpf-tool -q",
+        1,
+    );
+    std::fs::write(&cases, text).unwrap();
+    let o = ebpf_perf(&[
+        "hosts",
+        "check",
+        "--config-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out.lines().find(|l| l.starts_with("host-server")).unwrap();
+    assert!(line.contains("no-such-ebpf-tool"), "{out}");
+}
