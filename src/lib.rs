@@ -15,6 +15,7 @@ pub mod lab;
 pub mod logging;
 pub mod matrix;
 pub mod naming;
+pub mod perf;
 pub mod process;
 pub mod remote;
 pub mod report;
