@@ -6,12 +6,12 @@
 use crate::config::{self, Config};
 use crate::filter::Filter;
 use crate::matrix::{self, Matrix};
-use crate::report::{self, Outcome, TrialRecord};
+use crate::report;
+use crate::run::Runner;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 pub const DEFAULT_CONFIG_DIR: &str = "config";
 pub const DEFAULT_JUNIT: &str = "target/ebpf-perf/junit.xml";
@@ -144,66 +144,66 @@ pub fn main() -> ExitCode {
 }
 
 fn run(args: &HarnessArgs, cfg: Config) -> ExitCode {
+    let cfg = Arc::new(cfg);
     let matrix = Arc::new(matrix::build(&cfg));
     let selected = select(&matrix, &args.filter);
     let mut largs = Arguments::from_iter(&args.libtest);
     // Trials share hosts: one at a time, in matrix order.
     largs.test_threads = Some(1);
-    if !largs.list {
-        eprintln!(
-            "ebpf-perf: {} of {} trials selected from {}",
-            selected.len(),
-            matrix.trials.len(),
-            cfg.dir.display()
-        );
+    if largs.list {
+        let trials: Vec<Trial> = selected
+            .iter()
+            .map(|&i| Trial::test(matrix.trials[i].name.clone(), || Ok(())))
+            .collect();
+        return libtest_mimic::run(&largs, trials).exit_code();
     }
-    let records: Arc<Mutex<Vec<TrialRecord>>> = Arc::default();
+    eprintln!(
+        "ebpf-perf: {} of {} trials selected from {}",
+        selected.len(),
+        matrix.trials.len(),
+        cfg.dir.display()
+    );
+    let runner = Runner::new(cfg.clone(), matrix.clone(), &selected, args.junit.clone());
+    if let Err(e) = watch_signals(&runner.cancel) {
+        eprintln!("warning: cannot install the Ctrl-C handler ({e}); Ctrl-C will not tear down");
+    }
+    let runner = Arc::new(Mutex::new(runner));
     let trials: Vec<Trial> = selected
         .iter()
         .map(|&i| {
-            let name = matrix.trials[i].name.clone();
-            let matrix = matrix.clone();
-            let records = records.clone();
-            Trial::test(name, move || run_trial(&matrix, i, &records))
+            let runner = runner.clone();
+            Trial::test(matrix.trials[i].name.clone(), move || {
+                let mut r = runner.lock().unwrap_or_else(|p| p.into_inner());
+                r.run_trial(i).map_err(Failed::from)
+            })
         })
         .collect();
     let conclusion = libtest_mimic::run(&largs, trials);
-    if !largs.list {
-        let recs = records.lock().map(|r| r.clone()).unwrap_or_default();
-        match report::write_trials(&args.junit, &recs) {
-            Ok(()) => eprintln!("JUnit: {}", args.junit.display()),
-            Err(e) => {
-                eprintln!("error: cannot write JUnit {}: {e}", args.junit.display());
-                return ExitCode::FAILURE;
-            }
+    let mut r = runner.lock().unwrap_or_else(|p| p.into_inner());
+    r.finish();
+    match r.write_junit() {
+        Ok(()) => eprintln!("JUnit: {}", args.junit.display()),
+        Err(e) => {
+            eprintln!("error: cannot write JUnit {}: {e}", args.junit.display());
+            return ExitCode::FAILURE;
         }
+    }
+    if r.teardown_failed() {
+        eprintln!("error: a teardown failed (see JUnit teardown:: entries)");
+        return ExitCode::FAILURE;
     }
     conclusion.exit_code()
 }
 
-fn run_trial(
-    matrix: &Matrix,
-    index: usize,
-    records: &Mutex<Vec<TrialRecord>>,
-) -> Result<(), Failed> {
-    let start = Instant::now();
-    let trial = &matrix.trials[index];
-    let message = "execution not implemented yet: this build lists and validates the matrix \
-                   but cannot run trials"
-        .to_string();
-    let record = TrialRecord {
-        name: trial.name.clone(),
-        cycle_id: matrix.cycle_of(trial).id.clone(),
-        duration: start.elapsed(),
-        outcome: Outcome::Failed {
-            message: message.clone(),
-            detail: String::new(),
-        },
-    };
-    if let Ok(mut r) = records.lock() {
-        r.push(record);
+/// Ctrl-C (SIGINT) or SIGTERM sets `flag`: the running trial stops, what was
+/// set up is torn down, JUnit is written. A second signal exits at once.
+fn watch_signals(flag: &Arc<std::sync::atomic::AtomicBool>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, crate::run::EXIT_INTERRUPTED, flag.clone())?;
+        signal_hook::flag::register(sig, flag.clone())?;
     }
-    Err(message.into())
+    Ok(())
 }
 
 #[cfg(test)]

@@ -54,50 +54,64 @@ fn ebpf_programs(cfg: &Config, host: &str) -> Vec<String> {
 
 pub fn check(cfg: &Config, remote: &Remote) -> Vec<HostCheck> {
     cfg.ssh_hosts
-        .iter()
-        .map(|(name, h)| {
-            let mut row = HostCheck {
-                host: name.clone(),
-                address: format!("{}@{}:{}", h.user, h.host, h.port),
-                reachable: Ok(()),
-                auth: "-".into(),
-                host_key: "-".into(),
-                workdir_writable: false,
-                missing: Vec::new(),
-            };
-            match remote.connect(name) {
-                Ok(info) => {
-                    row.auth = info.auth.as_str().into();
-                    row.host_key = info.key.to_string();
-                }
-                Err(e) => {
-                    row.reachable = Err(e.to_string());
-                    return row;
-                }
-            }
-            let mut tools: Vec<String> = REQUIRED_TOOLS.iter().map(|s| s.to_string()).collect();
-            tools.extend(ebpf_programs(cfg, name));
-            let probe = format!(
-                "d={wd}; mkdir -p \"$d\" && t=\"$d/.ebpf-perf-write-test.$$\" && : > \"$t\" && rm -f \"$t\" && echo workdir-ok\n\
-                 for t in {tools}; do command -v \"$t\" >/dev/null 2>&1 || echo \"missing $t\"; done",
-                wd = quote(&h.workdir),
-                tools = tools.iter().map(|t| quote(t).into_owned()).collect::<Vec<_>>().join(" ")
-            );
-            match remote.exec(name, &probe, SHORT) {
-                Ok(out) => {
-                    row.workdir_writable = out.stdout.lines().any(|l| l == "workdir-ok");
-                    row.missing = out
-                        .stdout
-                        .lines()
-                        .filter_map(|l| l.strip_prefix("missing "))
-                        .map(str::to_string)
-                        .collect();
-                }
-                Err(e) => row.reachable = Err(e.to_string()),
-            }
-            row
-        })
+        .keys()
+        .map(|name| probe(cfg, remote, name))
         .collect()
+}
+
+/// Connects to one host and checks its workdir and tools.
+pub fn probe(cfg: &Config, remote: &Remote, name: &str) -> HostCheck {
+    let Some(h) = cfg.ssh_hosts.get(name) else {
+        return HostCheck {
+            host: name.to_string(),
+            address: "-".into(),
+            reachable: Err(format!("{name} is not in ssh-config.yaml")),
+            auth: "-".into(),
+            host_key: "-".into(),
+            workdir_writable: false,
+            missing: Vec::new(),
+        };
+    };
+    let mut row = HostCheck {
+        host: name.to_string(),
+        address: format!("{}@{}:{}", h.user, h.host, h.port),
+        reachable: Ok(()),
+        auth: "-".into(),
+        host_key: "-".into(),
+        workdir_writable: false,
+        missing: Vec::new(),
+    };
+    match remote.connect(name) {
+        Ok(info) => {
+            row.auth = info.auth.as_str().into();
+            row.host_key = info.key.to_string();
+        }
+        Err(e) => {
+            row.reachable = Err(e.to_string());
+            return row;
+        }
+    }
+    let mut tools: Vec<String> = REQUIRED_TOOLS.iter().map(|s| s.to_string()).collect();
+    tools.extend(ebpf_programs(cfg, name));
+    let probe = format!(
+        "d={wd}; mkdir -p \"$d\" && t=\"$d/.ebpf-perf-write-test.$$\" && : > \"$t\" && rm -f \"$t\" && echo workdir-ok\n\
+         for t in {tools}; do command -v \"$t\" >/dev/null 2>&1 || echo \"missing $t\"; done",
+        wd = quote(&h.workdir),
+        tools = tools.iter().map(|t| quote(t).into_owned()).collect::<Vec<_>>().join(" ")
+    );
+    match remote.exec(name, &probe, SHORT) {
+        Ok(out) => {
+            row.workdir_writable = out.stdout.lines().any(|l| l == "workdir-ok");
+            row.missing = out
+                .stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix("missing "))
+                .map(str::to_string)
+                .collect();
+        }
+        Err(e) => row.reachable = Err(e.to_string()),
+    }
+    row
 }
 
 /// The table `hosts check` prints.

@@ -19,6 +19,7 @@ pub mod perf;
 pub mod process;
 pub mod remote;
 pub mod report;
+pub mod run;
 pub mod template;
 pub mod workflow;
 

@@ -82,24 +82,28 @@ pub fn parse_started(stdout: &str, pid_file: &str) -> Option<ProcessRecord> {
     })
 }
 
-/// Script that stops a recorded process (see the module doc).
+/// Script that stops a recorded process (see the module doc). The whole
+/// process group must be gone before it counts as stopped.
 pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
-    let tenths = (grace.as_millis() / 100).max(1);
+    let twentieths = (grace.as_millis() / 50).max(1);
     format!(
-        "p={pid}; t={start}; st={st}; g={tenths}\n\
+        "p={pid}; t={start}; st={st}; g={twentieths}\n\
          state() {{ {STAT_FIELD}1; }}\n\
          stt() {{ {STAT_FIELD}20; }}\n\
          alive() {{ s=$(state); [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$(stt)\" = \"$t\" ]; }}\n\
+         group() {{ ps -e -o pgid=,pid=,stat= | awk -v g=\"$p\" '$1 == g && $3 !~ /^Z/ {{ print $2 }}'; }}\n\
+         running() {{ alive || [ -n \"$(group)\" ]; }}\n\
          report() {{ if [ -f \"$st\" ]; then echo \"status $(cat \"$st\")\"; fi; }}\n\
          if [ -n \"$(state)\" ] && [ \"$(stt)\" != \"$t\" ]; then echo \"notours start time $(stt), recorded $t\"; exit 0; fi\n\
-         if ! alive; then echo exited; report; exit 0; fi\n\
+         if ! alive; then\n\
+           if [ -n \"$(group)\" ]; then kill -KILL -$p 2>/dev/null; echo killed; exit 0; fi\n\
+           echo exited; report; exit 0; fi\n\
          if ! tr '\\0' '\\n' </proc/$p/cmdline | grep -qxF -- \"$st\"; then\n\
            echo \"notours $(tr '\\0' ' ' </proc/$p/cmdline | cut -c1-200)\"; exit 0; fi\n\
-         kill -TERM -- -$p 2>/dev/null || kill -TERM $p 2>/dev/null || true\n\
-         i=0; while alive && [ $i -lt $g ]; do sleep 0.1; i=$((i+1)); done\n\
-         if alive; then kill -KILL -- -$p 2>/dev/null || kill -KILL $p 2>/dev/null || true; echo killed; exit 0; fi\n\
+         kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null || true\n\
+         i=0; while running && [ $i -lt $g ]; do sleep 0.05; i=$((i+1)); done\n\
+         if running; then kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null || true; echo killed; exit 0; fi\n\
          echo terminated\n\
-         i=0; while [ ! -f \"$st\" ] && [ $i -lt 20 ]; do sleep 0.05; i=$((i+1)); done\n\
          report\n",
         pid = p.pid,
         start = p.start_time,
@@ -180,6 +184,21 @@ mod tests {
         // Stopping again: already exited, status still known.
         let again = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(1)))).unwrap();
         assert_eq!(again, Stopped::AlreadyExited { status: Some(143) });
+    }
+
+    #[test]
+    fn the_whole_process_group_is_stopped() {
+        let d = tempfile::tempdir().unwrap();
+        let child = d.path().join("child.pid");
+        let p = start(d.path(), &format!("sleep 300 & echo $! > {}; exec sleep 301", child.display()));
+        std::thread::sleep(Duration::from_millis(100));
+        let grandchild = std::fs::read_to_string(&child).unwrap().trim().to_string();
+        assert!(std::path::Path::new(&format!("/proc/{grandchild}")).exists());
+        let s = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(3)))).unwrap();
+        assert!(matches!(s, Stopped::Terminated { .. }), "{s:?}");
+        let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).ok();
+        let running = state.is_some_and(|st| st.rsplit_once(") ").is_some_and(|(_, r)| !r.starts_with('Z')));
+        assert!(!running, "the command's background child {grandchild} survived");
     }
 
     #[test]

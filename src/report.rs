@@ -15,6 +15,8 @@ pub const CONFIG_CASE: &str = "config";
 pub enum Outcome {
     Passed { system_out: String },
     Failed { message: String, detail: String },
+    /// Not a trial: a teardown that failed after its trials ended.
+    Error { message: String, detail: String },
 }
 
 /// One finished trial, as JUnit shows it.
@@ -56,6 +58,11 @@ pub fn write_trials(path: &Path, records: &[TrialRecord]) -> io::Result<()> {
                 if !detail.is_empty() {
                     tc.set_system_err(detail);
                 }
+                tc
+            }
+            Outcome::Error { message, detail } => {
+                let mut tc = TestCase::error(&r.name, jdur(r.duration), "teardown", message);
+                tc.set_system_err(detail);
                 tc
             }
         };

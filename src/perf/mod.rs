@@ -54,7 +54,11 @@ pub struct Plan {
     pub output_ext: &'static str,
 }
 
-fn pick<'a>(own: &'a Commands, fallback: Option<&'a Commands>, p: Protocol) -> (Option<&'a str>, Option<&'a str>) {
+fn pick<'a>(
+    own: &'a Commands,
+    fallback: Option<&'a Commands>,
+    p: Protocol,
+) -> (Option<&'a str>, Option<&'a str>) {
     let server = own
         .server_cmd
         .as_deref()
@@ -70,7 +74,10 @@ pub fn plan(spec: &PerfSpec, v: &Variant) -> Option<Plan> {
     let tp = spec.throughput.as_ref();
     let single = tp.and_then(|t| t.single_stream.as_ref());
     let (cmds, target_bw, sar, ext) = match v {
-        Variant::Single { protocol, target_bw } => (
+        Variant::Single {
+            protocol,
+            target_bw,
+        } => (
             pick(&single?.commands, None, *protocol),
             Some(target_bw.clone()),
             None,
@@ -85,10 +92,20 @@ pub fn plan(spec: &PerfSpec, v: &Variant) -> Option<Plan> {
                 "json",
             )
         }
-        Variant::Latency { protocol } => (pick(&spec.latency.as_ref()?.commands, None, *protocol), None, None, "txt"),
+        Variant::Latency { protocol } => (
+            pick(&spec.latency.as_ref()?.commands, None, *protocol),
+            None,
+            None,
+            "txt",
+        ),
         Variant::Pps { protocol, .. } => {
             let p = spec.pps.as_ref()?;
-            (pick(&p.commands, None, *protocol), Some(p.target_bw.clone()), p.sar_cmd.clone(), "json")
+            (
+                pick(&p.commands, None, *protocol),
+                Some(p.target_bw.clone()),
+                p.sar_cmd.clone(),
+                "json",
+            )
         }
     };
     Some(Plan {
@@ -160,7 +177,11 @@ impl Metrics {
 
 /// Turns client outputs (one per stream) and, for pps, the sar output of the
 /// server's test interface into metrics; an error says why the trial fails.
-pub fn metrics(v: &Variant, outputs: &[String], sar: Option<(&str, &str)>) -> Result<Metrics, String> {
+pub fn metrics(
+    v: &Variant,
+    outputs: &[String],
+    sar: Option<(&str, &str)>,
+) -> Result<Metrics, String> {
     let mut m = Metrics::default();
     if let Variant::Latency { .. } = v {
         let out = outputs.first().ok_or("no client output")?;
@@ -215,21 +236,38 @@ mod tests {
     use super::*;
 
     fn data(name: &str) -> String {
-        std::fs::read_to_string(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read_to_string(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
     }
 
     #[test]
     fn multi_stream_sums_receiver_throughput() {
-        let v = Variant::Multi { streams: 2, protocol: Protocol::Tcp };
-        let m = metrics(&v, &[data("iperf3_tcp.json"), data("iperf3_tcp.json")], None).unwrap();
+        let v = Variant::Multi {
+            streams: 2,
+            protocol: Protocol::Tcp,
+        };
+        let m = metrics(
+            &v,
+            &[data("iperf3_tcp.json"), data("iperf3_tcp.json")],
+            None,
+        )
+        .unwrap();
         assert!((m.throughput_bps.unwrap() - 2.0 * 999_158_041.664_375_3).abs() < 2.0);
         assert_eq!(m.retransmits, Some(0));
     }
 
     #[test]
     fn pps_takes_sar_and_cross_checks_with_iperf3() {
-        let v = Variant::Pps { streams: 1, protocol: Protocol::Udp };
-        let m = metrics(&v, &[data("iperf3_udp_64.json")], Some((&data("sar_dev.txt"), "port-storage"))).unwrap();
+        let v = Variant::Pps {
+            streams: 1,
+            protocol: Protocol::Udp,
+        };
+        let m = metrics(
+            &v,
+            &[data("iperf3_udp_64.json")],
+            Some((&data("sar_dev.txt"), "port-storage")),
+        )
+        .unwrap();
         assert_eq!(m.packets_per_second, Some(16_597.5));
         assert!((m.iperf3_packets_per_second.unwrap() - 39_032.0 / 1.000_121).abs() < 1.0);
         assert_eq!(m.udp_lost_percent, Some(0.0));
@@ -237,11 +275,23 @@ mod tests {
 
     #[test]
     fn implausible_or_failed_outputs_fail() {
-        let v = Variant::Single { protocol: Protocol::Tcp, target_bw: "1G".into() };
-        let zero = data("iperf3_tcp.json").replace("\"bits_per_second\":\t999158041", "\"bits_per_second\":\t0.0, \"x\": 999158041");
-        assert!(metrics(&v, &[zero], None).unwrap_err().contains("zero throughput"));
-        assert!(metrics(&v, &[data("iperf3_refused.json")], None).unwrap_err().contains("Connection refused"));
-        let lat = Variant::Latency { protocol: Protocol::Tcp };
+        let v = Variant::Single {
+            protocol: Protocol::Tcp,
+            target_bw: "1G".into(),
+        };
+        let zero = data("iperf3_tcp.json").replace(
+            "\"bits_per_second\":\t999158041",
+            "\"bits_per_second\":\t0.0, \"x\": 999158041",
+        );
+        assert!(metrics(&v, &[zero], None)
+            .unwrap_err()
+            .contains("zero throughput"));
+        assert!(metrics(&v, &[data("iperf3_refused.json")], None)
+            .unwrap_err()
+            .contains("Connection refused"));
+        let lat = Variant::Latency {
+            protocol: Protocol::Tcp,
+        };
         assert!(metrics(&lat, &["".into()], None).is_err());
         assert!(metrics(&lat, &[data("netperf_tcp_rr.txt")], None).is_ok());
     }

@@ -37,7 +37,9 @@ pub fn iperf3(json: &str) -> Result<Iperf3, ParseError> {
     if let Some(err) = v.get("error").and_then(|e| e.as_str()) {
         return Err(ParseError::Iperf3(err.to_string()));
     }
-    let end = v.get("end").ok_or_else(|| shape("iperf3", "no `end` section"))?;
+    let end = v
+        .get("end")
+        .ok_or_else(|| shape("iperf3", "no `end` section"))?;
     let protocol = v["start"]["test_start"]["protocol"]
         .as_str()
         .unwrap_or("")
@@ -46,11 +48,15 @@ pub fn iperf3(json: &str) -> Result<Iperf3, ParseError> {
     let recv = &end["sum_received"];
     let f = |x: &serde_json::Value, k: &str| x.get(k).and_then(|n| n.as_f64());
     let u = |x: &serde_json::Value, k: &str| x.get(k).and_then(|n| n.as_u64());
-    let sender_bps = f(sent, "bits_per_second").ok_or_else(|| shape("iperf3", "no end.sum_sent.bits_per_second"))?;
-    let receiver_bps = f(recv, "bits_per_second").ok_or_else(|| shape("iperf3", "no end.sum_received.bits_per_second"))?;
+    let sender_bps = f(sent, "bits_per_second")
+        .ok_or_else(|| shape("iperf3", "no end.sum_sent.bits_per_second"))?;
+    let receiver_bps = f(recv, "bits_per_second")
+        .ok_or_else(|| shape("iperf3", "no end.sum_received.bits_per_second"))?;
     let udp = protocol == "udp";
     Ok(Iperf3 {
-        seconds: f(recv, "seconds").or_else(|| f(sent, "seconds")).unwrap_or(0.0),
+        seconds: f(recv, "seconds")
+            .or_else(|| f(sent, "seconds"))
+            .unwrap_or(0.0),
         sender_bps,
         receiver_bps,
         retransmits: if udp { None } else { u(sent, "retransmits") },
@@ -78,8 +84,15 @@ pub fn netperf(text: &str) -> Result<LatencyUs, ParseError> {
     let header = lines
         .by_ref()
         .find(|l| l.contains("Latency Microseconds"))
-        .ok_or_else(|| shape("netperf", format!("no latency header; output was: {}", text.trim())))?;
-    let values = lines.next().ok_or_else(|| shape("netperf", "no values after the header"))?;
+        .ok_or_else(|| {
+            shape(
+                "netperf",
+                format!("no latency header; output was: {}", text.trim()),
+            )
+        })?;
+    let values = lines
+        .next()
+        .ok_or_else(|| shape("netperf", "no values after the header"))?;
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
     let vals: Vec<&str> = values.split(',').map(str::trim).collect();
     let get = |want: &str| -> Result<f64, ParseError> {
@@ -137,7 +150,8 @@ pub fn sar_dev(text: &str, iface: &str) -> Result<SarDev, ParseError> {
             samples += 1;
         }
     }
-    let (rx_pps, tx_pps) = avg.ok_or_else(|| shape("sar", format!("no Average line for interface {iface}")))?;
+    let (rx_pps, tx_pps) =
+        avg.ok_or_else(|| shape("sar", format!("no Average line for interface {iface}")))?;
     Ok(SarDev {
         rx_pps,
         tx_pps,
@@ -152,7 +166,8 @@ mod tests {
     use super::*;
 
     fn data(name: &str) -> String {
-        std::fs::read_to_string(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read_to_string(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
     }
 
     #[test]
@@ -180,13 +195,25 @@ mod tests {
             iperf3(&data("iperf3_refused.json")).unwrap_err(),
             ParseError::Iperf3("unable to connect to server: Connection refused".into())
         );
-        assert!(matches!(iperf3("iperf3: error"), Err(ParseError::Shape { .. })));
+        assert!(matches!(
+            iperf3("iperf3: error"),
+            Err(ParseError::Shape { .. })
+        ));
     }
 
     #[test]
     fn netperf_tcp_and_udp_rr() {
         let t = netperf(&data("netperf_tcp_rr.txt")).unwrap();
-        assert_eq!(t, LatencyUs { min: 3.0, mean: 5.51, p90: 8.0, p99: 18.0, max: 954.0 });
+        assert_eq!(
+            t,
+            LatencyUs {
+                min: 3.0,
+                mean: 5.51,
+                p90: 8.0,
+                p99: 18.0,
+                max: 954.0
+            }
+        );
         let u = netperf(&data("netperf_udp_rr.txt")).unwrap();
         assert_eq!(u.mean, 5.20);
         let e = netperf("establish control: are you sure there is a netserver listening on 198.18.1.11 at port 12865?\n").unwrap_err();
@@ -196,7 +223,14 @@ mod tests {
     #[test]
     fn sar_average_of_the_test_interface() {
         let s = sar_dev(&data("sar_dev.txt"), "port-storage").unwrap();
-        assert_eq!(s, SarDev { rx_pps: 16_597.5, tx_pps: 4.0, samples: 2 });
+        assert_eq!(
+            s,
+            SarDev {
+                rx_pps: 16_597.5,
+                tx_pps: 4.0,
+                samples: 2
+            }
+        );
         assert!(sar_dev(&data("sar_dev.txt"), "ens9").is_err());
     }
 }

@@ -68,6 +68,8 @@ pub enum RemoteError {
         code: i32,
         stderr_tail: String,
     },
+    #[error("{host}: `{command}` was interrupted")]
+    Interrupted { host: String, command: String },
     #[error("{host}: {what}")]
     Protocol { host: String, what: String },
 }

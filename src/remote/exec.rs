@@ -7,6 +7,7 @@ use super::session::Conn;
 use crate::template::quote;
 use std::io::{ErrorKind, Read};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// What a finished command left.
@@ -47,14 +48,17 @@ pub enum ExecError {
     /// The command may have run.
     Started(String),
     LocalTimeout,
+    Cancelled,
 }
 
-/// Runs `command`, feeding it `stdin` (then end of file).
+/// Runs `command`, feeding it `stdin` (then end of file). When `cancel` becomes
+/// true the wait ends early (the remote side's own timeout ends the command).
 pub fn run(
     conn: &Conn,
     command: &str,
     stdin: &[u8],
     timeout: Duration,
+    cancel: Option<&AtomicBool>,
 ) -> Result<CmdOutput, ExecError> {
     let start = Instant::now();
     let sess = &conn.sess;
@@ -95,6 +99,9 @@ pub fn run(
         }
         if progressed {
             continue;
+        }
+        if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
+            break Err(ExecError::Cancelled);
         }
         let now = Instant::now();
         if now >= deadline {

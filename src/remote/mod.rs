@@ -134,11 +134,34 @@ impl Remote {
         stdin: &[u8],
         timeout: Duration,
     ) -> Result<CmdOutput, RemoteError> {
+        self.exec_full(name, command, stdin, timeout, None)
+    }
+
+    /// Like [`Remote::exec`], but gives up waiting once `cancel` is set
+    /// (Ctrl-C); the remote command is then ended by its own timeout.
+    pub fn exec_cancellable(
+        &self,
+        name: &str,
+        command: &str,
+        timeout: Duration,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<CmdOutput, RemoteError> {
+        self.exec_full(name, command, &[], timeout, Some(cancel))
+    }
+
+    fn exec_full(
+        &self,
+        name: &str,
+        command: &str,
+        stdin: &[u8],
+        timeout: Duration,
+        cancel: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Result<CmdOutput, RemoteError> {
         let slot = self.slot(name)?;
         let mut g = slot.lock().unwrap_or_else(|p| p.into_inner());
         for attempt in 0..2 {
             let conn = self.conn(name, &mut g)?;
-            match exec::run(conn, command, stdin, timeout) {
+            match exec::run(conn, command, stdin, timeout, cancel) {
                 Ok(out) if out.timed_out => {
                     return Err(RemoteError::Timeout {
                         host: name.to_string(),
@@ -156,6 +179,13 @@ impl Remote {
                     return Err(RemoteError::Protocol {
                         host: name.to_string(),
                         what: format!("running `{command}`: {msg}"),
+                    });
+                }
+                Err(ExecError::Cancelled) => {
+                    *g = None;
+                    return Err(RemoteError::Interrupted {
+                        host: name.to_string(),
+                        command: command.to_string(),
                     });
                 }
                 Err(ExecError::LocalTimeout) => {

@@ -1,0 +1,102 @@
+//! The commands a trial (or a scope) ran, with their outcome: every remote
+//! call of the run stage goes through here so that metadata lists them all.
+
+use super::error::StepError;
+use crate::process::{ProcessRecord, Stopped};
+use crate::remote::{CmdOutput, Remote, RemoteError};
+use serde::Serialize;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandRecord {
+    pub host: String,
+    pub step: String,
+    pub command: String,
+    pub started: String,
+    pub duration_s: f64,
+    pub exit_code: Option<i32>,
+}
+
+#[derive(Debug, Default)]
+pub struct Trace {
+    pub commands: Vec<CommandRecord>,
+}
+
+impl Trace {
+    fn record(&mut self, host: &str, step: &str, command: &str, start: Instant, exit: Option<i32>) {
+        self.commands.push(CommandRecord {
+            host: host.to_string(),
+            step: step.to_string(),
+            command: command.to_string(),
+            started: crate::naming::log_timestamp(chrono::Utc::now() - start.elapsed()),
+            duration_s: start.elapsed().as_secs_f64(),
+            exit_code: exit,
+        });
+    }
+
+    /// Runs a command; a non-zero exit is returned, not an error.
+    pub fn exec(
+        &mut self,
+        r: &Remote,
+        host: &str,
+        step: &str,
+        command: &str,
+        timeout: Duration,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<CmdOutput, StepError> {
+        let start = Instant::now();
+        let out = match cancel {
+            Some(c) => r.exec_cancellable(host, command, timeout, c),
+            None => r.exec(host, command, timeout),
+        };
+        self.record(host, step, command, start, out.as_ref().ok().map(|o| o.exit_code));
+        out.map_err(|e| StepError::remote(step, &e).on(host))
+    }
+
+    /// Runs a command that must exit 0.
+    pub fn check(&mut self, r: &Remote, host: &str, step: &str, command: &str, timeout: Duration) -> Result<CmdOutput, StepError> {
+        let out = self.exec(r, host, step, command, timeout, None)?;
+        if out.exit_code != 0 {
+            return Err(StepError::remote(
+                step,
+                &RemoteError::Failed {
+                    host: host.to_string(),
+                    command: command.to_string(),
+                    code: out.exit_code,
+                    stderr_tail: crate::remote::tail(&out.stderr, 1000),
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Writes a remote file atomically.
+    pub fn write_file(&mut self, r: &Remote, host: &str, step: &str, path: &str, data: &[u8]) -> Result<(), StepError> {
+        let start = Instant::now();
+        let res = r.write_file(host, path, data);
+        self.record(host, step, &format!("write {path} ({} bytes)", data.len()), start, Some(i32::from(res.is_err())));
+        res.map_err(|e| StepError::remote(step, &e).on(host))
+    }
+
+    pub fn spawn(
+        &mut self,
+        r: &Remote,
+        host: &str,
+        step: &str,
+        command: &str,
+        files: (&str, &str, &str),
+    ) -> Result<ProcessRecord, StepError> {
+        let start = Instant::now();
+        let rec = r.spawn(host, command, files.0, files.1, files.2);
+        self.record(host, step, command, start, rec.as_ref().ok().map(|_| 0));
+        rec.map_err(|e| StepError::remote(step, &e).on(host))
+    }
+
+    pub fn stop(&mut self, r: &Remote, host: &str, step: &str, p: &ProcessRecord, grace: Duration) -> Result<Stopped, StepError> {
+        let start = Instant::now();
+        let s = r.stop(host, p, grace);
+        self.record(host, step, &format!("stop PID {} (TERM, KILL after {grace:?})", p.pid), start, None);
+        s.map_err(|e| StepError::remote(step, &e).on(host))
+    }
+}

@@ -1,0 +1,280 @@
+//! One trial (the test scope): its result directories on server and client,
+//! the user's test hooks, servers started and waited for until their ports
+//! listen, all clients started together, sar for pps, parsing, and a teardown
+//! that always stops what was started and writes the metadata.
+
+use super::error::StepError;
+use super::hooks::{self, HookLog, Target};
+use super::trace::Trace;
+use super::vars::{self, Role};
+use super::Runner;
+use crate::naming::{self, Variant};
+use crate::perf::{self, Metrics, Vars};
+use crate::process::ProcessRecord;
+use crate::remote::SHORT;
+use crate::template::quote;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// How long servers may take to listen.
+const READY_TIMEOUT_S: u32 = 10;
+/// Extra time clients get past their configured duration.
+const CLIENT_GRACE: Duration = Duration::from_secs(30);
+const MARK: &str = "@@ebpf-perf stream";
+
+struct Ctx {
+    server: String,
+    client: String,
+    server_dir: String,
+    client_dir: String,
+    server_vars: Vars,
+    client_vars: Vars,
+    ts: String,
+}
+
+/// Creates `{root}/{prefix}_{ts}` (never an existing one) with the subdirs.
+fn make_dir(r: &Runner, trace: &mut Trace, host: &str, rel: &str, subdirs: &[&str]) -> Result<String, StepError> {
+    let base = format!("{}/{rel}", naming::results_root(&r.cfg.ssh_hosts[host].workdir));
+    let subs: Vec<String> = subdirs.iter().map(|s| format!("\"$d\"/{s}")).collect();
+    let script = format!(
+        "b={b}; d=\"$b\"; n=0; mkdir -p \"$(dirname \"$b\")\" || exit 1\n\
+         until mkdir \"$d\" 2>/dev/null; do n=$((n+1)); [ $n -gt 100 ] && exit 1; d=\"${{b}}_$n\"; done\n\
+         mkdir -p {subs} && echo \"$d\"",
+        b = quote(&base),
+        subs = subs.join(" ")
+    );
+    Ok(trace.check(&r.remote, host, "create trial directory", &script, SHORT)?.stdout.trim().to_string())
+}
+
+pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
+    let trial = r.matrix.trials[t].clone();
+    let cycle = r.matrix.cycle_of(&trial).clone();
+    let v = trial.variant.clone();
+    let mut trace = Trace::default();
+    let started = chrono::Utc::now();
+    let ts = naming::name_timestamp(started);
+    let server = vars::host_of(&r.cfg, &cycle.env, Role::Server);
+    let client = vars::host_of(&r.cfg, &cycle.env, Role::Client);
+    let rel = format!("{}_{ts}", r.matrix.trial_dir_prefix(&trial));
+    let mut subdirs = vec!["client_results", "server_results", "monitoring"];
+    if !cycle.is_baseline() {
+        subdirs.push("ebpf_monitoring");
+    }
+    let dirs = make_dir(r, &mut trace, &server, &rel, &subdirs).and_then(|sd| {
+        let cd = if client == server { sd.clone() } else { make_dir(r, &mut trace, &client, &rel, &subdirs)? };
+        Ok((sd, cd))
+    });
+    let (server_dir, client_dir) = dirs.map_err(|e| (e, String::new()))?;
+    r.dirs.entry(server.clone()).or_default().push(server_dir.clone());
+    if client != server {
+        r.dirs.entry(client.clone()).or_default().push(client_dir.clone());
+    }
+    let test_vars = |role: Role, dir: &str| {
+        let mut x = vars::env(&r.cfg, &cycle.env, role);
+        x.set("test_type", v.test_type().as_str())
+            .set("variant", v.name())
+            .set("protocol", v.protocol().as_str())
+            .set("streams", v.streams().to_string())
+            .set("duration", crate::matrix::duration(&r.cfg.perf, &v).to_string())
+            .set("result_dir", dir)
+            .set("cycle", &cycle.id);
+        if let Some(cc) = &cycle.case {
+            x.set("tool_id", &cc.tool_id).set("case_id", cc.case.id.to_string());
+        }
+        x
+    };
+    let ctx = Ctx {
+        server_vars: test_vars(Role::Server, &server_dir),
+        client_vars: test_vars(Role::Client, &client_dir),
+        server,
+        client,
+        server_dir,
+        client_dir,
+        ts,
+    };
+    let targets = vec![
+        Target { host: ctx.server.clone(), role: Role::Server, vars: ctx.server_vars.clone(), dir: format!("{}/monitoring", ctx.server_dir) },
+        Target { host: ctx.client.clone(), role: Role::Client, vars: ctx.client_vars.clone(), dir: format!("{}/monitoring", ctx.client_dir) },
+    ];
+    let mut log = HookLog { file_name: format!("hook_results_{}.json", ctx.ts), results: Vec::new() };
+    let tasks = r.cfg.hooks.test.clone();
+    let baseline = Some(cycle.is_baseline());
+
+    // Setup and body; what was started is stopped below whatever happened.
+    let mut started_procs: Vec<(String, String, ProcessRecord)> = Vec::new();
+    let body = hooks::run(&r.remote, &mut trace, &mut log, "test", "setup", &tasks.setup, &targets, baseline)
+        .and_then(|()| body(r, &ctx, &v, &mut trace, &mut started_procs));
+
+    // Teardown: built-in first, then the user's tasks.
+    let mut teardown_err = None;
+    for (host, what, rec) in started_procs.iter().rev() {
+        if let Err(e) = trace.stop(&r.remote, host, &format!("stop {what}"), rec, Duration::from_secs(3)) {
+            teardown_err.get_or_insert(e);
+        }
+    }
+    if let Err(e) = hooks::run(&r.remote, &mut trace, &mut log, "test", "teardown", &tasks.teardown, &targets, baseline) {
+        teardown_err.get_or_insert(e);
+    }
+    if let Err(e) = hooks::save(&r.remote, &mut trace, &log, &targets) {
+        teardown_err.get_or_insert(e);
+    }
+    let result = match (body, teardown_err) {
+        (Ok(m), None) => Ok(m),
+        (Ok(_), Some(e)) => Err(e),
+        (Err(e), _) => Err(e),
+    };
+    let ended = chrono::Utc::now();
+    let status = match &result {
+        Ok(_) => "success",
+        Err(e) if e.message.contains("timed out") => "timeout",
+        Err(_) => "failed",
+    };
+    let paths = format!("server: {}:{}\nclient: {}:{}\n", ctx.server, ctx.server_dir, ctx.client, ctx.client_dir);
+    let metadata = json!({
+        "test_case": {
+            "trial": trial.name,
+            "cycle": cycle.id,
+            "environment": cycle.env,
+            "test_type": v.test_type().as_str(),
+            "variant": v.name(),
+            "protocol": v.protocol().as_str(),
+            "streams": v.streams(),
+            "target_bw": match &v { Variant::Single { target_bw, .. } => Some(target_bw.clone()), _ => perf::plan(&r.cfg.perf, &v).and_then(|p| p.target_bw) },
+            "duration_s": crate::matrix::duration(&r.cfg.perf, &v),
+            "tool_id": cycle.case.as_ref().map(|c| c.tool_id.clone()),
+            "case_id": cycle.case.as_ref().map(|c| c.case.id),
+            "case_name": cycle.case.as_ref().map(|c| c.case.name.clone()),
+            "parameters": cycle.case.as_ref().map(|c| c.case.parameters.clone()),
+        },
+        "execution": {
+            "start": naming::log_timestamp(started),
+            "end": naming::log_timestamp(ended),
+            "duration_s": (ended - started).num_milliseconds() as f64 / 1000.0,
+            "status": status,
+            "error": result.as_ref().err().map(|e| e.detail()),
+        },
+        "hosts": {
+            "server": {"name": ctx.server, "test_ip": ctx.server_vars.get("server_ip"), "interface": ctx.server_vars.get("server_interface"), "result_dir": ctx.server_dir},
+            "client": {"name": ctx.client, "test_ip": ctx.client_vars.get("client_ip"), "interface": ctx.client_vars.get("client_interface"), "result_dir": ctx.client_dir},
+        },
+        "commands": trace.commands,
+        "results": result.as_ref().ok(),
+    });
+    let data = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
+    let mut meta_err = None;
+    for (h, d) in [(&ctx.server, &ctx.server_dir), (&ctx.client, &ctx.client_dir)] {
+        if let Err(e) = r.remote.write_file(h, &format!("{d}/metadata_{}.json", ctx.ts), &data) {
+            meta_err.get_or_insert(StepError::remote("write metadata", &e).on(h));
+        }
+    }
+    match (result, meta_err) {
+        (Ok(m), None) => Ok(format!("{}\n{paths}", m.lines().join("\n"))),
+        (Ok(_), Some(e)) | (Err(e), _) => Err((e, paths)),
+    }
+}
+
+fn body(
+    r: &Runner,
+    ctx: &Ctx,
+    v: &Variant,
+    trace: &mut Trace,
+    started: &mut Vec<(String, String, ProcessRecord)>,
+) -> Result<Metrics, StepError> {
+    let plan = perf::plan(&r.cfg.perf, v).ok_or_else(|| StepError::new("plan", "the spec lacks this test's commands"))?;
+    let render = |vars: &Vars, t: &str, step: &str, host: &str| vars.render(t).map_err(|e| StepError::new(step, e.to_string()).on(host));
+    let n = plan.ports.len();
+    let mut logs = Vec::new();
+    // Servers, one per port.
+    for (i, port) in plan.ports.iter().enumerate() {
+        let log = if n == 1 { "server.log".to_string() } else { format!("server_{}.log", i + 1) };
+        let sv = ctx
+            .server_vars
+            .with("port", port.to_string())
+            .with("stream", (i + 1).to_string())
+            .with("target_bw", plan.target_bw.clone().unwrap_or_default())
+            .with("result_file", format!("{}/server_results/{log}", ctx.server_dir));
+        let cmd = render(&sv, &plan.server_cmd, "start server", &ctx.server)?;
+        let out = format!("{}/server_results/{log}", ctx.server_dir);
+        let pid = format!("{}/server_results/server_{}.pid", ctx.server_dir, i + 1);
+        let rec = trace.spawn(&r.remote, &ctx.server, "start server", &cmd, (&out, &out, &pid))?;
+        started.push((ctx.server.clone(), format!("server on port {port}"), rec));
+        logs.push(out);
+    }
+    // Ready when every port listens (polled, no fixed sleep).
+    let ports: Vec<String> = plan.ports.iter().map(u16::to_string).collect();
+    let wait = format!(
+        "i=0; for p in {ports}; do until ss -Hltn \"sport = :$p\" | grep -q .; do i=$((i+1)); \
+         [ $i -gt {max} ] && {{ echo \"port $p is not listening\" >&2; exit 1; }}; sleep 0.02; done; done",
+        ports = ports.join(" "),
+        max = READY_TIMEOUT_S * 50
+    );
+    trace.check(&r.remote, &ctx.server, "wait for servers", &wait, SHORT)?;
+    for ((_, what, rec), log) in started.iter().zip(&logs) {
+        if !r.remote.is_alive(&ctx.server, rec).map_err(|e| StepError::remote("check server", &e))? {
+            let log = r.remote.read_file(&ctx.server, log).unwrap_or_default();
+            let mut e = StepError::new("start server", format!("{what} exited right after starting")).on(&ctx.server);
+            e.stderr_tail = crate::remote::tail(&log, 1000);
+            return Err(e);
+        }
+    }
+    // sar for pps, on the server's test interface.
+    let mut sar = None;
+    if let (Variant::Pps { .. }, Some(t)) = (v, &plan.sar_cmd) {
+        let file = format!("{}/monitoring/network_stats_{}.log", ctx.server_dir, ctx.ts);
+        let cmd = format!("LC_ALL=C S_TIME_FORMAT=ISO {}", render(&ctx.server_vars.with("duration", plan.duration.to_string()), t, "start sar", &ctx.server)?);
+        let rec = trace.spawn(&r.remote, &ctx.server, "start sar", &cmd, (&file, &format!("{file}.err"), &format!("{file}.pid")))?;
+        started.push((ctx.server.clone(), "sar".into(), rec.clone()));
+        sar = Some((rec, file));
+    }
+    // Clients, all started together.
+    let dir = format!("{}/client_results", ctx.client_dir);
+    let mut script = format!("cd {} || exit 1\n", quote(&dir));
+    for (i, port) in plan.ports.iter().enumerate() {
+        let s = i + 1;
+        let result_file = format!("{dir}/stream_{s}.{}", plan.output_ext);
+        let cv = ctx
+            .client_vars
+            .with("port", port.to_string())
+            .with("stream", s.to_string())
+            .with("target_bw", plan.target_bw.clone().unwrap_or_default())
+            .with("result_file", &result_file);
+        let cmd = render(&cv, &plan.client_cmd, "run client", &ctx.client)?;
+        let stdout = if plan.client_cmd.contains("{result_file}") { format!("stream_{s}.stdout") } else { format!("stream_{s}.{}", plan.output_ext) };
+        script += &format!("( {cmd}\n  echo $? > stream_{s}.rc ) > {stdout} 2> stream_{s}.err &\n");
+    }
+    script += "wait\n";
+    for s in 1..=n {
+        script += &format!("printf '\\n{MARK} {s} rc %s@@\\n' \"$(cat stream_{s}.rc)\"; cat stream_{s}.{}; cat stream_{s}.err >&2\n", plan.output_ext);
+    }
+    let timeout = Duration::from_secs(u64::from(plan.duration)) + CLIENT_GRACE;
+    let out = trace.exec(&r.remote, &ctx.client, "run clients", &script, timeout, Some(&r.cancel))?;
+    let mut outputs = Vec::new();
+    for (i, chunk) in out.stdout.split(&format!("\n{MARK} ")).skip(1).enumerate() {
+        let (head, body) = chunk.split_once("@@\n").unwrap_or((chunk, ""));
+        let rc = head.rsplit(' ').next().unwrap_or("").trim();
+        if rc != "0" {
+            let mut e = StepError::new("run client", format!("client of stream {} exited with {rc}", i + 1)).on(&ctx.client);
+            e.command = Some(plan.client_cmd.clone());
+            e.exit_code = rc.parse().ok();
+            e.stderr_tail = crate::remote::tail(&format!("{}\n{}", out.stderr, body), 1000);
+            return Err(e);
+        }
+        outputs.push(body.to_string());
+    }
+    if outputs.len() != n {
+        return Err(StepError::new("run clients", format!("expected {n} client outputs, got {}", outputs.len())).on(&ctx.client));
+    }
+    // sar ends with its interval count; wait for it (bounded), then read it.
+    let sar_text = match &sar {
+        Some((rec, file)) => {
+            let until = Instant::now() + Duration::from_secs(u64::from(plan.duration) + 5);
+            while r.remote.is_alive(&ctx.server, rec).unwrap_or(false) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Some(trace.check(&r.remote, &ctx.server, "read sar", &format!("cat {}", quote(file)), SHORT)?.stdout)
+        }
+        None => None,
+    };
+    let iface = ctx.server_vars.get("server_interface").unwrap_or_default().to_string();
+    perf::metrics(v, &outputs, sar_text.as_deref().map(|s| (s, iface.as_str()))).map_err(|m| StepError::new("parse results", m))
+}
