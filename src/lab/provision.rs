@@ -263,7 +263,8 @@ fn alive(r: &ProcessRecord) -> bool {
 /// every remote command would pay for it.
 fn sshd_config_text(plan: &Plan, h: &LabHost) -> String {
     format!(
-        "Port 22\nListenAddress {ip}\nHostKey {key}\nPidFile none\nAuthorizedKeysFile {auth}\n\
+        "# ebpf-perf lab sshd (v2: tracefs, debugfs and bpffs mounted in its namespace)\n\
+         Port 22\nListenAddress {ip}\nHostKey {key}\nPidFile none\nAuthorizedKeysFile {auth}\n\
          PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
          UsePAM no\nStrictModes no\nSubsystem sftp internal-sftp\nMaxSessions 64\nMaxStartups 64:30:128\n\
          SetEnv SHLVL=1\nLogLevel ERROR\n",
@@ -282,10 +283,19 @@ fn start_sshd(plan: &Plan, h: &LabHost) -> Result<(), LabError> {
     }
     std::fs::write(&conf_path, conf)
         .map_err(|e| LabError::io(format!("writing {}", conf_path.display()), e))?;
-    let cmd = format!(
-        "exec ip netns exec {} /usr/sbin/sshd -D -e -f {}",
-        h.netns,
+    // `ip netns exec` gives the namespace a fresh /sys without tracefs; eBPF
+    // tools run by this sshd need tracefs (tracepoints), debugfs and bpffs.
+    let inner = format!(
+        "mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing; \
+         mountpoint -q /sys/kernel/debug || mount -t debugfs nodev /sys/kernel/debug; \
+         mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf; \
+         exec /usr/sbin/sshd -D -e -f {}",
         p(&conf_path)
+    );
+    let cmd = format!(
+        "exec ip netns exec {} sh -c {}",
+        h.netns,
+        crate::template::quote(&inner)
     );
     let log = p(&plan.sshd_log(h));
     let pid_file = p(&plan.sshd_pid_file(h));

@@ -106,12 +106,30 @@ impl RemoteError {
     }
 }
 
-/// Last `max` bytes of a text, on a char boundary, trimmed.
+/// The end of a text, at most `max` bytes, starting at a line boundary when
+/// one lies within the last `max` bytes (else at a char boundary).
 pub fn tail(text: &str, max: usize) -> String {
     let t = text.trim_end();
     let mut start = t.len().saturating_sub(max);
     while !t.is_char_boundary(start) {
         start += 1;
     }
+    if start > 0 && !t[..start].ends_with('\n') {
+        if let Some(nl) = t[start..].find('\n') {
+            if nl + 1 < t.len() - start {
+                start += nl + 1;
+            }
+        }
+    }
     t[start..].trim_start().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tail_starts_at_a_line() {
+        assert_eq!(super::tail("first line\nsecond\nthird\n", 12), "second\nthird");
+        assert_eq!(super::tail("short", 100), "short");
+        assert_eq!(super::tail("one very long line", 4), "line");
+    }
 }

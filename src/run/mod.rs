@@ -177,7 +177,7 @@ impl Runner {
         };
         tracing::info!(scope = %key.label(&self.matrix), "setup");
         if let Err(e) = scopes::setup(self, &mut a) {
-            tracing::warn!(scope = %key.label(&self.matrix), error = %e, "setup failed");
+            tracing::debug!(scope = %key.label(&self.matrix), error = %e, "setup failed");
             a.error = Some(e);
         }
         a
