@@ -200,7 +200,11 @@ fn run(args: &HarnessArgs, cfg: Config) -> ExitCode {
 fn watch_signals(flag: &Arc<std::sync::atomic::AtomicBool>) -> std::io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     for sig in [SIGINT, SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(sig, crate::run::EXIT_INTERRUPTED, flag.clone())?;
+        signal_hook::flag::register_conditional_shutdown(
+            sig,
+            crate::run::EXIT_INTERRUPTED,
+            flag.clone(),
+        )?;
         signal_hook::flag::register(sig, flag.clone())?;
     }
     Ok(())

@@ -140,6 +140,54 @@ pub fn alive_script(p: &ProcessRecord) -> String {
     )
 }
 
+/// Script that waits (at most `max`) until a process of the recorded process
+/// group holds a file descriptor whose link contains `fd_link` (for eBPF
+/// programs: `anon_inode:bpf-prog`, i.e. its BPF programs are loaded). Prints
+/// `ready`, `exited` or `timeout`.
+pub fn wait_fd_script(p: &ProcessRecord, fd_link: &str, max: Duration) -> String {
+    let rounds = (max.as_millis() / 20).max(1);
+    format!(
+        "p={pid}; t={start}; i=0\n\
+         while :; do\n\
+           s=$({STAT_FIELD}1); if [ -z \"$s\" ] || [ \"$s\" = Z ] || [ \"$({STAT_FIELD}20)\" != \"$t\" ]; then echo exited; exit 0; fi\n\
+           for q in $(ps -e -o pgid=,pid= | awk -v g=\"$p\" '$1 == g {{ print $2 }}'); do\n\
+             ls -l /proc/$q/fd 2>/dev/null | grep -qF -- {link} && {{ echo ready; exit 0; }}\n\
+           done\n\
+           i=$((i+1)); [ $i -gt {rounds} ] && {{ echo timeout; exit 0; }}\n\
+           sleep 0.02\n\
+         done\n",
+        pid = p.pid,
+        start = p.start_time,
+        link = quote(fd_link),
+    )
+}
+
+/// Several scripts run in one shell, each in its own subshell, each output
+/// preceded by a marker line; [`split_outputs`] takes them apart.
+pub fn batch(scripts: &[String]) -> String {
+    scripts
+        .iter()
+        .map(|s| format!("echo {BATCH_MARK}\n(\n{s})\n"))
+        .collect()
+}
+
+const BATCH_MARK: &str = "@@ebpf-perf-batch@@";
+
+/// The outputs of the scripts of a [`batch`], in order.
+pub fn split_outputs(stdout: &str) -> Vec<&str> {
+    stdout.split(&format!("{BATCH_MARK}\n")).skip(1).collect()
+}
+
+/// Script that returns once a recorded process has exited (polling /proc).
+pub fn wait_script(p: &ProcessRecord) -> String {
+    format!(
+        "p={pid}; t={start}\n\
+         while s=$({STAT_FIELD}1) && [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$({STAT_FIELD}20)\" = \"$t\" ]; do sleep 0.02; done\n",
+        pid = p.pid,
+        start = p.start_time
+    )
+}
+
 #[cfg(test)]
 mod tests {
     //! The scripts run here with the local `sh`, as the lab runs them.
@@ -190,15 +238,68 @@ mod tests {
     fn the_whole_process_group_is_stopped() {
         let d = tempfile::tempdir().unwrap();
         let child = d.path().join("child.pid");
-        let p = start(d.path(), &format!("sleep 300 & echo $! > {}; exec sleep 301", child.display()));
+        let p = start(
+            d.path(),
+            &format!("sleep 300 & echo $! > {}; exec sleep 301", child.display()),
+        );
         std::thread::sleep(Duration::from_millis(100));
         let grandchild = std::fs::read_to_string(&child).unwrap().trim().to_string();
         assert!(std::path::Path::new(&format!("/proc/{grandchild}")).exists());
         let s = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(3)))).unwrap();
         assert!(matches!(s, Stopped::Terminated { .. }), "{s:?}");
         let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).ok();
-        let running = state.is_some_and(|st| st.rsplit_once(") ").is_some_and(|(_, r)| !r.starts_with('Z')));
-        assert!(!running, "the command's background child {grandchild} survived");
+        let running = state.is_some_and(|st| {
+            st.rsplit_once(") ")
+                .is_some_and(|(_, r)| !r.starts_with('Z'))
+        });
+        assert!(
+            !running,
+            "the command's background child {grandchild} survived"
+        );
+    }
+
+    #[test]
+    fn batches_keep_outputs_apart() {
+        let out = sh(&batch(&["echo a; exit 0".into(), "echo b".into()]));
+        assert_eq!(split_outputs(&out), ["a\n", "b\n"]);
+    }
+
+    #[test]
+    fn wait_fd_sees_an_open_file_of_the_group() {
+        let d = tempfile::tempdir().unwrap();
+        let marker = d.path().join("held-open");
+        std::fs::write(&marker, "").unwrap();
+        let p = start(
+            d.path(),
+            &format!("sleep 0.2; exec sleep 30 < {}", marker.display()),
+        );
+        let out = sh(&wait_fd_script(&p, "held-open", Duration::from_secs(5)));
+        assert_eq!(out.trim(), "ready");
+        parse_stopped(&sh(&stop_script(&p, Duration::from_secs(3)))).unwrap();
+        assert_eq!(
+            sh(&wait_fd_script(&p, "held-open", Duration::from_secs(1))).trim(),
+            "exited"
+        );
+        let q = start(d.path(), "exec sleep 30");
+        assert_eq!(
+            sh(&wait_fd_script(&q, "held-open", Duration::from_millis(100))).trim(),
+            "timeout"
+        );
+        parse_stopped(&sh(&stop_script(&q, Duration::from_secs(3)))).unwrap();
+    }
+
+    #[test]
+    fn wait_returns_when_the_process_exits() {
+        let d = tempfile::tempdir().unwrap();
+        let p = start(d.path(), "sleep 0.3");
+        let t = std::time::Instant::now();
+        sh(&wait_script(&p));
+        assert!(
+            t.elapsed() >= Duration::from_millis(250),
+            "{:?}",
+            t.elapsed()
+        );
+        assert_eq!(sh(&alive_script(&p)).trim(), "gone");
     }
 
     #[test]

@@ -13,10 +13,18 @@ pub const CONFIG_CASE: &str = "config";
 /// How one trial ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Passed { system_out: String },
-    Failed { message: String, detail: String },
+    Passed {
+        system_out: String,
+    },
+    Failed {
+        message: String,
+        detail: String,
+    },
     /// Not a trial: a teardown that failed after its trials ended.
-    Error { message: String, detail: String },
+    Error {
+        message: String,
+        detail: String,
+    },
 }
 
 /// One finished trial, as JUnit shows it.

@@ -128,7 +128,10 @@ pub fn tail(text: &str, max: usize) -> String {
 mod tests {
     #[test]
     fn tail_starts_at_a_line() {
-        assert_eq!(super::tail("first line\nsecond\nthird\n", 12), "second\nthird");
+        assert_eq!(
+            super::tail("first line\nsecond\nthird\n", 12),
+            "second\nthird"
+        );
         assert_eq!(super::tail("short", 100), "short");
         assert_eq!(super::tail("one very long line", 4), "line");
     }

@@ -110,8 +110,9 @@ pub fn run(
         wait_socket(conn, (deadline - now).min(Duration::from_millis(200)));
     };
     if let Err(e) = result {
-        sess.set_blocking(true);
-        let _ = ch.close();
+        // No blocking close: it would wait for the remote command to end. The
+        // caller drops the whole session instead, which closes the connection.
+        drop(ch);
         return Err(e);
     }
     sess.set_blocking(true);

@@ -29,6 +29,25 @@ pub const SHORT: Duration = Duration::from_secs(30);
 
 type Slot = Arc<Mutex<Option<session::Conn>>>;
 
+/// A command to start detached, with its output files and pid file.
+#[derive(Debug, Clone, Copy)]
+pub struct Spawn<'a> {
+    pub command: &'a str,
+    pub stdout: &'a str,
+    pub stderr: &'a str,
+    pub pid_file: &'a str,
+}
+
+/// Forgets a session without blocking on a polite SSH disconnect: shutting
+/// the socket down makes libssh2's cleanup fail fast, and the server ends
+/// the session (and its commands' channels) when the connection goes.
+fn drop_session(g: &mut MutexGuard<'_, Option<session::Conn>>) {
+    if let Some(c) = g.take() {
+        let _ = c.tcp.shutdown(std::net::Shutdown::Both);
+        c.sess.set_blocking(false);
+    }
+}
+
 /// Sessions to the configured hosts.
 pub struct Remote {
     hosts: IndexMap<String, SshHost>,
@@ -175,21 +194,21 @@ impl Remote {
                     *g = None;
                 }
                 Err(ExecError::NotStarted(msg)) | Err(ExecError::Started(msg)) => {
-                    *g = None;
+                    drop_session(&mut g);
                     return Err(RemoteError::Protocol {
                         host: name.to_string(),
                         what: format!("running `{command}`: {msg}"),
                     });
                 }
                 Err(ExecError::Cancelled) => {
-                    *g = None;
+                    drop_session(&mut g);
                     return Err(RemoteError::Interrupted {
                         host: name.to_string(),
                         command: command.to_string(),
                     });
                 }
                 Err(ExecError::LocalTimeout) => {
-                    *g = None;
+                    drop_session(&mut g);
                     return Err(RemoteError::Timeout {
                         host: name.to_string(),
                         command: command.to_string(),
@@ -229,15 +248,47 @@ impl Remote {
         stderr: &str,
         pid_file: &str,
     ) -> Result<ProcessRecord, RemoteError> {
-        let script = process::start_script(command, stdout, stderr, pid_file);
-        let out = self.check(name, &script, SHORT)?;
-        process::parse_started(&out.stdout, pid_file).ok_or_else(|| RemoteError::Protocol {
-            host: name.to_string(),
-            what: format!(
-                "starting `{command}` printed no PID: {}",
-                tail(&out.stdout, 200)
-            ),
-        })
+        let mut v = self.spawn_many(
+            name,
+            &[Spawn {
+                command,
+                stdout,
+                stderr,
+                pid_file,
+            }],
+        )?;
+        Ok(v.remove(0))
+    }
+
+    /// Starts several commands detached in one round trip.
+    pub fn spawn_many(
+        &self,
+        name: &str,
+        specs: &[Spawn<'_>],
+    ) -> Result<Vec<ProcessRecord>, RemoteError> {
+        let scripts: Vec<String> = specs
+            .iter()
+            .map(|s| process::start_script(s.command, s.stdout, s.stderr, s.pid_file))
+            .collect();
+        let out = self.check(name, &process::batch(&scripts), SHORT)?;
+        let outputs = process::split_outputs(&out.stdout);
+        specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                outputs
+                    .get(i)
+                    .and_then(|o| process::parse_started(o, s.pid_file))
+                    .ok_or_else(|| RemoteError::Protocol {
+                        host: name.to_string(),
+                        what: format!(
+                            "starting `{}` printed no PID: {}",
+                            s.command,
+                            tail(&out.stdout, 200)
+                        ),
+                    })
+            })
+            .collect()
     }
 
     /// Stops a process started by [`Remote::spawn`], by its recorded PID.
@@ -247,15 +298,61 @@ impl Remote {
         p: &ProcessRecord,
         grace: Duration,
     ) -> Result<Stopped, RemoteError> {
-        let out = self.check(name, &process::stop_script(p, grace), grace + SHORT)?;
-        process::parse_stopped(&out.stdout).ok_or_else(|| RemoteError::Protocol {
-            host: name.to_string(),
-            what: format!(
-                "stopping PID {}: unexpected output {:?}",
-                p.pid,
-                tail(&out.stdout, 200)
-            ),
-        })
+        let mut v = self.stop_many(name, std::slice::from_ref(p), grace)?;
+        Ok(v.remove(0))
+    }
+
+    /// Stops several recorded processes in one round trip (one after another).
+    pub fn stop_many(
+        &self,
+        name: &str,
+        ps: &[ProcessRecord],
+        grace: Duration,
+    ) -> Result<Vec<Stopped>, RemoteError> {
+        let scripts: Vec<String> = ps.iter().map(|p| process::stop_script(p, grace)).collect();
+        let n = u32::try_from(ps.len()).unwrap_or(u32::MAX);
+        let out = self.check(name, &process::batch(&scripts), grace * n + SHORT)?;
+        let outputs = process::split_outputs(&out.stdout);
+        ps.iter()
+            .enumerate()
+            .map(|(i, p)| {
+                outputs
+                    .get(i)
+                    .and_then(|o| process::parse_stopped(o))
+                    .ok_or_else(|| RemoteError::Protocol {
+                        host: name.to_string(),
+                        what: format!(
+                            "stopping PID {}: unexpected output {:?}",
+                            p.pid,
+                            tail(&out.stdout, 200)
+                        ),
+                    })
+            })
+            .collect()
+    }
+
+    /// Waits until a process of `p`'s group holds an fd linking to `fd_link`.
+    pub fn wait_fd(
+        &self,
+        name: &str,
+        p: &ProcessRecord,
+        fd_link: &str,
+        max: Duration,
+    ) -> Result<String, RemoteError> {
+        let out = self.check(name, &process::wait_fd_script(p, fd_link, max), max + SHORT)?;
+        Ok(out.stdout.trim().to_string())
+    }
+
+    /// Waits until a recorded process has exited; `cancel` (Ctrl-C) ends the wait.
+    pub fn wait_exit(
+        &self,
+        name: &str,
+        p: &ProcessRecord,
+        timeout: Duration,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<(), RemoteError> {
+        self.exec_cancellable(name, &process::wait_script(p), timeout, cancel)
+            .map(drop)
     }
 
     pub fn is_alive(&self, name: &str, p: &ProcessRecord) -> Result<bool, RemoteError> {

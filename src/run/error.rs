@@ -76,7 +76,11 @@ impl fmt::Display for StepError {
         }
         write!(f, ": {}", self.message)?;
         if !self.stderr_tail.is_empty() {
-            write!(f, "; stderr: {}", crate::remote::tail(&self.stderr_tail, 300))?;
+            write!(
+                f,
+                "; stderr: {}",
+                crate::remote::tail(&self.stderr_tail, 300)
+            )?;
         }
         Ok(())
     }

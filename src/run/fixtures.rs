@@ -10,9 +10,14 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ScopeKey {
     Global,
-    Tool { tool: String, env: String },
+    Tool {
+        tool: String,
+        env: String,
+    },
     /// A cycle: an eBPF case (or the baseline) in one environment.
-    Case { cycle: usize },
+    Case {
+        cycle: usize,
+    },
 }
 
 impl ScopeKey {
@@ -108,7 +113,14 @@ mod tests {
         let last = last_trials(&m, &sel);
         let mut keys: Vec<String> = last.keys().map(|k| k.label(&m)).collect();
         keys.sort();
-        assert_eq!(keys, ["case tool_002_case_5_host", "global", "tool tool_002 on host"]);
+        assert_eq!(
+            keys,
+            [
+                "case tool_002_case_5_host",
+                "global",
+                "tool tool_002 on host"
+            ]
+        );
         assert_eq!(environments(&m, &sel), ["host"]);
         // All three end after the last selected trial, innermost first.
         let end = ending_after(&last, *sel.last().unwrap());
@@ -122,7 +134,12 @@ mod tests {
         let sel = select(&m, &["tool_001"]);
         let last = last_trials(&m, &sel);
         let case1_last = sel[15];
-        assert_eq!(ending_after(&last, case1_last), [ScopeKey::Case { cycle: m.trials[case1_last].cycle }]);
+        assert_eq!(
+            ending_after(&last, case1_last),
+            [ScopeKey::Case {
+                cycle: m.trials[case1_last].cycle
+            }]
+        );
         let tool_end = ending_after(&last, *sel.last().unwrap());
         assert_eq!(tool_end.len(), 3, "case 4, tool_001 on host, global");
     }

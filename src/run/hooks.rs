@@ -90,7 +90,13 @@ pub fn run(
             let timeout = Duration::from_secs(u64::from(task.timeout.unwrap_or(DEFAULT_TIMEOUT)));
             let out = trace.exec(r, &t.host, &step, &command, timeout, None);
             let (exit_code, stdout, stderr, duration_s, error) = match &out {
-                Ok(o) => (Some(o.exit_code), o.stdout.clone(), o.stderr.clone(), o.duration.as_secs_f64(), None),
+                Ok(o) => (
+                    Some(o.exit_code),
+                    o.stdout.clone(),
+                    o.stderr.clone(),
+                    o.duration.as_secs_f64(),
+                    None,
+                ),
                 Err(e) => (None, String::new(), String::new(), 0.0, Some(e.to_string())),
             };
             let failed = error.is_some() || exit_code != Some(0);
@@ -112,7 +118,8 @@ pub fn run(
                 let mut e = match out {
                     Err(e) => e,
                     Ok(o) => {
-                        let mut e = StepError::new(&step, format!("exited with {}", o.exit_code)).on(&t.host);
+                        let mut e = StepError::new(&step, format!("exited with {}", o.exit_code))
+                            .on(&t.host);
                         e.command = Some(command);
                         e.exit_code = Some(o.exit_code);
                         e.stderr_tail = crate::remote::tail(&stderr, 1000);
@@ -134,7 +141,12 @@ pub fn run(
 }
 
 /// Writes each target host's results to `{dir}/{file_name}` (when there are any).
-pub fn save(r: &Remote, trace: &mut Trace, log: &HookLog, targets: &[Target]) -> Result<(), StepError> {
+pub fn save(
+    r: &Remote,
+    trace: &mut Trace,
+    log: &HookLog,
+    targets: &[Target],
+) -> Result<(), StepError> {
     let mut done: Vec<&str> = Vec::new();
     for t in targets {
         if done.contains(&t.host.as_str()) {
@@ -146,7 +158,13 @@ pub fn save(r: &Remote, trace: &mut Trace, log: &HookLog, targets: &[Target]) ->
             continue;
         }
         let json = serde_json::to_vec_pretty(&mine).unwrap_or_default();
-        trace.write_file(r, &t.host, "save hook results", &format!("{}/{}", t.dir, log.file_name), &json)?;
+        trace.write_file(
+            r,
+            &t.host,
+            "save hook results",
+            &format!("{}/{}", t.dir, log.file_name),
+            &json,
+        )?;
     }
     Ok(())
 }

@@ -79,7 +79,12 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn new(cfg: Arc<Config>, matrix: Arc<Matrix>, selected: &[usize], junit: PathBuf) -> Runner {
+    pub fn new(
+        cfg: Arc<Config>,
+        matrix: Arc<Matrix>,
+        selected: &[usize],
+        junit: PathBuf,
+    ) -> Runner {
         Runner {
             remote: Remote::new(&cfg),
             last: fixtures::last_trials(&matrix, selected),
@@ -195,13 +200,28 @@ impl Runner {
         while let Some(u) = a.undo.pop() {
             let res = match u {
                 Undo::Stop { host, what, record } => trace
-                    .stop(&self.remote, &host, &format!("stop {what}"), &record, Duration::from_secs(5))
+                    .stop(
+                        &self.remote,
+                        &host,
+                        &format!("stop {what}"),
+                        &record,
+                        Duration::from_secs(5),
+                    )
                     .map(drop),
                 Undo::UserTeardown => {
                     let layer = scopes::layer(key);
                     let tasks = scopes::layer_hooks(&self.cfg, key).teardown.clone();
                     let baseline = scopes::baseline_flag(&self.matrix, key);
-                    let r = hooks::run(&self.remote, &mut trace, &mut a.hooks, layer, "teardown", &tasks, &a.hook_targets, baseline);
+                    let r = hooks::run(
+                        &self.remote,
+                        &mut trace,
+                        &mut a.hooks,
+                        layer,
+                        "teardown",
+                        &tasks,
+                        &a.hook_targets,
+                        baseline,
+                    );
                     let saved = hooks::save(&self.remote, &mut trace, &a.hooks, &a.hook_targets);
                     r.and(saved)
                 }
@@ -263,7 +283,10 @@ impl Runner {
     fn check_programs(&mut self) -> Result<(), StepError> {
         let mut trace = trace::Trace::default();
         for p in self.programs.clone() {
-            let alive = self.remote.is_alive(&p.host, &p.record).map_err(|e| StepError::remote("check eBPF program", &e))?;
+            let alive = self
+                .remote
+                .is_alive(&p.host, &p.record)
+                .map_err(|e| StepError::remote("check eBPF program", &e))?;
             if alive {
                 continue;
             }
@@ -286,14 +309,22 @@ impl Runner {
                 format!(
                     "the eBPF program (PID {}) exited with status {}",
                     p.record.pid,
-                    if status.is_empty() { "unknown" } else { &status }
+                    if status.is_empty() {
+                        "unknown"
+                    } else {
+                        &status
+                    }
                 ),
             )
             .on(&p.host);
             e.stderr_tail = lines.next().unwrap_or("").trim().to_string();
             e.exit_code = status.parse().ok();
             // The rest of the case fails at once with the same error.
-            if let Some(a) = self.active.iter_mut().find(|a| matches!(a.key, ScopeKey::Case { .. })) {
+            if let Some(a) = self
+                .active
+                .iter_mut()
+                .find(|a| matches!(a.key, ScopeKey::Case { .. }))
+            {
                 a.error = Some(e.clone());
             }
             self.programs.clear();

@@ -19,8 +19,12 @@ use serde_json::json;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// How long an eBPF program must survive its start before tests begin.
-pub const SETTLE: Duration = Duration::from_millis(1500);
+/// How long an eBPF program may take to load its BPF programs.
+pub const LOAD_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long it must then stay alive before tests begin.
+pub const SETTLE: Duration = Duration::from_millis(300);
+/// What /proc/PID/fd shows for a loaded BPF program.
+const BPF_PROG_FD: &str = "anon_inode:bpf-prog";
 
 pub fn layer(key: &ScopeKey) -> &'static str {
     match key {
@@ -48,7 +52,10 @@ pub fn baseline_flag(m: &Matrix, key: &ScopeKey) -> Option<bool> {
 
 /// `{root}/session_{ts}` on a host.
 pub fn session_dir(cfg: &Config, host: &str, ts: &str) -> String {
-    format!("{}/session_{ts}", naming::results_root(&cfg.ssh_hosts[host].workdir))
+    format!(
+        "{}/session_{ts}",
+        naming::results_root(&cfg.ssh_hosts[host].workdir)
+    )
 }
 
 /// Hosts of the selected environments with their roles (deduplicated).
@@ -73,7 +80,16 @@ pub fn setup(r: &mut Runner, a: &mut Active) -> Result<(), StepError> {
     a.hook_targets = hook_targets(r, &key);
     let tasks = layer_hooks(&r.cfg, &key).setup.clone();
     let baseline = baseline_flag(&r.matrix, &key);
-    let user = hooks::run(&r.remote, &mut trace, &mut a.hooks, layer(&key), "setup", &tasks, &a.hook_targets, baseline);
+    let user = hooks::run(
+        &r.remote,
+        &mut trace,
+        &mut a.hooks,
+        layer(&key),
+        "setup",
+        &tasks,
+        &a.hook_targets,
+        baseline,
+    );
     let saved = hooks::save(&r.remote, &mut trace, &a.hooks, &a.hook_targets);
     user.and(saved)?;
     match key {
@@ -99,7 +115,10 @@ fn hook_targets(r: &Runner, key: &ScopeKey) -> Vec<Target> {
             .map(|role| {
                 let h = vars::host_of(&r.cfg, env, role);
                 Target {
-                    dir: format!("{}/tool_{tool}_{env}", session_dir(&r.cfg, &h, &r.session_ts)),
+                    dir: format!(
+                        "{}/tool_{tool}_{env}",
+                        session_dir(&r.cfg, &h, &r.session_ts)
+                    ),
                     vars: vars::env(&r.cfg, env, role).with("tool_id", tool),
                     host: h,
                     role,
@@ -115,10 +134,15 @@ fn hook_targets(r: &Runner, key: &ScopeKey) -> Vec<Target> {
                     let mut v = vars::env(&r.cfg, &c.env, role);
                     v.set("cycle", &c.id);
                     if let Some(cc) = &c.case {
-                        v.set("tool_id", &cc.tool_id).set("case_id", cc.case.id.to_string());
+                        v.set("tool_id", &cc.tool_id)
+                            .set("case_id", cc.case.id.to_string());
                     }
                     Target {
-                        dir: format!("{}/{}", naming::results_root(&r.cfg.ssh_hosts[&h].workdir), c.root),
+                        dir: format!(
+                            "{}/{}",
+                            naming::results_root(&r.cfg.ssh_hosts[&h].workdir),
+                            c.root
+                        ),
                         vars: v,
                         host: h,
                         role,
@@ -131,7 +155,8 @@ fn hook_targets(r: &Runner, key: &ScopeKey) -> Vec<Target> {
 
 fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepError> {
     if r.cfg.lab.is_some() {
-        let plan = crate::lab::Plan::from_config(&r.cfg).map_err(|e| StepError::new("lab up", e.to_string()))?;
+        let plan = crate::lab::Plan::from_config(&r.cfg)
+            .map_err(|e| StepError::new("lab up", e.to_string()))?;
         crate::lab::up(&plan).map_err(|e| StepError::new("lab up", e.to_string()))?;
     }
     let hosts = global_hosts(r);
@@ -142,7 +167,11 @@ fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepE
             return Err(StepError::new("connect", e.clone()).on(h));
         }
         if !probe.workdir_writable {
-            return Err(StepError::new("check workdir", format!("{} is not writable", r.cfg.ssh_hosts[h].workdir)).on(h));
+            return Err(StepError::new(
+                "check workdir",
+                format!("{} is not writable", r.cfg.ssh_hosts[h].workdir),
+            )
+            .on(h));
         }
         if !probe.missing.is_empty() {
             missing.push(format!("{h}: {}", probe.missing.join(", ")));
@@ -151,12 +180,26 @@ fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepE
     if !missing.is_empty() {
         return Err(StepError::new(
             "check required tools",
-            format!("missing on the hosts (install them, e.g. `ebpf-perf lab up` for the lab): {}", missing.join("; ")),
+            format!(
+                "missing on the hosts (install them, e.g. `ebpf-perf lab up` for the lab): {}",
+                missing.join("; ")
+            ),
         ));
     }
     for (h, role) in &hosts {
         let dir = session_dir(&r.cfg, h, &r.session_ts);
-        trace.check(&r.remote, h, "create result roots", &format!("mkdir -p {}/baseline {}/ebpf {}", quote(&naming::results_root(&r.cfg.ssh_hosts[h].workdir)), quote(&naming::results_root(&r.cfg.ssh_hosts[h].workdir)), quote(&dir)), SHORT)?;
+        trace.check(
+            &r.remote,
+            h,
+            "create result roots",
+            &format!(
+                "mkdir -p {}/baseline {}/ebpf {}",
+                quote(&naming::results_root(&r.cfg.ssh_hosts[h].workdir)),
+                quote(&naming::results_root(&r.cfg.ssh_hosts[h].workdir)),
+                quote(&dir)
+            ),
+            SHORT,
+        )?;
         let ifaces: Vec<String> = r
             .envs
             .iter()
@@ -164,7 +207,13 @@ fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepE
             .filter(|v| v.get("host") == Some(h.as_str()))
             .filter_map(|v| v.get("interface").map(str::to_string))
             .collect();
-        let out = trace.check(&r.remote, h, "record host facts", &facts_script(&ifaces), SHORT)?;
+        let out = trace.check(
+            &r.remote,
+            h,
+            "record host facts",
+            &facts_script(&ifaces),
+            SHORT,
+        )?;
         let meta = json!({
             "session": r.session_ts,
             "generator": format!("ebpf-perf {}", env!("CARGO_PKG_VERSION")),
@@ -176,7 +225,13 @@ fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepE
             "commands": trace.commands,
         });
         let data = serde_json::to_vec_pretty(&meta).unwrap_or_default();
-        trace.write_file(&r.remote, h, "write session metadata", &format!("{dir}/session_metadata_{}.json", r.session_ts), &data)?;
+        trace.write_file(
+            &r.remote,
+            h,
+            "write session metadata",
+            &format!("{dir}/session_metadata_{}.json", r.session_ts),
+            &data,
+        )?;
     }
     a.undo.push(Undo::Summary);
     Ok(())
@@ -226,9 +281,17 @@ pub fn parse_facts(text: &str) -> serde_json::Value {
                 }
             }
             Sec::Nic(n) | Sec::Offload(n) => {
-                let Some((k, v)) = line.split_once(':') else { continue };
-                let entry = nics.entry(n.clone()).or_insert_with(|| json!({"driver_info": {}, "offloads": {}}));
-                let part = if matches!(sec, Sec::Nic(_)) { "driver_info" } else { "offloads" };
+                let Some((k, v)) = line.split_once(':') else {
+                    continue;
+                };
+                let entry = nics
+                    .entry(n.clone())
+                    .or_insert_with(|| json!({"driver_info": {}, "offloads": {}}));
+                let part = if matches!(sec, Sec::Nic(_)) {
+                    "driver_info"
+                } else {
+                    "offloads"
+                };
                 entry[part][k.trim()] = json!(v.trim());
             }
             Sec::Sysctl => {
@@ -243,10 +306,22 @@ pub fn parse_facts(text: &str) -> serde_json::Value {
     serde_json::Value::Object(top)
 }
 
-fn case(r: &mut Runner, a: &mut Active, trace: &mut Trace, cycle: usize, ts: &str) -> Result<(), StepError> {
+fn case(
+    r: &mut Runner,
+    a: &mut Active,
+    trace: &mut Trace,
+    cycle: usize,
+    ts: &str,
+) -> Result<(), StepError> {
     let c = r.matrix.cycles[cycle].clone();
     for t in &a.hook_targets {
-        trace.check(&r.remote, &t.host, "create case directory", &format!("mkdir -p {}", quote(&t.dir)), SHORT)?;
+        trace.check(
+            &r.remote,
+            &t.host,
+            "create case directory",
+            &format!("mkdir -p {}", quote(&t.dir)),
+            SHORT,
+        )?;
     }
     let Some(cc) = &c.case else {
         return Ok(());
@@ -258,7 +333,11 @@ fn case(r: &mut Runner, a: &mut Active, trace: &mut Trace, cycle: usize, ts: &st
     };
     for &role in roles {
         let host = vars::host_of(&r.cfg, &c.env, role);
-        let case_dir = format!("{}/{}", naming::results_root(&r.cfg.ssh_hosts[&host].workdir), c.root);
+        let case_dir = format!(
+            "{}/{}",
+            naming::results_root(&r.cfg.ssh_hosts[&host].workdir),
+            c.root
+        );
         let mon = format!("{case_dir}/ebpf_monitoring");
         let mut v = vars::env(&r.cfg, &c.env, role);
         v.set("tool_id", &cc.tool_id)
@@ -277,7 +356,11 @@ fn case(r: &mut Runner, a: &mut Active, trace: &mut Trace, cycle: usize, ts: &st
             &host,
             "start eBPF program",
             &command,
-            (&format!("{mon}/tool_output_{ts}.log"), &stderr_file, &format!("{mon}/ebpf_pid_{ts}.txt")),
+            (
+                &format!("{mon}/tool_output_{ts}.log"),
+                &stderr_file,
+                &format!("{mon}/ebpf_pid_{ts}.txt"),
+            ),
         )?;
         a.undo.push(Undo::Stop {
             host: host.clone(),
@@ -290,7 +373,17 @@ fn case(r: &mut Runner, a: &mut Active, trace: &mut Trace, cycle: usize, ts: &st
             stderr_file,
         });
     }
-    // Settle: the program must still run once it had time to attach.
+    // Ready once its BPF programs are loaded (an fd of the process group links
+    // to a bpf-prog); then it must stay alive for the settle time.
+    for p in r.programs.clone() {
+        let state = r
+            .remote
+            .wait_fd(&p.host, &p.record, BPF_PROG_FD, LOAD_TIMEOUT)
+            .map_err(|e| StepError::remote("wait for eBPF program", &e))?;
+        if state == "timeout" {
+            tracing::warn!(host = %p.host, "the eBPF program loaded no BPF program within {LOAD_TIMEOUT:?}; testing anyway");
+        }
+    }
     let until = Instant::now() + SETTLE;
     while Instant::now() < until && !r.cancel.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(50));
@@ -300,12 +393,20 @@ fn case(r: &mut Runner, a: &mut Active, trace: &mut Trace, cycle: usize, ts: &st
 
 /// Session summary at global teardown: trial counts by status, files and bytes.
 pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
-    let passed = r.records.iter().filter(|x| matches!(x.outcome, crate::report::Outcome::Passed { .. })).count();
+    let passed = r
+        .records
+        .iter()
+        .filter(|x| matches!(x.outcome, crate::report::Outcome::Passed { .. }))
+        .count();
     let failed = r.records.len() - passed;
     for (h, _) in global_hosts(r) {
         let dirs = r.dirs.get(&h).cloned().unwrap_or_default();
         let dir = session_dir(&r.cfg, &h, &r.session_ts);
-        let list: Vec<String> = dirs.iter().chain(std::iter::once(&dir)).map(|d| quote(d).into_owned()).collect();
+        let list: Vec<String> = dirs
+            .iter()
+            .chain(std::iter::once(&dir))
+            .map(|d| quote(d).into_owned())
+            .collect();
         let out = trace.check(
             &r.remote,
             &h,
@@ -325,7 +426,13 @@ pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError>
             "bytes": bytes,
         });
         let data = serde_json::to_vec_pretty(&summary).unwrap_or_default();
-        trace.write_file(&r.remote, &h, "write session summary", &format!("{dir}/summary_{}.json", r.session_ts), &data)?;
+        trace.write_file(
+            &r.remote,
+            &h,
+            "write session summary",
+            &format!("{dir}/summary_{}.json", r.session_ts),
+            &data,
+        )?;
     }
     Ok(())
 }

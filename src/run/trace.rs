@@ -3,7 +3,7 @@
 
 use super::error::StepError;
 use crate::process::{ProcessRecord, Stopped};
-use crate::remote::{CmdOutput, Remote, RemoteError};
+use crate::remote::{CmdOutput, Remote, RemoteError, Spawn};
 use serde::Serialize;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -50,12 +50,25 @@ impl Trace {
             Some(c) => r.exec_cancellable(host, command, timeout, c),
             None => r.exec(host, command, timeout),
         };
-        self.record(host, step, command, start, out.as_ref().ok().map(|o| o.exit_code));
+        self.record(
+            host,
+            step,
+            command,
+            start,
+            out.as_ref().ok().map(|o| o.exit_code),
+        );
         out.map_err(|e| StepError::remote(step, &e).on(host))
     }
 
     /// Runs a command that must exit 0.
-    pub fn check(&mut self, r: &Remote, host: &str, step: &str, command: &str, timeout: Duration) -> Result<CmdOutput, StepError> {
+    pub fn check(
+        &mut self,
+        r: &Remote,
+        host: &str,
+        step: &str,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<CmdOutput, StepError> {
         let out = self.exec(r, host, step, command, timeout, None)?;
         if out.exit_code != 0 {
             return Err(StepError::remote(
@@ -72,10 +85,23 @@ impl Trace {
     }
 
     /// Writes a remote file atomically.
-    pub fn write_file(&mut self, r: &Remote, host: &str, step: &str, path: &str, data: &[u8]) -> Result<(), StepError> {
+    pub fn write_file(
+        &mut self,
+        r: &Remote,
+        host: &str,
+        step: &str,
+        path: &str,
+        data: &[u8],
+    ) -> Result<(), StepError> {
         let start = Instant::now();
         let res = r.write_file(host, path, data);
-        self.record(host, step, &format!("write {path} ({} bytes)", data.len()), start, Some(i32::from(res.is_err())));
+        self.record(
+            host,
+            step,
+            &format!("write {path} ({} bytes)", data.len()),
+            start,
+            Some(i32::from(res.is_err())),
+        );
         res.map_err(|e| StepError::remote(step, &e).on(host))
     }
 
@@ -87,16 +113,86 @@ impl Trace {
         command: &str,
         files: (&str, &str, &str),
     ) -> Result<ProcessRecord, StepError> {
-        let start = Instant::now();
-        let rec = r.spawn(host, command, files.0, files.1, files.2);
-        self.record(host, step, command, start, rec.as_ref().ok().map(|_| 0));
-        rec.map_err(|e| StepError::remote(step, &e).on(host))
+        let spec = Spawn {
+            command,
+            stdout: files.0,
+            stderr: files.1,
+            pid_file: files.2,
+        };
+        Ok(self.spawn_many(r, host, step, &[spec])?.remove(0))
     }
 
-    pub fn stop(&mut self, r: &Remote, host: &str, step: &str, p: &ProcessRecord, grace: Duration) -> Result<Stopped, StepError> {
+    /// Starts several commands detached in one round trip.
+    pub fn spawn_many(
+        &mut self,
+        r: &Remote,
+        host: &str,
+        step: &str,
+        specs: &[Spawn<'_>],
+    ) -> Result<Vec<ProcessRecord>, StepError> {
         let start = Instant::now();
-        let s = r.stop(host, p, grace);
-        self.record(host, step, &format!("stop PID {} (TERM, KILL after {grace:?})", p.pid), start, None);
+        let recs = r.spawn_many(host, specs);
+        for s in specs {
+            self.record(host, step, s.command, start, recs.as_ref().ok().map(|_| 0));
+        }
+        recs.map_err(|e| StepError::remote(step, &e).on(host))
+    }
+
+    /// Waits for a recorded process to exit; Ctrl-C (`cancel`) ends the wait.
+    pub fn wait_exit(
+        &mut self,
+        r: &Remote,
+        host: &str,
+        step: &str,
+        p: &ProcessRecord,
+        timeout: Duration,
+        cancel: &AtomicBool,
+    ) -> Result<(), StepError> {
+        let start = Instant::now();
+        let res = r.wait_exit(host, p, timeout, cancel);
+        self.record(
+            host,
+            step,
+            &format!("wait for PID {} to exit", p.pid),
+            start,
+            None,
+        );
+        res.map_err(|e| StepError::remote(step, &e).on(host))
+    }
+
+    pub fn stop(
+        &mut self,
+        r: &Remote,
+        host: &str,
+        step: &str,
+        p: &ProcessRecord,
+        grace: Duration,
+    ) -> Result<Stopped, StepError> {
+        Ok(self
+            .stop_many(r, host, step, std::slice::from_ref(p), grace)?
+            .remove(0))
+    }
+
+    /// Stops several recorded processes of one host in one round trip.
+    pub fn stop_many(
+        &mut self,
+        r: &Remote,
+        host: &str,
+        step: &str,
+        ps: &[ProcessRecord],
+        grace: Duration,
+    ) -> Result<Vec<Stopped>, StepError> {
+        let start = Instant::now();
+        let s = r.stop_many(host, ps, grace);
+        for p in ps {
+            self.record(
+                host,
+                step,
+                &format!("stop PID {} (TERM, KILL after {grace:?})", p.pid),
+                start,
+                None,
+            );
+        }
         s.map_err(|e| StepError::remote(step, &e).on(host))
     }
 }

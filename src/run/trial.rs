@@ -11,7 +11,7 @@ use super::Runner;
 use crate::naming::{self, Variant};
 use crate::perf::{self, Metrics, Vars};
 use crate::process::ProcessRecord;
-use crate::remote::SHORT;
+use crate::remote::{Spawn, SHORT};
 use crate::template::quote;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -33,8 +33,17 @@ struct Ctx {
 }
 
 /// Creates `{root}/{prefix}_{ts}` (never an existing one) with the subdirs.
-fn make_dir(r: &Runner, trace: &mut Trace, host: &str, rel: &str, subdirs: &[&str]) -> Result<String, StepError> {
-    let base = format!("{}/{rel}", naming::results_root(&r.cfg.ssh_hosts[host].workdir));
+fn make_dir(
+    r: &Runner,
+    trace: &mut Trace,
+    host: &str,
+    rel: &str,
+    subdirs: &[&str],
+) -> Result<String, StepError> {
+    let base = format!(
+        "{}/{rel}",
+        naming::results_root(&r.cfg.ssh_hosts[host].workdir)
+    );
     let subs: Vec<String> = subdirs.iter().map(|s| format!("\"$d\"/{s}")).collect();
     let script = format!(
         "b={b}; d=\"$b\"; n=0; mkdir -p \"$(dirname \"$b\")\" || exit 1\n\
@@ -43,7 +52,11 @@ fn make_dir(r: &Runner, trace: &mut Trace, host: &str, rel: &str, subdirs: &[&st
         b = quote(&base),
         subs = subs.join(" ")
     );
-    Ok(trace.check(&r.remote, host, "create trial directory", &script, SHORT)?.stdout.trim().to_string())
+    Ok(trace
+        .check(&r.remote, host, "create trial directory", &script, SHORT)?
+        .stdout
+        .trim()
+        .to_string())
 }
 
 pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
@@ -61,13 +74,23 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
         subdirs.push("ebpf_monitoring");
     }
     let dirs = make_dir(r, &mut trace, &server, &rel, &subdirs).and_then(|sd| {
-        let cd = if client == server { sd.clone() } else { make_dir(r, &mut trace, &client, &rel, &subdirs)? };
+        let cd = if client == server {
+            sd.clone()
+        } else {
+            make_dir(r, &mut trace, &client, &rel, &subdirs)?
+        };
         Ok((sd, cd))
     });
     let (server_dir, client_dir) = dirs.map_err(|e| (e, String::new()))?;
-    r.dirs.entry(server.clone()).or_default().push(server_dir.clone());
+    r.dirs
+        .entry(server.clone())
+        .or_default()
+        .push(server_dir.clone());
     if client != server {
-        r.dirs.entry(client.clone()).or_default().push(client_dir.clone());
+        r.dirs
+            .entry(client.clone())
+            .or_default()
+            .push(client_dir.clone());
     }
     let test_vars = |role: Role, dir: &str| {
         let mut x = vars::env(&r.cfg, &cycle.env, role);
@@ -75,11 +98,15 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
             .set("variant", v.name())
             .set("protocol", v.protocol().as_str())
             .set("streams", v.streams().to_string())
-            .set("duration", crate::matrix::duration(&r.cfg.perf, &v).to_string())
+            .set(
+                "duration",
+                crate::matrix::duration(&r.cfg.perf, &v).to_string(),
+            )
             .set("result_dir", dir)
             .set("cycle", &cycle.id);
         if let Some(cc) = &cycle.case {
-            x.set("tool_id", &cc.tool_id).set("case_id", cc.case.id.to_string());
+            x.set("tool_id", &cc.tool_id)
+                .set("case_id", cc.case.id.to_string());
         }
         x
     };
@@ -93,26 +120,73 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
         ts,
     };
     let targets = vec![
-        Target { host: ctx.server.clone(), role: Role::Server, vars: ctx.server_vars.clone(), dir: format!("{}/monitoring", ctx.server_dir) },
-        Target { host: ctx.client.clone(), role: Role::Client, vars: ctx.client_vars.clone(), dir: format!("{}/monitoring", ctx.client_dir) },
+        Target {
+            host: ctx.server.clone(),
+            role: Role::Server,
+            vars: ctx.server_vars.clone(),
+            dir: format!("{}/monitoring", ctx.server_dir),
+        },
+        Target {
+            host: ctx.client.clone(),
+            role: Role::Client,
+            vars: ctx.client_vars.clone(),
+            dir: format!("{}/monitoring", ctx.client_dir),
+        },
     ];
-    let mut log = HookLog { file_name: format!("hook_results_{}.json", ctx.ts), results: Vec::new() };
+    let mut log = HookLog {
+        file_name: format!("hook_results_{}.json", ctx.ts),
+        results: Vec::new(),
+    };
     let tasks = r.cfg.hooks.test.clone();
     let baseline = Some(cycle.is_baseline());
 
     // Setup and body; what was started is stopped below whatever happened.
     let mut started_procs: Vec<(String, String, ProcessRecord)> = Vec::new();
-    let body = hooks::run(&r.remote, &mut trace, &mut log, "test", "setup", &tasks.setup, &targets, baseline)
-        .and_then(|()| body(r, &ctx, &v, &mut trace, &mut started_procs));
+    let body = hooks::run(
+        &r.remote,
+        &mut trace,
+        &mut log,
+        "test",
+        "setup",
+        &tasks.setup,
+        &targets,
+        baseline,
+    )
+    .and_then(|()| body(r, &ctx, &v, &mut trace, &mut started_procs));
 
-    // Teardown: built-in first, then the user's tasks.
+    // Teardown: built-in first (every started process, one batch per host),
+    // then the user's tasks.
     let mut teardown_err = None;
-    for (host, what, rec) in started_procs.iter().rev() {
-        if let Err(e) = trace.stop(&r.remote, host, &format!("stop {what}"), rec, Duration::from_secs(3)) {
+    for host in [&ctx.client, &ctx.server] {
+        let recs: Vec<ProcessRecord> = started_procs
+            .iter()
+            .rev()
+            .filter(|(h, _, _)| h == host)
+            .map(|(_, _, p)| p.clone())
+            .collect();
+        if recs.is_empty() {
+            continue;
+        }
+        if let Err(e) = trace.stop_many(
+            &r.remote,
+            host,
+            "stop servers, clients and sar",
+            &recs,
+            Duration::from_secs(3),
+        ) {
             teardown_err.get_or_insert(e);
         }
     }
-    if let Err(e) = hooks::run(&r.remote, &mut trace, &mut log, "test", "teardown", &tasks.teardown, &targets, baseline) {
+    if let Err(e) = hooks::run(
+        &r.remote,
+        &mut trace,
+        &mut log,
+        "test",
+        "teardown",
+        &tasks.teardown,
+        &targets,
+        baseline,
+    ) {
         teardown_err.get_or_insert(e);
     }
     if let Err(e) = hooks::save(&r.remote, &mut trace, &log, &targets) {
@@ -129,7 +203,10 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
         Err(e) if e.message.contains("timed out") => "timeout",
         Err(_) => "failed",
     };
-    let paths = format!("server: {}:{}\nclient: {}:{}\n", ctx.server, ctx.server_dir, ctx.client, ctx.client_dir);
+    let paths = format!(
+        "server: {}:{}\nclient: {}:{}\n",
+        ctx.server, ctx.server_dir, ctx.client, ctx.client_dir
+    );
     let metadata = json!({
         "test_case": {
             "trial": trial.name,
@@ -162,8 +239,14 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
     });
     let data = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
     let mut meta_err = None;
-    for (h, d) in [(&ctx.server, &ctx.server_dir), (&ctx.client, &ctx.client_dir)] {
-        if let Err(e) = r.remote.write_file(h, &format!("{d}/metadata_{}.json", ctx.ts), &data) {
+    for (h, d) in [
+        (&ctx.server, &ctx.server_dir),
+        (&ctx.client, &ctx.client_dir),
+    ] {
+        if let Err(e) = r
+            .remote
+            .write_file(h, &format!("{d}/metadata_{}.json", ctx.ts), &data)
+        {
             meta_err.get_or_insert(StepError::remote("write metadata", &e).on(h));
         }
     }
@@ -180,25 +263,45 @@ fn body(
     trace: &mut Trace,
     started: &mut Vec<(String, String, ProcessRecord)>,
 ) -> Result<Metrics, StepError> {
-    let plan = perf::plan(&r.cfg.perf, v).ok_or_else(|| StepError::new("plan", "the spec lacks this test's commands"))?;
-    let render = |vars: &Vars, t: &str, step: &str, host: &str| vars.render(t).map_err(|e| StepError::new(step, e.to_string()).on(host));
+    let plan = perf::plan(&r.cfg.perf, v)
+        .ok_or_else(|| StepError::new("plan", "the spec lacks this test's commands"))?;
+    let render = |vars: &Vars, t: &str, step: &str, host: &str| {
+        vars.render(t)
+            .map_err(|e| StepError::new(step, e.to_string()).on(host))
+    };
     let n = plan.ports.len();
-    let mut logs = Vec::new();
-    // Servers, one per port.
+    // Servers, one per port, started in one round trip.
+    let mut files = Vec::new();
     for (i, port) in plan.ports.iter().enumerate() {
-        let log = if n == 1 { "server.log".to_string() } else { format!("server_{}.log", i + 1) };
+        let log = if n == 1 {
+            "server.log".to_string()
+        } else {
+            format!("server_{}.log", i + 1)
+        };
+        let out = format!("{}/server_results/{log}", ctx.server_dir);
         let sv = ctx
             .server_vars
             .with("port", port.to_string())
             .with("stream", (i + 1).to_string())
             .with("target_bw", plan.target_bw.clone().unwrap_or_default())
-            .with("result_file", format!("{}/server_results/{log}", ctx.server_dir));
+            .with("result_file", &out);
         let cmd = render(&sv, &plan.server_cmd, "start server", &ctx.server)?;
-        let out = format!("{}/server_results/{log}", ctx.server_dir);
         let pid = format!("{}/server_results/server_{}.pid", ctx.server_dir, i + 1);
-        let rec = trace.spawn(&r.remote, &ctx.server, "start server", &cmd, (&out, &out, &pid))?;
+        files.push((cmd, out, pid));
+    }
+    let specs: Vec<Spawn<'_>> = files
+        .iter()
+        .map(|(command, out, pid_file)| Spawn {
+            command,
+            stdout: out,
+            stderr: out,
+            pid_file,
+        })
+        .collect();
+    let recs = trace.spawn_many(&r.remote, &ctx.server, "start servers", &specs)?;
+    let logs: Vec<&String> = files.iter().map(|(_, out, _)| out).collect();
+    for (rec, port) in recs.into_iter().zip(&plan.ports) {
         started.push((ctx.server.clone(), format!("server on port {port}"), rec));
-        logs.push(out);
     }
     // Ready when every port listens (polled, no fixed sleep).
     let ports: Vec<String> = plan.ports.iter().map(u16::to_string).collect();
@@ -210,9 +313,20 @@ fn body(
     );
     trace.check(&r.remote, &ctx.server, "wait for servers", &wait, SHORT)?;
     for ((_, what, rec), log) in started.iter().zip(&logs) {
-        if !r.remote.is_alive(&ctx.server, rec).map_err(|e| StepError::remote("check server", &e))? {
-            let log = r.remote.read_file(&ctx.server, log).unwrap_or_default();
-            let mut e = StepError::new("start server", format!("{what} exited right after starting")).on(&ctx.server);
+        if !r
+            .remote
+            .is_alive(&ctx.server, rec)
+            .map_err(|e| StepError::remote("check server", &e))?
+        {
+            let log = r
+                .remote
+                .read_file(&ctx.server, log.as_str())
+                .unwrap_or_default();
+            let mut e = StepError::new(
+                "start server",
+                format!("{what} exited right after starting"),
+            )
+            .on(&ctx.server);
             e.stderr_tail = crate::remote::tail(&log, 1000);
             return Err(e);
         }
@@ -221,12 +335,26 @@ fn body(
     let mut sar = None;
     if let (Variant::Pps { .. }, Some(t)) = (v, &plan.sar_cmd) {
         let file = format!("{}/monitoring/network_stats_{}.log", ctx.server_dir, ctx.ts);
-        let cmd = format!("LC_ALL=C S_TIME_FORMAT=ISO {}", render(&ctx.server_vars.with("duration", plan.duration.to_string()), t, "start sar", &ctx.server)?);
-        let rec = trace.spawn(&r.remote, &ctx.server, "start sar", &cmd, (&file, &format!("{file}.err"), &format!("{file}.pid")))?;
+        let cmd = format!(
+            "LC_ALL=C S_TIME_FORMAT=ISO {}",
+            render(
+                &ctx.server_vars.with("duration", plan.duration.to_string()),
+                t,
+                "start sar",
+                &ctx.server
+            )?
+        );
+        let rec = trace.spawn(
+            &r.remote,
+            &ctx.server,
+            "start sar",
+            &cmd,
+            (&file, &format!("{file}.err"), &format!("{file}.pid")),
+        )?;
         started.push((ctx.server.clone(), "sar".into(), rec.clone()));
         sar = Some((rec, file));
     }
-    // Clients, all started together.
+    // Clients, all started together, as one recorded process group.
     let dir = format!("{}/client_results", ctx.client_dir);
     let mut script = format!("cd {} || exit 1\n", quote(&dir));
     for (i, port) in plan.ports.iter().enumerate() {
@@ -239,21 +367,60 @@ fn body(
             .with("target_bw", plan.target_bw.clone().unwrap_or_default())
             .with("result_file", &result_file);
         let cmd = render(&cv, &plan.client_cmd, "run client", &ctx.client)?;
-        let stdout = if plan.client_cmd.contains("{result_file}") { format!("stream_{s}.stdout") } else { format!("stream_{s}.{}", plan.output_ext) };
+        let stdout = if plan.client_cmd.contains("{result_file}") {
+            format!("stream_{s}.stdout")
+        } else {
+            format!("stream_{s}.{}", plan.output_ext)
+        };
         script += &format!("( {cmd}\n  echo $? > stream_{s}.rc ) > {stdout} 2> stream_{s}.err &\n");
     }
     script += "wait\n";
-    for s in 1..=n {
-        script += &format!("printf '\\n{MARK} {s} rc %s@@\\n' \"$(cat stream_{s}.rc)\"; cat stream_{s}.{}; cat stream_{s}.err >&2\n", plan.output_ext);
-    }
+    let clients = trace.spawn(
+        &r.remote,
+        &ctx.client,
+        "start clients",
+        &script,
+        (
+            &format!("{dir}/clients.log"),
+            &format!("{dir}/clients.log"),
+            &format!("{dir}/clients.pid"),
+        ),
+    )?;
+    started.push((ctx.client.clone(), "clients".into(), clients.clone()));
     let timeout = Duration::from_secs(u64::from(plan.duration)) + CLIENT_GRACE;
-    let out = trace.exec(&r.remote, &ctx.client, "run clients", &script, timeout, Some(&r.cancel))?;
+    trace.wait_exit(
+        &r.remote,
+        &ctx.client,
+        "run clients",
+        &clients,
+        timeout,
+        &r.cancel,
+    )?;
+    let mut collect = format!("cd {} || exit 1\n", quote(&dir));
+    for s in 1..=n {
+        collect += &format!("printf '\\n{MARK} {s} rc %s@@\\n' \"$(cat stream_{s}.rc 2>/dev/null)\"; cat stream_{s}.{}; cat stream_{s}.err >&2\n", plan.output_ext);
+    }
+    let out = trace.check(
+        &r.remote,
+        &ctx.client,
+        "read client results",
+        &collect,
+        SHORT,
+    )?;
     let mut outputs = Vec::new();
     for (i, chunk) in out.stdout.split(&format!("\n{MARK} ")).skip(1).enumerate() {
         let (head, body) = chunk.split_once("@@\n").unwrap_or((chunk, ""));
         let rc = head.rsplit(' ').next().unwrap_or("").trim();
         if rc != "0" {
-            let mut e = StepError::new("run client", format!("client of stream {} exited with {rc}", i + 1)).on(&ctx.client);
+            let mut e = StepError::new(
+                "run client",
+                format!(
+                    "client of stream {} exited with {}",
+                    i + 1,
+                    if rc.is_empty() { "no status" } else { rc }
+                ),
+            )
+            .on(&ctx.client);
             e.command = Some(plan.client_cmd.clone());
             e.exit_code = rc.parse().ok();
             e.stderr_tail = crate::remote::tail(&format!("{}\n{}", out.stderr, body), 1000);
@@ -262,7 +429,11 @@ fn body(
         outputs.push(body.to_string());
     }
     if outputs.len() != n {
-        return Err(StepError::new("run clients", format!("expected {n} client outputs, got {}", outputs.len())).on(&ctx.client));
+        return Err(StepError::new(
+            "run clients",
+            format!("expected {n} client outputs, got {}", outputs.len()),
+        )
+        .on(&ctx.client));
     }
     // sar ends with its interval count; wait for it (bounded), then read it.
     let sar_text = match &sar {
@@ -271,10 +442,29 @@ fn body(
             while r.remote.is_alive(&ctx.server, rec).unwrap_or(false) && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(100));
             }
-            Some(trace.check(&r.remote, &ctx.server, "read sar", &format!("cat {}", quote(file)), SHORT)?.stdout)
+            Some(
+                trace
+                    .check(
+                        &r.remote,
+                        &ctx.server,
+                        "read sar",
+                        &format!("cat {}", quote(file)),
+                        SHORT,
+                    )?
+                    .stdout,
+            )
         }
         None => None,
     };
-    let iface = ctx.server_vars.get("server_interface").unwrap_or_default().to_string();
-    perf::metrics(v, &outputs, sar_text.as_deref().map(|s| (s, iface.as_str()))).map_err(|m| StepError::new("parse results", m))
+    let iface = ctx
+        .server_vars
+        .get("server_interface")
+        .unwrap_or_default()
+        .to_string();
+    perf::metrics(
+        v,
+        &outputs,
+        sar_text.as_deref().map(|s| (s, iface.as_str())),
+    )
+    .map_err(|m| StepError::new("parse results", m))
 }

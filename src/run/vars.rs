@@ -24,7 +24,11 @@ impl Role {
 /// Facts of one host: `workdir`, `results_root`, `host`.
 pub fn host(cfg: &Config, host: &str) -> Vars {
     let mut v = Vars::default();
-    let workdir = cfg.ssh_hosts.get(host).map(|h| h.workdir.as_str()).unwrap_or("/");
+    let workdir = cfg
+        .ssh_hosts
+        .get(host)
+        .map(|h| h.workdir.as_str())
+        .unwrap_or("/");
     v.set("workdir", workdir)
         .set("results_root", naming::results_root(workdir))
         .set("host", host);

@@ -1,0 +1,508 @@
+//! Running the matrix for real on the lab: the `perf` harness with real
+//! sshd, iperf3, netperf, sar and bpftrace. Tests share the lab's hosts and
+//! ports, so they run one at a time.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static LAB: Mutex<()> = Mutex::new(());
+
+/// A copy of the default config with 1 s tests, edited by `edit`.
+fn config(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
+    let dir = common::copy_dir(&common::repo().join("config"));
+    let spec = dir.path().join("performance-test-spec.yaml");
+    let text = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace("duration: 2", "duration: 1");
+    std::fs::write(&spec, text).unwrap();
+    edit(dir.path());
+    dir
+}
+
+fn replace_in(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{from:?} not in {}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+fn perf(cfg: &Path, args: &[&str]) -> (Output, PathBuf) {
+    let junit = cfg.join("junit.xml");
+    let mut a = vec![
+        "--config-dir",
+        cfg.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ];
+    a.extend_from_slice(args);
+    (common::perf(&a), junit)
+}
+
+#[derive(Debug)]
+struct Case {
+    name: String,
+    classname: String,
+    failure: Option<String>,
+    system_out: String,
+    /// Text inside `<failure>`/`<error>`: step, host, command, exit code, stderr tail.
+    failure_body: String,
+}
+
+fn junit(path: &Path) -> Vec<Case> {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("JUnit {}: {e}", path.display()));
+    let doc = roxmltree::Document::parse(&text).expect("JUnit is XML");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| {
+            let child_text = |tag: &str| {
+                n.children()
+                    .find(|c| c.has_tag_name(tag))
+                    .and_then(|c| c.text())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            Case {
+                name: n.attribute("name").unwrap_or("").into(),
+                classname: n.attribute("classname").unwrap_or("").into(),
+                failure: n
+                    .children()
+                    .find(|c| c.has_tag_name("failure") || c.has_tag_name("error"))
+                    .map(|f| f.attribute("message").unwrap_or("").to_string()),
+                system_out: child_text("system-out"),
+                failure_body: n
+                    .children()
+                    .filter(|c| c.has_tag_name("failure") || c.has_tag_name("error"))
+                    .flat_map(|f| f.descendants().filter_map(|d| d.text()))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// `server: host:/path` and `client: host:/path` lines of a system-out.
+fn paths(out: &str) -> BTreeMap<String, PathBuf> {
+    out.lines()
+        .filter_map(|l| {
+            let (role, rest) = l.split_once(": ")?;
+            let (_, path) = rest.split_once(':')?;
+            Some((role.to_string(), PathBuf::from(path)))
+        })
+        .collect()
+}
+
+fn listed(cfg: &Path, args: &[&str]) -> Vec<String> {
+    let mut a = vec!["--list"];
+    a.extend_from_slice(args);
+    common::listed(&perf(cfg, &a).0)
+}
+
+#[test]
+fn filtered_subset_runs_green_with_junit_and_remote_tree() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = config(|_| {});
+    let filter = ["vm", "--skip", "throughput"];
+    let expected = listed(cfg.path(), &filter);
+    assert_eq!(expected.len(), 8, "{expected:?}");
+    let (o, jpath) = perf(cfg.path(), &filter);
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        common::stdout(&o),
+        common::stderr(&o)
+    );
+
+    let cases = junit(&jpath);
+    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        expected.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    for c in &cases {
+        assert!(c.failure.is_none(), "{}: {:?}", c.name, c.failure);
+        let cycle = if c.name.starts_with("baseline") {
+            "baseline_vm"
+        } else {
+            "tool_003_case_4_vm"
+        };
+        assert_eq!(c.classname, format!("ebpf_perf.{cycle}"));
+        if c.name.contains("latency") {
+            assert!(c.system_out.contains("latency_us min="), "{}", c.system_out);
+        } else {
+            assert!(
+                c.system_out.contains("packets_per_second="),
+                "{}",
+                c.system_out
+            );
+            assert!(c.system_out.contains("throughput_bps="), "{}", c.system_out);
+        }
+        // The remote tree (the lab's hosts share this file system).
+        let p = paths(&c.system_out);
+        let variant = c.name.rsplit("::").next().unwrap();
+        for role in ["server", "client"] {
+            let dir = &p[role];
+            let leaf = dir.file_name().unwrap().to_str().unwrap();
+            let ts = leaf
+                .strip_prefix(&format!("{variant}_"))
+                .unwrap_or_else(|| panic!("{leaf}"));
+            assert!(
+                ts.len() == 15
+                    && ts.as_bytes()[8] == b'_'
+                    && ts.replace('_', "").chars().all(|c| c.is_ascii_digit()),
+                "{leaf}"
+            );
+            for sub in ["client_results", "server_results", "monitoring"] {
+                assert!(dir.join(sub).is_dir(), "{}/{sub}", dir.display());
+            }
+            assert_eq!(
+                dir.join("ebpf_monitoring").is_dir(),
+                !c.name.starts_with("baseline")
+            );
+            let meta: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(dir.join(format!("metadata_{ts}.json"))).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(meta["execution"]["status"], "success");
+            assert_eq!(meta["test_case"]["trial"], c.name.as_str());
+            assert!(meta["commands"].as_array().unwrap().len() >= 5);
+            assert!(meta["results"].is_object());
+        }
+        let streams = if c.name.contains("multi_2") { 2 } else { 1 };
+        let ext = if c.name.contains("latency") {
+            "txt"
+        } else {
+            "json"
+        };
+        for s in 1..=streams {
+            assert!(p["client"]
+                .join(format!("client_results/stream_{s}.{ext}"))
+                .is_file());
+        }
+        assert!(
+            p["server"]
+                .join("server_results")
+                .read_dir()
+                .unwrap()
+                .count()
+                > 0
+        );
+    }
+    // Case-long files of the eBPF program, and the session summary.
+    let case_root = cases
+        .iter()
+        .find(|c| c.name.starts_with("tool_003"))
+        .map(|c| {
+            paths(&c.system_out)["server"]
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .to_path_buf()
+        })
+        .unwrap();
+    let mon: Vec<String> = std::fs::read_dir(case_root.join("ebpf_monitoring"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    for prefix in ["tool_output_", "tool_error_", "ebpf_pid_"] {
+        assert!(
+            mon.iter().any(|f| f.starts_with(prefix)),
+            "{prefix} in {mon:?}"
+        );
+    }
+    let err = common::stderr(&o);
+    assert!(err.contains("8 of 60 trials selected"), "{err}");
+}
+
+#[test]
+fn a_case_whose_program_exits_fails_exactly_its_trials() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = config(|d| {
+        replace_in(
+            &d.join("ebpf-cases.json"),
+            "\"command\": \"bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len",
+            "\"command\": \"echo 'probe attach failed' >&2; exit 3; bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len",
+        )
+    });
+    let (o, jpath) = perf(cfg.path(), &["host", "tcp_rr", "--skip", "baseline"]);
+    assert!(!o.status.success());
+    let cases = junit(&jpath);
+    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "tool_001::case_1::host::latency::tcp_rr",
+            "tool_001::case_2::host::latency::tcp_rr",
+            "tool_002::case_3::host::latency::tcp_rr"
+        ]
+    );
+    assert!(cases[0].failure.is_none(), "{:?}", cases[0].failure);
+    let f = cases[1].failure.as_deref().expect("case 2 fails");
+    assert!(f.contains("exited with status 3"), "{f}");
+    for want in [
+        "step: eBPF program",
+        "host: host-server",
+        "exit code: 3",
+        "probe attach failed",
+    ] {
+        assert!(
+            cases[1].failure_body.contains(want),
+            "{want:?} in {}",
+            cases[1].failure_body
+        );
+    }
+    assert!(
+        cases[2].failure.is_none(),
+        "the next case still runs: {:?}",
+        cases[2].failure
+    );
+}
+
+fn pid_files(root: &Path, since: std::time::SystemTime, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            pid_files(&p, since, out);
+        } else {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            let recent = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|m| m >= since);
+            if recent
+                && (name.ends_with(".pid")
+                    || (name.starts_with("ebpf_pid_") && name.ends_with(".txt")))
+            {
+                out.push(p);
+            }
+        }
+    }
+}
+
+/// Is the process recorded in `pid_file` (`PID STARTTIME`) still running?
+fn recorded_alive(pid_file: &Path) -> bool {
+    let text = std::fs::read_to_string(pid_file).unwrap();
+    let mut it = text.split_whitespace();
+    let (pid, start) = (it.next().unwrap(), it.next().unwrap());
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let rest = stat.rsplit_once(") ").unwrap().1;
+    let f: Vec<&str> = rest.split(' ').collect();
+    f[0] != "Z" && f[19] == start
+}
+
+#[test]
+fn sigint_during_a_trial_stops_everything_and_writes_junit() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = config(|d| {
+        // A long test, so that Ctrl-C arrives while clients, servers and the
+        // eBPF program (on both hosts) run.
+        replace_in(
+            &d.join("performance-test-spec.yaml"),
+            "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 1",
+            "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 30",
+        );
+    });
+    let since = std::time::SystemTime::now() - Duration::from_secs(1);
+    let junit_path = cfg.path().join("junit.xml");
+    let child = Command::new(common::perf_exe())
+        .args([
+            "--config-dir",
+            cfg.path().to_str().unwrap(),
+            "--junit",
+            junit_path.to_str().unwrap(),
+            "case_3",
+            "multi_2_tcp",
+        ])
+        .current_dir(common::repo())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the clients run (their pid file appears), then press Ctrl-C.
+    let root = Path::new("/var/lib/ebpf-perf-lab/hosts/host-client/performance-test-results/ebpf");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut found = Vec::new();
+        pid_files(root, since, &mut found);
+        if found
+            .iter()
+            .any(|p| p.ends_with("client_results/clients.pid"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "clients never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let t = Instant::now();
+    // SAFETY: signalling our own child by its PID.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "teardown took {:?}",
+        t.elapsed()
+    );
+    let cases = junit(&junit_path);
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert!(
+        cases[0]
+            .failure
+            .as_deref()
+            .unwrap_or("")
+            .contains("interrupted"),
+        "{:?}",
+        cases[0].failure
+    );
+    // Every process the run started, on every lab host, by its recorded PID.
+    let mut files = Vec::new();
+    pid_files(Path::new("/var/lib/ebpf-perf-lab/hosts"), since, &mut files);
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().filter(|n| n.starts_with("ebpf_pid_")).count() == 2,
+        "eBPF program on both hosts: {names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n == "clients.pid") && names.iter().any(|n| n.starts_with("server_")),
+        "{names:?}"
+    );
+    for f in &files {
+        assert!(!recorded_alive(f), "{} is still running", f.display());
+    }
+}
+
+#[test]
+fn failing_setup_tears_down_what_was_set_up() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let marks = tempfile::tempdir().unwrap();
+    let m = marks.path().display().to_string();
+    let cfg = config(|d| {
+        std::fs::write(
+            d.join("hooks.yaml"),
+            format!(
+                "hooks:\n  tool:\n    setup:\n      - {{name: mark, on: server, run: \"touch {m}/tool_setup\"}}\n    teardown:\n      - {{name: unmark, on: server, run: \"touch {m}/tool_teardown\"}}\n  test:\n    setup:\n      - {{name: fail, on: client, when: ebpf, run: \"echo no-go >&2; exit 7\"}}\n"
+            ),
+        )
+        .unwrap();
+    });
+    let since = std::time::SystemTime::now() - Duration::from_secs(1);
+    let (o, jpath) = perf(cfg.path(), &["case_1", "latency"]);
+    assert!(!o.status.success());
+    let cases = junit(&jpath);
+    assert_eq!(cases.len(), 2);
+    for c in &cases {
+        let f = c.failure.as_deref().unwrap();
+        assert!(
+            f.contains("hook test.setup.fail") && f.contains("exited with 7"),
+            "{f}"
+        );
+        for want in [
+            "step: hook test.setup.fail",
+            "host: host-client",
+            "exit code: 7",
+            "no-go",
+        ] {
+            assert!(
+                c.failure_body.contains(want),
+                "{want:?} in {}",
+                c.failure_body
+            );
+        }
+    }
+    // The tool layer was set up and torn down; the eBPF program (set up by
+    // the case layer before the failing test step) was stopped.
+    assert!(Path::new(&format!("{m}/tool_setup")).exists());
+    assert!(Path::new(&format!("{m}/tool_teardown")).exists());
+    let mut files = Vec::new();
+    pid_files(
+        Path::new("/var/lib/ebpf-perf-lab/hosts/host-server/performance-test-results/ebpf"),
+        since,
+        &mut files,
+    );
+    let ebpf: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| {
+            f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("ebpf_pid_")
+        })
+        .collect();
+    assert_eq!(ebpf.len(), 1, "{files:?}");
+    assert!(!recorded_alive(ebpf[0]));
+    // Servers were never started: the user's setup task runs before them.
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.to_string_lossy().contains("server_results")),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn shell_metacharacters_in_config_values_reach_commands_verbatim() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let value = "it's \"x\"; touch /tmp/ebpf-perf-injected-run $(id) `id` & |";
+    let cfg = config(|d| {
+        replace_in(
+            &d.join("test-env-config.yaml"),
+            "    client:\n      ssh_ref: \"vm-client\"",
+            &format!(
+                "    vars:\n      title: {}\n    client:\n      ssh_ref: \"vm-client\"",
+                serde_json::to_string(value).unwrap()
+            ),
+        );
+        // The host environment needs the var too: baseline templates use it.
+        replace_in(
+            &d.join("test-env-config.yaml"),
+            "    client:\n      ssh_ref: \"host-client\"",
+            &format!(
+                "    vars:\n      title: {}\n    client:\n      ssh_ref: \"host-client\"",
+                serde_json::to_string(value).unwrap()
+            ),
+        );
+        replace_in(
+            &d.join("performance-test-spec.yaml"),
+            "-t {duration} -b {target_bw} -J\"",
+            "-t {duration} -b {target_bw} -J --title {title}\"",
+        );
+    });
+    let (o, jpath) = perf(cfg.path(), &["baseline", "vm", "single_tcp_1G"]);
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        common::stdout(&o),
+        common::stderr(&o)
+    );
+    let cases = junit(&jpath);
+    let client = &paths(&cases[0].system_out)["client"];
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(client.join("client_results/stream_1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["title"], value, "iperf3 received the value verbatim");
+    assert!(!Path::new("/tmp/ebpf-perf-injected-run").exists());
+}
