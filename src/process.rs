@@ -41,6 +41,11 @@ pub enum Stopped {
 
 const STAT_FIELD: &str = "sed 's/^.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f";
 
+/// Shell function `alive PID STARTTIME`: true while that process (not a
+/// zombie, not a reused PID) runs. For scripts that check recorded processes.
+pub const ALIVE_FN: &str = "alive() { s=$(sed 's/^.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1); \
+     [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$(sed 's/^.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f20)\" = \"$2\" ]; }";
+
 /// Script that starts `command` detached; prints `started PID STARTTIME`.
 pub fn start_script(command: &str, stdout: &str, stderr: &str, pid_file: &str) -> String {
     let status = status_file(pid_file);
@@ -133,8 +138,7 @@ pub fn parse_stopped(stdout: &str) -> Option<Stopped> {
 /// or `gone`.
 pub fn alive_script(p: &ProcessRecord) -> String {
     format!(
-        "p={pid}; s=$({STAT_FIELD}1); t=$({STAT_FIELD}20)\n\
-         if [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$t\" = {start} ]; then echo alive; else echo gone; fi\n",
+        "{ALIVE_FN}\nif alive {pid} {start}; then echo alive; else echo gone; fi\n",
         pid = p.pid,
         start = p.start_time
     )

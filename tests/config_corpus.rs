@@ -98,3 +98,20 @@ fn malformed_config_is_reported(#[files("tests/corpus/bad/*.yaml")] entry: PathB
         assert!(shown.contains(k.as_str()), "{shown}");
     }
 }
+
+#[test]
+fn example_hooks_validate_with_the_default_config() {
+    let dir = common::copy_dir(&common::repo().join("config"));
+    std::fs::copy(
+        common::repo().join("config/examples/hooks.yaml"),
+        dir.path().join("hooks.yaml"),
+    )
+    .unwrap();
+    let cfg = config::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.hooks.global.setup[0].name, "check_system_requirements");
+    assert_eq!(cfg.hooks.test.teardown.len(), 1);
+    let text = std::fs::read_to_string(common::repo().join("config/examples/hooks.yaml")).unwrap();
+    assert!(!text.lines().any(
+        |l| !l.trim_start().starts_with('#') && (l.contains("pkill") || l.contains("killall"))
+    ));
+}

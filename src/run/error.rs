@@ -4,8 +4,12 @@
 use crate::remote::RemoteError;
 use std::fmt;
 
+/// A failed step; boxed so that `Result<_, StepError>` stays small.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepError {
+pub struct StepError(Box<StepErrorData>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepErrorData {
     pub step: String,
     pub host: Option<String>,
     pub command: Option<String>,
@@ -16,14 +20,14 @@ pub struct StepError {
 
 impl StepError {
     pub fn new(step: impl Into<String>, message: impl Into<String>) -> StepError {
-        StepError {
+        StepError(Box::new(StepErrorData {
             step: step.into(),
             host: None,
             command: None,
             exit_code: None,
             stderr_tail: String::new(),
             message: message.into(),
-        }
+        }))
     }
 
     pub fn on(mut self, host: &str) -> StepError {
@@ -65,6 +69,19 @@ impl StepError {
             s += &format!("stderr (tail):\n{}\n", self.stderr_tail);
         }
         s + &format!("error: {}\n", self.message)
+    }
+}
+
+impl std::ops::Deref for StepError {
+    type Target = StepErrorData;
+    fn deref(&self) -> &StepErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for StepError {
+    fn deref_mut(&mut self) -> &mut StepErrorData {
+        &mut self.0
     }
 }
 

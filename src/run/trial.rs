@@ -59,6 +59,46 @@ fn make_dir(
         .to_string())
 }
 
+/// Runs `f` once per distinct host, concurrently (each host has its own
+/// session); their commands join `trace` in host order.
+fn per_host<T: Send>(
+    r: &Runner,
+    trace: &mut Trace,
+    hosts: &[&str],
+    f: impl Fn(&Runner, &str, &mut Trace) -> T + Sync,
+) -> Vec<T> {
+    let mut distinct: Vec<&str> = Vec::new();
+    for h in hosts {
+        if !distinct.contains(h) {
+            distinct.push(h);
+        }
+    }
+    let results: Vec<(T, Trace)> = std::thread::scope(|s| {
+        let handles: Vec<_> = distinct
+            .iter()
+            .map(|h| {
+                let f = &f;
+                s.spawn(move || {
+                    let mut t = Trace::default();
+                    let v = f(r, h, &mut t);
+                    (v, t)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a per-host step panicked"))
+            .collect()
+    });
+    results
+        .into_iter()
+        .map(|(v, t)| {
+            trace.commands.extend(t.commands);
+            v
+        })
+        .collect()
+}
+
 pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
     let trial = r.matrix.trials[t].clone();
     let cycle = r.matrix.cycle_of(&trial).clone();
@@ -73,15 +113,15 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
     if !cycle.is_baseline() {
         subdirs.push("ebpf_monitoring");
     }
-    let dirs = make_dir(r, &mut trace, &server, &rel, &subdirs).and_then(|sd| {
-        let cd = if client == server {
-            sd.clone()
-        } else {
-            make_dir(r, &mut trace, &client, &rel, &subdirs)?
-        };
-        Ok((sd, cd))
+    let made = per_host(r, &mut trace, &[&server, &client], |r, h, t| {
+        make_dir(r, t, h, &rel, &subdirs)
     });
-    let (server_dir, client_dir) = dirs.map_err(|e| (e, String::new()))?;
+    let dirs: Vec<String> = made
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .map_err(|e| (e, String::new()))?;
+    let server_dir = dirs[0].clone();
+    let client_dir = dirs.last().cloned().unwrap_or_else(|| server_dir.clone());
     r.dirs
         .entry(server.clone())
         .or_default()
@@ -157,7 +197,7 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
     // Teardown: built-in first (every started process, one batch per host),
     // then the user's tasks.
     let mut teardown_err = None;
-    for host in [&ctx.client, &ctx.server] {
+    let stops = per_host(r, &mut trace, &[&ctx.client, &ctx.server], |r, host, t| {
         let recs: Vec<ProcessRecord> = started_procs
             .iter()
             .rev()
@@ -165,17 +205,19 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
             .map(|(_, _, p)| p.clone())
             .collect();
         if recs.is_empty() {
-            continue;
+            return Ok(());
         }
-        if let Err(e) = trace.stop_many(
+        t.stop_many(
             &r.remote,
             host,
             "stop servers, clients and sar",
             &recs,
             Duration::from_secs(3),
-        ) {
-            teardown_err.get_or_insert(e);
-        }
+        )
+        .map(drop)
+    });
+    for e in stops.into_iter().filter_map(Result::err) {
+        teardown_err.get_or_insert(e);
     }
     if let Err(e) = hooks::run(
         &r.remote,
@@ -238,18 +280,27 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
         "results": result.as_ref().ok(),
     });
     let data = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
-    let mut meta_err = None;
-    for (h, d) in [
+    let dirs_by_host = [
         (&ctx.server, &ctx.server_dir),
         (&ctx.client, &ctx.client_dir),
-    ] {
-        if let Err(e) = r
-            .remote
-            .write_file(h, &format!("{d}/metadata_{}.json", ctx.ts), &data)
-        {
-            meta_err.get_or_insert(StepError::remote("write metadata", &e).on(h));
-        }
-    }
+    ];
+    let mut meta_trace = Trace::default();
+    let written = per_host(
+        r,
+        &mut meta_trace,
+        &[&ctx.server, &ctx.client],
+        |r, h, _| {
+            let d = dirs_by_host
+                .iter()
+                .find(|(host, _)| host.as_str() == h)
+                .map(|(_, d)| d.as_str())
+                .unwrap_or_default();
+            r.remote
+                .write_file(h, &format!("{d}/metadata_{}.json", ctx.ts), &data)
+                .map_err(|e| StepError::remote("write metadata", &e).on(h))
+        },
+    );
+    let meta_err = written.into_iter().find_map(Result::err);
     match (result, meta_err) {
         (Ok(m), None) => Ok(format!("{}\n{paths}", m.lines().join("\n"))),
         (Ok(_), Some(e)) | (Err(e), _) => Err((e, paths)),
@@ -303,34 +354,25 @@ fn body(
     for (rec, port) in recs.into_iter().zip(&plan.ports) {
         started.push((ctx.server.clone(), format!("server on port {port}"), rec));
     }
-    // Ready when every port listens (polled, no fixed sleep).
-    let ports: Vec<String> = plan.ports.iter().map(u16::to_string).collect();
-    let wait = format!(
-        "i=0; for p in {ports}; do until ss -Hltn \"sport = :$p\" | grep -q .; do i=$((i+1)); \
-         [ $i -gt {max} ] && {{ echo \"port $p is not listening\" >&2; exit 1; }}; sleep 0.02; done; done",
-        ports = ports.join(" "),
+    // Ready when every port listens (polled, no fixed sleep); a server that
+    // exits instead fails the step with the tail of its log.
+    let mut wait = format!(
+        "{}\nready() {{ i=0; until ss -Hltn \"sport = :$1\" | grep -q .; do\n\
+         alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited right after starting:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}\n\
+         i=$((i+1)); [ $i -gt {max} ] && {{ echo \"port $1 is not listening after {READY_TIMEOUT_S} s\" >&2; exit 1; }}; sleep 0.02; done\n\
+         alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited after it listened:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}; }}\n",
+        crate::process::ALIVE_FN,
         max = READY_TIMEOUT_S * 50
     );
-    trace.check(&r.remote, &ctx.server, "wait for servers", &wait, SHORT)?;
-    for ((_, what, rec), log) in started.iter().zip(&logs) {
-        if !r
-            .remote
-            .is_alive(&ctx.server, rec)
-            .map_err(|e| StepError::remote("check server", &e))?
-        {
-            let log = r
-                .remote
-                .read_file(&ctx.server, log.as_str())
-                .unwrap_or_default();
-            let mut e = StepError::new(
-                "start server",
-                format!("{what} exited right after starting"),
-            )
-            .on(&ctx.server);
-            e.stderr_tail = crate::remote::tail(&log, 1000);
-            return Err(e);
-        }
+    for ((port, (_, _, rec)), log) in plan.ports.iter().zip(started.iter()).zip(&logs) {
+        wait += &format!(
+            "ready {port} {} {} {}\n",
+            rec.pid,
+            rec.start_time,
+            quote(log)
+        );
     }
+    trace.check(&r.remote, &ctx.server, "wait for servers", &wait, SHORT)?;
     // sar for pps, on the server's test interface.
     let mut sar = None;
     if let (Variant::Pps { .. }, Some(t)) = (v, &plan.sar_cmd) {
