@@ -506,3 +506,95 @@ fn shell_metacharacters_in_config_values_reach_commands_verbatim() {
     assert_eq!(json["title"], value, "iperf3 received the value verbatim");
     assert!(!Path::new("/tmp/ebpf-perf-injected-run").exists());
 }
+
+#[test]
+fn layers_run_in_order_and_only_where_selected() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let logd = tempfile::tempdir().unwrap();
+    let log = logd.path().join("layers.log");
+    let l = log.display().to_string();
+    // Each task appends `layer phase host [extra]`; the case setup task also
+    // records whether an eBPF program already runs in its case directory (it
+    // must not: user setup tasks come before the built-in steps), and the test
+    // teardown task whether the servers still run (they must not: user
+    // teardown tasks come after the built-in steps).
+    let hooks = format!(
+        "hooks:\n\
+         \x20 global:\n    setup: [{{name: g, run: \"echo global setup {{host}} >> {l}\"}}]\n    teardown: [{{name: g, run: \"echo global teardown {{host}} >> {l}\"}}]\n\
+         \x20 tool:\n    setup: [{{name: t, on: server, run: \"echo tool setup {{tool_id}} >> {l}\"}}]\n    teardown: [{{name: t, on: server, run: \"echo tool teardown {{tool_id}} >> {l}\"}}]\n\
+         \x20 case:\n    setup: [{{name: c, on: server, run: \"echo case setup {{cycle}} $(ls {{result_dir}}/ebpf_monitoring 2>/dev/null | grep -c 'ebpf_pid_.*txt$') >> {l}\"}}]\n    teardown: [{{name: c, on: server, run: \"echo case teardown {{cycle}} >> {l}\"}}]\n\
+         \x20 test:\n    setup: [{{name: s, on: server, run: \"echo test setup {{variant}} >> {l}\"}}]\n    teardown: [{{name: s, on: server, run: \"echo test teardown {{variant}} $(cat {{result_dir}}/../server_results/server_1.pid | (read p t; s=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null); if [ -z \\\"$s\\\" ] || [ $s = Z ]; then echo server-stopped; else echo server-running; fi)) >> {l}\"}}]\n"
+    );
+    let cfg = config(|d| std::fs::write(d.join("hooks.yaml"), hooks).unwrap());
+    // The eBPF program of case 1 is new in this session: count its pid files first.
+    let (o, jpath) = perf(cfg.path(), &["case_1", "latency"]);
+    assert!(o.status.success(), "{}\n{}", common::stdout(&o), common::stderr(&o));
+    assert_eq!(junit(&jpath).len(), 2);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let pos = |want: &str| lines.iter().position(|l| l.starts_with(want)).unwrap_or_else(|| panic!("{want:?} not in\n{text}"));
+    // Global on exactly the host environment's hosts; no vm host, no other tool or case.
+    assert!(text.contains("global setup host-server") && text.contains("global setup host-client"), "{text}");
+    assert!(!text.contains("vm-"), "{text}");
+    assert_eq!(text.matches("tool setup").count(), 1, "{text}");
+    assert!(text.contains("tool setup tool_001"));
+    assert_eq!(text.matches("case setup").count(), 1, "{text}");
+    // Nesting: global < tool < case < tests < case teardown < tool teardown < global teardown.
+    let order = [
+        pos("global setup"),
+        pos("tool setup"),
+        pos("case setup tool_001_case_1_host"),
+        pos("test setup tcp_rr"),
+        pos("test teardown tcp_rr"),
+        pos("test setup udp_rr"),
+        pos("test teardown udp_rr"),
+        pos("case teardown"),
+        pos("tool teardown"),
+        pos("global teardown"),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}\n{text}");
+    // User setup before the built-in start of the eBPF program; user test
+    // teardown after the built-in stop of the servers.
+    let case_line = lines[pos("case setup")];
+    let running_before: usize = case_line.rsplit(' ').next().unwrap().parse().unwrap();
+    let pid_files_after = std::fs::read_dir(
+        Path::new("/var/lib/ebpf-perf-lab/hosts/host-server/performance-test-results/ebpf")
+            .read_dir()
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with("tool_001_case_1_"))
+            .unwrap()
+            .path()
+            .join("host/ebpf_monitoring"),
+    )
+    .unwrap()
+    .flatten()
+    .filter(|e| e.file_name().to_string_lossy().starts_with("ebpf_pid_") && e.file_name().to_string_lossy().ends_with(".txt"))
+    .count();
+    assert_eq!(pid_files_after, running_before + 1, "the case's setup task ran before its eBPF program started");
+    for l in lines.iter().filter(|l| l.starts_with("test teardown")) {
+        assert!(l.ends_with("server-stopped"), "{l}");
+    }
+}
+
+#[test]
+fn a_failed_case_fails_its_remaining_trials_at_once() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = config(|d| {
+        replace_in(&d.join("ebpf-cases.json"), "\"command\": \"bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len", "\"command\": \"exit 4; bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len")
+    });
+    let (o, _) = perf(cfg.path(), &["case_2"]);
+    assert!(!o.status.success());
+    let out = common::stdout(&o);
+    // 10 trials of case 2, all failed with the program's exit, no retries.
+    assert_eq!(out.matches("exited with status 4").count(), 10, "{out}");
+    assert!(out.contains("10 failed"), "{out}");
+    let junit_path = cfg.path().join("junit.xml");
+    let text = std::fs::read_to_string(&junit_path).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let times: Vec<f64> = doc.descendants().filter(|n| n.has_tag_name("testcase")).map(|n| n.attribute("time").unwrap().parse().unwrap()).collect();
+    assert_eq!(times.len(), 10);
+    assert!(times[1..].iter().all(|t| *t < 0.05), "later trials fail at once: {times:?}");
+}
