@@ -136,9 +136,12 @@ fn missing_config_dir_is_reported() {
 }
 
 #[test]
-fn running_a_trial_fails_until_execution_exists() {
+fn a_list_only_config_is_never_connected_to() {
+    // The seed lab's hosts are real machines elsewhere: running a trial of it
+    // must fail at once, without a connection attempt.
     let tmp = tempfile::tempdir().unwrap();
     let junit = tmp.path().join("j.xml");
+    let start = std::time::Instant::now();
     let o = perf(&[
         "--config-dir",
         SEED,
@@ -147,42 +150,16 @@ fn running_a_trial_fails_until_execution_exists() {
         "--exact",
         "baseline::vm::latency::tcp_rr",
     ]);
-    assert!(!o.status.success(), "a trial that cannot run must not pass");
     assert!(
-        stdout(&o).contains("execution not implemented"),
-        "{}",
-        stdout(&o)
+        start.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
     );
-    assert!(stdout(&o).contains("1 failed"), "{}", stdout(&o));
+    assert!(!o.status.success());
+    assert!(stdout(&o).contains("list_only: true"), "{}", stdout(&o));
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("classname=\"ebpf_perf.baseline_vm\""), "{xml}");
     assert!(xml.contains("<failure"), "{xml}");
-}
-
-#[test]
-fn quiet_and_threads_are_passed_to_libtest() {
-    let tmp = tempfile::tempdir().unwrap();
-    let junit = tmp.path().join("j.xml");
-    let o = perf(&[
-        "--config-dir",
-        SEED,
-        "--junit",
-        junit.to_str().unwrap(),
-        "-q",
-        "--test-threads",
-        "8",
-        "case_20",
-        "latency",
-    ]);
-    let out = stdout(&o);
-    // Terse output: one character per trial, and no per-trial lines.
-    assert!(out.contains("FF"), "{out}");
-    assert!(!out.contains("test tool_003"), "{out}");
-    // Still serialized: the JUnit lists trials in matrix order.
-    let xml = std::fs::read_to_string(&junit).unwrap();
-    let tcp = xml.find("case_20::vm::latency::tcp_rr").unwrap();
-    let udp = xml.find("case_20::vm::latency::udp_rr").unwrap();
-    assert!(tcp < udp);
 }
 
 #[test]

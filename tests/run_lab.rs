@@ -529,13 +529,26 @@ fn layers_run_in_order_and_only_where_selected() {
     let cfg = config(|d| std::fs::write(d.join("hooks.yaml"), hooks).unwrap());
     // The eBPF program of case 1 is new in this session: count its pid files first.
     let (o, jpath) = perf(cfg.path(), &["case_1", "latency"]);
-    assert!(o.status.success(), "{}\n{}", common::stdout(&o), common::stderr(&o));
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        common::stdout(&o),
+        common::stderr(&o)
+    );
     assert_eq!(junit(&jpath).len(), 2);
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    let pos = |want: &str| lines.iter().position(|l| l.starts_with(want)).unwrap_or_else(|| panic!("{want:?} not in\n{text}"));
+    let pos = |want: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(want))
+            .unwrap_or_else(|| panic!("{want:?} not in\n{text}"))
+    };
     // Global on exactly the host environment's hosts; no vm host, no other tool or case.
-    assert!(text.contains("global setup host-server") && text.contains("global setup host-client"), "{text}");
+    assert!(
+        text.contains("global setup host-server") && text.contains("global setup host-client"),
+        "{text}"
+    );
     assert!(!text.contains("vm-"), "{text}");
     assert_eq!(text.matches("tool setup").count(), 1, "{text}");
     assert!(text.contains("tool setup tool_001"));
@@ -563,16 +576,27 @@ fn layers_run_in_order_and_only_where_selected() {
             .read_dir()
             .unwrap()
             .flatten()
-            .find(|e| e.file_name().to_string_lossy().starts_with("tool_001_case_1_"))
+            .find(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("tool_001_case_1_")
+            })
             .unwrap()
             .path()
             .join("host/ebpf_monitoring"),
     )
     .unwrap()
     .flatten()
-    .filter(|e| e.file_name().to_string_lossy().starts_with("ebpf_pid_") && e.file_name().to_string_lossy().ends_with(".txt"))
+    .filter(|e| {
+        e.file_name().to_string_lossy().starts_with("ebpf_pid_")
+            && e.file_name().to_string_lossy().ends_with(".txt")
+    })
     .count();
-    assert_eq!(pid_files_after, running_before + 1, "the case's setup task ran before its eBPF program started");
+    assert_eq!(
+        pid_files_after,
+        running_before + 1,
+        "the case's setup task ran before its eBPF program started"
+    );
     for l in lines.iter().filter(|l| l.starts_with("test teardown")) {
         assert!(l.ends_with("server-stopped"), "{l}");
     }
@@ -583,7 +607,11 @@ fn a_failed_case_fails_its_remaining_trials_at_once() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let cfg = config(|d| {
-        replace_in(&d.join("ebpf-cases.json"), "\"command\": \"bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len", "\"command\": \"exit 4; bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len")
+        replace_in(
+            &d.join("ebpf-cases.json"),
+            "\"command\": \"bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len",
+            "\"command\": \"exit 4; bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len",
+        )
     });
     let (o, _) = perf(cfg.path(), &["case_2"]);
     assert!(!o.status.success());
@@ -594,7 +622,59 @@ fn a_failed_case_fails_its_remaining_trials_at_once() {
     let junit_path = cfg.path().join("junit.xml");
     let text = std::fs::read_to_string(&junit_path).unwrap();
     let doc = roxmltree::Document::parse(&text).unwrap();
-    let times: Vec<f64> = doc.descendants().filter(|n| n.has_tag_name("testcase")).map(|n| n.attribute("time").unwrap().parse().unwrap()).collect();
+    let times: Vec<f64> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| n.attribute("time").unwrap().parse().unwrap())
+        .collect();
     assert_eq!(times.len(), 10);
-    assert!(times[1..].iter().all(|t| *t < 0.05), "later trials fail at once: {times:?}");
+    assert!(
+        times[1..].iter().all(|t| *t < 0.05),
+        "later trials fail at once: {times:?}"
+    );
+}
+
+#[test]
+fn quiet_and_threads_are_passed_to_libtest_but_trials_stay_serial() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = config(|_| {});
+    let (o, jpath) = perf(
+        cfg.path(),
+        &["-q", "--test-threads", "8", "baseline", "vm", "latency"],
+    );
+    let out = common::stdout(&o);
+    assert!(o.status.success(), "{out}");
+    // Terse output: one character per trial, no per-trial lines.
+    assert!(out.contains(".."), "{out}");
+    assert!(!out.contains("test baseline"), "{out}");
+    // Serial, in matrix order: the second trial started after the first ended.
+    let cases = junit(&jpath);
+    assert_eq!(
+        cases.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        [
+            "baseline::vm::latency::tcp_rr",
+            "baseline::vm::latency::udp_rr"
+        ]
+    );
+    let start_of = |c: &Case| -> String {
+        let dir = &paths(&c.system_out)["server"];
+        let leaf = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let meta: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                dir.join(format!("metadata_{}.json", &leaf[leaf.len() - 15..])),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        format!(
+            "{} {}",
+            meta["execution"]["start"].as_str().unwrap(),
+            meta["execution"]["end"].as_str().unwrap()
+        )
+    };
+    let (a, b) = (start_of(&cases[0]), start_of(&cases[1]));
+    let a_end = a.split_at(30).1.trim().to_string();
+    let b_start = b[..29].to_string();
+    assert!(a_end <= b_start, "{a} / {b}");
 }

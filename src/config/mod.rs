@@ -25,6 +25,8 @@ pub const HOOKS_FILE: &str = "hooks.yaml";
 pub struct Config {
     pub dir: PathBuf,
     pub lab: Option<LabKind>,
+    /// Never connect to these hosts (configurations of labs elsewhere).
+    pub list_only: bool,
     pub ssh_hosts: IndexMap<String, SshHost>,
     pub environments: IndexMap<String, TestEnv>,
     pub perf: PerfSpec,

@@ -13,6 +13,10 @@ pub struct SshFile {
     /// `netns`: the hosts are the built-in lab, provisioned on demand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lab: Option<LabKind>,
+    /// The hosts are real machines elsewhere: list, validate and generate
+    /// workflows only; ebpf-perf refuses to connect to them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub list_only: bool,
     pub ssh_hosts: IndexMap<String, SshHost>,
 }
 

@@ -229,6 +229,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigError> {
     Ok(Config {
         dir: dir.to_path_buf(),
         lab: ssh.1.lab,
+        list_only: ssh.1.list_only,
         ssh_hosts: ssh.1.ssh_hosts,
         environments: env.1.test_environments,
         perf: spec,

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
+    #[error("{host}: not connecting: {config}/ssh-config.yaml says `list_only: true` (its hosts are elsewhere; list, validate and generate workflows only)")]
+    ListOnly { host: String, config: String },
     #[error("{host}: the lab is not up (its network namespace is missing); run `ebpf-perf lab up` as root")]
     LabDown { host: String },
     #[error("host {host:?} is not in ssh-config.yaml")]

@@ -53,6 +53,8 @@ pub struct Remote {
     hosts: IndexMap<String, SshHost>,
     /// The hosts are the built-in lab: connect only while its namespace exists.
     lab: bool,
+    /// The configuration says `list_only`: never connect.
+    list_only: bool,
     config_dir: PathBuf,
     slots: Mutex<HashMap<String, Slot>>,
 }
@@ -66,13 +68,16 @@ pub struct ConnInfo {
 
 impl Remote {
     pub fn new(cfg: &Config) -> Remote {
-        Remote::from_hosts(cfg.ssh_hosts.clone(), cfg.dir.clone(), cfg.lab.is_some())
+        let mut r = Remote::from_hosts(cfg.ssh_hosts.clone(), cfg.dir.clone(), cfg.lab.is_some());
+        r.list_only = cfg.list_only;
+        r
     }
 
     pub fn from_hosts(hosts: IndexMap<String, SshHost>, config_dir: PathBuf, lab: bool) -> Remote {
         Remote {
             hosts,
             lab,
+            list_only: false,
             config_dir,
             slots: Mutex::default(),
         }
@@ -100,6 +105,12 @@ impl Remote {
     ) -> Result<&'a session::Conn, RemoteError> {
         if guard.is_none() {
             let h = self.host(name)?;
+            if self.list_only {
+                return Err(RemoteError::ListOnly {
+                    host: name.to_string(),
+                    config: self.config_dir.display().to_string(),
+                });
+            }
             if self.lab && !crate::lab::host_present(name) {
                 return Err(RemoteError::LabDown {
                     host: name.to_string(),
