@@ -14,6 +14,7 @@ pub mod hosts;
 pub mod lab;
 pub mod logging;
 pub mod matrix;
+pub mod monitor;
 pub mod naming;
 pub mod perf;
 pub mod process;

@@ -1,0 +1,8 @@
+//! Monitoring: what the eBPF tool and the hosts spend. The agent
+//! (`ebpf-perf-monitor`, see [`agent`]) runs on each host for a whole cycle
+//! and writes case-long files; after each trial the harness slices the
+//! trial's time window into that trial's `monitoring/` and `ebpf_monitoring/`
+//! directories and summarizes it ([`summary`]).
+
+pub mod agent;
+pub mod summary;
