@@ -115,8 +115,9 @@ pub fn select(matrix: &Matrix, filter: &Filter) -> Vec<usize> {
         .collect()
 }
 
-/// Entry point of `harness/perf.rs`.
-pub fn main() -> ExitCode {
+/// Entry point of `harness/perf.rs`; `monitor_exe` is the monitor agent
+/// binary that gets copied to the hosts.
+pub fn main(monitor_exe: Option<PathBuf>) -> ExitCode {
     crate::restore_default_sigpipe();
     crate::logging::init();
     let args = match parse_args(std::env::args(), |k| std::env::var(k).ok()) {
@@ -140,10 +141,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    run(&args, cfg)
+    run(&args, cfg, monitor_exe)
 }
 
-fn run(args: &HarnessArgs, cfg: Config) -> ExitCode {
+fn run(args: &HarnessArgs, cfg: Config, monitor_exe: Option<PathBuf>) -> ExitCode {
     let cfg = Arc::new(cfg);
     let matrix = Arc::new(matrix::build(&cfg));
     let selected = select(&matrix, &args.filter);
@@ -163,7 +164,13 @@ fn run(args: &HarnessArgs, cfg: Config) -> ExitCode {
         matrix.trials.len(),
         cfg.dir.display()
     );
-    let runner = Runner::new(cfg.clone(), matrix.clone(), &selected, args.junit.clone());
+    let runner = Runner::new(
+        cfg.clone(),
+        matrix.clone(),
+        &selected,
+        args.junit.clone(),
+        monitor_exe.filter(|p| p.exists()),
+    );
     if let Err(e) = watch_signals(&runner.cancel) {
         eprintln!("warning: cannot install the Ctrl-C handler ({e}); Ctrl-C will not tear down");
     }

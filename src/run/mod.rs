@@ -6,6 +6,7 @@
 mod error;
 pub mod fixtures;
 mod hooks;
+mod monitoring;
 mod scopes;
 mod trace;
 mod trial;
@@ -41,6 +42,8 @@ enum Undo {
     UserTeardown,
     /// The session summary (global scope).
     Summary,
+    /// Put `kernel.bpf_stats_enabled` back as it was.
+    RestoreBpfStats { host: String, value: String },
 }
 
 /// An entered scope.
@@ -76,6 +79,12 @@ pub struct Runner {
     programs: Vec<Program>,
     /// Result directories made this session, per host (for the summary).
     dirs: BTreeMap<String, Vec<String>>,
+    /// The local monitor agent binary, when there is one.
+    monitor_exe: Option<PathBuf>,
+    /// Where the agent was deployed, per host.
+    agents: BTreeMap<String, String>,
+    /// The monitor agents of the current cycle.
+    monitors: Vec<monitoring::Agent>,
 }
 
 impl Runner {
@@ -84,8 +93,12 @@ impl Runner {
         matrix: Arc<Matrix>,
         selected: &[usize],
         junit: PathBuf,
+        monitor_exe: Option<PathBuf>,
     ) -> Runner {
         Runner {
+            monitor_exe,
+            agents: BTreeMap::new(),
+            monitors: Vec::new(),
             remote: Remote::new(&cfg),
             last: fixtures::last_trials(&matrix, selected),
             envs: fixtures::environments(&matrix, selected),
@@ -226,6 +239,9 @@ impl Runner {
                     r.and(saved)
                 }
                 Undo::Summary => scopes::write_summary(self, &mut trace),
+                Undo::RestoreBpfStats { host, value } => {
+                    monitoring::restore_bpf_stats(self, &mut trace, &host, &value)
+                }
             };
             if let Err(e) = res {
                 eprintln!("ebpf-perf: teardown of {label}: {e}");
@@ -234,6 +250,7 @@ impl Runner {
         }
         if matches!(key, ScopeKey::Case { .. }) {
             self.programs.clear();
+            self.monitors.clear();
         }
     }
 

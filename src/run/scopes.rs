@@ -186,6 +186,8 @@ fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepE
             ),
         ));
     }
+    let names: Vec<String> = hosts.iter().map(|(h, _)| h.clone()).collect();
+    super::monitoring::deploy(r, trace, &names)?;
     for (h, role) in &hosts {
         let dir = session_dir(&r.cfg, h, &r.session_ts);
         trace.check(
@@ -324,15 +326,25 @@ fn case(
         )?;
     }
     let Some(cc) = &c.case else {
-        return Ok(());
+        // Baseline: the hosts are monitored all the same.
+        return super::monitoring::start(r, a, trace, &c, ts, &[]);
     };
     let roles: &[Role] = match cc.case.target {
         CaseTarget::Server => &[Role::Server],
         CaseTarget::Client => &[Role::Client],
         CaseTarget::Both => &[Role::Server, Role::Client],
     };
+    let monitored = r
+        .cfg
+        .tools
+        .get(&cc.tool_id)
+        .is_some_and(|t| t.monitoring.enabled);
+    let mut watched = Vec::new();
     for &role in roles {
         let host = vars::host_of(&r.cfg, &c.env, role);
+        if monitored && r.agents.contains_key(&host) {
+            super::monitoring::enable_bpf_stats(r, a, trace, &host)?;
+        }
         let case_dir = format!(
             "{}/{}",
             naming::results_root(&r.cfg.ssh_hosts[&host].workdir),
@@ -351,6 +363,7 @@ fn case(
             .render(&cc.case.command)
             .map_err(|e| StepError::new("start eBPF program", e.to_string()).on(&host))?;
         let stderr_file = format!("{mon}/tool_error_{ts}.log");
+        let stdout_file = format!("{mon}/tool_output_{ts}.log");
         let record = trace.spawn(
             &r.remote,
             &host,
@@ -367,6 +380,7 @@ fn case(
             what: format!("eBPF program of case {}", cc.case.id),
             record: record.clone(),
         });
+        watched.push((host.clone(), record.clone(), stdout_file));
         r.programs.push(Program {
             host,
             record,
@@ -388,7 +402,8 @@ fn case(
     while Instant::now() < until && !r.cancel.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    r.check_programs()
+    r.check_programs()?;
+    super::monitoring::start(r, a, trace, &c, ts, &watched)
 }
 
 /// Session summary at global teardown: trial counts by status, files and bytes.

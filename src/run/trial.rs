@@ -61,7 +61,7 @@ fn make_dir(
 
 /// Runs `f` once per distinct host, concurrently (each host has its own
 /// session); their commands join `trace` in host order.
-fn per_host<T: Send>(
+pub(super) fn per_host<T: Send>(
     r: &Runner,
     trace: &mut Trace,
     hosts: &[&str],
@@ -239,7 +239,28 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
         (Ok(_), Some(e)) => Err(e),
         (Err(e), _) => Err(e),
     };
+    let mut teardown_failure: Option<StepError> = None;
     let ended = chrono::Utc::now();
+    let host_dirs = [
+        (ctx.server.clone(), ctx.server_dir.clone()),
+        (ctx.client.clone(), ctx.client_dir.clone()),
+    ];
+    let costs = if r.monitors.is_empty() {
+        None
+    } else {
+        let (from, to) = (naming::log_timestamp(started), naming::log_timestamp(ended));
+        match super::monitoring::collect(r, &mut trace, &host_dirs, &ctx.ts, &from, &to) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                teardown_failure.get_or_insert(e);
+                None
+            }
+        }
+    };
+    let result = match (result, teardown_failure) {
+        (Ok(_), Some(e)) => Err(e),
+        (r, _) => r,
+    };
     let status = match &result {
         Ok(_) => "success",
         Err(e) if e.message.contains("timed out") => "timeout",
@@ -278,6 +299,7 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
         },
         "commands": trace.commands,
         "results": result.as_ref().ok(),
+        "monitoring": costs,
     });
     let data = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
     let dirs_by_host = [
@@ -302,7 +324,11 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
     );
     let meta_err = written.into_iter().find_map(Result::err);
     match (result, meta_err) {
-        (Ok(m), None) => Ok(format!("{}\n{paths}", m.lines().join("\n"))),
+        (Ok(m), None) => {
+            let mut lines = m.lines();
+            lines.extend(costs.iter().flat_map(super::monitoring::Costs::lines));
+            Ok(format!("{}\n{paths}", lines.join("\n")))
+        }
         (Ok(_), Some(e)) | (Err(e), _) => Err((e, paths)),
     }
 }

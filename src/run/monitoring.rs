@@ -1,0 +1,378 @@
+//! The run stage's side of monitoring: deploying the agent to each host
+//! (global), turning `kernel.bpf_stats_enabled` on and starting one agent per
+//! host for the cycle (case), and slicing each trial's window out of the
+//! case-long files into the trial's directories, with summaries (test).
+
+use super::error::StepError;
+use super::trace::Trace;
+use super::vars::{self, Role};
+use super::{Active, Runner, Undo};
+use crate::matrix::Cycle;
+use crate::monitor::summary::{self, HostCost, ToolCost};
+use crate::naming;
+use crate::process::ProcessRecord;
+use crate::remote::SHORT;
+use crate::template::quote;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const TOOL_FILES: [&str; 4] = [
+    "tool_cpu_usage",
+    "tool_memory",
+    "tool_logsize",
+    "bpf_prog_stats",
+];
+pub const HOST_FILES: [&str; 3] = ["cpu_mem", "network_stats", "disk_io"];
+const BPF_STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
+
+/// A running agent of the current cycle.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub host: String,
+    pub ts: String,
+    /// `{cycle_root}/ebpf_monitoring` when it watches the tool.
+    pub tool_dir: Option<String>,
+    pub host_dir: String,
+}
+
+/// The agent binary, stripped of debug info when `strip` is at hand.
+fn agent_bytes(exe: &Path) -> std::io::Result<Vec<u8>> {
+    let tmp = tempfile::NamedTempFile::new()?;
+    let stripped = std::process::Command::new("strip")
+        .arg("-o")
+        .arg(tmp.path())
+        .arg(exe)
+        .status()
+        .is_ok_and(|s| s.success());
+    std::fs::read(if stripped { tmp.path() } else { exe })
+}
+
+/// Copies the agent to every host that lacks this build of it (same
+/// architecture only); hosts without it run unmonitored, with a warning.
+pub fn deploy(r: &mut Runner, trace: &mut Trace, hosts: &[String]) -> Result<(), StepError> {
+    let Some(exe) = r.monitor_exe.clone() else {
+        eprintln!("ebpf-perf: warning: no monitor agent binary; trials run without monitoring");
+        return Ok(());
+    };
+    let data = agent_bytes(&exe)
+        .map_err(|e| StepError::new("deploy monitor", format!("reading {}: {e}", exe.display())))?;
+    let hash: String = md5_bytes(&data)[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for h in hosts {
+        let path = format!(
+            "{}/.ebpf-perf/ebpf-perf-monitor-{hash}",
+            r.cfg.ssh_hosts[h].workdir.trim_end_matches('/')
+        );
+        let probe = trace.check(
+            &r.remote,
+            h,
+            "deploy monitor",
+            &format!(
+                "uname -m; if test -x {}; then echo present; fi",
+                quote(&path)
+            ),
+            SHORT,
+        )?;
+        let mut lines = probe.stdout.lines();
+        let arch = lines.next().unwrap_or("").trim().to_string();
+        if arch != std::env::consts::ARCH {
+            eprintln!(
+                "ebpf-perf: warning: {h} is {arch}, the monitor agent is {}; {h} runs unmonitored",
+                std::env::consts::ARCH
+            );
+            continue;
+        }
+        if lines.next() != Some("present") {
+            trace.write_file(&r.remote, h, "deploy monitor", &path, &data)?;
+            trace.check(
+                &r.remote,
+                h,
+                "deploy monitor",
+                &format!("chmod 755 {}", quote(&path)),
+                SHORT,
+            )?;
+        }
+        r.agents.insert(h.clone(), path);
+    }
+    Ok(())
+}
+
+fn md5_bytes(data: &[u8]) -> [u8; 16] {
+    use md5::{Digest, Md5};
+    Md5::digest(data).into()
+}
+
+/// Turns BPF run-time statistics on for the case; the previous value is
+/// restored at case teardown.
+pub fn enable_bpf_stats(
+    r: &Runner,
+    a: &mut Active,
+    trace: &mut Trace,
+    host: &str,
+) -> Result<(), StepError> {
+    let out = trace.check(
+        &r.remote,
+        host,
+        "enable bpf_stats",
+        &format!("cat {BPF_STATS} && echo 1 > {BPF_STATS}"),
+        SHORT,
+    )?;
+    a.undo.push(Undo::RestoreBpfStats {
+        host: host.to_string(),
+        value: out.stdout.trim().to_string(),
+    });
+    Ok(())
+}
+
+pub fn restore_bpf_stats(
+    r: &Runner,
+    trace: &mut Trace,
+    host: &str,
+    value: &str,
+) -> Result<(), StepError> {
+    let v: u8 = value.parse().unwrap_or(0);
+    trace
+        .check(
+            &r.remote,
+            host,
+            "restore bpf_stats",
+            &format!("echo {v} > {BPF_STATS}"),
+            SHORT,
+        )
+        .map(drop)
+}
+
+/// Starts one agent per host of the cycle; `programs` are the eBPF programs
+/// (host, record, output log) it watches.
+pub fn start(
+    r: &mut Runner,
+    a: &mut Active,
+    trace: &mut Trace,
+    cycle: &Cycle,
+    ts: &str,
+    programs: &[(String, ProcessRecord, String)],
+) -> Result<(), StepError> {
+    let monitoring = cycle
+        .case
+        .as_ref()
+        .and_then(|c| r.cfg.tools.get(&c.tool_id))
+        .map(|t| t.monitoring.clone());
+    for role in [Role::Server, Role::Client] {
+        let host = vars::host_of(&r.cfg, &cycle.env, role);
+        if r.monitors.iter().any(|m| m.host == host) {
+            continue;
+        }
+        let Some(agent) = r.agents.get(&host).cloned() else {
+            continue;
+        };
+        let root = format!(
+            "{}/{}",
+            naming::results_root(&r.cfg.ssh_hosts[&host].workdir),
+            cycle.root
+        );
+        let host_dir = format!("{root}/monitoring");
+        let iface = vars::env(&r.cfg, &cycle.env, role)
+            .get("interface")
+            .unwrap_or("")
+            .to_string();
+        let mut cmd = format!(
+            "exec {} --ts {ts} --host-dir {} --iface {}",
+            quote(&agent),
+            quote(&host_dir),
+            quote(&iface)
+        );
+        let mut tool_dir = None;
+        if let (Some((_, rec, log)), Some(m)) =
+            (programs.iter().find(|(h, _, _)| *h == host), &monitoring)
+        {
+            if m.enabled {
+                let dir = format!("{root}/ebpf_monitoring");
+                cmd += &format!(
+                    " --tool-dir {} --tool {} {} --log {}",
+                    quote(&dir),
+                    rec.pid,
+                    rec.start_time,
+                    quote(log)
+                );
+                for (on, flag) in [
+                    (m.cpu, "--no-cpu"),
+                    (m.memory, "--no-memory"),
+                    (m.log_size, "--no-log-size"),
+                ] {
+                    if !on {
+                        cmd += &format!(" {flag}");
+                    }
+                }
+                tool_dir = Some(dir);
+            }
+        }
+        let log = format!("{host_dir}/monitor_{ts}.log");
+        let record = trace.spawn(
+            &r.remote,
+            &host,
+            "start monitor",
+            &cmd,
+            (&log, &log, &format!("{host_dir}/monitor_{ts}.pid")),
+        )?;
+        a.undo.push(Undo::Stop {
+            host: host.clone(),
+            what: "monitor".into(),
+            record,
+        });
+        r.monitors.push(Agent {
+            host,
+            ts: ts.to_string(),
+            tool_dir,
+            host_dir,
+        });
+    }
+    Ok(())
+}
+
+/// What the tool and the hosts spent during one trial.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Costs {
+    pub tool: BTreeMap<String, ToolCost>,
+    pub hosts: BTreeMap<String, HostCost>,
+}
+
+impl Costs {
+    pub fn lines(&self) -> Vec<String> {
+        let f = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |x| format!("{x:.1}{unit}"));
+        let mut out = Vec::new();
+        for (h, t) in &self.tool {
+            out.push(format!(
+                "tool[{h}] cpu avg {} peak {}, rss avg {} peak {} growth {}, log {}",
+                f(t.cpu_avg_percent, "%"),
+                f(t.cpu_peak_percent, "%"),
+                f(t.rss_avg_kb, " kB"),
+                f(t.rss_peak_kb, " kB"),
+                f(t.rss_growth_since_case_start_kb, " kB"),
+                f(t.log_growth_bytes_per_second, " B/s"),
+            ));
+            if let Some(b) = &t.bpf {
+                out.push(format!(
+                    "bpf[{h}] {} programs, {:.0} events/s, {} ns/event, {:.3}% of one CPU",
+                    b.programs,
+                    b.events_per_second,
+                    b.ns_per_event.map_or("-".into(), |n| format!("{n:.0}")),
+                    b.cpu_share_percent
+                ));
+            }
+        }
+        for (h, c) in &self.hosts {
+            out.push(format!(
+                "host[{h}] cpu busy avg {} peak {}, softirq {}, rx {} pps, tx {} pps",
+                f(c.cpu_busy_avg_percent, "%"),
+                f(c.cpu_busy_peak_percent, "%"),
+                f(c.softirq_avg_percent, "%"),
+                f(c.rx_pps_avg, ""),
+                f(c.tx_pps_avg, ""),
+            ));
+        }
+        out
+    }
+}
+
+const SLICE_MARK: &str = "@@ebpf-perf-slice";
+
+/// Copies the window [`from`, `to`] (plus the sample before it) of every
+/// case-long file into the trial's directories, and summarizes it.
+pub fn collect(
+    r: &Runner,
+    trace: &mut Trace,
+    dirs: &[(String, String)],
+    trial_ts: &str,
+    from: &str,
+    to: &str,
+) -> Result<Costs, StepError> {
+    let agents = r.monitors.clone();
+    let results = super::trial::per_host(
+        r,
+        trace,
+        &agents.iter().map(|a| a.host.as_str()).collect::<Vec<_>>(),
+        |r, host, t| {
+            let Some(a) = agents.iter().find(|a| a.host == host) else {
+                return Ok(None);
+            };
+            let trial_dir = dirs
+                .iter()
+                .find(|(h, _)| h == host)
+                .map(|(_, d)| d.clone())
+                .unwrap_or_default();
+            let mut script = format!(
+            "a={}; b={}\n\
+             sl() {{ [ -f \"$1\" ] || return 0; awk -v a=\"$a\" -v b=\"$b\" '{{ t = $1 \" \" $2 }} t < a {{ if (t != pt) buf = \"\"; buf = buf $0 ORS; pt = t; next }} t <= b {{ printf \"%s\", buf; buf = \"\"; print }}' \"$1\" | tee \"$2\"; }}\n",
+            quote(from),
+            quote(to)
+        );
+            let mut files: Vec<(&str, String, String)> = HOST_FILES
+                .iter()
+                .map(|n| {
+                    (
+                        *n,
+                        format!("{}/{n}_{}.log", a.host_dir, a.ts),
+                        format!("{trial_dir}/monitoring/{n}_{trial_ts}.log"),
+                    )
+                })
+                .collect();
+            if let Some(td) = &a.tool_dir {
+                files.extend(TOOL_FILES.iter().map(|n| {
+                    (
+                        *n,
+                        format!("{td}/{n}_{}.log", a.ts),
+                        format!("{trial_dir}/ebpf_monitoring/{n}_{trial_ts}.log"),
+                    )
+                }));
+                script += &format!(
+                    "echo {SLICE_MARK} first_memory; head -n 1 {} 2>/dev/null\n",
+                    quote(&format!("{td}/tool_memory_{}.log", a.ts))
+                );
+            }
+            for (name, src, dst) in &files {
+                script += &format!(
+                    "echo {SLICE_MARK} {name}; sl {} {}\n",
+                    quote(src),
+                    quote(dst)
+                );
+            }
+            let out = t.check(&r.remote, host, "collect monitoring", &script, SHORT)?;
+            let mut parts: BTreeMap<String, String> = BTreeMap::new();
+            for chunk in out.stdout.split(&format!("{SLICE_MARK} ")).skip(1) {
+                let (name, body) = chunk.split_once('\n').unwrap_or((chunk, ""));
+                parts.insert(name.trim().to_string(), body.to_string());
+            }
+            Ok(Some((a.tool_dir.is_some(), parts)))
+        },
+    );
+    let mut costs = Costs::default();
+    for (a, res) in agents.iter().zip(results) {
+        let Some((has_tool, p)) = res? else { continue };
+        let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
+        costs.hosts.insert(
+            a.host.clone(),
+            summary::host_cost(from, get("cpu_mem"), get("network_stats")),
+        );
+        if has_tool {
+            let first_rss = get("first_memory")
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix("rss_kb="))
+                .and_then(|v| v.parse().ok());
+            costs.tool.insert(
+                a.host.clone(),
+                summary::tool_cost(
+                    from,
+                    get("tool_cpu_usage"),
+                    get("tool_memory"),
+                    get("tool_logsize"),
+                    get("bpf_prog_stats"),
+                    first_rss,
+                ),
+            );
+        }
+    }
+    Ok(costs)
+}
