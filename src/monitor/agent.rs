@@ -196,8 +196,11 @@ fn iface_counters(iface: &str) -> Option<[u64; 6]> {
     ])
 }
 
-/// Whole disks of /proc/diskstats: (name, sectors read, sectors written, ios).
-fn disks() -> Vec<(String, u64, u64, u64)> {
+/// A whole disk's counters: (name, sectors read, sectors written, I/Os).
+type DiskCounters = (String, u64, u64, u64);
+
+/// Whole disks of /proc/diskstats.
+fn disks() -> Vec<DiskCounters> {
     let Ok(s) = fs::read_to_string("/proc/diskstats") else {
         return Vec::new();
     };
@@ -276,7 +279,7 @@ pub fn run(o: &Options) -> std::io::Result<()> {
     let mut prev_tool: Option<(Instant, u64)> = None;
     let mut prev_cpu: Option<Vec<(String, u64, u64, u64)>> = None;
     let mut prev_net: BTreeMap<String, (Instant, [u64; 6])> = BTreeMap::new();
-    let mut prev_disk: Option<(Instant, Vec<(String, u64, u64, u64)>)> = None;
+    let mut prev_disk: Option<(Instant, Vec<DiskCounters>)> = None;
     let mut next = Instant::now();
     loop {
         let now = Instant::now();
@@ -337,7 +340,7 @@ pub fn run(o: &Options) -> std::io::Result<()> {
         }
         if let Some(f) = f_host.as_mut() {
             let cur = cpu_times();
-            let mut s = format!("{ts}");
+            let mut s = ts.clone();
             if let Some(prev) = &prev_cpu {
                 for ((name, b, si, t), (_, b0, si0, t0)) in cur.iter().zip(prev) {
                     let dt = t.saturating_sub(*t0).max(1) as f64;

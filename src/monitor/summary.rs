@@ -99,8 +99,9 @@ pub fn bpf_cost(text: &str) -> Option<BpfCost> {
     if dt <= 0.0 {
         return None;
     }
-    // Per program: counters at the first and last sample time it appears.
-    let mut progs: BTreeMap<&str, ((u64, u64), (u64, u64))> = BTreeMap::new();
+    // Per program: (run_cnt, run_time_ns) at the first and last sample.
+    type Counters = (u64, u64);
+    let mut progs: BTreeMap<&str, (Counters, Counters)> = BTreeMap::new();
     for s in &all {
         let Some(id) = s.text("prog_id") else {
             continue;
