@@ -1,0 +1,355 @@
+//! Monitoring on the lab with real bpftrace: what the eBPF tool and the hosts
+//! spend, including the in-kernel cost of the BPF programs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+static LAB: Mutex<()> = Mutex::new(());
+const BPF_STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
+
+fn config(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
+    let dir = common::copy_dir(&common::repo().join("config"));
+    edit(dir.path());
+    dir
+}
+
+fn perf(cfg: &Path, args: &[&str]) -> Output {
+    let junit = cfg.join("junit.xml");
+    let mut a = vec![
+        "--config-dir",
+        cfg.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ];
+    a.extend_from_slice(args);
+    common::perf(&a)
+}
+
+/// Metadata of every trial of the last run, by trial name (from the JUnit paths).
+fn metadata(cfg: &Path) -> Vec<(String, serde_json::Value)> {
+    let text = std::fs::read_to_string(cfg.join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| {
+            let name = n.attribute("name").unwrap().to_string();
+            let out = n.descendants().filter_map(|d| d.text()).collect::<String>();
+            let dir = out
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("server: ")
+                        .and_then(|r| r.split_once(':'))
+                        .map(|(_, p)| PathBuf::from(p))
+                })
+                .unwrap_or_else(|| panic!("{name}: no server path in {out}"));
+            let leaf = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let ts = &leaf[leaf.len() - 15..];
+            let meta = std::fs::read_to_string(dir.join(format!("metadata_{ts}.json"))).unwrap();
+            (name, serde_json::from_str(&meta).unwrap())
+        })
+        .collect()
+}
+
+fn set_bpf_stats(v: &str) {
+    std::fs::write(BPF_STATS, v).unwrap();
+}
+
+fn bpf_stats() -> String {
+    std::fs::read_to_string(BPF_STATS)
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn counter_and_printf_cases_show_their_in_kernel_cost() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    set_bpf_stats("0");
+    let cfg = config(|_| {});
+    let o = perf(
+        cfg.path(),
+        &["tcp_rr", "host", "--skip", "baseline", "--skip", "case_2"],
+    );
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        common::stdout(&o),
+        common::stderr(&o)
+    );
+    let m = metadata(cfg.path());
+    let cost = |case: &str| {
+        let (_, meta) = m.iter().find(|(n, _)| n.contains(case)).unwrap();
+        meta["monitoring"]["tool"]["host-server"].clone()
+    };
+    let counter = cost("case_1");
+    let printf = cost("case_3");
+    let ns = |v: &serde_json::Value| {
+        v["bpf"]["ns_per_event"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{v}"))
+    };
+    let events = |v: &serde_json::Value| v["bpf"]["events"].as_u64().unwrap();
+    // Under netperf load the tracepoint fires, at a plausible in-kernel cost.
+    assert!(events(&counter) > 1000, "{counter}");
+    assert!((5.0..100_000.0).contains(&ns(&counter)), "{counter}");
+    assert!(counter["bpf"]["cpu_share_percent"].as_f64().unwrap() > 0.0);
+    // A printf per packet costs more per event than a per-CPU counter, and its log grows.
+    assert!(
+        ns(&printf) > ns(&counter),
+        "printf {} vs counter {}",
+        ns(&printf),
+        ns(&counter)
+    );
+    assert!(
+        printf["log_growth_bytes_per_second"].as_f64().unwrap() > 1000.0,
+        "{printf}"
+    );
+    assert!(counter["rss_avg_kb"].as_f64().unwrap() > 1000.0);
+    // The slices are in the trials' directories, and stats were turned off again.
+    for (name, meta) in &m {
+        let dir = PathBuf::from(meta["hosts"]["server"]["result_dir"].as_str().unwrap());
+        let files: Vec<String> = std::fs::read_dir(dir.join("ebpf_monitoring"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        for f in [
+            "tool_cpu_usage_",
+            "tool_memory_",
+            "tool_logsize_",
+            "bpf_prog_stats_",
+        ] {
+            assert!(
+                files.iter().any(|x| x.starts_with(f)),
+                "{name}: {f} in {files:?}"
+            );
+        }
+        let host: Vec<String> = std::fs::read_dir(dir.join("monitoring"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        for f in ["cpu_mem_", "network_stats_", "disk_io_"] {
+            assert!(
+                host.iter().any(|x| x.starts_with(f)),
+                "{name}: {f} in {host:?}"
+            );
+        }
+    }
+    assert_eq!(bpf_stats(), "0");
+}
+
+/// Sum of VmRSS (kB) over a process and its descendants.
+fn tree_rss(pid: u32) -> u64 {
+    let mut todo = vec![pid];
+    let mut sum = 0;
+    while let Some(p) = todo.pop() {
+        let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+        sum += status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        for t in std::fs::read_dir(format!("/proc/{p}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let c = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            todo.extend(c.split_whitespace().filter_map(|x| x.parse::<u32>().ok()));
+        }
+    }
+    sum
+}
+
+fn newest(dir: &Path, prefix: &str, since: SystemTime) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|m| m >= since)
+        })
+        .map(|e| e.path())
+        .max()
+}
+
+#[test]
+fn rss_matches_proc_and_monitors_stop_with_their_case() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = config(|d| {
+        let spec = d.join("performance-test-spec.yaml");
+        let t = std::fs::read_to_string(&spec).unwrap().replace(
+            "    duration: 2\n    ports: [12865]",
+            "    duration: 8\n    ports: [12865]",
+        );
+        std::fs::write(spec, t).unwrap();
+    });
+    let since = SystemTime::now() - Duration::from_secs(1);
+    let junit = cfg.path().join("junit.xml");
+    let child = std::process::Command::new(common::perf_exe())
+        .args([
+            "--config-dir",
+            cfg.path().to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+            "case_1",
+            "tcp_rr",
+        ])
+        .current_dir(common::repo())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let root = Path::new("/var/lib/ebpf-perf-lab/hosts/host-server/performance-test-results/ebpf");
+    let case_dir = std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("tool_001_case_1_")
+        })
+        .unwrap()
+        .path()
+        .join("host");
+    // While the test runs: the latest memory sample against /proc.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (mem_file, pid) = loop {
+        let mem = newest(&case_dir.join("ebpf_monitoring"), "tool_memory_", since);
+        let pidf = newest(&case_dir.join("ebpf_monitoring"), "ebpf_pid_", since)
+            .filter(|p| p.extension().is_some_and(|e| e == "txt"));
+        if let (Some(m), Some(p)) = (mem, pidf) {
+            if std::fs::read_to_string(&m)
+                .unwrap_or_default()
+                .lines()
+                .count()
+                >= 3
+            {
+                let pid: u32 = std::fs::read_to_string(p)
+                    .unwrap()
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                break (m, pid);
+            }
+        }
+        assert!(Instant::now() < deadline, "no memory samples");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let proc_rss = tree_rss(pid) as f64;
+    let text = std::fs::read_to_string(&mem_file).unwrap();
+    let samples: Vec<f64> = text
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find_map(|kv| kv.strip_prefix("rss_kb="))
+                .and_then(|v| v.parse().ok())
+        })
+        .collect();
+    let (last, prev) = (samples[samples.len() - 1], samples[samples.len() - 2]);
+    let tolerance = (last - prev).abs().max(0.02 * last);
+    assert!(
+        (proc_rss - last).abs() <= tolerance,
+        "/proc says {proc_rss} kB, last sample {last} kB (previous {prev})"
+    );
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Every monitor this run started is gone (by its recorded PID and start time).
+    let mut pids = Vec::new();
+    for d in [
+        case_dir.join("monitoring"),
+        Path::new("/var/lib/ebpf-perf-lab/hosts/host-client/performance-test-results")
+            .join(
+                case_dir
+                    .strip_prefix(
+                        "/var/lib/ebpf-perf-lab/hosts/host-server/performance-test-results",
+                    )
+                    .unwrap(),
+            )
+            .join("monitoring"),
+    ] {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with("monitor_")
+                && n.ends_with(".pid")
+                && e.metadata().unwrap().modified().unwrap() >= since
+            {
+                pids.push(std::fs::read_to_string(e.path()).unwrap());
+            }
+        }
+    }
+    assert_eq!(pids.len(), 2, "one monitor per host: {pids:?}");
+    for p in &pids {
+        let mut it = p.split_whitespace();
+        let (pid, start) = (it.next().unwrap(), it.next().unwrap());
+        let running = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .is_some_and(|s| {
+                let f: Vec<&str> = s.rsplit_once(") ").unwrap().1.split(' ').collect();
+                f[0] != "Z" && f[19] == start
+            });
+        assert!(!running, "monitor {pid} still runs");
+    }
+}
+
+#[test]
+fn bpf_stats_is_restored_after_the_case_also_when_it_fails() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let failing = config(|d| {
+        let cases = d.join("ebpf-cases.json");
+        let t = std::fs::read_to_string(&cases).unwrap().replacen(
+            "\"command\": \"bpftrace -q -e 'tracepoint:net:net_dev_xmit { @tx",
+            "\"command\": \"exit 9; bpftrace -q -e 'tracepoint:net:net_dev_xmit { @tx",
+            1,
+        );
+        std::fs::write(cases, t).unwrap();
+    });
+    for before in ["0", "1"] {
+        set_bpf_stats(before);
+        let o = perf(failing.path(), &["case_1", "tcp_rr"]);
+        assert!(!o.status.success());
+        assert!(
+            common::stdout(&o).contains("exited with status 9"),
+            "{}",
+            common::stdout(&o)
+        );
+        assert_eq!(
+            bpf_stats(),
+            before,
+            "restored to {before} after a failed case"
+        );
+    }
+    set_bpf_stats("0");
+    // And during a case it is on.
+    let cfg = config(|d| {
+        std::fs::write(d.join("hooks.yaml"), "hooks:\n  test:\n    setup:\n      - {name: stats, on: server, run: \"cat /proc/sys/kernel/bpf_stats_enabled\"}\n").unwrap();
+    });
+    let o = perf(cfg.path(), &["case_1", "tcp_rr"]);
+    assert!(o.status.success());
+    let meta = &metadata(cfg.path())[0].1;
+    let dir = PathBuf::from(meta["hosts"]["server"]["result_dir"].as_str().unwrap());
+    let hook = std::fs::read_dir(dir.join("monitoring"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("hook_results_"))
+        .unwrap()
+        .path();
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(hook).unwrap()).unwrap();
+    assert_eq!(results[0]["stdout"].as_str().unwrap().trim(), "1");
+    assert_eq!(bpf_stats(), "0");
+}
