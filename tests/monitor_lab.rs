@@ -191,22 +191,8 @@ fn rss_matches_proc_and_monitors_stop_with_their_case() {
         );
         std::fs::write(spec, t).unwrap();
     });
-    let since = SystemTime::now() - Duration::from_secs(1);
-    let junit = cfg.path().join("junit.xml");
-    let child = std::process::Command::new(common::perf_exe())
-        .args([
-            "--config-dir",
-            cfg.path().to_str().unwrap(),
-            "--junit",
-            junit.to_str().unwrap(),
-            "case_1",
-            "tcp_rr",
-        ])
-        .current_dir(common::repo())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let since = SystemTime::now();
+    let child = common::spawn_perf(cfg.path(), &["case_1", "tcp_rr"]);
     let root = Path::new("/var/lib/ebpf-perf-lab/hosts/host-server/performance-test-results/ebpf");
     let case_dir = std::fs::read_dir(root)
         .unwrap()
@@ -293,15 +279,7 @@ fn rss_matches_proc_and_monitors_stop_with_their_case() {
     }
     assert_eq!(pids.len(), 2, "one monitor per host: {pids:?}");
     for p in &pids {
-        let mut it = p.split_whitespace();
-        let (pid, start) = (it.next().unwrap(), it.next().unwrap());
-        let running = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .is_some_and(|s| {
-                let f: Vec<&str> = s.rsplit_once(") ").unwrap().1.split(' ').collect();
-                f[0] != "Z" && f[19] == start
-            });
-        assert!(!running, "monitor {pid} still runs");
+        assert!(!common::recorded_running(p), "monitor {p} still runs");
     }
 }
 

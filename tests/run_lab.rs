@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -290,15 +290,7 @@ fn pid_files(root: &Path, since: std::time::SystemTime, out: &mut Vec<PathBuf>) 
 
 /// Is the process recorded in `pid_file` (`PID STARTTIME`) still running?
 fn recorded_alive(pid_file: &Path) -> bool {
-    let text = std::fs::read_to_string(pid_file).unwrap();
-    let mut it = text.split_whitespace();
-    let (pid, start) = (it.next().unwrap(), it.next().unwrap());
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let rest = stat.rsplit_once(") ").unwrap().1;
-    let f: Vec<&str> = rest.split(' ').collect();
-    f[0] != "Z" && f[19] == start
+    common::recorded_running(&std::fs::read_to_string(pid_file).unwrap())
 }
 
 #[test]
@@ -314,22 +306,9 @@ fn sigint_during_a_trial_stops_everything_and_writes_junit() {
             "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 30",
         );
     });
-    let since = std::time::SystemTime::now() - Duration::from_secs(1);
+    let since = std::time::SystemTime::now();
     let junit_path = cfg.path().join("junit.xml");
-    let child = Command::new(common::perf_exe())
-        .args([
-            "--config-dir",
-            cfg.path().to_str().unwrap(),
-            "--junit",
-            junit_path.to_str().unwrap(),
-            "case_3",
-            "multi_2_tcp",
-        ])
-        .current_dir(common::repo())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = common::spawn_perf(cfg.path(), &["case_3", "multi_2_tcp"]);
     // Wait until the clients run (their pid file appears), then press Ctrl-C.
     let root = Path::new("/var/lib/ebpf-perf-lab/hosts/host-client/performance-test-results/ebpf");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -407,7 +386,7 @@ fn failing_setup_tears_down_what_was_set_up() {
         )
         .unwrap();
     });
-    let since = std::time::SystemTime::now() - Duration::from_secs(1);
+    let since = std::time::SystemTime::now();
     let (o, jpath) = perf(cfg.path(), &["case_1", "latency"]);
     assert!(!o.status.success());
     let cases = junit(&jpath);
@@ -449,6 +428,7 @@ fn failing_setup_tears_down_what_was_set_up() {
                 .to_string_lossy()
                 .starts_with("ebpf_pid_")
         })
+        .filter(|f| f.to_string_lossy().contains("/tool_001_case_1_"))
         .collect();
     assert_eq!(ebpf.len(), 1, "{files:?}");
     assert!(!recorded_alive(ebpf[0]));

@@ -27,47 +27,36 @@ pub fn missing() -> Vec<&'static str> {
     PACKAGES.iter().copied().filter(|p| !installed(p)).collect()
 }
 
-/// Adds `non-free` to the deb822 sources or sources.list when it is absent.
+/// Adds `non-free` to the lines of `path` that `is_main` picks, when absent.
+fn add_non_free(path: &str, is_main: fn(&str) -> bool) -> Result<bool, LabError> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(false);
+    };
+    let new: String = text
+        .lines()
+        .map(|l| {
+            if is_main(l) && !l.split_whitespace().any(|w| w == "non-free") {
+                format!("{l} non-free\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    if new != text {
+        std::fs::write(path, new).map_err(|e| LabError::io(format!("writing {path}"), e))?;
+    }
+    Ok(true)
+}
+
+/// Enables `non-free` in the deb822 sources, else in sources.list.
 fn enable_non_free() -> Result<(), LabError> {
-    let deb822 = "/etc/apt/sources.list.d/debian.sources";
-    let list = "/etc/apt/sources.list";
-    if let Ok(text) = std::fs::read_to_string(deb822) {
-        let new: Vec<String> = text
-            .lines()
-            .map(|l| {
-                if l.starts_with("Components:")
-                    && l.contains("main")
-                    && !l.split_whitespace().any(|w| w == "non-free")
-                {
-                    format!("{l} non-free")
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect();
-        let new = new.join("\n") + "\n";
-        if new != text {
-            std::fs::write(deb822, new)
-                .map_err(|e| LabError::io(format!("writing {deb822}"), e))?;
-        }
-    } else if let Ok(text) = std::fs::read_to_string(list) {
-        let new: Vec<String> = text
-            .lines()
-            .map(|l| {
-                if l.starts_with("deb ")
-                    && l.contains(" main")
-                    && !l.split_whitespace().any(|w| w == "non-free")
-                {
-                    format!("{l} non-free")
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect();
-        let new = new.join("\n") + "\n";
-        if new != text {
-            std::fs::write(list, new).map_err(|e| LabError::io(format!("writing {list}"), e))?;
-        }
+    let deb822 = add_non_free("/etc/apt/sources.list.d/debian.sources", |l| {
+        l.starts_with("Components:") && l.contains("main")
+    })?;
+    if !deb822 {
+        add_non_free("/etc/apt/sources.list", |l| {
+            l.starts_with("deb ") && l.contains(" main")
+        })?;
     }
     Ok(())
 }

@@ -115,3 +115,43 @@ pub fn lab() -> Option<ebpf_perf::config::Config> {
     }
     Some(cfg)
 }
+
+/// Starts the perf harness on `cfg` (JUnit at `cfg/junit.xml`) without waiting.
+pub fn spawn_perf(cfg: &Path, args: &[&str]) -> std::process::Child {
+    let junit = cfg.join("junit.xml");
+    Command::new(perf_exe())
+        .args([
+            "--config-dir",
+            cfg.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ])
+        .args(args)
+        .current_dir(repo())
+        .env_remove("EBPF_PERF_CONFIG")
+        .env_remove("EBPF_PERF_JUNIT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start perf harness")
+}
+
+/// Is the process a pid file (`PID STARTTIME`) records still running (not a
+/// zombie, not a reused PID)?
+pub fn recorded_running(pid_file_text: &str) -> bool {
+    let mut it = pid_file_text.split_whitespace();
+    let (Some(pid), Some(start)) = (it.next(), it.next()) else {
+        return false;
+    };
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .is_some_and(|s| {
+            let f: Vec<&str> = s
+                .rsplit_once(") ")
+                .map(|x| x.1)
+                .unwrap_or("")
+                .split(' ')
+                .collect();
+            f.first() != Some(&"Z") && f.get(19) == Some(&start)
+        })
+}
