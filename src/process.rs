@@ -95,12 +95,12 @@ pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
         "p={pid}; t={start}; st={st}; g={twentieths}\n\
          state() {{ {STAT_FIELD}1; }}\n\
          stt() {{ {STAT_FIELD}20; }}\n\
-         alive() {{ s=$(state); [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$(stt)\" = \"$t\" ]; }}\n\
+         {ALIVE_FN}\n\
          group() {{ ps -e -o pgid=,pid=,stat= | awk -v g=\"$p\" '$1 == g && $3 !~ /^Z/ {{ print $2 }}'; }}\n\
-         running() {{ alive || [ -n \"$(group)\" ]; }}\n\
+         running() {{ alive $p $t || [ -n \"$(group)\" ]; }}\n\
          report() {{ if [ -f \"$st\" ]; then echo \"status $(cat \"$st\")\"; fi; }}\n\
          if [ -n \"$(state)\" ] && [ \"$(stt)\" != \"$t\" ]; then echo \"notours start time $(stt), recorded $t\"; exit 0; fi\n\
-         if ! alive; then\n\
+         if ! alive $p $t; then\n\
            if [ -n \"$(group)\" ]; then kill -KILL -$p 2>/dev/null; echo killed; exit 0; fi\n\
            echo exited; report; exit 0; fi\n\
          if ! tr '\\0' '\\n' </proc/$p/cmdline | grep -qxF -- \"$st\"; then\n\
@@ -152,8 +152,9 @@ pub fn wait_fd_script(p: &ProcessRecord, fd_link: &str, max: Duration) -> String
     let rounds = (max.as_millis() / 20).max(1);
     format!(
         "p={pid}; t={start}; i=0\n\
+         {ALIVE_FN}\n\
          while :; do\n\
-           s=$({STAT_FIELD}1); if [ -z \"$s\" ] || [ \"$s\" = Z ] || [ \"$({STAT_FIELD}20)\" != \"$t\" ]; then echo exited; exit 0; fi\n\
+           alive $p $t || {{ echo exited; exit 0; }}\n\
            for q in $(ps -e -o pgid=,pid= | awk -v g=\"$p\" '$1 == g {{ print $2 }}'); do\n\
              ls -l /proc/$q/fd 2>/dev/null | grep -qF -- {link} && {{ echo ready; exit 0; }}\n\
            done\n\
@@ -186,7 +187,8 @@ pub fn split_outputs(stdout: &str) -> Vec<&str> {
 pub fn wait_script(p: &ProcessRecord) -> String {
     format!(
         "p={pid}; t={start}\n\
-         while s=$({STAT_FIELD}1) && [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$({STAT_FIELD}20)\" = \"$t\" ]; do sleep 0.02; done\n",
+         {ALIVE_FN}\n\
+         while alive $p $t; do sleep 0.02; done\n",
         pid = p.pid,
         start = p.start_time
     )
