@@ -1,0 +1,269 @@
+//! Reading and checking the configuration files: every problem is collected
+//! (not just the first), each with file, line, key path and what is expected.
+
+mod hooks;
+mod hosts;
+mod perf;
+mod tools;
+
+use super::error::{ConfigError, Problem};
+use super::locate;
+use super::model::*;
+use super::{Config, Tool, ENV_FILE, HOOKS_FILE, PERF_FILE, SSH_FILE, TOOLS_FILE};
+use crate::naming::{check_safe_id, Protocol, TestType};
+use crate::template;
+use hooks::check_hooks;
+use hosts::{check_envs, check_ssh};
+use indexmap::IndexMap;
+use perf::check_perf;
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tools::check_tools;
+
+/// Placeholders that describe the environment a command runs in.
+pub const ENV_PLACEHOLDERS: &[&str] = &[
+    "server_ip",
+    "client_ip",
+    "server_interface",
+    "client_interface",
+    "interface",
+    "workdir",
+    "results_root",
+    "env",
+];
+
+/// Extra placeholders of performance test templates.
+pub const PERF_PLACEHOLDERS: &[&str] = &[
+    "port",
+    "duration",
+    "target_bw",
+    "result_file",
+    "result_dir",
+    "streams",
+    "stream",
+    "protocol",
+];
+
+/// Extra placeholders of eBPF case commands (besides the case's parameters).
+pub const CASE_PLACEHOLDERS: &[&str] = &["tool_id", "case_id", "duration", "result_dir"];
+
+/// Placeholders of hook tasks, per layer (cumulative).
+pub(super) fn hook_placeholders(layer: &str) -> Vec<&'static str> {
+    let mut v = vec!["workdir", "results_root", "host", "role"];
+    if layer == "global" {
+        return v;
+    }
+    v.extend(ENV_PLACEHOLDERS);
+    v.push("tool_id");
+    if layer == "tool" {
+        return v;
+    }
+    v.extend(["case_id", "cycle", "result_dir"]);
+    if layer == "case" {
+        return v;
+    }
+    v.extend(["test_type", "variant", "protocol", "duration"]);
+    v
+}
+
+/// A file's text and its name as shown in messages.
+pub(super) struct Source {
+    pub(super) shown: PathBuf,
+    pub(super) text: String,
+}
+
+impl Source {
+    pub(super) fn problem(&self, path: &[&str], message: impl Into<String>) -> Problem {
+        Problem {
+            file: self.shown.clone(),
+            line: locate::line_of(&self.text, path),
+            key: locate::key_string(path),
+            message: message.into(),
+        }
+    }
+}
+
+/// Collects problems while the files are checked.
+#[derive(Default)]
+pub(super) struct Checker {
+    pub(super) problems: Vec<Problem>,
+}
+
+impl Checker {
+    pub(super) fn at(&mut self, src: &Source, path: &[&str], message: impl Into<String>) {
+        self.problems.push(src.problem(path, message));
+    }
+
+    pub(super) fn id(&mut self, src: &Source, path: &[&str], what: &str, id: &str) {
+        if let Err(e) = check_safe_id(id) {
+            self.at(
+                src,
+                path,
+                format!("{what} {id:?} {e} (it becomes a directory name)"),
+            );
+        }
+    }
+
+    pub(super) fn ip(&mut self, src: &Source, path: &[&str], ip: &str) {
+        if ip.parse::<IpAddr>().is_err() {
+            self.at(
+                src,
+                path,
+                format!("{ip:?} is not an IP address; expected e.g. 198.18.0.2 or fd00::2"),
+            );
+        }
+    }
+
+    pub(super) fn template(
+        &mut self,
+        src: &Source,
+        path: &[&str],
+        t: &str,
+        known: &dyn Fn(&str) -> bool,
+    ) {
+        if t.trim().is_empty() {
+            self.at(src, path, "command is empty; expected a command template");
+        }
+        for name in template::placeholders(t) {
+            if !known(name) {
+                self.at(
+                    src,
+                    path,
+                    format!(
+                        "unknown placeholder {{{name}}}; write {{{{{name}}}}} for a literal brace, \
+                         or see the README for the placeholders of this template"
+                    ),
+                );
+            }
+        }
+    }
+
+    fn non_empty<T>(&mut self, src: &Source, path: &[&str], list: &[T], what: &str) -> bool {
+        if list.is_empty() {
+            self.at(src, path, format!("is empty; expected at least one {what}"));
+        }
+        !list.is_empty()
+    }
+}
+
+/// Reads a YAML file; `None` (with the problem recorded) when absent or malformed.
+fn read_yaml<T: DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+    optional: bool,
+    ck: &mut Checker,
+) -> Option<(Source, T)> {
+    let path = dir.join(name);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            ck.problems.push(Problem {
+                file: path,
+                line: None,
+                key: String::new(),
+                message: format!(
+                    "cannot read it: {e}; expected the file {name} in {}",
+                    dir.display()
+                ),
+            });
+            return None;
+        }
+    };
+    let src = Source { shown: path, text };
+    match serde_yaml::from_str::<T>(&src.text) {
+        Ok(v) => Some((src, v)),
+        Err(e) => {
+            ck.problems.push(yaml_problem(&src, &e));
+            None
+        }
+    }
+}
+
+/// serde_yaml says `path: message at line L column C`; split that up.
+fn yaml_problem(src: &Source, e: &serde_yaml::Error) -> Problem {
+    let mut msg = e.to_string();
+    if let Some(at) = msg.rfind(" at line ") {
+        msg.truncate(at);
+    }
+    let (key, message) = match msg.split_once(": ") {
+        Some((k, m)) if !k.contains(' ') => (k.to_string(), m.to_string()),
+        _ => (String::new(), msg),
+    };
+    let message = if message.starts_with("EOF") || src.text.trim().is_empty() {
+        format!("{message} (the file is empty)")
+    } else {
+        message
+    };
+    Problem {
+        file: src.shown.clone(),
+        line: e.location().map(|l| l.line()),
+        key,
+        message,
+    }
+}
+
+pub fn load(dir: &Path) -> Result<Config, ConfigError> {
+    let mut ck = Checker::default();
+    if !dir.is_dir() {
+        return Err(ConfigError {
+            problems: vec![Problem {
+                file: dir.to_path_buf(),
+                line: None,
+                key: String::new(),
+                message: "is not a directory; expected a config directory holding \
+                          ssh-config.yaml, test-env-config.yaml, performance-test-spec.yaml \
+                          and ebpf-tools-config.yaml (set --config-dir or EBPF_PERF_CONFIG)"
+                    .into(),
+            }],
+        });
+    }
+    let ssh = read_yaml::<SshFile>(dir, SSH_FILE, false, &mut ck);
+    let env = read_yaml::<EnvFile>(dir, ENV_FILE, false, &mut ck);
+    let perf = read_yaml::<PerfFile>(dir, PERF_FILE, false, &mut ck);
+    let tools = read_yaml::<ToolsFile>(dir, TOOLS_FILE, false, &mut ck);
+    let hooks = read_yaml::<HooksFile>(dir, HOOKS_FILE, true, &mut ck);
+    let (Some(ssh), Some(env), Some(perf), Some(tools)) = (ssh, env, perf, tools) else {
+        return Err(ConfigError {
+            problems: ck.problems,
+        });
+    };
+
+    check_ssh(&mut ck, &ssh);
+    check_envs(&mut ck, &env, &ssh.1);
+    let spec = check_perf(&mut ck, &perf, &env.1);
+    let tools = check_tools(&mut ck, dir, &tools, &env.1, &spec);
+    let hooks = hooks.map(|h| check_hooks(&mut ck, &h, &env.1));
+
+    if !ck.problems.is_empty() {
+        return Err(ConfigError {
+            problems: ck.problems,
+        });
+    }
+    Ok(Config {
+        dir: dir.to_path_buf(),
+        lab: ssh.1.lab,
+        list_only: ssh.1.list_only,
+        ssh_hosts: ssh.1.ssh_hosts,
+        environments: env.1.test_environments,
+        perf: spec,
+        tools,
+        hooks: hooks.unwrap_or_default(),
+    })
+}
+
+/// Names of `vars` that every one of `envs` defines.
+pub(super) fn common_vars<'a>(envs: impl IntoIterator<Item = &'a TestEnv>) -> HashSet<String> {
+    let mut it = envs.into_iter();
+    let Some(first) = it.next() else {
+        return HashSet::new();
+    };
+    let mut set: HashSet<String> = first.vars.keys().cloned().collect();
+    for e in it {
+        set.retain(|k| e.vars.contains_key(k));
+    }
+    set
+}

@@ -1,0 +1,245 @@
+//! Checks of performance-test-spec.yaml.
+
+use super::*;
+
+pub(super) fn check_protocols(ck: &mut Checker, src: &Source, path: &[&str], ps: &[Protocol]) {
+    ck.non_empty(src, path, ps, "protocol (tcp or udp)");
+    let unique: HashSet<_> = ps.iter().collect();
+    if unique.len() != ps.len() {
+        ck.at(src, path, "lists a protocol twice");
+    }
+}
+
+pub(super) fn check_commands(
+    ck: &mut Checker,
+    src: &Source,
+    base: &[&str],
+    c: &Commands,
+    protocols: &[Protocol],
+    known: &dyn Fn(&str) -> bool,
+) {
+    let path = |k: &'static str| {
+        let mut v = base.to_vec();
+        v.push(k);
+        v
+    };
+    match &c.server_cmd {
+        Some(t) => ck.template(src, &path("server_cmd"), t, known),
+        None => ck.at(
+            src,
+            base,
+            "has no server_cmd; expected a server command template",
+        ),
+    }
+    for p in protocols {
+        let key = match p {
+            Protocol::Tcp => "client_cmd_tcp",
+            Protocol::Udp => "client_cmd_udp",
+        };
+        match c.client(*p) {
+            Some(t) => ck.template(src, &path(key), t, known),
+            None => ck.at(
+                src,
+                base,
+                format!("has no {key}, but protocols include {}", p.as_str()),
+            ),
+        }
+    }
+}
+
+pub(super) fn check_streams(
+    ck: &mut Checker,
+    src: &Source,
+    path: &[&str],
+    streams: &[u32],
+    base_port: u16,
+) {
+    if ck.non_empty(src, path, streams, "stream count") {
+        if streams.contains(&0) {
+            ck.at(src, path, "0 streams is not a test; expected counts >= 1");
+        }
+        let max = streams.iter().copied().max().unwrap_or(1);
+        if u32::from(base_port) + max > 65536 {
+            ck.at(
+                src,
+                path,
+                format!("{max} streams from base_port {base_port} run past port 65535"),
+            );
+        }
+    }
+}
+
+pub(super) fn check_duration(ck: &mut Checker, src: &Source, path: &[&str], d: u32) {
+    if d == 0 {
+        ck.at(src, path, "0 is not a duration; expected seconds >= 1");
+    }
+}
+
+pub(super) fn check_bw(ck: &mut Checker, src: &Source, path: &[&str], bw: &str) {
+    let digits = bw.trim_end_matches(['K', 'M', 'G', 'k', 'm', 'g']);
+    let ok = !digits.is_empty()
+        && digits.len() + 1 >= bw.len()
+        && digits.parse::<f64>().is_ok_and(|v| v >= 0.0)
+        && !digits.starts_with(['+', '-']);
+    if !ok {
+        ck.at(
+            src,
+            path,
+            format!("{bw:?} is not a bandwidth; expected e.g. 100M, 1G, 10G or 0 (unlimited)"),
+        );
+    }
+}
+
+pub(super) fn check_perf(
+    ck: &mut Checker,
+    (src, f): &(Source, PerfFile),
+    envs: &EnvFile,
+) -> PerfSpec {
+    let (root, spec) = match (&f.performance_tests, &f.test_types) {
+        (Some(s), None) => ("performance_tests", s.clone()),
+        (None, Some(s)) => ("test_types", s.clone()),
+        (Some(_), Some(_)) => {
+            ck.at(
+                src,
+                &["test_types"],
+                "both performance_tests and test_types are given; keep one",
+            );
+            return PerfSpec::default();
+        }
+        (None, None) => {
+            ck.at(
+                src,
+                &[],
+                "has no performance_tests; expected the key performance_tests (or test_types)",
+            );
+            return PerfSpec::default();
+        }
+    };
+    let vars = common_vars(envs.test_environments.values());
+    let known = |n: &str| {
+        ENV_PLACEHOLDERS.contains(&n) || PERF_PLACEHOLDERS.contains(&n) || vars.contains(n)
+    };
+    if spec.throughput.is_none() && spec.latency.is_none() && spec.pps.is_none() {
+        ck.at(
+            src,
+            &[root],
+            "defines no test; expected throughput, latency and/or pps",
+        );
+    }
+    if let Some(t) = &spec.throughput {
+        if t.single_stream.is_none() && t.multi_stream.is_none() {
+            ck.at(
+                src,
+                &[root, "throughput"],
+                "defines neither single_stream nor multi_stream",
+            );
+        }
+        if let Some(s) = &t.single_stream {
+            let base = [root, "throughput", "single_stream"];
+            check_protocols(
+                ck,
+                src,
+                &[root, "throughput", "single_stream", "protocols"],
+                &s.protocols,
+            );
+            check_commands(ck, src, &base, &s.commands, &s.protocols, &known);
+            check_duration(
+                ck,
+                src,
+                &[root, "throughput", "single_stream", "duration"],
+                s.duration,
+            );
+            let bw_path = [root, "throughput", "single_stream", "target_bw"];
+            ck.non_empty(src, &bw_path, &s.target_bw, "bandwidth");
+            for bw in &s.target_bw {
+                check_bw(ck, src, &bw_path, bw);
+            }
+            let unique: HashSet<_> = s.target_bw.iter().collect();
+            if unique.len() != s.target_bw.len() {
+                ck.at(
+                    src,
+                    &bw_path,
+                    "lists a bandwidth twice (trial names would collide)",
+                );
+            }
+            ck.non_empty(
+                src,
+                &[root, "throughput", "single_stream", "ports"],
+                &s.ports,
+                "port",
+            );
+        }
+        if let Some(m) = &t.multi_stream {
+            let base = [root, "throughput", "multi_stream"];
+            check_protocols(
+                ck,
+                src,
+                &[root, "throughput", "multi_stream", "protocols"],
+                &m.protocols,
+            );
+            // Commands fall back to single_stream's.
+            let single = t.single_stream.as_ref().map(|s| &s.commands);
+            let merged = Commands {
+                server_cmd: m
+                    .commands
+                    .server_cmd
+                    .clone()
+                    .or_else(|| single.and_then(|s| s.server_cmd.clone())),
+                client_cmd_tcp: m
+                    .commands
+                    .client_cmd_tcp
+                    .clone()
+                    .or_else(|| single.and_then(|s| s.client_cmd_tcp.clone())),
+                client_cmd_udp: m
+                    .commands
+                    .client_cmd_udp
+                    .clone()
+                    .or_else(|| single.and_then(|s| s.client_cmd_udp.clone())),
+            };
+            check_commands(ck, src, &base, &merged, &m.protocols, &known);
+            check_streams(
+                ck,
+                src,
+                &[root, "throughput", "multi_stream", "streams"],
+                &m.streams,
+                m.base_port,
+            );
+            check_duration(
+                ck,
+                src,
+                &[root, "throughput", "multi_stream", "duration"],
+                m.duration,
+            );
+            check_bw(
+                ck,
+                src,
+                &[root, "throughput", "multi_stream", "target_bw"],
+                &m.target_bw,
+            );
+        }
+    }
+    if let Some(l) = &spec.latency {
+        check_protocols(ck, src, &[root, "latency", "protocols"], &l.protocols);
+        check_commands(
+            ck,
+            src,
+            &[root, "latency"],
+            &l.commands,
+            &l.protocols,
+            &known,
+        );
+        check_duration(ck, src, &[root, "latency", "duration"], l.duration);
+        ck.non_empty(src, &[root, "latency", "ports"], &l.ports, "port");
+    }
+    if let Some(p) = &spec.pps {
+        check_protocols(ck, src, &[root, "pps", "protocols"], &p.protocols);
+        check_commands(ck, src, &[root, "pps"], &p.commands, &p.protocols, &known);
+        if let Some(sar) = &p.sar_cmd {
+            ck.template(src, &[root, "pps", "sar_cmd"], sar, &known);
+        }
+        check_streams(ck, src, &[root, "pps", "streams"], &p.streams, p.base_port);
+        check_duration(ck, src, &[root, "pps", "duration"], p.duration);
+        check_bw(ck, src, &[root, "pps", "target_bw"], &p.target_bw);
+    }
+    spec
+}

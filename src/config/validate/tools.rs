@@ -1,0 +1,318 @@
+//! Checks of ebpf-tools-config.yaml and the eBPF case files it names.
+
+use super::*;
+
+/// A case file read once, however many tools name it.
+pub(super) struct CaseSource {
+    src: Source,
+    cases: Option<HashMap<u32, Arc<EbpfCase>>>,
+}
+
+pub(super) fn read_cases(
+    ck: &mut Checker,
+    path: PathBuf,
+    tools_src: &Source,
+    key: &[&str],
+) -> CaseSource {
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            ck.at(
+                tools_src,
+                key,
+                format!("cannot read case file {}: {e}", path.display()),
+            );
+            return CaseSource {
+                src: Source {
+                    shown: path,
+                    text: String::new(),
+                },
+                cases: None,
+            };
+        }
+    };
+    let src = Source { shown: path, text };
+    let cases = match serde_json::from_str::<CaseFile>(&src.text) {
+        Ok(f) => {
+            let mut map = HashMap::new();
+            for c in f.into_cases() {
+                if map.contains_key(&c.id) {
+                    ck.problems.push(Problem {
+                        file: src.shown.clone(),
+                        line: locate::line_of_json_id(&src.text, c.id),
+                        key: format!("id {}", c.id),
+                        message: "is used by two cases; case ids must be unique".into(),
+                    });
+                }
+                map.insert(c.id, Arc::new(c));
+            }
+            Some(map)
+        }
+        Err(e) => {
+            // Untagged enums hide the inner error; parse again as a plain list for it.
+            let detail = serde_json::from_str::<Vec<EbpfCase>>(&src.text)
+                .err()
+                .unwrap_or(e);
+            ck.problems.push(Problem {
+                file: src.shown.clone(),
+                line: (detail.line() > 0).then_some(detail.line()),
+                key: String::new(),
+                message: format!(
+                    "{detail}; expected a JSON list of cases {{id, name, command, duration, target?, parameters?}}"
+                ),
+            });
+            None
+        }
+    };
+    CaseSource { src, cases }
+}
+
+pub(super) fn check_case(ck: &mut Checker, cs: &Source, case: &EbpfCase, envs: &[&TestEnv]) {
+    let at = |ck: &mut Checker, key: String, msg: String| {
+        ck.problems.push(Problem {
+            file: cs.shown.clone(),
+            line: locate::line_of_json_id(&cs.text, case.id),
+            key,
+            message: msg,
+        });
+    };
+    let k = |f: &str| format!("case {}.{f}", case.id);
+    if case.name.trim().is_empty() {
+        at(ck, k("name"), "is empty; expected a name for people".into());
+    }
+    if case.duration == 0 {
+        at(
+            ck,
+            k("duration"),
+            "0 is not a duration; expected seconds >= 1".into(),
+        );
+    }
+    for (pk, pv) in &case.parameters {
+        if matches!(pk.as_str(), "protocol" | "direction") {
+            if let Err(e) = check_safe_id(&pv.text()) {
+                at(
+                    ck,
+                    k(&format!("parameters.{pk}")),
+                    format!("{:?} {e} (it becomes part of a directory name)", pv.text()),
+                );
+            }
+        }
+    }
+    let vars = common_vars(envs.iter().copied());
+    let known = |n: &str| {
+        ENV_PLACEHOLDERS.contains(&n)
+            || CASE_PLACEHOLDERS.contains(&n)
+            || case.parameters.contains_key(n)
+            || vars.contains(n)
+    };
+    if case.command.trim().is_empty() {
+        at(
+            ck,
+            k("command"),
+            "is empty; expected the command that starts the eBPF program".into(),
+        );
+    }
+    for name in template::placeholders(&case.command) {
+        if !known(name) {
+            at(
+                ck,
+                k("command"),
+                format!("unknown placeholder {{{name}}}; expected an environment placeholder, a case parameter or an env var of every environment the case runs in"),
+            );
+        }
+    }
+}
+
+pub(super) fn check_tools(
+    ck: &mut Checker,
+    dir: &Path,
+    (src, f): &(Source, ToolsFile),
+    envs: &EnvFile,
+    spec: &PerfSpec,
+) -> IndexMap<String, Tool> {
+    if f.ebpf_tools.is_empty() {
+        ck.at(src, &["ebpf_tools"], "is empty; expected at least one tool");
+    }
+    let defined: Vec<&str> = [
+        spec.throughput.as_ref().map(|_| "throughput"),
+        spec.latency.as_ref().map(|_| "latency"),
+        spec.pps.as_ref().map(|_| "pps"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut files: HashMap<PathBuf, CaseSource> = HashMap::new();
+    let mut out = IndexMap::new();
+    for (tid, t) in &f.ebpf_tools {
+        ck.id(src, &["ebpf_tools", tid], "tool id", tid);
+        let nested = t.testcase_source.is_some() || t.test_associations.is_some();
+        let flat = t.testcase_file.is_some()
+            || t.case_ids.is_some()
+            || t.applicable_environments.is_some()
+            || t.performance_test_types.is_some();
+        if nested && flat {
+            ck.at(
+                src,
+                &["ebpf_tools", tid],
+                "mixes the nested shape (testcase_source, test_associations) with the flat one \
+                 (testcase_file, case_ids, applicable_environments, performance_test_types); use one",
+            );
+            continue;
+        }
+        let (file, ids, file_key, ids_key) = match (
+            &t.testcase_source,
+            &t.testcase_file,
+            &t.case_ids,
+        ) {
+            (Some(s), _, _) => (
+                s.file.clone(),
+                s.case_ids.clone(),
+                vec!["testcase_source", "file"],
+                vec!["testcase_source", "case_ids"],
+            ),
+            (None, Some(file), Some(ids)) => (
+                file.clone(),
+                ids.clone(),
+                vec!["testcase_file"],
+                vec!["case_ids"],
+            ),
+            (None, None, _) => {
+                ck.at(src, &["ebpf_tools", tid], "has no case file; expected testcase_source: {file, case_ids} or testcase_file + case_ids");
+                continue;
+            }
+            (None, Some(_), None) => {
+                ck.at(
+                    src,
+                    &["ebpf_tools", tid],
+                    "has testcase_file but no case_ids; expected the list of case ids to run",
+                );
+                continue;
+            }
+        };
+        let (env_list, types, assoc) = match (
+            &t.test_associations,
+            &t.applicable_environments,
+            &t.performance_test_types,
+        ) {
+            (Some(a), _, _) => (
+                a.applicable_environments.clone(),
+                a.performance_test_types.clone(),
+                Some("test_associations"),
+            ),
+            (None, Some(e), Some(p)) => (e.clone(), p.clone(), None),
+            _ => {
+                ck.at(
+                    src,
+                    &["ebpf_tools", tid],
+                    "has no test associations; expected test_associations: {applicable_environments, performance_test_types} \
+                     or both keys at the tool level",
+                );
+                continue;
+            }
+        };
+        let tkey = |k: &'static str| -> Vec<&str> {
+            let mut v = vec!["ebpf_tools", tid.as_str()];
+            v.extend(assoc);
+            v.push(k);
+            v
+        };
+        let with = |ks: &[&'static str]| -> Vec<&str> {
+            let mut v = vec!["ebpf_tools", tid.as_str()];
+            v.extend_from_slice(ks);
+            v
+        };
+        // environments
+        let env_path = tkey("applicable_environments");
+        ck.non_empty(src, &env_path, &env_list, "environment");
+        let mut tool_envs = Vec::new();
+        let mut seen = HashSet::new();
+        for e in &env_list {
+            if !seen.insert(e) {
+                ck.at(src, &env_path, format!("lists {e:?} twice"));
+            }
+            match envs.test_environments.get(e) {
+                Some(te) => tool_envs.push(te),
+                None => {
+                    let known: Vec<&str> =
+                        envs.test_environments.keys().map(String::as_str).collect();
+                    ck.at(
+                        src,
+                        &env_path,
+                        format!(
+                            "{e:?} is not an environment of {ENV_FILE}; expected one of: {}",
+                            known.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        // test types
+        let types_path = tkey("performance_test_types");
+        ck.non_empty(src, &types_path, &types, "test type");
+        let mut test_types = BTreeSet::new();
+        for ty in &types {
+            match TestType::parse(ty) {
+                Some(tt) if defined.contains(&tt.as_str()) => {
+                    if !test_types.insert(tt) {
+                        ck.at(src, &types_path, format!("lists {ty:?} twice"));
+                    }
+                }
+                Some(_) => ck.at(
+                    src,
+                    &types_path,
+                    format!(
+                        "{ty:?} is not defined in {PERF_FILE}; expected one of: {}",
+                        defined.join(", ")
+                    ),
+                ),
+                None => ck.at(
+                    src,
+                    &types_path,
+                    format!("{ty:?} is not a test type; expected one of: throughput, latency, pps"),
+                ),
+            }
+        }
+        // cases
+        let ids_path = with(&ids_key);
+        ck.non_empty(src, &ids_path, &ids, "case id");
+        let case_path = dir.join(&file);
+        let cs = files
+            .entry(case_path.clone())
+            .or_insert_with(|| read_cases(ck, case_path.clone(), src, &with(&file_key)));
+        let mut cases = Vec::new();
+        if let Some(map) = &cs.cases {
+            let mut seen = HashSet::new();
+            for id in &ids {
+                if !seen.insert(id) {
+                    ck.at(src, &ids_path, format!("lists case {id} twice"));
+                    continue;
+                }
+                match map.get(id) {
+                    Some(c) => {
+                        check_case(ck, &cs.src, c, &tool_envs);
+                        cases.push(c.clone());
+                    }
+                    None => ck.at(
+                        src,
+                        &ids_path,
+                        format!("case {id} is not in {}", cs.src.shown.display()),
+                    ),
+                }
+            }
+        }
+        out.insert(
+            tid.clone(),
+            Tool {
+                id: tid.clone(),
+                program: t.id.clone(),
+                name: t.name.clone(),
+                case_file: case_path,
+                cases,
+                environments: env_list,
+                test_types: test_types.into_iter().collect(),
+                monitoring: t.resource_monitoring.clone(),
+            },
+        );
+    }
+    out
+}
