@@ -7,6 +7,7 @@ mod error;
 pub mod fixtures;
 mod hooks;
 mod monitoring;
+mod perf_test;
 mod scopes;
 mod trace;
 mod trial;

@@ -1,36 +1,21 @@
 //! One trial (the test scope): its result directories on server and client,
-//! the user's test hooks, servers started and waited for until their ports
-//! listen, all clients started together, sar for pps, parsing, and a teardown
-//! that always stops what was started and writes the metadata.
+//! the user's test hooks around the performance test itself ([`super::perf_test`]),
+//! a teardown that always stops what was started, the monitoring slices, and
+//! the metadata.
 
 use super::error::StepError;
 use super::hooks::{self, HookLog, Target};
+use super::perf_test::{self, Ctx};
 use super::trace::Trace;
 use super::vars::{self, Role};
 use super::Runner;
 use crate::naming::{self, Variant};
-use crate::perf::{self, Metrics, Vars};
+use crate::perf;
 use crate::process::ProcessRecord;
-use crate::remote::{Spawn, SHORT};
+use crate::remote::SHORT;
 use crate::template::quote;
 use serde_json::json;
-use std::time::{Duration, Instant};
-
-/// How long servers may take to listen.
-const READY_TIMEOUT_S: u32 = 10;
-/// Extra time clients get past their configured duration.
-const CLIENT_GRACE: Duration = Duration::from_secs(30);
-const MARK: &str = "@@ebpf-perf stream";
-
-struct Ctx {
-    server: String,
-    client: String,
-    server_dir: String,
-    client_dir: String,
-    server_vars: Vars,
-    client_vars: Vars,
-    ts: String,
-}
+use std::time::Duration;
 
 /// Creates `{root}/{prefix}_{ts}` (never an existing one) with the subdirs.
 fn make_dir(
@@ -192,7 +177,7 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
         &targets,
         baseline,
     )
-    .and_then(|()| body(r, &ctx, &v, &mut trace, &mut started_procs));
+    .and_then(|()| perf_test::run(r, &ctx, &v, &mut trace, &mut started_procs));
 
     // Teardown: built-in first (every started process, one batch per host),
     // then the user's tasks.
@@ -331,208 +316,4 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
         }
         (Ok(_), Some(e)) | (Err(e), _) => Err((e, paths)),
     }
-}
-
-fn body(
-    r: &Runner,
-    ctx: &Ctx,
-    v: &Variant,
-    trace: &mut Trace,
-    started: &mut Vec<(String, String, ProcessRecord)>,
-) -> Result<Metrics, StepError> {
-    let plan = perf::plan(&r.cfg.perf, v)
-        .ok_or_else(|| StepError::new("plan", "the spec lacks this test's commands"))?;
-    let render = |vars: &Vars, t: &str, step: &str, host: &str| {
-        vars.render(t)
-            .map_err(|e| StepError::new(step, e.to_string()).on(host))
-    };
-    let n = plan.ports.len();
-    // Servers, one per port, started in one round trip.
-    let mut files = Vec::new();
-    for (i, port) in plan.ports.iter().enumerate() {
-        let log = if n == 1 {
-            "server.log".to_string()
-        } else {
-            format!("server_{}.log", i + 1)
-        };
-        let out = format!("{}/server_results/{log}", ctx.server_dir);
-        let sv = ctx
-            .server_vars
-            .with("port", port.to_string())
-            .with("stream", (i + 1).to_string())
-            .with("target_bw", plan.target_bw.clone().unwrap_or_default())
-            .with("result_file", &out);
-        let cmd = render(&sv, &plan.server_cmd, "start server", &ctx.server)?;
-        let pid = format!("{}/server_results/server_{}.pid", ctx.server_dir, i + 1);
-        files.push((cmd, out, pid));
-    }
-    let specs: Vec<Spawn<'_>> = files
-        .iter()
-        .map(|(command, out, pid_file)| Spawn {
-            command,
-            stdout: out,
-            stderr: out,
-            pid_file,
-        })
-        .collect();
-    let recs = trace.spawn_many(&r.remote, &ctx.server, "start servers", &specs)?;
-    let logs: Vec<&String> = files.iter().map(|(_, out, _)| out).collect();
-    for (rec, port) in recs.into_iter().zip(&plan.ports) {
-        started.push((ctx.server.clone(), format!("server on port {port}"), rec));
-    }
-    // Ready when every port listens (polled, no fixed sleep); a server that
-    // exits instead fails the step with the tail of its log.
-    let mut wait = format!(
-        "{}\nready() {{ i=0; until ss -Hltn \"sport = :$1\" | grep -q .; do\n\
-         alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited right after starting:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}\n\
-         i=$((i+1)); [ $i -gt {max} ] && {{ echo \"port $1 is not listening after {READY_TIMEOUT_S} s\" >&2; exit 1; }}; sleep 0.02; done\n\
-         alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited after it listened:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}; }}\n",
-        crate::process::ALIVE_FN,
-        max = READY_TIMEOUT_S * 50
-    );
-    for ((port, (_, _, rec)), log) in plan.ports.iter().zip(started.iter()).zip(&logs) {
-        wait += &format!(
-            "ready {port} {} {} {}\n",
-            rec.pid,
-            rec.start_time,
-            quote(log)
-        );
-    }
-    trace.check(&r.remote, &ctx.server, "wait for servers", &wait, SHORT)?;
-    // sar for pps, on the server's test interface.
-    let mut sar = None;
-    if let (Variant::Pps { .. }, Some(t)) = (v, &plan.sar_cmd) {
-        let file = format!("{}/monitoring/network_stats_{}.log", ctx.server_dir, ctx.ts);
-        let cmd = format!(
-            "LC_ALL=C S_TIME_FORMAT=ISO {}",
-            render(
-                &ctx.server_vars.with("duration", plan.duration.to_string()),
-                t,
-                "start sar",
-                &ctx.server
-            )?
-        );
-        let rec = trace.spawn(
-            &r.remote,
-            &ctx.server,
-            "start sar",
-            &cmd,
-            (&file, &format!("{file}.err"), &format!("{file}.pid")),
-        )?;
-        started.push((ctx.server.clone(), "sar".into(), rec.clone()));
-        sar = Some((rec, file));
-    }
-    // Clients, all started together, as one recorded process group.
-    let dir = format!("{}/client_results", ctx.client_dir);
-    let mut script = format!("cd {} || exit 1\n", quote(&dir));
-    for (i, port) in plan.ports.iter().enumerate() {
-        let s = i + 1;
-        let result_file = format!("{dir}/stream_{s}.{}", plan.output_ext);
-        let cv = ctx
-            .client_vars
-            .with("port", port.to_string())
-            .with("stream", s.to_string())
-            .with("target_bw", plan.target_bw.clone().unwrap_or_default())
-            .with("result_file", &result_file);
-        let cmd = render(&cv, &plan.client_cmd, "run client", &ctx.client)?;
-        let stdout = if plan.client_cmd.contains("{result_file}") {
-            format!("stream_{s}.stdout")
-        } else {
-            format!("stream_{s}.{}", plan.output_ext)
-        };
-        script += &format!("( {cmd}\n  echo $? > stream_{s}.rc ) > {stdout} 2> stream_{s}.err &\n");
-    }
-    script += "wait\n";
-    let clients = trace.spawn(
-        &r.remote,
-        &ctx.client,
-        "start clients",
-        &script,
-        (
-            &format!("{dir}/clients.log"),
-            &format!("{dir}/clients.log"),
-            &format!("{dir}/clients.pid"),
-        ),
-    )?;
-    started.push((ctx.client.clone(), "clients".into(), clients.clone()));
-    let timeout = Duration::from_secs(u64::from(plan.duration)) + CLIENT_GRACE;
-    trace.wait_exit(
-        &r.remote,
-        &ctx.client,
-        "run clients",
-        &clients,
-        timeout,
-        &r.cancel,
-    )?;
-    let mut collect = format!("cd {} || exit 1\n", quote(&dir));
-    for s in 1..=n {
-        collect += &format!("printf '\\n{MARK} {s} rc %s@@\\n' \"$(cat stream_{s}.rc 2>/dev/null)\"; cat stream_{s}.{}; cat stream_{s}.err >&2\n", plan.output_ext);
-    }
-    let out = trace.check(
-        &r.remote,
-        &ctx.client,
-        "read client results",
-        &collect,
-        SHORT,
-    )?;
-    let mut outputs = Vec::new();
-    for (i, chunk) in out.stdout.split(&format!("\n{MARK} ")).skip(1).enumerate() {
-        let (head, body) = chunk.split_once("@@\n").unwrap_or((chunk, ""));
-        let rc = head.rsplit(' ').next().unwrap_or("").trim();
-        if rc != "0" {
-            let mut e = StepError::new(
-                "run client",
-                format!(
-                    "client of stream {} exited with {}",
-                    i + 1,
-                    if rc.is_empty() { "no status" } else { rc }
-                ),
-            )
-            .on(&ctx.client);
-            e.command = Some(plan.client_cmd.clone());
-            e.exit_code = rc.parse().ok();
-            e.stderr_tail = crate::remote::tail(&format!("{}\n{}", out.stderr, body), 1000);
-            return Err(e);
-        }
-        outputs.push(body.to_string());
-    }
-    if outputs.len() != n {
-        return Err(StepError::new(
-            "run clients",
-            format!("expected {n} client outputs, got {}", outputs.len()),
-        )
-        .on(&ctx.client));
-    }
-    // sar ends with its interval count; wait for it (bounded), then read it.
-    let sar_text = match &sar {
-        Some((rec, file)) => {
-            let until = Instant::now() + Duration::from_secs(u64::from(plan.duration) + 5);
-            while r.remote.is_alive(&ctx.server, rec).unwrap_or(false) && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Some(
-                trace
-                    .check(
-                        &r.remote,
-                        &ctx.server,
-                        "read sar",
-                        &format!("cat {}", quote(file)),
-                        SHORT,
-                    )?
-                    .stdout,
-            )
-        }
-        None => None,
-    };
-    let iface = ctx
-        .server_vars
-        .get("server_interface")
-        .unwrap_or_default()
-        .to_string();
-    perf::metrics(
-        v,
-        &outputs,
-        sar_text.as_deref().map(|s| (s, iface.as_str())),
-    )
-    .map_err(|m| StepError::new("parse results", m))
 }
