@@ -24,6 +24,20 @@ impl CmdOutput {
     pub fn success(&self) -> bool {
         self.exit_code == 0 && !self.timed_out
     }
+
+    /// The output when the command exited 0, else a `Failed` error naming the
+    /// host, the command, the exit code and the tail of stderr.
+    pub fn checked(self, host: &str, command: &str) -> Result<CmdOutput, super::RemoteError> {
+        if self.exit_code == 0 {
+            return Ok(self);
+        }
+        Err(super::RemoteError::Failed {
+            host: host.to_string(),
+            command: command.to_string(),
+            code: self.exit_code,
+            stderr_tail: super::tail(&self.stderr, 1000),
+        })
+    }
 }
 
 /// Exit code of coreutils `timeout` when it ended the command.

@@ -238,16 +238,7 @@ impl Remote {
         command: &str,
         timeout: Duration,
     ) -> Result<CmdOutput, RemoteError> {
-        let out = self.exec(name, command, timeout)?;
-        if out.exit_code != 0 {
-            return Err(RemoteError::Failed {
-                host: name.to_string(),
-                command: command.to_string(),
-                code: out.exit_code,
-                stderr_tail: tail(&out.stderr, 400),
-            });
-        }
-        Ok(out)
+        self.exec(name, command, timeout)?.checked(name, command)
     }
 
     /// Starts `command` detached (see [`crate::process`]).
@@ -399,16 +390,9 @@ impl Remote {
     }
 
     fn check_with_stdin(&self, name: &str, cmd: &str, data: &[u8]) -> Result<(), RemoteError> {
-        let out = self.exec_with_stdin(name, cmd, data, SHORT)?;
-        if out.exit_code != 0 {
-            return Err(RemoteError::Failed {
-                host: name.to_string(),
-                command: cmd.to_string(),
-                code: out.exit_code,
-                stderr_tail: tail(&out.stderr, 400),
-            });
-        }
-        Ok(())
+        self.exec_with_stdin(name, cmd, data, SHORT)?
+            .checked(name, cmd)
+            .map(drop)
     }
 
     /// Copies a remote directory tree (or one file) to `local`.

@@ -3,7 +3,7 @@
 
 use super::error::StepError;
 use crate::process::{ProcessRecord, Stopped};
-use crate::remote::{CmdOutput, Remote, RemoteError, Spawn};
+use crate::remote::{CmdOutput, Remote, Spawn};
 use serde::Serialize;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -69,19 +69,9 @@ impl Trace {
         command: &str,
         timeout: Duration,
     ) -> Result<CmdOutput, StepError> {
-        let out = self.exec(r, host, step, command, timeout, None)?;
-        if out.exit_code != 0 {
-            return Err(StepError::remote(
-                step,
-                &RemoteError::Failed {
-                    host: host.to_string(),
-                    command: command.to_string(),
-                    code: out.exit_code,
-                    stderr_tail: crate::remote::tail(&out.stderr, 1000),
-                },
-            ));
-        }
-        Ok(out)
+        self.exec(r, host, step, command, timeout, None)?
+            .checked(host, command)
+            .map_err(|e| StepError::remote(step, &e))
     }
 
     /// Writes a remote file atomically.
