@@ -32,6 +32,51 @@ fn link_exists(ifname: &str) -> bool {
     sys::ok("ip", &["link", "show", ifname])
 }
 
+/// How long the kernel may take to remove a veth whose peer went away with
+/// its namespace (it does so asynchronously, after `ip netns del` returned).
+const LINK_GONE: Duration = Duration::from_secs(5);
+
+/// Deletes a link on this machine, idempotently: a link that is already gone,
+/// or that the kernel removes by itself while we ask (the peer of a veth
+/// whose namespace was deleted), is success. Returns once the link is gone,
+/// or an error naming it after [`LINK_GONE`].
+/// `netns`: the namespace the link is in (`None`: this machine's).
+fn del_link(netns: Option<&str>, ifname: &str) -> Result<(), LabError> {
+    let exists = || match netns {
+        Some(ns) => ns_link_exists(ns, ifname),
+        None => link_exists(ifname),
+    };
+    let args: Vec<&str> = match netns {
+        Some(ns) => vec!["-n", ns, "link", "del", ifname],
+        None => vec!["link", "del", ifname],
+    };
+    let start = Instant::now();
+    loop {
+        if !exists() {
+            return Ok(());
+        }
+        match sys::run("ip", &args) {
+            Ok(_) => return Ok(()),
+            // Raced with the kernel: check again whether it is gone.
+            Err(_) if !exists() => return Ok(()),
+            Err(e) if start.elapsed() >= LINK_GONE => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// Waits until the kernel has removed a link by itself (see [`del_link`]).
+fn wait_link_gone(ifname: &str) -> bool {
+    let start = Instant::now();
+    while link_exists(ifname) {
+        if start.elapsed() >= LINK_GONE {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
 fn p(path: &Path) -> String {
     path.display().to_string()
 }
@@ -86,10 +131,8 @@ pub fn up(plan: &Plan) -> Result<UpReport, LabError> {
         if ns_link_exists(&ns(&a.0), &a.1) && ns_link_exists(&ns(&b.0), &b.1) {
             continue;
         }
-        for (end, _) in [(a, 0), (b, 1)] {
-            if ns_link_exists(&ns(&end.0), &end.1) {
-                sys::run("ip", &["-n", &ns(&end.0), "link", "del", &end.1])?;
-            }
+        for end in [a, b] {
+            del_link(Some(&ns(&end.0)), &end.1)?;
         }
         let [ta, tb] = &l.tmp_names;
         sys::run(
@@ -139,9 +182,7 @@ fn host_net(h: &LabHost, report: &mut UpReport) -> Result<(), LabError> {
     if ns_link_exists(&h.netns, &h.ctrl_if) {
         return Ok(());
     }
-    if link_exists(&h.veth) {
-        sys::run("ip", &["link", "del", &h.veth])?;
-    }
+    del_link(None, &h.veth)?;
     let peer = format!("{}p", h.veth);
     sys::run(
         "ip",
@@ -377,22 +418,23 @@ pub fn down(plan: &Plan) -> Result<Vec<String>, LabError> {
                 Err(e) => left.push(e.to_string()),
             }
         }
-        if link_exists(&h.veth) {
-            if let Err(e) = sys::run("ip", &["link", "del", &h.veth]) {
-                left.push(e.to_string());
-            }
+        if let Err(e) = del_link(None, &h.veth) {
+            left.push(e.to_string());
         }
     }
     if link_exists(BRIDGE) {
-        match sys::run("ip", &["link", "del", BRIDGE]) {
+        match del_link(None, BRIDGE) {
             Ok(_) => removed.push(format!("bridge {BRIDGE}")),
             Err(e) => left.push(e.to_string()),
         }
     }
     for l in &plan.links {
         for t in &l.tmp_names {
-            if link_exists(t) {
-                left.push(format!("link {t} still exists"));
+            if !wait_link_gone(t) {
+                left.push(format!(
+                    "link {t} still exists {} s after its namespace was deleted",
+                    LINK_GONE.as_secs()
+                ));
             }
         }
     }
