@@ -6,6 +6,7 @@
 //! [`workflow`] writes the generated matrix as JSON. [`naming`] is the one
 //! place that knows names and paths; [`template`] fills command templates.
 
+pub mod analysis;
 pub mod config;
 pub mod fetch;
 pub mod filter;
@@ -20,6 +21,7 @@ pub mod perf;
 pub mod process;
 pub mod remote;
 pub mod report;
+pub mod results;
 pub mod run;
 pub mod template;
 pub mod workflow;

@@ -213,8 +213,11 @@ pub fn cycle_id(case: Option<(&str, u32)>, env: &str) -> String {
 
 /// Trial name (DESIGN 4).
 pub fn trial_name(case: Option<(&str, u32)>, env: &str, variant: &Variant) -> String {
-    let t = variant.test_type().as_str();
-    let v = variant.name();
+    trial_name_of(case, env, variant.test_type().as_str(), &variant.name())
+}
+
+/// [`trial_name`] from the test type and variant names (as results files keep them).
+pub fn trial_name_of(case: Option<(&str, u32)>, env: &str, t: &str, v: &str) -> String {
     match case {
         None => format!("baseline::{env}::{t}::{v}"),
         Some((tool, id)) => format!("{tool}::case_{id}::{env}::{t}::{v}"),

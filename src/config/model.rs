@@ -134,6 +134,16 @@ pub struct PerfFile {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerfSpec {
+    /// Measured runs of every trial (default 1); a test type may override it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<u32>,
+    /// Runs before the measured ones, measured and discarded (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<u32>,
+    /// A metric whose coefficient of variation is above this (percent) is
+    /// flagged noisy (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cv_pct: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput: Option<Throughput>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,10 +155,22 @@ pub struct PerfSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Throughput {
+    #[serde(flatten)]
+    pub runs: RunCounts,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_stream: Option<SingleStream>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_stream: Option<MultiStream>,
+}
+
+/// Per test type overrides of the spec's `repeats` and `warmup`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunCounts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<u32>,
 }
 
 /// Server and client command templates of one test kind.
@@ -213,6 +235,8 @@ fn default_unlimited_bw() -> String {
 pub struct Latency {
     #[serde(flatten)]
     pub commands: Commands,
+    #[serde(flatten)]
+    pub runs: RunCounts,
     pub duration: u32,
     pub ports: Vec<u16>,
     #[serde(default = "default_protocols")]
@@ -224,6 +248,8 @@ pub struct Latency {
 pub struct Pps {
     #[serde(flatten)]
     pub commands: Commands,
+    #[serde(flatten)]
+    pub runs: RunCounts,
     /// Accepted for the seeds' sake; pps is always multi-stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_stream_only: Option<bool>,
@@ -248,6 +274,12 @@ fn default_pps_base_port() -> u16 {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ToolsFile {
+    /// Default budgets of every tool (names in `crate::analysis::BUDGETS`).
+    #[serde(default)]
+    pub budgets: IndexMap<String, f64>,
+    /// Default regression limit (percentage points of overhead growth).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression_pct: Option<f64>,
     pub ebpf_tools: IndexMap<String, ToolRaw>,
 }
 
@@ -277,6 +309,11 @@ pub struct ToolRaw {
     pub performance_test_types: Option<Vec<String>>,
     #[serde(default)]
     pub resource_monitoring: ResourceMonitoring,
+    /// This tool's budgets; they override the file's defaults by name.
+    #[serde(default)]
+    pub budgets: IndexMap<String, f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -159,6 +159,37 @@ pub fn tool_cost(
     }
 }
 
+/// The tool's samples of a window as one series, keyed by the memory
+/// samples' timestamps (the agent writes every file at the same instants);
+/// BPF counters are summed over the tool's programs.
+pub fn tool_series(
+    from: &str,
+    cpu: &str,
+    mem: &str,
+    log: &str,
+    bpf: &str,
+) -> crate::results::Series {
+    let mut out = crate::results::Series::default();
+    let (cpu, mem, log, bpf) = (samples(cpu), samples(mem), samples(log), samples(bpf));
+    let at = |all: &[Sample<'_>], ts: &str, k: &str| {
+        all.iter().find(|s| s.ts == ts).and_then(|s| s.get(k))
+    };
+    for m in window(&mem, from) {
+        let Some(t) = seconds(m.ts) else { continue };
+        let progs: Vec<&Sample<'_>> = bpf.iter().filter(|s| s.ts == m.ts).collect();
+        let total = |k: &str| {
+            (!progs.is_empty()).then(|| progs.iter().filter_map(|s| s.get(k)).sum::<f64>())
+        };
+        out.t.push(t);
+        out.rss_kb.push(m.get("rss_kb"));
+        out.cpu_pct.push(at(&cpu, m.ts, "cpu_percent"));
+        out.log_bytes.push(at(&log, m.ts, "bytes"));
+        out.bpf_run_cnt.push(total("run_cnt"));
+        out.bpf_run_time_ns.push(total("run_time_ns"));
+    }
+    out
+}
+
 /// What a host spent during a trial.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HostCost {
@@ -239,6 +270,20 @@ mod tests {
         assert_eq!(t.rss_growth_since_case_start_kb, Some(40.0));
         assert_eq!(t.log_growth_bytes_per_second, Some(2000.0));
         assert!(t.bpf.is_some());
+    }
+
+    #[test]
+    fn series_join_the_files_by_timestamp() {
+        let mem = "2026-11-22 04:20:00.000000000 vsz_kb=100 rss_kb=50\n\
+                   2026-11-22 04:20:01.000000000 vsz_kb=100 rss_kb=60\n\
+                   2026-11-22 04:20:02.000000000 vsz_kb=120 rss_kb=80\n";
+        let cpu = "2026-11-22 04:20:01.000000000 cpu_percent=10.00 cpu_ticks=2\n";
+        let s = tool_series("2026-11-22 04:20:00.500000000", cpu, mem, "", BPF);
+        assert_eq!(s.rss_kb, [Some(60.0), Some(80.0)]);
+        assert_eq!(s.cpu_pct, [Some(10.0), None]);
+        assert_eq!(s.bpf_run_cnt, [Some(511.0), Some(1012.0)]);
+        assert_eq!(s.log_bytes, [None, None]);
+        assert_eq!(s.t[1] - s.t[0], 1.0);
     }
 
     #[test]

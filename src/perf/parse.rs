@@ -72,13 +72,19 @@ pub fn iperf3(json: &str) -> Result<Iperf3, ParseError> {
 pub struct LatencyUs {
     pub min: f64,
     pub mean: f64,
+    /// Present when `-o` asks for p50_latency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p50: Option<f64>,
     pub p90: f64,
     pub p99: f64,
     pub max: f64,
+    /// Present when `-o` asks for transaction_rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transactions_per_second: Option<f64>,
 }
 
 /// netperf omni output with `-o min_latency,mean_latency,max_latency,p90_latency,p99_latency`
-/// (any order): a CSV header line of descriptions, then one line of values.
+/// and optionally `p50_latency,transaction_rate` (any order): a CSV header line of descriptions, then one line of values.
 pub fn netperf(text: &str) -> Result<LatencyUs, ParseError> {
     let mut lines = text.lines();
     let header = lines
@@ -104,12 +110,18 @@ pub fn netperf(text: &str) -> Result<LatencyUs, ParseError> {
             .and_then(|v| v.parse::<f64>().ok())
             .ok_or_else(|| shape("netperf", format!("`{want}` is not a number")))
     };
+    let optional = |want: &str| match names.iter().any(|n| n.starts_with(want)) {
+        true => get(want).map(Some),
+        false => Ok(None),
+    };
     Ok(LatencyUs {
         min: get("Minimum Latency")?,
         mean: get("Mean Latency")?,
+        p50: optional("50th Percentile")?,
         p90: get("90th Percentile")?,
         p99: get("99th Percentile")?,
         max: get("Maximum Latency")?,
+        transactions_per_second: optional("Transaction Rate")?,
     })
 }
 
@@ -209,10 +221,17 @@ mod tests {
             LatencyUs {
                 min: 3.0,
                 mean: 5.51,
+                p50: None,
                 p90: 8.0,
                 p99: 18.0,
-                max: 954.0
+                max: 954.0,
+                transactions_per_second: None,
             }
+        );
+        let p = netperf(&data("netperf_tcp_rr_p50_tps.txt")).unwrap();
+        assert_eq!(
+            (p.p50, p.p90, p.transactions_per_second),
+            (Some(25.0), 94.0, Some(24961.754))
         );
         let u = netperf(&data("netperf_udp_rr.txt")).unwrap();
         assert_eq!(u.mean, 5.20);

@@ -1,7 +1,7 @@
 //! The run stage: executes selected trials one at a time in matrix order
-//! inside their fixture scopes (global, tool, case, test), records outcomes,
-//! tears down exactly what was set up (also after failures and on Ctrl-C),
-//! and writes JUnit.
+//! inside their fixture scopes (global, tool, case, test), hands each
+//! trial's runs back as a results-file entry, and tears down exactly what
+//! was set up (also after failures and on Ctrl-C).
 
 mod error;
 pub mod fixtures;
@@ -15,12 +15,19 @@ pub mod vars;
 
 pub use error::StepError;
 
+/// What [`Runner::run_trial`] hands back: the trial's entry of the results
+/// file (not yet judged) and its last run's monitoring lines.
+pub struct TrialRun {
+    pub result: TrialResult,
+    pub lines: Vec<String>,
+}
+
 use crate::config::Config;
 use crate::matrix::Matrix;
 use crate::naming;
 use crate::process::ProcessRecord;
 use crate::remote::Remote;
-use crate::report::{self, Outcome, TrialRecord};
+use crate::results::{self, Status, TrialResult};
 use fixtures::ScopeKey;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -73,9 +80,11 @@ pub struct Runner {
     envs: Vec<String>,
     active: Vec<Active>,
     session_ts: String,
-    junit: PathBuf,
     pub cancel: Arc<AtomicBool>,
-    records: Vec<TrialRecord>,
+    /// Trials passed and failed so far (after judging), for the summary.
+    outcomes: (usize, usize),
+    /// Host facts recorded by global setup.
+    pub facts: BTreeMap<String, serde_json::Value>,
     teardown_errors: Vec<(String, StepError)>,
     programs: Vec<Program>,
     /// Result directories made this session, per host (for the summary).
@@ -93,7 +102,6 @@ impl Runner {
         cfg: Arc<Config>,
         matrix: Arc<Matrix>,
         selected: &[usize],
-        junit: PathBuf,
         monitor_exe: Option<PathBuf>,
     ) -> Runner {
         Runner {
@@ -105,9 +113,9 @@ impl Runner {
             envs: fixtures::environments(&matrix, selected),
             active: Vec::new(),
             session_ts: naming::name_timestamp(chrono::Utc::now()),
-            junit,
             cancel: Arc::default(),
-            records: Vec::new(),
+            outcomes: (0, 0),
+            facts: BTreeMap::new(),
             teardown_errors: Vec::new(),
             programs: Vec::new(),
             dirs: BTreeMap::new(),
@@ -116,53 +124,90 @@ impl Runner {
         }
     }
 
-    fn interrupted(&self) -> bool {
+    pub fn interrupted(&self) -> bool {
         self.cancel.load(Ordering::SeqCst)
     }
 
-    /// Runs trial `t` inside its scopes; the error message fails the trial.
-    pub fn run_trial(&mut self, t: usize) -> Result<(), String> {
-        if self.interrupted() {
-            self.abort();
-        }
+    /// The session id (`YYYYMMDD_HHMMSS`) of the remote `session_{ts}` directories.
+    pub fn session_id(&self) -> &str {
+        &self.session_ts
+    }
+
+    /// Runs trial `t` inside its scopes (entering those it is the first of);
+    /// the scopes it is the last of stay entered until [`Runner::leave_after`].
+    pub fn run_trial(&mut self, t: usize) -> TrialRun {
         let start = Instant::now();
-        let result = self.trial_in_scopes(t);
-        let name = self.matrix.trials[t].name.clone();
-        let cycle_id = self.matrix.cycle_of(&self.matrix.trials[t]).id.clone();
-        let (outcome, msg) = match &result {
-            Ok(system_out) => (
-                Outcome::Passed {
-                    system_out: system_out.clone(),
+        let trial = self.matrix.trials[t].clone();
+        let cycle = self.matrix.cycle_of(&trial).clone();
+        let (out, lines) = match self.trial_in_scopes(t) {
+            Ok(o) => {
+                let lines = o.lines.clone();
+                (o, lines)
+            }
+            Err(e) => (
+                trial::Outcome {
+                    runs: Vec::new(),
+                    warmups: Vec::new(),
+                    remote: Vec::new(),
+                    lines: Vec::new(),
+                    error: Some(e),
                 },
-                None,
-            ),
-            Err((e, system_out)) => (
-                Outcome::Failed {
-                    message: e.to_string(),
-                    detail: format!("{}{}", e.detail(), system_out),
-                },
-                Some(e.to_string()),
+                Vec::new(),
             ),
         };
-        self.records.push(TrialRecord {
-            name,
-            cycle_id,
-            duration: start.elapsed(),
-            outcome,
-        });
-        for key in fixtures::ending_after(&self.last, t) {
-            self.leave(&key);
-        }
-        if self.interrupted() {
-            self.abort();
-        }
-        match msg {
-            None => Ok(()),
-            Some(m) => Err(m),
+        let result = TrialResult {
+            name: trial.name.clone(),
+            cycle: cycle.id.clone(),
+            env: cycle.env.clone(),
+            test_type: trial.variant.test_type().as_str().to_string(),
+            variant: trial.variant.name(),
+            tool_id: cycle.case.as_ref().map(|c| c.tool_id.clone()),
+            case_id: cycle.case.as_ref().map(|c| c.case.id),
+            case_name: cycle.case.as_ref().map(|c| c.case.name.clone()),
+            rate_cap_bps: trial::rate_cap_bps(self, &trial.variant),
+            status: if out.error.is_some() {
+                Status::Failed
+            } else {
+                Status::Passed
+            },
+            error: out.error.as_ref().map(ToString::to_string),
+            error_detail: out
+                .error
+                .as_ref()
+                .map(StepError::detail)
+                .unwrap_or_default(),
+            duration_s: start.elapsed().as_secs_f64(),
+            runs: out.runs,
+            warmups: out.warmups,
+            remote: out.remote,
+            analysis: results::Analysis::default(),
+        };
+        TrialRun { result, lines }
+    }
+
+    /// Counts a judged trial for the session summary.
+    pub fn note_outcome(&mut self, passed: bool) {
+        if passed {
+            self.outcomes.0 += 1;
+        } else {
+            self.outcomes.1 += 1;
         }
     }
 
-    fn trial_in_scopes(&mut self, t: usize) -> Result<String, (StepError, String)> {
+    /// Leaves the scopes whose last selected trial is `t`.
+    pub fn leave_after(&mut self, t: usize) {
+        for key in fixtures::ending_after(&self.last, t) {
+            self.leave(&key);
+        }
+    }
+
+    /// Is `t` the last selected trial of its case (its cycle)?
+    pub fn is_case_last(&self, t: usize) -> bool {
+        let cycle = self.matrix.trials[t].cycle;
+        self.last.get(&ScopeKey::Case { cycle }) == Some(&t)
+    }
+
+    fn trial_in_scopes(&mut self, t: usize) -> Result<trial::Outcome, StepError> {
         for key in fixtures::scopes_of(&self.matrix, t) {
             let pos = match self.active.iter().position(|a| a.key == key) {
                 Some(p) => p,
@@ -173,16 +218,18 @@ impl Runner {
                 }
             };
             if let Some(e) = &self.active[pos].error {
-                return Err((e.clone(), String::new()));
+                return Err(e.clone());
             }
         }
-        self.check_programs().map_err(|e| (e, String::new()))?;
-        let out = trial::run(self, t);
-        if out.is_ok() {
+        self.check_programs()?;
+        let mut out = trial::run(self, t);
+        if out.error.is_none() {
             // The program must have lived through the whole trial.
-            self.check_programs().map_err(|e| (e, String::new()))?;
+            if let Err(e) = self.check_programs() {
+                out.error = Some(e);
+            }
         }
-        out
+        Ok(out)
     }
 
     /// Sets a scope up; a failure is kept in the scope (its teardown still runs).
@@ -264,37 +311,14 @@ impl Runner {
         }
     }
 
-    /// Ctrl-C: tear everything down, write JUnit, exit 130.
-    fn abort(&mut self) -> ! {
-        eprintln!("\nebpf-perf: interrupted; tearing down what was set up");
-        // Teardown must run to completion: later Ctrl-C presses no longer cancel.
-        self.finish();
-        if let Err(e) = self.write_junit() {
-            eprintln!("ebpf-perf: cannot write JUnit: {e}");
-        }
-        eprintln!("JUnit: {}", self.junit.display());
-        std::process::exit(EXIT_INTERRUPTED);
-    }
-
     /// Has anything failed that the trial outcomes do not show?
     pub fn teardown_failed(&self) -> bool {
         !self.teardown_errors.is_empty()
     }
 
-    pub fn write_junit(&self) -> std::io::Result<()> {
-        let mut recs = self.records.clone();
-        for (scope, e) in &self.teardown_errors {
-            recs.push(TrialRecord {
-                name: format!("teardown::{scope}"),
-                cycle_id: "session".into(),
-                duration: Duration::ZERO,
-                outcome: Outcome::Error {
-                    message: e.to_string(),
-                    detail: e.detail(),
-                },
-            });
-        }
-        report::write_trials(&self.junit, &recs)
+    /// Teardowns that failed: (scope label, error).
+    pub fn teardown_errors(&self) -> &[(String, StepError)] {
+        &self.teardown_errors
     }
 
     /// Fails the current case when one of its eBPF programs has exited.

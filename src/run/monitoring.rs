@@ -237,6 +237,9 @@ pub fn start(
 pub struct Costs {
     pub tool: BTreeMap<String, ToolCost>,
     pub hosts: BTreeMap<String, HostCost>,
+    /// The tool's samples of the window, per host (kept in the results file).
+    #[serde(skip)]
+    pub series: BTreeMap<String, crate::results::Series>,
 }
 
 impl Costs {
@@ -361,6 +364,16 @@ pub fn collect(
                 .split_whitespace()
                 .find_map(|kv| kv.strip_prefix("rss_kb="))
                 .and_then(|v| v.parse().ok());
+            costs.series.insert(
+                a.host.clone(),
+                summary::tool_series(
+                    from,
+                    get("tool_cpu_usage"),
+                    get("tool_memory"),
+                    get("tool_logsize"),
+                    get("bpf_prog_stats"),
+                ),
+            );
             costs.tool.insert(
                 a.host.clone(),
                 summary::tool_cost(

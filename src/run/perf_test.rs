@@ -99,7 +99,8 @@ pub(super) fn run(
     // sar for pps, on the server's test interface.
     let mut sar = None;
     if let (Variant::Pps { .. }, Some(t)) = (v, &plan.sar_cmd) {
-        let file = format!("{}/monitoring/network_stats_{}.log", ctx.server_dir, ctx.ts);
+        // Not network_stats_*: that name is the monitor slice of the same window.
+        let file = format!("{}/monitoring/sar_dev_{}.log", ctx.server_dir, ctx.ts);
         let cmd = format!(
             "LC_ALL=C S_TIME_FORMAT=ISO {}",
             render(

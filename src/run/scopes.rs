@@ -216,6 +216,8 @@ fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepE
             &facts_script(&ifaces),
             SHORT,
         )?;
+        let facts = parse_facts(&out.stdout);
+        r.facts.insert(h.clone(), facts.clone());
         let meta = json!({
             "session": r.session_ts,
             "generator": format!("ebpf-perf {}", env!("CARGO_PKG_VERSION")),
@@ -223,7 +225,7 @@ fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepE
             "host": h,
             "environments": r.envs,
             "selected_trials": r.last.len(),
-            "facts": parse_facts(&out.stdout),
+            "facts": facts,
             "commands": trace.commands,
         });
         let data = serde_json::to_vec_pretty(&meta).unwrap_or_default();
@@ -408,12 +410,7 @@ fn case(
 
 /// Session summary at global teardown: trial counts by status, files and bytes.
 pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
-    let passed = r
-        .records
-        .iter()
-        .filter(|x| matches!(x.outcome, crate::report::Outcome::Passed { .. }))
-        .count();
-    let failed = r.records.len() - passed;
+    let (passed, failed) = r.outcomes;
     for (h, _) in global_hosts(r) {
         let dirs = r.dirs.get(&h).cloned().unwrap_or_default();
         let dir = session_dir(&r.cfg, &h, &r.session_ts);
@@ -435,7 +432,7 @@ pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError>
         let summary = json!({
             "session": r.session_ts,
             "host": h,
-            "trials": {"total": r.records.len(), "passed": passed, "failed": failed},
+            "trials": {"total": passed + failed, "passed": passed, "failed": failed},
             "trial_directories": dirs,
             "files": files,
             "bytes": bytes,

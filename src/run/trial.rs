@@ -1,7 +1,8 @@
 //! One trial (the test scope): its result directories on server and client,
-//! the user's test hooks around the performance test itself ([`super::perf_test`]),
-//! a teardown that always stops what was started, the monitoring slices, and
-//! the metadata.
+//! the user's test hooks around its runs (warmups, then the measured
+//! repeats, each a [`super::perf_test`] in its own `warmup_K`/`run_K`
+//! directory, with what it started stopped right after it and its
+//! monitoring slice), and the metadata.
 
 use super::error::StepError;
 use super::hooks::{self, HookLog, Target};
@@ -10,9 +11,10 @@ use super::trace::Trace;
 use super::vars::{self, Role};
 use super::Runner;
 use crate::naming::{self, Variant};
-use crate::perf;
+use crate::perf::{self, Metrics};
 use crate::process::ProcessRecord;
 use crate::remote::SHORT;
+use crate::results;
 use crate::template::quote;
 use serde_json::json;
 use std::time::Duration;
@@ -84,7 +86,27 @@ pub(super) fn per_host<T: Send>(
         .collect()
 }
 
-pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
+/// What a trial produced: its runs (in the results file's shape), where
+/// they lie, and the error that failed it, if any.
+pub struct Outcome {
+    pub runs: Vec<results::Run>,
+    pub warmups: Vec<results::Run>,
+    /// `host:path` of the trial directory on each host.
+    pub remote: Vec<String>,
+    /// The last run's monitoring summary, one line per host and program.
+    pub lines: Vec<String>,
+    pub error: Option<StepError>,
+}
+
+/// One run of the performance test in `{trial}/{name}` on both hosts.
+struct RunOut {
+    run: results::Run,
+    metrics: Option<Metrics>,
+    costs: Option<super::monitoring::Costs>,
+    error: Option<StepError>,
+}
+
+pub fn run(r: &mut Runner, t: usize) -> Outcome {
     let trial = r.matrix.trials[t].clone();
     let cycle = r.matrix.cycle_of(&trial).clone();
     let v = trial.variant.clone();
@@ -93,20 +115,44 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
     let ts = naming::name_timestamp(started);
     let server = vars::host_of(&r.cfg, &cycle.env, Role::Server);
     let client = vars::host_of(&r.cfg, &cycle.env, Role::Client);
+    let (warmup, repeats) = r.cfg.perf.runs(v.test_type());
+    let names: Vec<String> = (1..=warmup)
+        .map(|k| format!("warmup_{k}"))
+        .chain((1..=repeats).map(|k| format!("run_{k}")))
+        .collect();
     let rel = format!("{}_{ts}", r.matrix.trial_dir_prefix(&trial));
-    let mut subdirs = vec!["client_results", "server_results", "monitoring"];
+    let mut kinds = vec!["client_results", "server_results", "monitoring"];
     if !cycle.is_baseline() {
-        subdirs.push("ebpf_monitoring");
+        kinds.push("ebpf_monitoring");
     }
+    let mut subdirs = vec!["monitoring".to_string()];
+    for n in &names {
+        subdirs.extend(kinds.iter().map(|k| format!("{n}/{k}")));
+    }
+    let subdirs: Vec<&str> = subdirs.iter().map(String::as_str).collect();
     let made = per_host(r, &mut trace, &[&server, &client], |r, h, t| {
         make_dir(r, t, h, &rel, &subdirs)
     });
-    let dirs: Vec<String> = made
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .map_err(|e| (e, String::new()))?;
+    let mut out = Outcome {
+        runs: Vec::new(),
+        warmups: Vec::new(),
+        remote: Vec::new(),
+        lines: Vec::new(),
+        error: None,
+    };
+    let dirs: Vec<String> = match made.into_iter().collect::<Result<_, _>>() {
+        Ok(d) => d,
+        Err(e) => {
+            out.error = Some(e);
+            return out;
+        }
+    };
     let server_dir = dirs[0].clone();
     let client_dir = dirs.last().cloned().unwrap_or_else(|| server_dir.clone());
+    out.remote = vec![
+        format!("{server}:{server_dir}"),
+        format!("{client}:{client_dir}"),
+    ];
     r.dirs
         .entry(server.clone())
         .or_default()
@@ -135,39 +181,29 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
         }
         x
     };
-    let ctx = Ctx {
-        server_vars: test_vars(Role::Server, &server_dir),
-        client_vars: test_vars(Role::Client, &client_dir),
-        server,
-        client,
-        server_dir,
-        client_dir,
-        ts,
-    };
     let targets = vec![
         Target {
-            host: ctx.server.clone(),
+            host: server.clone(),
             role: Role::Server,
-            vars: ctx.server_vars.clone(),
-            dir: format!("{}/monitoring", ctx.server_dir),
+            vars: test_vars(Role::Server, &server_dir),
+            dir: format!("{server_dir}/monitoring"),
         },
         Target {
-            host: ctx.client.clone(),
+            host: client.clone(),
             role: Role::Client,
-            vars: ctx.client_vars.clone(),
-            dir: format!("{}/monitoring", ctx.client_dir),
+            vars: test_vars(Role::Client, &client_dir),
+            dir: format!("{client_dir}/monitoring"),
         },
     ];
     let mut log = HookLog {
-        file_name: format!("hook_results_{}.json", ctx.ts),
+        file_name: format!("hook_results_{ts}.json"),
         results: Vec::new(),
     };
     let tasks = r.cfg.hooks.test.clone();
     let baseline = Some(cycle.is_baseline());
 
-    // Setup and body; what was started is stopped below whatever happened.
-    let mut started_procs: Vec<(String, String, ProcessRecord)> = Vec::new();
-    let body = hooks::run(
+    // The user's setup, then the runs; a failed run ends the trial.
+    let mut error = hooks::run(
         &r.remote,
         &mut trace,
         &mut log,
@@ -177,13 +213,151 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
         &targets,
         baseline,
     )
-    .and_then(|()| perf_test::run(r, &ctx, &v, &mut trace, &mut started_procs));
+    .err();
+    let mut run_meta = Vec::new();
+    for name in &names {
+        if error.is_some() {
+            break;
+        }
+        if r.cancel.load(std::sync::atomic::Ordering::SeqCst) {
+            error = Some(StepError::new("run", "interrupted (Ctrl-C)"));
+            break;
+        }
+        let ctx = Ctx {
+            server_vars: test_vars(Role::Server, &format!("{server_dir}/{name}")),
+            client_vars: test_vars(Role::Client, &format!("{client_dir}/{name}")),
+            server: server.clone(),
+            client: client.clone(),
+            server_dir: format!("{server_dir}/{name}"),
+            client_dir: format!("{client_dir}/{name}"),
+            ts: ts.clone(),
+        };
+        let one = run_once(r, &ctx, &v, &mut trace);
+        run_meta.push(json!({
+            "run": name,
+            "start": one.run.start,
+            "end": one.run.end,
+            "status": if one.error.is_some() { "failed" } else { "success" },
+            "error": one.error.as_ref().map(StepError::detail),
+            "results": one.metrics,
+            "monitoring": one.costs,
+        }));
+        if let Some(c) = &one.costs {
+            out.lines = c.lines();
+        }
+        error = one.error;
+        if error.is_none() {
+            if name.starts_with("warmup") {
+                out.warmups.push(one.run);
+            } else {
+                out.runs.push(one.run);
+            }
+        }
+    }
+    // The user's teardown runs whatever happened.
+    let teardown = hooks::run(
+        &r.remote,
+        &mut trace,
+        &mut log,
+        "test",
+        "teardown",
+        &tasks.teardown,
+        &targets,
+        baseline,
+    )
+    .and(hooks::save(&r.remote, &mut trace, &log, &targets));
+    if let Err(e) = teardown {
+        error.get_or_insert(e);
+    }
+    let ended = chrono::Utc::now();
+    let status = match &error {
+        None => "success",
+        Some(e) if e.message.contains("timed out") => "timeout",
+        Some(_) => "failed",
+    };
+    let metadata = json!({
+        "test_case": {
+            "trial": trial.name,
+            "cycle": cycle.id,
+            "environment": cycle.env,
+            "test_type": v.test_type().as_str(),
+            "variant": v.name(),
+            "protocol": v.protocol().as_str(),
+            "streams": v.streams(),
+            "target_bw": target_bw(r, &v),
+            "duration_s": crate::matrix::duration(&r.cfg.perf, &v),
+            "warmup": warmup,
+            "repeats": repeats,
+            "tool_id": cycle.case.as_ref().map(|c| c.tool_id.clone()),
+            "case_id": cycle.case.as_ref().map(|c| c.case.id),
+            "case_name": cycle.case.as_ref().map(|c| c.case.name.clone()),
+            "parameters": cycle.case.as_ref().map(|c| c.case.parameters.clone()),
+        },
+        "execution": {
+            "start": naming::log_timestamp(started),
+            "end": naming::log_timestamp(ended),
+            "duration_s": (ended - started).num_milliseconds() as f64 / 1000.0,
+            "status": status,
+            "error": error.as_ref().map(StepError::detail),
+        },
+        "hosts": {
+            "server": {"name": server, "test_ip": targets[0].vars.get("server_ip"), "interface": targets[0].vars.get("server_interface"), "result_dir": server_dir},
+            "client": {"name": client, "test_ip": targets[1].vars.get("client_ip"), "interface": targets[1].vars.get("client_interface"), "result_dir": client_dir},
+        },
+        "commands": trace.commands,
+        "runs": run_meta,
+    });
+    let data = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
+    let dirs_by_host = [(&server, &server_dir), (&client, &client_dir)];
+    let mut meta_trace = Trace::default();
+    let written = per_host(r, &mut meta_trace, &[&server, &client], |r, h, _| {
+        let d = dirs_by_host
+            .iter()
+            .find(|(host, _)| host.as_str() == h)
+            .map(|(_, d)| d.as_str())
+            .unwrap_or_default();
+        r.remote
+            .write_file(h, &format!("{d}/metadata_{ts}.json"), &data)
+            .map_err(|e| StepError::remote("write metadata", &e).on(h))
+    });
+    if let Some(e) = written.into_iter().find_map(Result::err) {
+        error.get_or_insert(e);
+    }
+    out.error = error;
+    out
+}
 
-    // Teardown: built-in first (every started process, one batch per host),
-    // then the user's tasks.
-    let mut teardown_err = None;
-    let stops = per_host(r, &mut trace, &[&ctx.client, &ctx.server], |r, host, t| {
-        let recs: Vec<ProcessRecord> = started_procs
+/// The configured target bandwidth of a variant, as written.
+fn target_bw(r: &Runner, v: &Variant) -> Option<String> {
+    match v {
+        Variant::Single { target_bw, .. } => Some(target_bw.clone()),
+        _ => perf::plan(&r.cfg.perf, v).and_then(|p| p.target_bw),
+    }
+}
+
+/// The aggregate rate cap of a variant in bits/s (target × streams), if any.
+pub fn rate_cap_bps(r: &Runner, v: &Variant) -> Option<f64> {
+    let bw = target_bw(r, v)?;
+    let (digits, unit) = bw.split_at(bw.trim_end_matches(['K', 'M', 'G', 'k', 'm', 'g']).len());
+    let k = match unit.to_ascii_uppercase().as_str() {
+        "" => 1.0,
+        "K" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        _ => return None,
+    };
+    let per_stream = digits.parse::<f64>().ok()? * k;
+    (per_stream > 0.0).then(|| per_stream * f64::from(v.streams()))
+}
+
+/// One run: the performance test, then everything it started stopped (one
+/// batch per host), then its monitoring window summarized.
+fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) -> RunOut {
+    let start = chrono::Utc::now();
+    let mut started: Vec<(String, String, ProcessRecord)> = Vec::new();
+    let body = perf_test::run(r, ctx, v, trace, &mut started);
+    let stops = per_host(r, trace, &[&ctx.client, &ctx.server], |r, host, t| {
+        let recs: Vec<ProcessRecord> = started
             .iter()
             .rev()
             .filter(|(h, _, _)| h == host)
@@ -201,119 +375,48 @@ pub fn run(r: &mut Runner, t: usize) -> Result<String, (StepError, String)> {
         )
         .map(drop)
     });
-    for e in stops.into_iter().filter_map(Result::err) {
-        teardown_err.get_or_insert(e);
+    let end = chrono::Utc::now();
+    let mut error = body.as_ref().err().cloned();
+    if let Some(e) = stops.into_iter().find_map(Result::err) {
+        error.get_or_insert(e);
     }
-    if let Err(e) = hooks::run(
-        &r.remote,
-        &mut trace,
-        &mut log,
-        "test",
-        "teardown",
-        &tasks.teardown,
-        &targets,
-        baseline,
-    ) {
-        teardown_err.get_or_insert(e);
-    }
-    if let Err(e) = hooks::save(&r.remote, &mut trace, &log, &targets) {
-        teardown_err.get_or_insert(e);
-    }
-    let result = match (body, teardown_err) {
-        (Ok(m), None) => Ok(m),
-        (Ok(_), Some(e)) => Err(e),
-        (Err(e), _) => Err(e),
-    };
-    let mut teardown_failure: Option<StepError> = None;
-    let ended = chrono::Utc::now();
-    let host_dirs = [
-        (ctx.server.clone(), ctx.server_dir.clone()),
-        (ctx.client.clone(), ctx.client_dir.clone()),
-    ];
+    let (from, to) = (naming::log_timestamp(start), naming::log_timestamp(end));
     let costs = if r.monitors.is_empty() {
         None
     } else {
-        let (from, to) = (naming::log_timestamp(started), naming::log_timestamp(ended));
-        match super::monitoring::collect(r, &mut trace, &host_dirs, &ctx.ts, &from, &to) {
+        let dirs = [
+            (ctx.server.clone(), ctx.server_dir.clone()),
+            (ctx.client.clone(), ctx.client_dir.clone()),
+        ];
+        match super::monitoring::collect(r, trace, &dirs, &ctx.ts, &from, &to) {
             Ok(c) => Some(c),
             Err(e) => {
-                teardown_failure.get_or_insert(e);
+                error.get_or_insert(e);
                 None
             }
         }
     };
-    let result = match (result, teardown_failure) {
-        (Ok(_), Some(e)) => Err(e),
-        (r, _) => r,
-    };
-    let status = match &result {
-        Ok(_) => "success",
-        Err(e) if e.message.contains("timed out") => "timeout",
-        Err(_) => "failed",
-    };
-    let paths = format!(
-        "server: {}:{}\nclient: {}:{}\n",
-        ctx.server, ctx.server_dir, ctx.client, ctx.client_dir
-    );
-    let metadata = json!({
-        "test_case": {
-            "trial": trial.name,
-            "cycle": cycle.id,
-            "environment": cycle.env,
-            "test_type": v.test_type().as_str(),
-            "variant": v.name(),
-            "protocol": v.protocol().as_str(),
-            "streams": v.streams(),
-            "target_bw": match &v { Variant::Single { target_bw, .. } => Some(target_bw.clone()), _ => perf::plan(&r.cfg.perf, &v).and_then(|p| p.target_bw) },
-            "duration_s": crate::matrix::duration(&r.cfg.perf, &v),
-            "tool_id": cycle.case.as_ref().map(|c| c.tool_id.clone()),
-            "case_id": cycle.case.as_ref().map(|c| c.case.id),
-            "case_name": cycle.case.as_ref().map(|c| c.case.name.clone()),
-            "parameters": cycle.case.as_ref().map(|c| c.case.parameters.clone()),
+    let metrics = body.ok();
+    let mut flat = metrics
+        .as_ref()
+        .map(results::metrics::from_perf)
+        .unwrap_or_default();
+    if let Some(c) = &costs {
+        flat.extend(results::metrics::from_costs(&c.tool, &c.hosts));
+    }
+    RunOut {
+        run: results::Run {
+            start: from,
+            end: to,
+            metrics: flat,
+            tool_series: costs.as_ref().map(|c| c.series.clone()).unwrap_or_default(),
+            dirs: vec![
+                format!("{}:{}", ctx.server, ctx.server_dir),
+                format!("{}:{}", ctx.client, ctx.client_dir),
+            ],
         },
-        "execution": {
-            "start": naming::log_timestamp(started),
-            "end": naming::log_timestamp(ended),
-            "duration_s": (ended - started).num_milliseconds() as f64 / 1000.0,
-            "status": status,
-            "error": result.as_ref().err().map(|e| e.detail()),
-        },
-        "hosts": {
-            "server": {"name": ctx.server, "test_ip": ctx.server_vars.get("server_ip"), "interface": ctx.server_vars.get("server_interface"), "result_dir": ctx.server_dir},
-            "client": {"name": ctx.client, "test_ip": ctx.client_vars.get("client_ip"), "interface": ctx.client_vars.get("client_interface"), "result_dir": ctx.client_dir},
-        },
-        "commands": trace.commands,
-        "results": result.as_ref().ok(),
-        "monitoring": costs,
-    });
-    let data = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
-    let dirs_by_host = [
-        (&ctx.server, &ctx.server_dir),
-        (&ctx.client, &ctx.client_dir),
-    ];
-    let mut meta_trace = Trace::default();
-    let written = per_host(
-        r,
-        &mut meta_trace,
-        &[&ctx.server, &ctx.client],
-        |r, h, _| {
-            let d = dirs_by_host
-                .iter()
-                .find(|(host, _)| host.as_str() == h)
-                .map(|(_, d)| d.as_str())
-                .unwrap_or_default();
-            r.remote
-                .write_file(h, &format!("{d}/metadata_{}.json", ctx.ts), &data)
-                .map_err(|e| StepError::remote("write metadata", &e).on(h))
-        },
-    );
-    let meta_err = written.into_iter().find_map(Result::err);
-    match (result, meta_err) {
-        (Ok(m), None) => {
-            let mut lines = m.lines();
-            lines.extend(costs.iter().flat_map(super::monitoring::Costs::lines));
-            Ok(format!("{}\n{paths}", lines.join("\n")))
-        }
-        (Ok(_), Some(e)) | (Err(e), _) => Err((e, paths)),
+        metrics,
+        costs,
+        error,
     }
 }

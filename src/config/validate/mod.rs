@@ -9,7 +9,7 @@ mod tools;
 use super::error::{ConfigError, Problem};
 use super::locate;
 use super::model::*;
-use super::{Config, Tool, ENV_FILE, HOOKS_FILE, PERF_FILE, SSH_FILE, TOOLS_FILE};
+use super::{Config, Tool, BUDGETS, ENV_FILE, HOOKS_FILE, PERF_FILE, SSH_FILE, TOOLS_FILE};
 use crate::naming::{check_safe_id, Protocol, TestType};
 use crate::template;
 use hooks::check_hooks;

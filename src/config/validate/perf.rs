@@ -119,6 +119,23 @@ pub(super) fn check_perf(
     let known = |n: &str| {
         ENV_PLACEHOLDERS.contains(&n) || PERF_PLACEHOLDERS.contains(&n) || vars.contains(n)
     };
+    check_runs(ck, src, &[root], spec.repeats);
+    if let Some(cv) = spec.max_cv_pct.filter(|v| !(v.is_finite() && *v > 0.0)) {
+        ck.at(
+            src,
+            &[root, "max_cv_pct"],
+            format!("{cv} is not a limit; expected a percentage > 0"),
+        );
+    }
+    for (ty, runs) in [
+        ("throughput", spec.throughput.as_ref().map(|t| t.runs)),
+        ("latency", spec.latency.as_ref().map(|t| t.runs)),
+        ("pps", spec.pps.as_ref().map(|t| t.runs)),
+    ] {
+        if let Some(r) = runs {
+            check_runs(ck, src, &[root, ty], r.repeats);
+        }
+    }
     if spec.throughput.is_none() && spec.latency.is_none() && spec.pps.is_none() {
         ck.at(
             src,
@@ -242,4 +259,13 @@ pub(super) fn check_perf(
         check_bw(ck, src, &[root, "pps", "target_bw"], &p.target_bw);
     }
     spec
+}
+
+/// `repeats: 0` would measure nothing.
+fn check_runs(ck: &mut Checker, src: &Source, base: &[&str], repeats: Option<u32>) {
+    if repeats == Some(0) {
+        let mut path = base.to_vec();
+        path.push("repeats");
+        ck.at(src, &path, "0 runs measure nothing; expected repeats >= 1");
+    }
 }

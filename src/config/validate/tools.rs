@@ -143,8 +143,17 @@ pub(super) fn check_tools(
     .collect();
     let mut files: HashMap<PathBuf, CaseSource> = HashMap::new();
     let mut out = IndexMap::new();
+    check_budgets(ck, src, &["budgets"], &f.budgets);
+    check_regression(ck, src, &["regression_pct"], f.regression_pct);
     for (tid, t) in &f.ebpf_tools {
         ck.id(src, &["ebpf_tools", tid], "tool id", tid);
+        check_budgets(ck, src, &["ebpf_tools", tid, "budgets"], &t.budgets);
+        check_regression(
+            ck,
+            src,
+            &["ebpf_tools", tid, "regression_pct"],
+            t.regression_pct,
+        );
         let nested = t.testcase_source.is_some() || t.test_associations.is_some();
         let flat = t.testcase_file.is_some()
             || t.case_ids.is_some()
@@ -311,8 +320,54 @@ pub(super) fn check_tools(
                 environments: env_list,
                 test_types: test_types.into_iter().collect(),
                 monitoring: t.resource_monitoring.clone(),
+                budgets: f
+                    .budgets
+                    .iter()
+                    .chain(&t.budgets)
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect(),
+                regression_pct: t.regression_pct.or(f.regression_pct),
             },
         );
     }
     out
+}
+
+/// Budget names must be known (a typo would silently check nothing) and
+/// limits finite numbers.
+fn check_budgets(ck: &mut Checker, src: &Source, at: &[&str], budgets: &IndexMap<String, f64>) {
+    for (name, limit) in budgets {
+        let mut path = at.to_vec();
+        path.push(name);
+        if !BUDGETS.iter().any(|(n, _)| n == name) {
+            ck.at(
+                src,
+                &path,
+                format!(
+                    "{name:?} is not a budget; expected one of: {}",
+                    BUDGETS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        } else if !limit.is_finite() {
+            ck.at(
+                src,
+                &path,
+                format!("{limit} is not a limit; expected a number"),
+            );
+        }
+    }
+}
+
+fn check_regression(ck: &mut Checker, src: &Source, at: &[&str], v: Option<f64>) {
+    if let Some(v) = v.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+        ck.at(
+            src,
+            at,
+            format!("{v} is not a limit; expected percentage points >= 0"),
+        );
+    }
 }

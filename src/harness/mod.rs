@@ -1,14 +1,20 @@
 //! The custom test harness behind `cargo test --test perf` (DESIGN 4): parses
-//! its own options and filter terms, builds the matrix, selects trials, and
-//! hands the rest of the command line to libtest-mimic. Trials run one at a
-//! time in matrix order.
+//! its own options and filter terms, builds the matrix, selects trials (plus
+//! the baselines they are compared with), and hands the rest of the command
+//! line to libtest-mimic. Trials run one at a time in matrix order through a
+//! [`session::Session`]: run, judge, record.
+
+mod session;
 
 use crate::config::{self, Config};
 use crate::filter::Filter;
 use crate::matrix::{self, Matrix};
 use crate::report;
+use crate::results::{self, Results};
 use crate::run::Runner;
 use libtest_mimic::{Arguments, Failed, Trial};
+use session::Session;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -17,6 +23,7 @@ pub const DEFAULT_CONFIG_DIR: &str = "config";
 pub const DEFAULT_JUNIT: &str = "target/ebpf-perf/junit.xml";
 pub const CONFIG_ENV: &str = "EBPF_PERF_CONFIG";
 pub const JUNIT_ENV: &str = "EBPF_PERF_JUNIT";
+pub const REPEAT_ENV: &str = "EBPF_PERF_REPEAT";
 
 /// Exit code of a run stopped by bad input (configuration or options).
 pub const EXIT_CONFIG: u8 = 2;
@@ -26,6 +33,13 @@ pub const EXIT_CONFIG: u8 = 2;
 pub struct HarnessArgs {
     pub config_dir: PathBuf,
     pub junit: PathBuf,
+    pub results: PathBuf,
+    /// Overrides every `repeats` of the spec.
+    pub repeat: Option<u32>,
+    pub baseline_from: Option<PathBuf>,
+    pub compare_to: Option<PathBuf>,
+    /// Inconclusive verdicts fail too.
+    pub strict: bool,
     pub filter: Filter,
     /// What libtest-mimic gets: program name and libtest flags, no filters.
     pub libtest: Vec<String>,
@@ -33,8 +47,19 @@ pub struct HarnessArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("option {0} needs a value")]
-pub struct MissingValue(pub String);
+pub enum MissingValue {
+    #[error("option {0} needs a value")]
+    Missing(String),
+    #[error("{0} takes a whole number of runs >= 1, not {1:?}")]
+    Repeat(String, String),
+}
+
+fn repeat_count(source: &str, v: &str) -> Result<u32, MissingValue> {
+    v.parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| MissingValue::Repeat(source.into(), v.into()))
+}
 
 /// libtest flags that take a value (their value must not become a term).
 const LIBTEST_VALUE_FLAGS: &[&str] = &["--test-threads", "--logfile", "--color", "--format", "-Z"];
@@ -49,6 +74,11 @@ pub fn parse_args(
     let mut libtest = vec![it.next().unwrap_or_else(|| "perf".into())];
     let mut config_dir = None;
     let mut junit = None;
+    let mut results = None;
+    let mut repeat = None;
+    let mut baseline_from = None;
+    let mut compare_to = None;
+    let mut strict = false;
     let mut filter = Filter::default();
     let mut help = false;
     let mut positional_only = false;
@@ -65,12 +95,17 @@ pub fn parse_args(
             inline
                 .clone()
                 .or_else(|| it.next())
-                .ok_or_else(|| MissingValue(flag.to_string()))
+                .ok_or_else(|| MissingValue::Missing(flag.to_string()))
         };
         match flag.as_str() {
             "--" => positional_only = true,
             "--config-dir" => config_dir = Some(PathBuf::from(value(&flag)?)),
             "--junit" => junit = Some(PathBuf::from(value(&flag)?)),
+            "--results" => results = Some(PathBuf::from(value(&flag)?)),
+            "--repeat" => repeat = Some(repeat_count("--repeat", &value(&flag)?)?),
+            "--baseline-from" => baseline_from = Some(PathBuf::from(value(&flag)?)),
+            "--compare-to" => compare_to = Some(PathBuf::from(value(&flag)?)),
+            "--strict" => strict = true,
             "--skip" => filter.skip.push(value(&flag)?),
             "--exact" => filter.exact = true,
             "-h" | "--help" => {
@@ -92,6 +127,18 @@ pub fn parse_args(
         junit: junit
             .or_else(|| env(JUNIT_ENV).map(PathBuf::from))
             .unwrap_or_else(|| DEFAULT_JUNIT.into()),
+        results: results
+            .or_else(|| env(results::ENV).map(PathBuf::from))
+            .unwrap_or_else(|| results::DEFAULT_PATH.into()),
+        repeat: match repeat {
+            Some(n) => Some(n),
+            None => env(REPEAT_ENV)
+                .map(|v| repeat_count(REPEAT_ENV, &v))
+                .transpose()?,
+        },
+        baseline_from,
+        compare_to,
+        strict,
         filter,
         libtest,
         help,
@@ -102,6 +149,11 @@ const HELP: &str = "\
 ebpf-perf harness options (before libtest's own):
     --config-dir DIR   configuration directory [env: EBPF_PERF_CONFIG] [default: config]
     --junit PATH       JUnit XML output [env: EBPF_PERF_JUNIT] [default: target/ebpf-perf/junit.xml]
+    --results PATH     results file [env: EBPF_PERF_RESULTS] [default: target/ebpf-perf/results.json]
+    --repeat N         measured runs of every trial, overriding `repeats` [env: EBPF_PERF_REPEAT]
+    --baseline-from F  take baselines that this run does not measure from results file F
+    --compare-to F     fail eBPF trials whose overhead grew beyond regression_pct since results file F
+    --strict           inconclusive budget or regression verdicts fail the trial
     TERM...            select trials whose name contains every TERM on token boundaries
                        (tokens are separated by `::` and `_`: case_1 does not match case_15)
     --skip TERM        drop trials matching TERM (repeatable)
@@ -113,6 +165,39 @@ pub fn select(matrix: &Matrix, filter: &Filter) -> Vec<usize> {
     (0..matrix.trials.len())
         .filter(|&i| filter.matches(&matrix.trials[i].name))
         .collect()
+}
+
+/// The selection plus the baseline trials its eBPF trials are compared with
+/// (same environment and variant), unless `have` already holds them; in
+/// matrix order, so baselines run first. The second value counts the added.
+pub fn with_baselines(
+    matrix: &Matrix,
+    selected: &[usize],
+    have: impl Fn(&str) -> bool,
+) -> (Vec<usize>, usize) {
+    let mut baseline_of: HashMap<(&str, String), usize> = HashMap::new();
+    for c in matrix.cycles.iter().filter(|c| c.is_baseline()) {
+        for i in c.trials.clone() {
+            baseline_of.insert((c.env.as_str(), matrix.trials[i].variant.name()), i);
+        }
+    }
+    let mut out: Vec<usize> = selected.to_vec();
+    for &i in selected {
+        let t = &matrix.trials[i];
+        let c = matrix.cycle_of(t);
+        if c.is_baseline() {
+            continue;
+        }
+        if let Some(&b) = baseline_of.get(&(c.env.as_str(), t.variant.name())) {
+            if !have(&matrix.trials[b].name) {
+                out.push(b);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    let added = out.len() - selected.len();
+    (out, added)
 }
 
 /// Entry point of `harness/perf.rs`; `monitor_exe` is the monitor agent
@@ -144,60 +229,86 @@ pub fn main(monitor_exe: Option<PathBuf>) -> ExitCode {
     run(&args, cfg, monitor_exe)
 }
 
-fn run(args: &HarnessArgs, cfg: Config, monitor_exe: Option<PathBuf>) -> ExitCode {
+/// Reads an earlier results file named by an option, or says why not.
+fn earlier(option: &str, path: &Option<PathBuf>) -> Result<Option<(Results, String)>, String> {
+    match path {
+        None => Ok(None),
+        Some(p) => results::read(p)
+            .map(|r| Some((r, p.display().to_string())))
+            .map_err(|e| format!("{option}: {e}")),
+    }
+}
+
+fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> ExitCode {
+    if let Some(n) = args.repeat {
+        cfg.override_repeats(n);
+    }
+    let (baseline_from, compare_to) = match (
+        earlier("--baseline-from", &args.baseline_from),
+        earlier("--compare-to", &args.compare_to),
+    ) {
+        (Ok(b), Ok(c)) => (b, c),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let cfg = Arc::new(cfg);
     let matrix = Arc::new(matrix::build(&cfg));
-    let selected = select(&matrix, &args.filter);
+    let filtered = select(&matrix, &args.filter);
     let mut largs = Arguments::from_iter(&args.libtest);
     // Trials share hosts: one at a time, in matrix order.
     largs.test_threads = Some(1);
     if largs.list {
-        let trials: Vec<Trial> = selected
+        let trials: Vec<Trial> = filtered
             .iter()
             .map(|&i| Trial::test(matrix.trials[i].name.clone(), || Ok(())))
             .collect();
         return libtest_mimic::run(&largs, trials).exit_code();
     }
+    let (selected, added) = with_baselines(&matrix, &filtered, |name| {
+        baseline_from.as_ref().is_some_and(|(r, _)| {
+            r.trial(name)
+                .is_some_and(|t| t.status == results::Status::Passed)
+        })
+    });
     eprintln!(
-        "ebpf-perf: {} of {} trials selected from {}",
-        selected.len(),
+        "ebpf-perf: {} of {} trials selected from {}{}",
+        filtered.len(),
         matrix.trials.len(),
-        cfg.dir.display()
+        cfg.dir.display(),
+        if added > 0 {
+            format!(", plus {added} baseline trials they are compared with")
+        } else {
+            String::new()
+        }
     );
     let runner = Runner::new(
         cfg.clone(),
         matrix.clone(),
         &selected,
-        args.junit.clone(),
         monitor_exe.filter(|p| p.exists()),
     );
     if let Err(e) = watch_signals(&runner.cancel) {
         eprintln!("warning: cannot install the Ctrl-C handler ({e}); Ctrl-C will not tear down");
     }
-    let runner = Arc::new(Mutex::new(runner));
+    let session = Session::new(args, &cfg, runner, baseline_from, compare_to);
+    let session = Arc::new(Mutex::new(session));
     let trials: Vec<Trial> = selected
         .iter()
         .map(|&i| {
-            let runner = runner.clone();
+            let session = session.clone();
             Trial::test(matrix.trials[i].name.clone(), move || {
-                let mut r = runner.lock().unwrap_or_else(|p| p.into_inner());
-                r.run_trial(i).map_err(Failed::from)
+                let mut s = session.lock().unwrap_or_else(|p| p.into_inner());
+                s.run_trial(i).map_err(Failed::from)
             })
         })
         .collect();
     let conclusion = libtest_mimic::run(&largs, trials);
-    let mut r = runner.lock().unwrap_or_else(|p| p.into_inner());
-    r.finish();
-    match r.write_junit() {
-        Ok(()) => eprintln!("JUnit: {}", args.junit.display()),
-        Err(e) => {
-            eprintln!("error: cannot write JUnit {}: {e}", args.junit.display());
-            return ExitCode::FAILURE;
-        }
-    }
-    if r.teardown_failed() {
-        eprintln!("error: a teardown failed (see JUnit teardown:: entries)");
-        return ExitCode::FAILURE;
+    let mut s = session.lock().unwrap_or_else(|p| p.into_inner());
+    let code = s.finish();
+    if code != ExitCode::SUCCESS {
+        return code;
     }
     conclusion.exit_code()
 }

@@ -1,0 +1,253 @@
+//! Verdicts: budgets (DESIGN 7.1), RSS growth over the case (leak), and
+//! regressions of the overhead since an earlier session.
+
+use super::stats::{self, Estimate, Verdict};
+use super::{Settings, Sources, Worse, COMPARED};
+use crate::results::{
+    Analysis, BudgetVerdict, Comparison, Leak, Regression, Results, Status, TrialResult,
+};
+use indexmap::IndexMap;
+
+/// The analysis of a trial and the reasons it fails, if any.
+#[derive(Debug, Clone, Default)]
+pub struct Judged {
+    pub analysis: Analysis,
+    pub failures: Vec<String>,
+}
+
+/// The budgets that apply to a trial (none for baselines).
+pub fn budgets_of<'a>(s: &'a Settings, t: &TrialResult) -> Option<&'a IndexMap<String, f64>> {
+    s.budgets.get(t.tool_id.as_deref()?)
+}
+
+fn rel(c: &Comparison, metric: &str) -> Option<Estimate> {
+    c.metrics.get(metric)?.diff.rel_pct
+}
+
+fn abs(c: &Comparison, metric: &str) -> Option<Estimate> {
+    Some(c.metrics.get(metric)?.diff.abs)
+}
+
+fn own(t: &TrialResult, metric: &str) -> Option<Estimate> {
+    let s = t.analysis.stats.get(metric)?;
+    Some(Estimate {
+        value: s.mean,
+        ci95: s.ci95,
+    })
+}
+
+/// What a budget bounds, measured on this trial: the estimate and a phrase
+/// saying what it is. `None` when the trial does not measure it.
+fn measure(name: &str, t: &TrialResult, leak: Option<&Leak>) -> Option<(Estimate, String)> {
+    let c = t.analysis.comparison.as_ref();
+    let vs = |m: &str| {
+        c.and_then(|c| c.metrics.get(m))
+            .map(|x| {
+                format!(
+                    "{} vs baseline {}",
+                    super::lines::value(m, x.ebpf_mean),
+                    super::lines::value(m, x.baseline_mean)
+                )
+            })
+            .unwrap_or_default()
+    };
+    Some(match name {
+        "throughput_loss_pct" => (
+            rel(c?, "throughput_bps")?.neg(),
+            format!("throughput loss %: {}", vs("throughput_bps")),
+        ),
+        "pps_loss_pct" => (
+            rel(c?, "pps")?.neg(),
+            format!("packets/s loss %: {}", vs("pps")),
+        ),
+        "latency_mean_increase_us" => (
+            abs(c?, "latency_mean_us")?,
+            format!("mean latency increase µs: {}", vs("latency_mean_us")),
+        ),
+        "latency_p99_increase_pct" => (
+            rel(c?, "latency_p99_us")?,
+            format!("p99 latency increase %: {}", vs("latency_p99_us")),
+        ),
+        "host_cpu_increase_pts" => (
+            abs(c?, "host_cpu_busy_pct")?,
+            format!(
+                "host CPU busy increase, points: {}",
+                vs("host_cpu_busy_pct")
+            ),
+        ),
+        "tool_cpu_pct" | "tool_rss_mb" | "bpf_ns_per_event" | "bpf_cpu_pct" => (
+            own(t, name)?,
+            "the tool's own cost (no baseline)".to_string(),
+        ),
+        "rss_growth_kb_per_min" => {
+            let l = leak?;
+            (
+                l.kb_per_min,
+                format!(
+                    "RSS growth on {} over {:.1} min of the case ({} samples)",
+                    l.host, l.minutes, l.samples
+                ),
+            )
+        }
+        _ => return None,
+    })
+}
+
+/// RSS growth of the tool over its whole case: a least-squares line through
+/// every RSS sample of every run of the case's trials, per host; the host
+/// with the steepest growth is reported.
+fn leak(results: &Results, t: &TrialResult) -> Option<Leak> {
+    let mut per_host: std::collections::BTreeMap<&str, Vec<(f64, f64)>> = Default::default();
+    for tr in results.trials.iter().filter(|x| x.cycle == t.cycle) {
+        for run in tr.warmups.iter().chain(&tr.runs) {
+            for (h, s) in &run.tool_series {
+                let pts = per_host.entry(h).or_default();
+                pts.extend(
+                    s.t.iter()
+                        .zip(&s.rss_kb)
+                        .filter_map(|(x, y)| Some((*x, (*y)?))),
+                );
+            }
+        }
+    }
+    per_host
+        .into_iter()
+        .filter_map(|(h, mut pts)| {
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            pts.dedup_by(|a, b| a.0 == b.0);
+            let t0 = pts.first()?.0;
+            let pts: Vec<(f64, f64)> = pts.iter().map(|(x, y)| ((x - t0) / 60.0, *y)).collect();
+            let minutes = pts.last()?.0;
+            Some(Leak {
+                host: h.to_string(),
+                kb_per_min: stats::slope(&pts)?,
+                samples: pts.len(),
+                minutes,
+            })
+        })
+        .max_by(|a, b| a.kb_per_min.value.total_cmp(&b.kb_per_min.value))
+}
+
+/// The cost of a compared metric in percent of the baseline (loss or increase).
+fn cost_pct(c: &Comparison, metric: &str, worse: Worse) -> Option<Estimate> {
+    let r = rel(c, metric)?;
+    Some(match worse {
+        Worse::Higher => r,
+        Worse::Lower => r.neg(),
+    })
+}
+
+fn half_width(e: &Estimate) -> Option<f64> {
+    e.ci95.map(|[lo, hi]| (hi - lo) / 2.0)
+}
+
+/// Per compared metric: has the cost grown since `then` by more than `limit`?
+/// The interval of the growth combines both intervals' half-widths in quadrature.
+pub fn regressions(
+    now: &Comparison,
+    then: &Comparison,
+    limit: f64,
+    since: &str,
+) -> Vec<Regression> {
+    let mut out = Vec::new();
+    for &(m, worse) in COMPARED.iter().filter(|(m, _)| *m != "host_cpu_busy_pct") {
+        let (Some(n), Some(p)) = (cost_pct(now, m, worse), cost_pct(then, m, worse)) else {
+            continue;
+        };
+        let g = n.value - p.value;
+        let h = half_width(&n)
+            .zip(half_width(&p))
+            .map(|(a, b)| (a * a + b * b).sqrt());
+        let growth = Estimate {
+            value: g,
+            ci95: h.map(|h| [g - h, g + h]),
+        };
+        out.push(Regression {
+            metric: m.to_string(),
+            then_pct: p.value,
+            now_pct: n.value,
+            verdict: stats::verdict(&growth, limit),
+            growth_pts: growth,
+            limit_pts: limit,
+            since: since.to_string(),
+        });
+    }
+    out
+}
+
+/// Judges `t` (its statistics and comparison already in `t.analysis`).
+pub fn judge(
+    results: &Results,
+    t: &TrialResult,
+    s: &Settings,
+    src: &Sources<'_>,
+    case_last: bool,
+) -> Judged {
+    let mut a = t.analysis.clone();
+    let mut failures = Vec::new();
+    if t.is_baseline() || t.status != Status::Passed {
+        return Judged {
+            analysis: a,
+            failures,
+        };
+    }
+    if case_last {
+        a.leak = leak(results, t);
+    }
+    let view = TrialResult {
+        analysis: a.clone(),
+        ..t.clone()
+    };
+    for (name, &limit) in budgets_of(s, t).into_iter().flatten() {
+        // The leak budget is judged once per case, on its last trial.
+        if name == "rss_growth_kb_per_min" && !case_last {
+            continue;
+        }
+        let Some((measured, basis)) = measure(name, &view, a.leak.as_ref()) else {
+            continue;
+        };
+        let verdict = stats::verdict(&measured, limit);
+        let b = BudgetVerdict {
+            name: name.clone(),
+            limit,
+            measured,
+            verdict,
+            basis,
+        };
+        if verdict == Verdict::Exceeded || (s.strict && verdict == Verdict::Inconclusive) {
+            failures.push(super::lines::budget_failure(&b));
+        }
+        a.budgets.push(b);
+    }
+    if let (Some((then, path)), Some(now)) = (src.compare_to, a.comparison.as_ref()) {
+        match then
+            .trial(&t.name)
+            .and_then(|x| x.analysis.comparison.as_ref())
+        {
+            Some(prev) => {
+                let limit = t
+                    .tool_id
+                    .as_ref()
+                    .and_then(|id| s.regression_pct.get(id))
+                    .copied()
+                    .unwrap_or(crate::config::DEFAULT_REGRESSION_PCT);
+                let since = format!("{path} (session {})", then.session.id);
+                a.regressions = regressions(now, prev, limit, &since);
+                for r in &a.regressions {
+                    if r.verdict == Verdict::Exceeded
+                        || (s.strict && r.verdict == Verdict::Inconclusive)
+                    {
+                        failures.push(super::lines::regression_failure(r));
+                    }
+                }
+            }
+            None => a.notes.push(format!(
+                "not in {path} (or not compared there): no regression check"
+            )),
+        }
+    }
+    Judged {
+        analysis: a,
+        failures,
+    }
+}

@@ -1,0 +1,204 @@
+//! How verdicts read: the lines of a trial's JUnit system-out (stable for CI
+//! greps: `overhead METRIC X% [LO%, HI%] significant|not significant` and
+//! `budget NAME LIMIT: within|inconclusive|exceeded`) and the failure message.
+
+use super::stats::Estimate;
+use crate::results::{BudgetVerdict, Regression, TrialResult};
+
+/// A bit rate for people: `1.234 Gbit/s`, `512.0 Mbit/s`.
+pub fn bits(bps: f64) -> String {
+    match bps.abs() {
+        x if x >= 1e9 => format!("{:.3} Gbit/s", bps / 1e9),
+        x if x >= 1e6 => format!("{:.1} Mbit/s", bps / 1e6),
+        _ => format!("{:.1} kbit/s", bps / 1e3),
+    }
+}
+
+/// A metric's value with its unit.
+pub fn value(metric: &str, v: f64) -> String {
+    match metric {
+        "throughput_bps" | "sender_bps" => bits(v),
+        m if m.ends_with("_us") => format!("{v:.2} µs"),
+        m if m.ends_with("_pct") => format!("{v:.2}%"),
+        "pps" | "iperf3_pps" => format!("{v:.0} pkt/s"),
+        "transactions_per_s" => format!("{v:.0} trans/s"),
+        "tool_rss_mb" => format!("{v:.1} MB"),
+        "tool_log_bytes_per_s" => format!("{v:.0} B/s"),
+        "bpf_ns_per_event" => format!("{v:.0} ns"),
+        "bpf_events_per_s" => format!("{v:.0} /s"),
+        _ => format!("{v:.3}"),
+    }
+}
+
+fn num(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn interval(e: &Estimate, unit: &str) -> String {
+    match e.ci95 {
+        Some([lo, hi]) => format!("[{}{unit}, {}{unit}]", num(lo), num(hi)),
+        None => "[no CI: 1 run]".into(),
+    }
+}
+
+fn signed(v: f64) -> String {
+    if v >= 0.0 {
+        format!("+{}", num(v))
+    } else {
+        num(v)
+    }
+}
+
+/// Metrics shown first, in this order; the rest follow by name.
+const SHOWN: &[&str] = &[
+    "throughput_bps",
+    "pps",
+    "transactions_per_s",
+    "latency_mean_us",
+    "latency_p50_us",
+    "latency_p90_us",
+    "latency_p99_us",
+    "retransmits",
+    "udp_lost_pct",
+    "host_cpu_busy_pct",
+    "tool_cpu_pct",
+    "tool_rss_mb",
+    "tool_log_bytes_per_s",
+    "bpf_events_per_s",
+    "bpf_ns_per_event",
+    "bpf_cpu_pct",
+];
+
+/// The judged part of a trial's system-out.
+pub fn system_out(t: &TrialResult) -> Vec<String> {
+    let a = &t.analysis;
+    let mut out = Vec::new();
+    let n = t.runs.len();
+    out.push(format!(
+        "runs {n}{}",
+        if t.warmups.is_empty() {
+            String::new()
+        } else {
+            format!(" (+{} warmup discarded)", t.warmups.len())
+        }
+    ));
+    for m in SHOWN {
+        let Some(s) = a.stats.get(*m) else { continue };
+        let ci = match s.ci95 {
+            Some([lo, hi]) => format!(" ci95 [{}, {}]", value(m, lo), value(m, hi)),
+            None => String::new(),
+        };
+        out.push(format!(
+            "{m} median {} mean {}{ci} sd {} cv {}",
+            value(m, s.median),
+            value(m, s.mean),
+            num(s.stddev),
+            s.cv_pct.map_or("-".into(), |c| format!("{c:.1}%"))
+        ));
+    }
+    for m in &a.noisy {
+        if let Some(s) = a.stats.get(m) {
+            out.push(format!(
+                "noisy {m}: cv {:.1}% over {} runs; more repeats or longer tests narrow it",
+                s.cv_pct.unwrap_or(0.0),
+                s.n
+            ));
+        }
+    }
+    if let Some(c) = &a.comparison {
+        out.push(format!("baseline {} ({})", c.baseline, c.baseline_source));
+        for (m, _) in super::COMPARED {
+            let Some(x) = c.metrics.get(*m) else { continue };
+            if let Some(r) = &x.diff.rel_pct {
+                out.push(format!(
+                    "overhead {m} {}% {} {}",
+                    signed(r.value),
+                    interval(r, "%"),
+                    if r.significant() {
+                        "significant"
+                    } else {
+                        "not significant"
+                    }
+                ));
+            }
+            out.push(format!(
+                "difference {m} {} {} ({} vs {})",
+                signed(x.diff.abs.value),
+                interval(&x.diff.abs, ""),
+                value(m, x.ebpf_mean),
+                value(m, x.baseline_mean)
+            ));
+        }
+    }
+    if let Some(l) = &a.leak {
+        out.push(format!(
+            "rss growth[{}] {} kB/min {} over {:.1} min ({} samples)",
+            l.host,
+            signed(l.kb_per_min.value),
+            interval(&l.kb_per_min, ""),
+            l.minutes,
+            l.samples
+        ));
+    }
+    for b in &a.budgets {
+        out.push(format!(
+            "budget {} {}: {} (measured {} {}; {})",
+            b.name,
+            b.limit,
+            b.verdict.as_str(),
+            num(b.measured.value),
+            interval(&b.measured, ""),
+            b.basis
+        ));
+    }
+    for r in &a.regressions {
+        out.push(format!(
+            "regression {} {} pts {} since {} ({:.2}% then, {:.2}% now), limit {}: {}",
+            r.metric,
+            signed(r.growth_pts.value),
+            interval(&r.growth_pts, ""),
+            r.since,
+            r.then_pct,
+            r.now_pct,
+            r.limit_pts,
+            r.verdict.as_str()
+        ));
+    }
+    out.extend(a.notes.iter().map(|n| format!("note: {n}")));
+    out
+}
+
+pub fn budget_failure(b: &BudgetVerdict) -> String {
+    format!(
+        "budget {} {}: {}: measured {} {} ({})",
+        b.name,
+        b.limit,
+        b.verdict.as_str(),
+        num(b.measured.value),
+        interval(&b.measured, ""),
+        b.basis
+    )
+}
+
+pub fn regression_failure(r: &Regression) -> String {
+    format!(
+        "regression {}: cost grew {} pts {} since {} ({:.2}% -> {:.2}%), limit {} pts: {}",
+        r.metric,
+        signed(r.growth_pts.value),
+        interval(&r.growth_pts, ""),
+        r.since,
+        r.then_pct,
+        r.now_pct,
+        r.limit_pts,
+        r.verdict.as_str()
+    )
+}
+
+/// The one-line reason a judged trial failed.
+pub fn failure_message(t: &TrialResult) -> String {
+    t.error.clone().unwrap_or_else(|| "failed".into())
+}

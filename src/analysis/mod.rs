@@ -1,0 +1,221 @@
+//! Analysis (DESIGN 7.1): turns the runs of a trial in the results file into
+//! statistics, pairs every eBPF trial with its baseline (same environment,
+//! test type and variant; from this run or from `--baseline-from`), and
+//! judges budgets, regressions against `--compare-to`, and RSS growth over
+//! the case. It reads and writes only [`crate::results`] data.
+
+mod judge;
+mod lines;
+pub mod stats;
+
+pub use judge::{budgets_of, Judged};
+pub use lines::{failure_message, system_out};
+
+use crate::config::Config;
+use crate::results::{Comparison, MetricComparison, Results, Status, TrialResult};
+use indexmap::IndexMap;
+use std::collections::BTreeMap;
+
+/// Whether more of a metric costs the traffic (latency) or less does (throughput).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worse {
+    Higher,
+    Lower,
+}
+
+/// Metrics compared with the baseline, in display order.
+pub const COMPARED: &[(&str, Worse)] = &[
+    ("throughput_bps", Worse::Lower),
+    ("pps", Worse::Lower),
+    ("transactions_per_s", Worse::Lower),
+    ("latency_mean_us", Worse::Higher),
+    ("latency_p50_us", Worse::Higher),
+    ("latency_p99_us", Worse::Higher),
+    ("host_cpu_busy_pct", Worse::Higher),
+];
+
+/// The tool's own cost: no baseline, judged as measured.
+pub const OWN_COST: &[&str] = &[
+    "tool_cpu_pct",
+    "tool_rss_mb",
+    "tool_log_bytes_per_s",
+    "bpf_events_per_s",
+    "bpf_ns_per_event",
+    "bpf_cpu_pct",
+];
+
+/// What analysis needs besides the results: limits from the configuration
+/// and the options of the run.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub strict: bool,
+    pub max_cv_pct: f64,
+    /// Per tool id: budget name -> limit.
+    pub budgets: BTreeMap<String, IndexMap<String, f64>>,
+    /// Per tool id: regression limit in percentage points.
+    pub regression_pct: BTreeMap<String, f64>,
+}
+
+impl Settings {
+    pub fn from_config(cfg: &Config, strict: bool) -> Settings {
+        Settings {
+            strict,
+            max_cv_pct: cfg.perf.max_cv_pct(),
+            budgets: cfg
+                .tools
+                .iter()
+                .map(|(id, t)| (id.clone(), t.budgets.clone()))
+                .collect(),
+            regression_pct: cfg
+                .tools
+                .iter()
+                .map(|(id, t)| {
+                    (
+                        id.clone(),
+                        t.regression_pct
+                            .unwrap_or(crate::config::DEFAULT_REGRESSION_PCT),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The other results files a run may consult.
+#[derive(Default, Clone, Copy)]
+pub struct Sources<'a> {
+    pub baseline_from: Option<(&'a Results, &'a str)>,
+    pub compare_to: Option<(&'a Results, &'a str)>,
+}
+
+/// The baseline trial of an eBPF trial: this run's when it passed, else the
+/// `--baseline-from` file's. `Err` says why there is none.
+pub fn find_baseline<'a>(
+    results: &'a Results,
+    t: &TrialResult,
+    src: &Sources<'a>,
+) -> Result<(&'a TrialResult, String), String> {
+    let key = t.pair_key();
+    let ours = results
+        .trials
+        .iter()
+        .find(|b| b.is_baseline() && b.pair_key() == key);
+    if let Some(b) = ours.filter(|b| b.status == Status::Passed && !b.runs.is_empty()) {
+        return Ok((b, "this run".into()));
+    }
+    if let Some((file, path)) = src.baseline_from {
+        if let Some(b) = file
+            .trials
+            .iter()
+            .find(|b| b.is_baseline() && b.pair_key() == key && b.status == Status::Passed)
+        {
+            return Ok((b, format!("{path} (session {})", file.session.id)));
+        }
+    }
+    let name = crate::naming::trial_name_of(None, &t.env, &t.test_type, &t.variant);
+    Err(match ours {
+        Some(b) => format!(
+            "its baseline {} failed ({}); not compared",
+            b.name,
+            b.error.as_deref().unwrap_or("no runs")
+        ),
+        None => match src.baseline_from {
+            Some((_, p)) => format!("no baseline: {name} neither ran nor is in {p}; not compared"),
+            None => format!("no baseline: {name} did not run; not compared"),
+        },
+    })
+}
+
+/// Statistics of every metric of a trial's runs.
+fn summarize(t: &TrialResult) -> BTreeMap<String, stats::Summary> {
+    let mut names: Vec<&String> = t.runs.iter().flat_map(|r| r.metrics.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|n| stats::summarize(&t.values(n)).map(|s| (n.clone(), s)))
+        .collect()
+}
+
+/// Compares every metric the two trials share.
+pub fn compare(base: &TrialResult, ebpf: &TrialResult, source: String) -> Comparison {
+    let mut metrics = BTreeMap::new();
+    for (name, _) in COMPARED {
+        let (Some(b), Some(e)) = (
+            base.analysis.stats.get(*name),
+            ebpf.analysis.stats.get(*name),
+        ) else {
+            continue;
+        };
+        metrics.insert(
+            name.to_string(),
+            MetricComparison {
+                baseline_mean: b.mean,
+                ebpf_mean: e.mean,
+                diff: stats::difference(b, e),
+            },
+        );
+    }
+    Comparison {
+        baseline: base.name.clone(),
+        baseline_source: source,
+        metrics,
+    }
+}
+
+/// Analyzes trial `idx` of `results` in place: statistics, noise, the
+/// comparison with its baseline, budgets, leak (when `case_last`), and
+/// regressions. A trial that exceeds a budget or regresses (or, with
+/// `strict`, is inconclusive) becomes failed, with the reason.
+pub fn analyze(
+    results: &mut Results,
+    idx: usize,
+    settings: &Settings,
+    src: &Sources<'_>,
+    case_last: bool,
+) -> Judged {
+    let stats = summarize(&results.trials[idx]);
+    results.trials[idx].analysis.stats = stats;
+    let t = &results.trials[idx];
+    let mut a = t.analysis.clone();
+    a.noisy = a
+        .stats
+        .iter()
+        .filter(|(n, s)| {
+            s.n > 1 && s.cv_pct.is_some_and(|cv| cv > settings.max_cv_pct) && !n.starts_with("udp_")
+        })
+        .map(|(n, _)| n.clone())
+        .collect();
+    if t.status == Status::Passed && !t.is_baseline() {
+        match find_baseline(results, t, src) {
+            Ok((b, source)) => {
+                let c = compare(b, t, source);
+                if let (Some(cap), Some(m)) = (t.rate_cap_bps, c.metrics.get("throughput_bps")) {
+                    if m.baseline_mean >= 0.95 * cap && m.ebpf_mean >= 0.95 * cap {
+                        a.notes.push(format!(
+                            "both sides reach the {} rate cap: this variant cannot show a throughput cost; read an uncapped variant (target_bw 0)",
+                            lines::bits(cap)
+                        ));
+                    }
+                }
+                a.comparison = Some(c);
+            }
+            Err(why) => a.notes.push(why),
+        }
+    }
+    let trial_view = TrialResult {
+        analysis: a,
+        ..t.clone()
+    };
+    let judged = judge::judge(results, &trial_view, settings, src, case_last);
+    let t = &mut results.trials[idx];
+    t.analysis = judged.analysis.clone();
+    if t.status == Status::Passed && !judged.failures.is_empty() {
+        t.status = Status::Failed;
+        t.error = Some(judged.failures.join("; "));
+    }
+    judged
+}
+
+#[cfg(test)]
+mod tests;

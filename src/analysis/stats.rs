@@ -1,0 +1,345 @@
+//! The statistics of judging: a summary of one metric's runs (median, mean,
+//! standard deviation, CV, 95 % confidence interval of the mean by Student's
+//! t), the difference of two such samples (Welch's t interval; the relative
+//! difference by the delta method), the verdict rule that turns an interval
+//! and a limit into within / inconclusive / exceeded, and a least-squares
+//! slope with its interval (RSS growth).
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// Two-sided 95 %: the 0.975 quantile.
+const LEVEL: f64 = 0.975;
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom.
+pub fn t975(df: f64) -> Option<f64> {
+    if !(df.is_finite() && df > 0.0) {
+        return None;
+    }
+    StudentsT::new(0.0, 1.0, df)
+        .ok()
+        .map(|t| t.inverse_cdf(LEVEL))
+}
+
+/// One metric over the runs of a trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub n: usize,
+    pub median: f64,
+    pub mean: f64,
+    /// Sample standard deviation (n - 1); 0 for a single run.
+    pub stddev: f64,
+    /// Coefficient of variation, percent of the mean; `None` for a zero mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cv_pct: Option<f64>,
+    /// 95 % confidence interval of the mean (t); `None` with fewer than 2 runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci95: Option<[f64; 2]>,
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+/// Summarizes `values` (finite numbers; `None` when there are none).
+pub fn summarize(values: &[f64]) -> Option<Summary> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let mean = v.iter().sum::<f64>() / n as f64;
+    let stddev = if n > 1 {
+        (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    let ci95 = (n > 1).then(|| t975((n - 1) as f64)).flatten().map(|t| {
+        let h = t * stddev / (n as f64).sqrt();
+        [mean - h, mean + h]
+    });
+    Some(Summary {
+        n,
+        median: median(&v),
+        mean,
+        stddev,
+        cv_pct: (mean != 0.0).then(|| 100.0 * stddev / mean.abs()),
+        ci95,
+    })
+}
+
+/// An effect with its 95 % interval. The interval is `None` when it cannot
+/// be computed (fewer than two runs on a side).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub value: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci95: Option<[f64; 2]>,
+}
+
+impl Estimate {
+    /// Does the interval exclude zero? (Without an interval: no.)
+    pub fn significant(&self) -> bool {
+        self.ci95.is_some_and(|[lo, hi]| lo > 0.0 || hi < 0.0)
+    }
+
+    /// The interval, or the point when there is none.
+    pub fn bounds(&self) -> [f64; 2] {
+        self.ci95.unwrap_or([self.value, self.value])
+    }
+
+    /// `-x`, with the interval mirrored.
+    pub fn neg(self) -> Estimate {
+        Estimate {
+            value: -self.value,
+            ci95: self.ci95.map(|[lo, hi]| [-hi, -lo]),
+        }
+    }
+
+    pub fn scale(self, k: f64) -> Estimate {
+        let [a, b] = [k * self.bounds()[0], k * self.bounds()[1]];
+        Estimate {
+            value: k * self.value,
+            ci95: self.ci95.map(|_| [a.min(b), a.max(b)]),
+        }
+    }
+}
+
+/// `ebpf - baseline`: the absolute difference of the means (Welch's t
+/// interval, Welch-Satterthwaite degrees of freedom) and the relative
+/// difference in percent of the baseline mean (delta method for the ratio of
+/// the means, same degrees of freedom).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Difference {
+    pub abs: Estimate,
+    /// `None` when the baseline mean is zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rel_pct: Option<Estimate>,
+}
+
+pub fn difference(base: &Summary, ebpf: &Summary) -> Difference {
+    let diff = ebpf.mean - base.mean;
+    let (vb, ve) = (
+        base.stddev.powi(2) / base.n as f64,
+        ebpf.stddev.powi(2) / ebpf.n as f64,
+    );
+    let both = base.n > 1 && ebpf.n > 1;
+    let se = (vb + ve).sqrt();
+    // Welch-Satterthwaite; with no spread at all the interval is the point.
+    let t = if se > 0.0 {
+        let df = (vb + ve).powi(2)
+            / (vb.powi(2) / (base.n - 1).max(1) as f64 + ve.powi(2) / (ebpf.n - 1).max(1) as f64);
+        t975(df)
+    } else {
+        Some(0.0)
+    };
+    let t = t.filter(|_| both);
+    let abs = Estimate {
+        value: diff,
+        ci95: t.map(|t| [diff - t * se, diff + t * se]),
+    };
+    let rel_pct = (base.mean != 0.0).then(|| {
+        let r = ebpf.mean / base.mean;
+        let mut var_r = 0.0;
+        if ebpf.mean != 0.0 {
+            var_r = r * r * (ve / ebpf.mean.powi(2) + vb / base.mean.powi(2));
+        } else {
+            var_r += ve / base.mean.powi(2);
+        }
+        let h = t.map(|t| t * var_r.sqrt());
+        Estimate {
+            value: 100.0 * (r - 1.0),
+            ci95: h.map(|h| [100.0 * (r - 1.0 - h), 100.0 * (r - 1.0 + h)]),
+        }
+    });
+    Difference { abs, rel_pct }
+}
+
+/// A verdict against a limit (DESIGN 7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Within,
+    Inconclusive,
+    Exceeded,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Within => "within",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Exceeded => "exceeded",
+        }
+    }
+}
+
+/// Exceeded when the whole interval lies above the limit, inconclusive when
+/// the interval contains it, within otherwise. Without an interval the point
+/// decides (exceeded above the limit, within otherwise).
+pub fn verdict(e: &Estimate, limit: f64) -> Verdict {
+    let [lo, hi] = e.bounds();
+    if lo > limit {
+        Verdict::Exceeded
+    } else if hi >= limit && e.ci95.is_some() {
+        Verdict::Inconclusive
+    } else {
+        Verdict::Within
+    }
+}
+
+/// Least-squares slope of `y` over `x` with its 95 % interval (t, n - 2 df);
+/// `None` with fewer than 3 points or no spread in `x`.
+pub fn slope(points: &[(f64, f64)]) -> Option<Estimate> {
+    let n = points.len();
+    if n < 3 {
+        return None;
+    }
+    let nf = n as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / nf;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / nf;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let b = sxy / sxx;
+    let a = my - b * mx;
+    let sse: f64 = points.iter().map(|p| (p.1 - a - b * p.0).powi(2)).sum();
+    let se = (sse / (nf - 2.0) / sxx).sqrt();
+    let t = if se > 0.0 { t975(nf - 2.0)? } else { 0.0 };
+    Some(Estimate {
+        value: b,
+        ci95: Some([b - t * se, b + t * se]),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} != {b}");
+    }
+
+    // Source: scipy 1.x, `scipy.stats.t.ppf(0.975, df)`.
+    #[rstest]
+    #[case(1.0, 12.706204736174694)]
+    #[case(2.0, 4.302652729749462)]
+    #[case(3.0, 3.1824463052837078)]
+    #[case(4.0, 2.7764451051977934)]
+    #[case(10.0, 2.228138851986274)]
+    #[case(30.0, 2.0422724563012378)]
+    #[case(1000.0, 1.9623390808264083)]
+    fn t_quantiles_match_scipy(#[case] df: f64, #[case] want: f64) {
+        close(t975(df).unwrap(), want);
+    }
+
+    // Source: Python 3 `statistics.mean/stdev/median` of these lists; the
+    // interval is mean ± scipy.stats.t.ppf(0.975, n-1) * stdev / sqrt(n).
+    #[rstest]
+    #[case(&[941.2, 955.8, 948.1], 948.3666666666667, 7.30365205450894, 948.1, 0.7701295618265376, [930.2233891645583, 966.5099441687751])]
+    #[case(&[990.4, 1002.3, 995.7, 998.9], 996.825, 5.060550035980924, 997.3, 0.5076668458336141, [988.7725356176446, 1004.8774643823555])]
+    fn summaries_match_python(
+        #[case] v: &[f64],
+        #[case] mean: f64,
+        #[case] sd: f64,
+        #[case] med: f64,
+        #[case] cv: f64,
+        #[case] ci: [f64; 2],
+    ) {
+        let s = summarize(v).unwrap();
+        assert_eq!(s.n, v.len());
+        close(s.mean, mean);
+        close(s.stddev, sd);
+        close(s.median, med);
+        close(s.cv_pct.unwrap(), cv);
+        let got = s.ci95.unwrap();
+        close(got[0], ci[0]);
+        close(got[1], ci[1]);
+    }
+
+    #[test]
+    fn one_run_has_no_interval_and_empty_has_no_summary() {
+        let s = summarize(&[5.0]).unwrap();
+        assert_eq!((s.n, s.stddev, s.ci95), (1, 0.0, None));
+        assert_eq!(summarize(&[]), None);
+        assert_eq!(summarize(&[f64::NAN]), None);
+    }
+
+    // Source: Welch's interval and the delta-method ratio computed in Python
+    // (statistics + scipy.stats.t.ppf with the Welch-Satterthwaite df 3.4052224192230707).
+    #[test]
+    fn welch_difference_matches_python() {
+        let e = summarize(&[941.2, 955.8, 948.1]).unwrap();
+        let b = summarize(&[990.4, 1002.3, 995.7, 998.9]).unwrap();
+        let d = difference(&b, &e);
+        close(d.abs.value, -48.45833333333337);
+        let [lo, hi] = d.abs.ci95.unwrap();
+        close(lo, -63.10592361309604);
+        close(hi, -33.810743053570704);
+        let r = d.rel_pct.unwrap();
+        close(r.value, -4.861267858784979);
+        let [lo, hi] = r.ci95.unwrap();
+        close(lo, -6.312123627594633);
+        close(hi, -3.4104120899753245);
+        assert!(d.abs.significant() && r.significant());
+    }
+
+    #[test]
+    fn identical_constant_samples_differ_by_exactly_zero() {
+        let s = summarize(&[3.0, 3.0, 3.0]).unwrap();
+        let d = difference(&s, &s);
+        assert_eq!(d.abs.ci95, Some([0.0, 0.0]));
+        assert!(!d.abs.significant());
+        let one = summarize(&[3.0]).unwrap();
+        assert_eq!(difference(&one, &s).abs.ci95, None);
+    }
+
+    // The budget rule of DESIGN 7.1, on each side of each bound.
+    #[rstest]
+    #[case(Some([5.1, 9.0]), 5.0, Verdict::Exceeded)]
+    #[case(Some([5.0, 9.0]), 5.0, Verdict::Inconclusive)]
+    #[case(Some([1.0, 9.0]), 5.0, Verdict::Inconclusive)]
+    #[case(Some([1.0, 5.0]), 5.0, Verdict::Inconclusive)]
+    #[case(Some([1.0, 4.9]), 5.0, Verdict::Within)]
+    #[case(Some([-9.0, -1.0]), 0.0, Verdict::Within)]
+    #[case(None, 5.0, Verdict::Within)]
+    fn verdict_rule(#[case] ci: Option<[f64; 2]>, #[case] limit: f64, #[case] want: Verdict) {
+        let value = ci.map_or(3.0, |[a, b]| (a + b) / 2.0);
+        assert_eq!(verdict(&Estimate { value, ci95: ci }, limit), want);
+    }
+
+    #[test]
+    fn a_point_without_interval_is_judged_by_itself() {
+        let e = Estimate {
+            value: 6.0,
+            ci95: None,
+        };
+        assert_eq!(verdict(&e, 5.0), Verdict::Exceeded);
+    }
+
+    // Source: scipy.stats.linregress([0..5], [100,102,103,107,108,111]); the
+    // interval is slope ± t.ppf(0.975, 4) * stderr.
+    #[test]
+    fn slope_matches_scipy() {
+        let pts: Vec<(f64, f64)> = [100.0, 102.0, 103.0, 107.0, 108.0, 111.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &y)| (i as f64, y))
+            .collect();
+        let s = slope(&pts).unwrap();
+        close(s.value, 2.1999999999999997);
+        let [lo, hi] = s.ci95.unwrap();
+        close(lo, 1.7153040054301498);
+        close(hi, 2.6846959945698496);
+        assert_eq!(slope(&pts[..2]), None);
+    }
+}

@@ -1,0 +1,177 @@
+//! One run of the harness as a sequence of trials: each is run by the
+//! [`Runner`], judged by [`analysis`], counted, recorded for JUnit, and the
+//! results file is rewritten (atomically) after every trial, so that a crash
+//! or Ctrl-C loses at most the trial in flight. Ctrl-C tears down, writes
+//! both files and exits 130.
+
+use super::HarnessArgs;
+use crate::analysis::{self, Settings, Sources};
+use crate::config::Config;
+use crate::report::{self, Outcome, TrialRecord};
+use crate::results::{self, Results, Status, TrialResult};
+use crate::run::Runner;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub struct Session {
+    runner: Runner,
+    results: Results,
+    results_path: PathBuf,
+    junit: PathBuf,
+    settings: Settings,
+    baseline_from: Option<(Results, String)>,
+    compare_to: Option<(Results, String)>,
+    records: Vec<TrialRecord>,
+}
+
+impl Session {
+    pub fn new(
+        args: &HarnessArgs,
+        cfg: &Config,
+        runner: Runner,
+        baseline_from: Option<(Results, String)>,
+        compare_to: Option<(Results, String)>,
+    ) -> Session {
+        let mut selection = args.filter.terms.clone();
+        selection.extend(args.filter.skip.iter().map(|s| format!("--skip {s}")));
+        if args.filter.exact {
+            selection.push("--exact".into());
+        }
+        let results = Results::new(results::Session {
+            id: runner.session_id().to_string(),
+            started: crate::naming::log_timestamp(chrono::Utc::now()),
+            config_dir: cfg.dir.display().to_string(),
+            selection,
+            baseline_from: baseline_from.as_ref().map(|(_, p)| p.clone()),
+            compare_to: compare_to.as_ref().map(|(_, p)| p.clone()),
+            ..Default::default()
+        });
+        Session {
+            runner,
+            results,
+            results_path: args.results.clone(),
+            junit: args.junit.clone(),
+            settings: Settings::from_config(cfg, args.strict),
+            baseline_from,
+            compare_to,
+            records: Vec::new(),
+        }
+    }
+
+    /// Runs, judges and records trial `t`; the error message fails it.
+    pub fn run_trial(&mut self, t: usize) -> Result<(), String> {
+        if self.runner.interrupted() {
+            self.abort();
+        }
+        let run = self.runner.run_trial(t);
+        self.results.trials.push(run.result);
+        let idx = self.results.trials.len() - 1;
+        let sources = Sources {
+            baseline_from: self.baseline_from.as_ref().map(|(r, p)| (r, p.as_str())),
+            compare_to: self.compare_to.as_ref().map(|(r, p)| (r, p.as_str())),
+        };
+        analysis::analyze(
+            &mut self.results,
+            idx,
+            &self.settings,
+            &sources,
+            self.runner.is_case_last(t),
+        );
+        let trial = &self.results.trials[idx];
+        let passed = trial.status == Status::Passed;
+        self.runner.note_outcome(passed);
+        self.records.push(record(trial, &run.lines));
+        let message = (!passed).then(|| analysis::failure_message(trial));
+        // Teardown of the scopes this trial ends (the summary counts it).
+        self.runner.leave_after(t);
+        self.save_results();
+        if self.runner.interrupted() {
+            self.abort();
+        }
+        match message {
+            None => Ok(()),
+            Some(m) => Err(m),
+        }
+    }
+
+    fn save_results(&mut self) {
+        self.results.session.hosts = self.runner.facts.clone();
+        if let Err(e) = results::write(&self.results_path, &self.results) {
+            eprintln!("ebpf-perf: error: {e}");
+        }
+    }
+
+    /// Leaves every scope, writes JUnit and the results file; says where.
+    /// A failure to write, or a failed teardown, is a failed run.
+    pub fn finish(&mut self) -> ExitCode {
+        self.runner.finish();
+        self.results.session.finished = Some(crate::naming::log_timestamp(chrono::Utc::now()));
+        self.save_results();
+        let mut code = ExitCode::SUCCESS;
+        match self.write_junit() {
+            Ok(()) => eprintln!("JUnit: {}", self.junit.display()),
+            Err(e) => {
+                eprintln!("error: cannot write JUnit {}: {e}", self.junit.display());
+                code = ExitCode::FAILURE;
+            }
+        }
+        eprintln!("Results: {}", self.results_path.display());
+        if self.runner.teardown_failed() {
+            eprintln!("error: a teardown failed (see JUnit teardown:: entries)");
+            code = ExitCode::FAILURE;
+        }
+        code
+    }
+
+    /// Ctrl-C: tear everything down, write both files, exit 130.
+    fn abort(&mut self) -> ! {
+        eprintln!("\nebpf-perf: interrupted; tearing down what was set up");
+        self.results.session.interrupted = true;
+        // Teardown must run to completion: later Ctrl-C presses no longer cancel.
+        let _ = self.finish();
+        std::process::exit(crate::run::EXIT_INTERRUPTED);
+    }
+
+    fn write_junit(&self) -> std::io::Result<()> {
+        let mut recs = self.records.clone();
+        for (scope, e) in self.runner.teardown_errors() {
+            recs.push(TrialRecord {
+                name: format!("teardown::{scope}"),
+                cycle_id: "session".into(),
+                duration: Duration::ZERO,
+                outcome: Outcome::Error {
+                    message: e.to_string(),
+                    detail: e.detail(),
+                },
+            });
+        }
+        report::write_trials(&self.junit, &recs)
+    }
+}
+
+/// The JUnit record of a judged trial: its verdict lines, the last run's
+/// monitoring, and where its raw data lies.
+fn record(t: &TrialResult, monitoring: &[String]) -> TrialRecord {
+    let mut out = analysis::system_out(t);
+    out.extend(monitoring.iter().cloned());
+    out.extend(
+        t.remote
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("{}: {r}", if i == 0 { "server" } else { "client" })),
+    );
+    let system_out = out.join("\n") + "\n";
+    TrialRecord {
+        name: t.name.clone(),
+        cycle_id: t.cycle.clone(),
+        duration: Duration::from_secs_f64(t.duration_s),
+        outcome: match t.status {
+            Status::Passed => Outcome::Passed { system_out },
+            Status::Failed => Outcome::Failed {
+                message: analysis::failure_message(t),
+                detail: format!("{}{system_out}", t.error_detail),
+            },
+        },
+    }
+}

@@ -1,0 +1,334 @@
+//! The results file on the controller (DESIGN 7.1): one JSON document per
+//! run with a versioned schema: the session, the hosts' facts, and every
+//! trial with every run's metrics, their statistics, the comparison with the
+//! baseline, the verdicts, and where the raw data lies on the hosts.
+//! Analysis, reports, `--baseline-from` and `--compare-to` read only this.
+//! The schema is documented in `docs/results.md`.
+
+pub mod metrics;
+
+use crate::analysis::stats::{Difference, Estimate, Summary, Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Bumped on any change that an older reader would misread.
+pub const SCHEMA: u32 = 1;
+pub const DEFAULT_PATH: &str = "target/ebpf-perf/results.json";
+pub const ENV: &str = "EBPF_PERF_RESULTS";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Results {
+    pub schema: u32,
+    pub generator: String,
+    pub session: Session,
+    pub trials: Vec<TrialResult>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Session {
+    /// `YYYYMMDD_HHMMSS`, as in the remote `session_{ts}` directories.
+    pub id: String,
+    pub started: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    /// Set when the run was stopped by Ctrl-C.
+    #[serde(default)]
+    pub interrupted: bool,
+    pub config_dir: String,
+    /// The filter terms and options that chose the trials.
+    pub selection: Vec<String>,
+    /// Host facts (kernel, CPUs, NICs, offloads, net sysctls) by host.
+    #[serde(default)]
+    pub hosts: BTreeMap<String, serde_json::Value>,
+    /// Where the baselines came from, when not from this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Passed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrialResult {
+    pub name: String,
+    pub cycle: String,
+    pub env: String,
+    pub test_type: String,
+    pub variant: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_name: Option<String>,
+    /// Aggregate rate cap of the variant in bits/s (target bandwidth × streams).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_cap_bps: Option<f64>,
+    pub status: Status,
+    /// Why it failed: the step's error or the exceeded budgets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub error_detail: String,
+    pub duration_s: f64,
+    /// Measured runs, in order; warmups are kept apart and never judged.
+    pub runs: Vec<Run>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warmups: Vec<Run>,
+    /// `host:path` of the trial directory on each host.
+    pub remote: Vec<String>,
+    /// Filled by analysis.
+    #[serde(default)]
+    pub analysis: Analysis,
+}
+
+impl TrialResult {
+    pub fn is_baseline(&self) -> bool {
+        self.case_id.is_none()
+    }
+
+    /// The key that pairs an eBPF trial with its baseline.
+    pub fn pair_key(&self) -> (String, String, String) {
+        (
+            self.env.clone(),
+            self.test_type.clone(),
+            self.variant.clone(),
+        )
+    }
+
+    /// Every run's value of a metric.
+    pub fn values(&self, metric: &str) -> Vec<f64> {
+        self.runs
+            .iter()
+            .filter_map(|r| r.metrics.get(metric).copied())
+            .collect()
+    }
+}
+
+/// One measured run of a trial.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Run {
+    pub start: String,
+    pub end: String,
+    /// Flat metric name -> value (see `docs/results.md` for the names).
+    pub metrics: BTreeMap<String, f64>,
+    /// The tool's samples during the run, per host (for leak fits and charts).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tool_series: BTreeMap<String, Series>,
+    /// `host:path` of this run's directory on each host.
+    pub dirs: Vec<String>,
+}
+
+/// Samples of the tool's monitor, one per second: epoch seconds and values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub t: Vec<f64>,
+    pub cpu_pct: Vec<Option<f64>>,
+    pub rss_kb: Vec<Option<f64>>,
+    pub log_bytes: Vec<Option<f64>>,
+    pub bpf_run_cnt: Vec<Option<f64>>,
+    pub bpf_run_time_ns: Vec<Option<f64>>,
+}
+
+/// What analysis concluded about a trial.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Analysis {
+    pub stats: BTreeMap<String, Summary>,
+    /// Metrics whose CV is above the limit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub noisy: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<BudgetVerdict>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regressions: Vec<Regression>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leak: Option<Leak>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// An eBPF trial against its baseline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The baseline trial's name, and where it came from (`this run` or a file).
+    pub baseline: String,
+    pub baseline_source: String,
+    /// Per metric: eBPF minus baseline.
+    pub metrics: BTreeMap<String, MetricComparison>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MetricComparison {
+    pub baseline_mean: f64,
+    pub ebpf_mean: f64,
+    #[serde(flatten)]
+    pub diff: Difference,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BudgetVerdict {
+    pub name: String,
+    pub limit: f64,
+    /// The measured quantity the budget bounds, with its interval.
+    pub measured: Estimate,
+    pub verdict: Verdict,
+    /// Where the measured quantity comes from, for people.
+    pub basis: String,
+}
+
+/// Has the overhead grown since an earlier session?
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Regression {
+    pub metric: String,
+    /// The cost (loss or increase, percent of the baseline) then and now.
+    pub then_pct: f64,
+    pub now_pct: f64,
+    /// now - then in percentage points, with its interval.
+    pub growth_pts: Estimate,
+    pub limit_pts: f64,
+    pub verdict: Verdict,
+    pub since: String,
+}
+
+/// RSS growth of the tool over its case (the leak check).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Leak {
+    pub host: String,
+    pub kb_per_min: Estimate,
+    pub samples: usize,
+    pub minutes: f64,
+}
+
+impl Results {
+    pub fn new(session: Session) -> Results {
+        Results {
+            schema: SCHEMA,
+            generator: format!("ebpf-perf {}", env!("CARGO_PKG_VERSION")),
+            session,
+            trials: Vec::new(),
+        }
+    }
+
+    pub fn trial(&self, name: &str) -> Option<&TrialResult> {
+        self.trials.iter().find(|t| t.name == name)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    #[error("cannot read results file {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error(
+        "results file {path} is not valid ({source}); expected a results.json written by ebpf-perf"
+    )]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("results file {path} has schema {found}; this ebpf-perf reads schema {SCHEMA} (re-run, or use the ebpf-perf that wrote it)")]
+    Schema { path: PathBuf, found: u32 },
+    #[error("cannot write results file {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// Reads a results file, checking its schema version.
+pub fn read(path: &Path) -> Result<Results, ResultsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Read {
+        path: path.into(),
+        source,
+    })?;
+    #[derive(Deserialize)]
+    struct Head {
+        schema: u32,
+    }
+    let head: Head = serde_json::from_str(&text).map_err(|source| ResultsError::Parse {
+        path: path.into(),
+        source,
+    })?;
+    if head.schema != SCHEMA {
+        return Err(ResultsError::Schema {
+            path: path.into(),
+            found: head.schema,
+        });
+    }
+    serde_json::from_str(&text).map_err(|source| ResultsError::Parse {
+        path: path.into(),
+        source,
+    })
+}
+
+/// Writes atomically: a temporary file in the same directory, then rename.
+pub fn write(path: &Path, results: &Results) -> Result<(), ResultsError> {
+    let err = |source| ResultsError::Write {
+        path: path.into(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let data = serde_json::to_vec_pretty(results).map_err(|e| err(io::Error::other(e)))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    io::Write::write_all(&mut tmp, &data).map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_schema_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        let mut r = Results::new(Session {
+            id: "20261122_120000".into(),
+            ..Default::default()
+        });
+        r.trials.push(TrialResult {
+            name: "baseline::host::latency::tcp_rr".into(),
+            cycle: "baseline_host".into(),
+            env: "host".into(),
+            test_type: "latency".into(),
+            variant: "tcp_rr".into(),
+            tool_id: None,
+            case_id: None,
+            case_name: None,
+            rate_cap_bps: None,
+            status: Status::Passed,
+            error: None,
+            error_detail: String::new(),
+            duration_s: 1.0,
+            runs: vec![Run {
+                metrics: [("latency_mean_us".to_string(), 20.5)].into(),
+                ..Default::default()
+            }],
+            warmups: vec![],
+            remote: vec![],
+            analysis: Analysis::default(),
+        });
+        write(&p, &r).unwrap();
+        let back = read(&p).unwrap();
+        assert_eq!(back.trials[0].values("latency_mean_us"), [20.5]);
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("\"schema\": 1", "\"schema\": 99");
+        std::fs::write(&p, text).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("schema 99") && e.contains("r.json"), "{e}");
+        std::fs::write(&p, "{").unwrap();
+        assert!(read(&p).unwrap_err().to_string().contains("not valid"));
+    }
+}
