@@ -11,22 +11,20 @@ use std::time::{Duration, Instant, SystemTime};
 static LAB: Mutex<()> = Mutex::new(());
 const BPF_STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
 
+/// The default config (2 s tests) with one run per trial, edited by `edit`.
 fn config(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
-    let dir = common::copy_dir(&common::repo().join("config"));
-    edit(dir.path());
-    dir
+    common::lab_config(2, |d| {
+        common::replace_in(
+            &d.join("performance-test-spec.yaml"),
+            "repeats: 3",
+            "repeats: 1",
+        );
+        edit(d)
+    })
 }
 
 fn perf(cfg: &Path, args: &[&str]) -> Output {
-    let junit = cfg.join("junit.xml");
-    let mut a = vec![
-        "--config-dir",
-        cfg.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-    ];
-    a.extend_from_slice(args);
-    common::perf(&a)
+    common::perf_in(cfg, args).0
 }
 
 /// Metadata of every trial of the last run, by trial name (from the JUnit paths).
@@ -84,7 +82,7 @@ fn counter_and_printf_cases_show_their_in_kernel_cost() {
     let m = metadata(cfg.path());
     let cost = |case: &str| {
         let (_, meta) = m.iter().find(|(n, _)| n.contains(case)).unwrap();
-        meta["monitoring"]["tool"]["host-server"].clone()
+        meta["runs"][0]["monitoring"]["tool"]["host-server"].clone()
     };
     let counter = cost("case_1");
     let printf = cost("case_3");
@@ -111,8 +109,9 @@ fn counter_and_printf_cases_show_their_in_kernel_cost() {
     );
     assert!(counter["rss_avg_kb"].as_f64().unwrap() > 1000.0);
     // The slices are in the trials' directories, and stats were turned off again.
-    for (name, meta) in &m {
-        let dir = PathBuf::from(meta["hosts"]["server"]["result_dir"].as_str().unwrap());
+    for (name, meta) in m.iter().filter(|(n, _)| !n.starts_with("baseline")) {
+        let dir =
+            PathBuf::from(meta["hosts"]["server"]["result_dir"].as_str().unwrap()).join("run_1");
         let files: Vec<String> = std::fs::read_dir(dir.join("ebpf_monitoring"))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -318,7 +317,8 @@ fn bpf_stats_is_restored_after_the_case_also_when_it_fails() {
     });
     let o = perf(cfg.path(), &["case_1", "tcp_rr"]);
     assert!(o.status.success());
-    let meta = &metadata(cfg.path())[0].1;
+    let all = metadata(cfg.path());
+    let (_, meta) = all.iter().find(|(n, _)| n.contains("case_1")).unwrap();
     let dir = PathBuf::from(meta["hosts"]["server"]["result_dir"].as_str().unwrap());
     let hook = std::fs::read_dir(dir.join("monitoring"))
         .unwrap()

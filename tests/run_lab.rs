@@ -12,34 +12,24 @@ use std::time::{Duration, Instant};
 
 static LAB: Mutex<()> = Mutex::new(());
 
-/// A copy of the default config with 1 s tests, edited by `edit`.
-fn config(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
-    let dir = common::copy_dir(&common::repo().join("config"));
-    let spec = dir.path().join("performance-test-spec.yaml");
-    let text = std::fs::read_to_string(&spec)
-        .unwrap()
-        .replace("duration: 2", "duration: 1");
-    std::fs::write(&spec, text).unwrap();
-    edit(dir.path());
-    dir
-}
+use common::replace_in;
 
-fn replace_in(path: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "{from:?} not in {}", path.display());
-    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+/// A copy of the default config with 1 s tests and one run per trial,
+/// edited by `edit`.
+fn config(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
+    common::lab_config(1, |d| {
+        replace_in(
+            &d.join("performance-test-spec.yaml"),
+            "repeats: 3",
+            "repeats: 1",
+        );
+        edit(d)
+    })
 }
 
 fn perf(cfg: &Path, args: &[&str]) -> (Output, PathBuf) {
-    let junit = cfg.join("junit.xml");
-    let mut a = vec![
-        "--config-dir",
-        cfg.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-    ];
-    a.extend_from_slice(args);
-    (common::perf(&a), junit)
+    let (o, _) = common::perf_in(cfg, args);
+    (o, cfg.join("junit.xml"))
 }
 
 #[derive(Debug)]

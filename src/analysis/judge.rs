@@ -98,7 +98,15 @@ fn measure(name: &str, t: &TrialResult, leak: Option<&Leak>) -> Option<(Estimate
 /// with the steepest growth is reported.
 fn leak(results: &Results, t: &TrialResult) -> Option<Leak> {
     let mut per_host: std::collections::BTreeMap<&str, Vec<(f64, f64)>> = Default::default();
-    for tr in results.trials.iter().filter(|x| x.cycle == t.cycle) {
+    // A cycle's trials are contiguous (matrix order): walk back from the end.
+    let same: Vec<&TrialResult> = results
+        .trials
+        .iter()
+        .rev()
+        .skip_while(|x| x.cycle != t.cycle)
+        .take_while(|x| x.cycle == t.cycle)
+        .collect();
+    for tr in same {
         for run in tr.warmups.iter().chain(&tr.runs) {
             for (h, s) in &run.tool_series {
                 let pts = per_host.entry(h).or_default();
@@ -219,9 +227,11 @@ pub fn judge(
         }
         a.budgets.push(b);
     }
-    if let (Some((then, path)), Some(now)) = (src.compare_to, a.comparison.as_ref()) {
-        match then
-            .trial(&t.name)
+    if let (Some(e), Some(now)) = (src.compare_to, a.comparison.as_ref()) {
+        let (then, path) = (&e.results, &e.path);
+        match e
+            .index
+            .named(then, &t.name)
             .and_then(|x| x.analysis.comparison.as_ref())
         {
             Some(prev) => {

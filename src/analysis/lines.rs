@@ -53,8 +53,8 @@ fn signed(v: f64) -> String {
     }
 }
 
-/// Metrics shown first, in this order; the rest follow by name.
-const SHOWN: &[&str] = &[
+/// The headline metrics, in the order they are shown (and checked for noise).
+pub const SHOWN: &[&str] = &[
     "throughput_bps",
     "pps",
     "transactions_per_s",
@@ -100,14 +100,16 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
             s.cv_pct.map_or("-".into(), |c| format!("{c:.1}%"))
         ));
     }
-    for m in &a.noisy {
-        if let Some(s) = a.stats.get(m) {
-            out.push(format!(
-                "noisy {m}: cv {:.1}% over {} runs; more repeats or longer tests narrow it",
-                s.cv_pct.unwrap_or(0.0),
-                s.n
-            ));
-        }
+    if !a.noisy.is_empty() {
+        let list: Vec<String> = a
+            .noisy
+            .iter()
+            .filter_map(|m| Some(format!("{m} {:.1}%", a.stats.get(m)?.cv_pct?)))
+            .collect();
+        out.push(format!(
+            "noisy (cv above the limit): {}; more repeats or longer tests narrow it",
+            list.join(", ")
+        ));
     }
     if let Some(c) = &a.comparison {
         out.push(format!("baseline {} ({})", c.baseline, c.baseline_source));

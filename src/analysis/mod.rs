@@ -14,7 +14,7 @@ pub use lines::{failure_message, system_out};
 use crate::config::Config;
 use crate::results::{Comparison, MetricComparison, Results, Status, TrialResult};
 use indexmap::IndexMap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Whether more of a metric costs the traffic (latency) or less does (throughput).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,35 +81,90 @@ impl Settings {
     }
 }
 
+type PairKey = (String, String, String);
+
+/// Where a results file's trials are: baselines by pairing key, all by name.
+#[derive(Debug, Default, Clone)]
+pub struct Index {
+    baselines: HashMap<PairKey, usize>,
+    names: HashMap<String, usize>,
+}
+
+impl Index {
+    pub fn of(results: &Results) -> Index {
+        let mut i = Index::default();
+        for idx in 0..results.trials.len() {
+            i.add(results, idx);
+        }
+        i
+    }
+
+    /// Indexes trial `idx` (call as trials are appended).
+    pub fn add(&mut self, results: &Results, idx: usize) {
+        let t = &results.trials[idx];
+        if t.is_baseline() {
+            self.baselines.insert(t.pair_key(), idx);
+        }
+        self.names.insert(t.name.clone(), idx);
+    }
+
+    fn baseline<'a>(&self, r: &'a Results, t: &TrialResult) -> Option<&'a TrialResult> {
+        self.baselines.get(&t.pair_key()).map(|&i| &r.trials[i])
+    }
+
+    pub fn named<'a>(&self, r: &'a Results, name: &str) -> Option<&'a TrialResult> {
+        self.names.get(name).map(|&i| &r.trials[i])
+    }
+}
+
+/// An earlier results file, its path as given, and its index.
+pub struct Earlier {
+    pub results: Results,
+    pub path: String,
+    pub index: Index,
+}
+
+impl Earlier {
+    pub fn new(results: Results, path: String) -> Earlier {
+        let index = Index::of(&results);
+        Earlier {
+            results,
+            path,
+            index,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("{} (session {})", self.path, self.results.session.id)
+    }
+}
+
 /// The other results files a run may consult.
 #[derive(Default, Clone, Copy)]
 pub struct Sources<'a> {
-    pub baseline_from: Option<(&'a Results, &'a str)>,
-    pub compare_to: Option<(&'a Results, &'a str)>,
+    pub baseline_from: Option<&'a Earlier>,
+    pub compare_to: Option<&'a Earlier>,
 }
 
 /// The baseline trial of an eBPF trial: this run's when it passed, else the
 /// `--baseline-from` file's. `Err` says why there is none.
 pub fn find_baseline<'a>(
     results: &'a Results,
+    index: &Index,
     t: &TrialResult,
     src: &Sources<'a>,
 ) -> Result<(&'a TrialResult, String), String> {
-    let key = t.pair_key();
-    let ours = results
-        .trials
-        .iter()
-        .find(|b| b.is_baseline() && b.pair_key() == key);
+    let ours = index.baseline(results, t);
     if let Some(b) = ours.filter(|b| b.status == Status::Passed && !b.runs.is_empty()) {
         return Ok((b, "this run".into()));
     }
-    if let Some((file, path)) = src.baseline_from {
-        if let Some(b) = file
-            .trials
-            .iter()
-            .find(|b| b.is_baseline() && b.pair_key() == key && b.status == Status::Passed)
+    if let Some(e) = src.baseline_from {
+        if let Some(b) = e
+            .index
+            .baseline(&e.results, t)
+            .filter(|b| b.status == Status::Passed)
         {
-            return Ok((b, format!("{path} (session {})", file.session.id)));
+            return Ok((b, e.describe()));
         }
     }
     let name = crate::naming::trial_name_of(None, &t.env, &t.test_type, &t.variant);
@@ -120,7 +175,10 @@ pub fn find_baseline<'a>(
             b.error.as_deref().unwrap_or("no runs")
         ),
         None => match src.baseline_from {
-            Some((_, p)) => format!("no baseline: {name} neither ran nor is in {p}; not compared"),
+            Some(e) => format!(
+                "no baseline: {name} neither ran nor is in {}; not compared",
+                e.path
+            ),
             None => format!("no baseline: {name} did not run; not compared"),
         },
     })
@@ -169,25 +227,31 @@ pub fn compare(base: &TrialResult, ebpf: &TrialResult, source: String) -> Compar
 /// `strict`, is inconclusive) becomes failed, with the reason.
 pub fn analyze(
     results: &mut Results,
+    index: &Index,
     idx: usize,
     settings: &Settings,
     src: &Sources<'_>,
     case_last: bool,
 ) -> Judged {
-    let stats = summarize(&results.trials[idx]);
-    results.trials[idx].analysis.stats = stats;
+    // Analysis starts afresh: judging a trial twice gives the same answer.
+    results.trials[idx].analysis = crate::results::Analysis {
+        stats: summarize(&results.trials[idx]),
+        ..Default::default()
+    };
     let t = &results.trials[idx];
     let mut a = t.analysis.clone();
     a.noisy = a
         .stats
         .iter()
         .filter(|(n, s)| {
-            s.n > 1 && s.cv_pct.is_some_and(|cv| cv > settings.max_cv_pct) && !n.starts_with("udp_")
+            lines::SHOWN.contains(&n.as_str())
+                && s.n > 1
+                && s.cv_pct.is_some_and(|cv| cv > settings.max_cv_pct)
         })
         .map(|(n, _)| n.clone())
         .collect();
     if t.status == Status::Passed && !t.is_baseline() {
-        match find_baseline(results, t, src) {
+        match find_baseline(results, index, t, src) {
             Ok((b, source)) => {
                 let c = compare(b, t, source);
                 if let (Some(cap), Some(m)) = (t.rate_cap_bps, c.metrics.get("throughput_bps")) {
@@ -215,6 +279,23 @@ pub fn analyze(
         t.error = Some(judged.failures.join("; "));
     }
     judged
+}
+
+/// Analyzes every trial of a results file (baselines first, as they are
+/// compared with); the last trial of each cycle gets the leak check.
+pub fn analyze_all(results: &mut Results, settings: &Settings, src: &Sources<'_>) {
+    let index = Index::of(results);
+    let n = results.trials.len();
+    let last_of_cycle =
+        |r: &Results, i: usize| i + 1 == n || r.trials[i + 1].cycle != r.trials[i].cycle;
+    for pass_baselines in [true, false] {
+        for i in 0..n {
+            if results.trials[i].is_baseline() == pass_baselines {
+                let last = last_of_cycle(results, i);
+                analyze(results, &index, i, settings, src, last);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,1 +1,324 @@
+//! Analysis on hand-made results: pairing, budgets, strictness, the rate-cap
+//! note, the leak fit and the regression rule.
 
+use super::*;
+use crate::analysis::stats::Verdict;
+use crate::results::{Run, Series, Session};
+
+fn trial(
+    name: &str,
+    case: Option<u32>,
+    variant: &str,
+    metric: &str,
+    values: &[f64],
+) -> TrialResult {
+    TrialResult {
+        name: name.into(),
+        cycle: match case {
+            Some(c) => format!("tool_x_case_{c}_host"),
+            None => "baseline_host".into(),
+        },
+        env: "host".into(),
+        test_type: "throughput".into(),
+        variant: variant.into(),
+        tool_id: case.map(|_| "tool_x".into()),
+        case_id: case,
+        case_name: None,
+        rate_cap_bps: None,
+        status: Status::Passed,
+        error: None,
+        error_detail: String::new(),
+        duration_s: 1.0,
+        runs: values
+            .iter()
+            .map(|v| Run {
+                metrics: [(metric.to_string(), *v)].into(),
+                ..Default::default()
+            })
+            .collect(),
+        warmups: vec![],
+        remote: vec![],
+        analysis: Default::default(),
+    }
+}
+
+fn settings(budgets: &[(&str, f64)], strict: bool) -> Settings {
+    Settings {
+        strict,
+        max_cv_pct: 10.0,
+        budgets: [(
+            "tool_x".to_string(),
+            budgets.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        )]
+        .into(),
+        regression_pct: [("tool_x".to_string(), 5.0)].into(),
+    }
+}
+
+/// Baseline ~1000, eBPF ~500: a 50 % loss with a tight interval.
+fn halved() -> Results {
+    let mut r = Results::new(Session::default());
+    r.trials.push(trial(
+        "baseline::host::throughput::multi_2_tcp",
+        None,
+        "multi_2_tcp",
+        "throughput_bps",
+        &[990.0, 1000.0, 1010.0],
+    ));
+    r.trials.push(trial(
+        "tool_x::case_1::host::throughput::multi_2_tcp",
+        Some(1),
+        "multi_2_tcp",
+        "throughput_bps",
+        &[495.0, 500.0, 505.0],
+    ));
+    r
+}
+
+fn judge_last(r: &mut Results, s: &Settings, src: &Sources<'_>) -> Judged {
+    let i = Index::of(r);
+    analyze(r, &i, 0, s, src, false);
+    analyze(r, &i, 1, s, src, false)
+}
+
+fn one(r: &mut Results, idx: usize, s: &Settings, src: &Sources<'_>, last: bool) -> Judged {
+    let i = Index::of(r);
+    analyze(r, &i, idx, s, src, last)
+}
+
+#[test]
+fn loss_is_measured_against_the_baseline_of_this_run() {
+    let mut r = halved();
+    judge_last(&mut r, &settings(&[], false), &Sources::default());
+    let c = r.trials[1].analysis.comparison.as_ref().unwrap();
+    assert_eq!(c.baseline, "baseline::host::throughput::multi_2_tcp");
+    assert_eq!(c.baseline_source, "this run");
+    let rel = c.metrics["throughput_bps"].diff.rel_pct.unwrap();
+    assert!((rel.value + 50.0).abs() < 1e-9);
+    assert!(rel.significant());
+    assert!(system_out(&r.trials[1]).iter().any(|l| l
+        .starts_with("overhead throughput_bps -50.00% [")
+        && l.ends_with("] significant")));
+}
+
+#[test]
+fn budgets_exceeded_within_and_inconclusive() {
+    for (limit, verdict, status) in [
+        (40.0, Verdict::Exceeded, Status::Failed),
+        (60.0, Verdict::Within, Status::Passed),
+        (50.0, Verdict::Inconclusive, Status::Passed),
+    ] {
+        let mut r = halved();
+        judge_last(
+            &mut r,
+            &settings(&[("throughput_loss_pct", limit)], false),
+            &Sources::default(),
+        );
+        let t = &r.trials[1];
+        assert_eq!(t.analysis.budgets[0].verdict, verdict, "limit {limit}");
+        assert_eq!(t.status, status, "limit {limit}");
+        let line = format!("budget throughput_loss_pct {limit}: {}", verdict.as_str());
+        assert!(system_out(t).iter().any(|l| l.starts_with(&line)), "{line}");
+        if status == Status::Failed {
+            let m = failure_message(t);
+            assert!(
+                m.contains("budget throughput_loss_pct 40: exceeded: measured 50.00 ["),
+                "{m}"
+            );
+            assert!(m.contains("0.5 kbit/s vs baseline 1.0 kbit/s"), "{m}");
+        }
+    }
+}
+
+#[test]
+fn strict_fails_inconclusive() {
+    let mut r = halved();
+    judge_last(
+        &mut r,
+        &settings(&[("throughput_loss_pct", 50.0)], true),
+        &Sources::default(),
+    );
+    assert_eq!(r.trials[1].status, Status::Failed);
+}
+
+#[test]
+fn budgets_never_apply_to_baselines() {
+    let mut r = halved();
+    judge_last(
+        &mut r,
+        &settings(&[("throughput_loss_pct", 0.0)], true),
+        &Sources::default(),
+    );
+    assert!(r.trials[0].analysis.budgets.is_empty());
+    assert_eq!(r.trials[0].status, Status::Passed);
+}
+
+#[test]
+fn no_baseline_is_said_plainly_and_never_compared() {
+    let mut r = halved();
+    r.trials.remove(0);
+    let j = one(
+        &mut r,
+        0,
+        &settings(&[("throughput_loss_pct", 1.0)], false),
+        &Sources::default(),
+        false,
+    );
+    assert!(r.trials[0].analysis.comparison.is_none());
+    assert!(j.analysis.budgets.is_empty());
+    assert_eq!(
+        r.trials[0].analysis.notes,
+        ["no baseline: baseline::host::throughput::multi_2_tcp did not run; not compared"]
+    );
+}
+
+#[test]
+fn baseline_from_an_earlier_file() {
+    let mut old = halved();
+    judge_last(&mut old, &settings(&[], false), &Sources::default());
+    let earlier = Earlier::new(old, "old.json".into());
+    let mut r = halved();
+    r.trials.remove(0);
+    let src = Sources {
+        baseline_from: Some(&earlier),
+        compare_to: None,
+    };
+    one(&mut r, 0, &settings(&[], false), &src, false);
+    let c = r.trials[0].analysis.comparison.as_ref().unwrap();
+    assert!(
+        c.baseline_source.starts_with("old.json"),
+        "{}",
+        c.baseline_source
+    );
+}
+
+#[test]
+fn a_failed_baseline_is_named() {
+    let mut r = halved();
+    r.trials[0].status = Status::Failed;
+    r.trials[0].error = Some("run client: refused".into());
+    one(&mut r, 1, &settings(&[], false), &Sources::default(), false);
+    assert!(r.trials[1].analysis.notes[0].contains("failed (run client: refused)"));
+}
+
+#[test]
+fn both_sides_at_the_cap_is_noted() {
+    let mut r = Results::new(Session::default());
+    r.trials.push(trial(
+        "baseline::host::throughput::single_tcp_1G",
+        None,
+        "single_tcp_1G",
+        "throughput_bps",
+        &[0.999e9, 0.998e9, 0.999e9],
+    ));
+    r.trials.push(trial(
+        "tool_x::case_1::host::throughput::single_tcp_1G",
+        Some(1),
+        "single_tcp_1G",
+        "throughput_bps",
+        &[0.997e9, 0.998e9, 0.999e9],
+    ));
+    r.trials[1].rate_cap_bps = Some(1e9);
+    judge_last(&mut r, &settings(&[], false), &Sources::default());
+    assert!(
+        r.trials[1].analysis.notes[0].contains("rate cap"),
+        "{:?}",
+        r.trials[1].analysis.notes
+    );
+}
+
+#[test]
+fn regression_fails_when_the_whole_growth_is_above_the_limit() {
+    let then = {
+        let mut r = Results::new(Session {
+            id: "then".into(),
+            ..Default::default()
+        });
+        r.trials.push(trial(
+            "baseline::host::throughput::multi_2_tcp",
+            None,
+            "multi_2_tcp",
+            "throughput_bps",
+            &[990.0, 1000.0, 1010.0],
+        ));
+        r.trials.push(trial(
+            "tool_x::case_1::host::throughput::multi_2_tcp",
+            Some(1),
+            "multi_2_tcp",
+            "throughput_bps",
+            &[895.0, 900.0, 905.0],
+        ));
+        judge_last(&mut r, &settings(&[], false), &Sources::default());
+        r
+    };
+    // 10 % loss then, 50 % now: grew by 40 points, limit 5.
+    let then = Earlier::new(then, "main.json".into());
+    let mut now = halved();
+    let src = Sources {
+        baseline_from: None,
+        compare_to: Some(&then),
+    };
+    judge_last(&mut now, &settings(&[], false), &src);
+    let reg = &now.trials[1].analysis.regressions[0];
+    assert_eq!(reg.metric, "throughput_bps");
+    assert!((reg.growth_pts.value - 40.0).abs() < 1e-9);
+    assert_eq!(reg.verdict, Verdict::Exceeded);
+    assert_eq!(now.trials[1].status, Status::Failed);
+    assert!(
+        failure_message(&now.trials[1]).contains("regression throughput_bps: cost grew +40.00 pts")
+    );
+    // The other way round the cost fell: within.
+    let mut back = then.results.clone();
+    let now = Earlier::new(now, "now.json".into());
+    let src = Sources {
+        baseline_from: None,
+        compare_to: Some(&now),
+    };
+    judge_last(&mut back, &settings(&[], false), &src);
+    assert_eq!(
+        back.trials[1].analysis.regressions[0].verdict,
+        Verdict::Within
+    );
+    assert_eq!(back.trials[1].status, Status::Passed);
+}
+
+#[test]
+fn leak_fits_rss_over_the_whole_case_on_its_last_trial() {
+    let mut r = halved();
+    // 60 kB per minute: one sample a second, +1 kB each.
+    for (i, t) in r.trials.iter_mut().enumerate().skip(1) {
+        for (k, run) in t.runs.iter_mut().enumerate() {
+            let t0 = (i * 100 + k * 10) as f64;
+            let s = Series {
+                t: (0..5).map(|j| t0 + j as f64).collect(),
+                rss_kb: (0..5).map(|j| Some(1000.0 + t0 + j as f64)).collect(),
+                ..Default::default()
+            };
+            run.tool_series.insert("host-server".into(), s);
+        }
+    }
+    one(&mut r, 0, &settings(&[], false), &Sources::default(), false);
+    let j = one(
+        &mut r,
+        1,
+        &settings(&[("rss_growth_kb_per_min", 30.0)], false),
+        &Sources::default(),
+        true,
+    );
+    let leak = j.analysis.leak.unwrap();
+    assert!((leak.kb_per_min.value - 60.0).abs() < 1e-6, "{leak:?}");
+    assert_eq!(leak.samples, 15);
+    assert_eq!(r.trials[1].status, Status::Failed);
+    assert!(failure_message(&r.trials[1]).contains("budget rss_growth_kb_per_min 30: exceeded"));
+    // Not the case's last trial: no leak verdict.
+    let mut r2 = r.clone();
+    r2.trials[1].status = Status::Passed;
+    let j = one(
+        &mut r2,
+        1,
+        &settings(&[("rss_growth_kb_per_min", 30.0)], false),
+        &Sources::default(),
+        false,
+    );
+    assert!(j.analysis.leak.is_none() && j.failures.is_empty());
+}

@@ -6,11 +6,12 @@
 
 mod session;
 
+use crate::analysis::Earlier;
 use crate::config::{self, Config};
 use crate::filter::Filter;
 use crate::matrix::{self, Matrix};
 use crate::report;
-use crate::results::{self, Results};
+use crate::results;
 use crate::run::Runner;
 use libtest_mimic::{Arguments, Failed, Trial};
 use session::Session;
@@ -230,11 +231,11 @@ pub fn main(monitor_exe: Option<PathBuf>) -> ExitCode {
 }
 
 /// Reads an earlier results file named by an option, or says why not.
-fn earlier(option: &str, path: &Option<PathBuf>) -> Result<Option<(Results, String)>, String> {
+fn earlier(option: &str, path: &Option<PathBuf>) -> Result<Option<Earlier>, String> {
     match path {
         None => Ok(None),
         Some(p) => results::read(p)
-            .map(|r| Some((r, p.display().to_string())))
+            .map(|r| Some(Earlier::new(r, p.display().to_string())))
             .map_err(|e| format!("{option}: {e}")),
     }
 }
@@ -267,8 +268,9 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         return libtest_mimic::run(&largs, trials).exit_code();
     }
     let (selected, added) = with_baselines(&matrix, &filtered, |name| {
-        baseline_from.as_ref().is_some_and(|(r, _)| {
-            r.trial(name)
+        baseline_from.as_ref().is_some_and(|e| {
+            e.index
+                .named(&e.results, name)
                 .is_some_and(|t| t.status == results::Status::Passed)
         })
     });

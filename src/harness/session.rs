@@ -5,7 +5,7 @@
 //! both files and exits 130.
 
 use super::HarnessArgs;
-use crate::analysis::{self, Settings, Sources};
+use crate::analysis::{self, Earlier, Index, Settings, Sources};
 use crate::config::Config;
 use crate::report::{self, Outcome, TrialRecord};
 use crate::results::{self, Results, Status, TrialResult};
@@ -20,8 +20,10 @@ pub struct Session {
     results_path: PathBuf,
     junit: PathBuf,
     settings: Settings,
-    baseline_from: Option<(Results, String)>,
-    compare_to: Option<(Results, String)>,
+    /// This run's trials, indexed as they are appended.
+    index: Index,
+    baseline_from: Option<Earlier>,
+    compare_to: Option<Earlier>,
     records: Vec<TrialRecord>,
 }
 
@@ -30,8 +32,8 @@ impl Session {
         args: &HarnessArgs,
         cfg: &Config,
         runner: Runner,
-        baseline_from: Option<(Results, String)>,
-        compare_to: Option<(Results, String)>,
+        baseline_from: Option<Earlier>,
+        compare_to: Option<Earlier>,
     ) -> Session {
         let mut selection = args.filter.terms.clone();
         selection.extend(args.filter.skip.iter().map(|s| format!("--skip {s}")));
@@ -43,8 +45,8 @@ impl Session {
             started: crate::naming::log_timestamp(chrono::Utc::now()),
             config_dir: cfg.dir.display().to_string(),
             selection,
-            baseline_from: baseline_from.as_ref().map(|(_, p)| p.clone()),
-            compare_to: compare_to.as_ref().map(|(_, p)| p.clone()),
+            baseline_from: baseline_from.as_ref().map(|e| e.path.clone()),
+            compare_to: compare_to.as_ref().map(|e| e.path.clone()),
             ..Default::default()
         });
         Session {
@@ -53,6 +55,7 @@ impl Session {
             results_path: args.results.clone(),
             junit: args.junit.clone(),
             settings: Settings::from_config(cfg, args.strict),
+            index: Index::default(),
             baseline_from,
             compare_to,
             records: Vec::new(),
@@ -67,12 +70,14 @@ impl Session {
         let run = self.runner.run_trial(t);
         self.results.trials.push(run.result);
         let idx = self.results.trials.len() - 1;
+        self.index.add(&self.results, idx);
         let sources = Sources {
-            baseline_from: self.baseline_from.as_ref().map(|(r, p)| (r, p.as_str())),
-            compare_to: self.compare_to.as_ref().map(|(r, p)| (r, p.as_str())),
+            baseline_from: self.baseline_from.as_ref(),
+            compare_to: self.compare_to.as_ref(),
         };
         analysis::analyze(
             &mut self.results,
+            &self.index,
             idx,
             &self.settings,
             &sources,

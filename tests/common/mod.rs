@@ -68,6 +68,8 @@ pub fn perf(args: &[&str]) -> Output {
         .current_dir(repo())
         .env_remove("EBPF_PERF_CONFIG")
         .env_remove("EBPF_PERF_JUNIT")
+        .env_remove("EBPF_PERF_RESULTS")
+        .env_remove("EBPF_PERF_REPEAT")
         .output()
         .expect("run perf harness")
 }
@@ -119,17 +121,22 @@ pub fn lab() -> Option<ebpf_perf::config::Config> {
 /// Starts the perf harness on `cfg` (JUnit at `cfg/junit.xml`) without waiting.
 pub fn spawn_perf(cfg: &Path, args: &[&str]) -> std::process::Child {
     let junit = cfg.join("junit.xml");
+    let results = cfg.join("results.json");
     Command::new(perf_exe())
         .args([
             "--config-dir",
             cfg.to_str().unwrap(),
             "--junit",
             junit.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
         ])
         .args(args)
         .current_dir(repo())
         .env_remove("EBPF_PERF_CONFIG")
         .env_remove("EBPF_PERF_JUNIT")
+        .env_remove("EBPF_PERF_RESULTS")
+        .env_remove("EBPF_PERF_REPEAT")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -154,4 +161,54 @@ pub fn recorded_running(pid_file_text: &str) -> bool {
                 .collect();
             f.first() != Some(&"Z") && f.get(19) == Some(&start)
         })
+}
+
+/// A copy of the default config with `duration: 2` tests made `duration: {secs}`,
+/// edited by `edit`.
+pub fn lab_config(secs: u32, edit: impl FnOnce(&Path)) -> tempfile::TempDir {
+    let dir = copy_dir(&repo().join("config"));
+    let spec = dir.path().join("performance-test-spec.yaml");
+    let text = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace("duration: 2", &format!("duration: {secs}"));
+    std::fs::write(&spec, text).unwrap();
+    edit(dir.path());
+    dir
+}
+
+/// Replaces the first `from` in a file (which must contain it).
+pub fn replace_in(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{from:?} not in {}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// Runs the perf harness on `cfg` with JUnit and results inside `cfg`;
+/// returns the output and the results file's path.
+pub fn perf_in(cfg: &Path, args: &[&str]) -> (Output, PathBuf) {
+    let junit = cfg.join("junit.xml");
+    let results = cfg.join("results.json");
+    let mut a = vec![
+        "--config-dir",
+        cfg.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ];
+    a.extend_from_slice(args);
+    (perf(&a), results)
+}
+
+/// A trial of a results file, by name.
+pub fn trial<'a>(
+    results: &'a ebpf_perf::results::Results,
+    name: &str,
+) -> &'a ebpf_perf::results::TrialResult {
+    results.trial(name).unwrap_or_else(|| {
+        panic!(
+            "{name} not in results: {:?}",
+            results.trials.iter().map(|t| &t.name).collect::<Vec<_>>()
+        )
+    })
 }

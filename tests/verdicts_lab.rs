@@ -1,0 +1,233 @@
+//! Known-answer tests of judging on the lab (real iperf3, netperf, bpftrace):
+//! the harness must recover an effect it did not cause. A case hook caps the
+//! server's test interface with `tc tbf` at a known rate; the comparison
+//! must report the loss the cap implies, budgets below it must fail the
+//! trial and budgets above it pass; the overhead's growth since an earlier
+//! results file is a regression. And a printf per packet must cost latency
+//! measurably more than a per-CPU counter.
+
+mod common;
+
+use common::replace_in;
+use ebpf_perf::analysis::stats::Verdict;
+use ebpf_perf::results::{self, Status};
+use std::path::Path;
+use std::sync::Mutex;
+
+static LAB: Mutex<()> = Mutex::new(());
+
+/// Baseline rate (iperf3 -b) and the tbf cap on the server's egress.
+const TARGET_MBIT: f64 = 400.0;
+const CAP_MBIT: f64 = 200.0;
+/// TCP payload per byte tbf counts: MSS 1448 (timestamps) of 1514 bytes on
+/// the wire (1500 MTU + 14 Ethernet header).
+const GOODPUT: f64 = 1448.0 / 1514.0;
+
+const TOOLS: &str = r#"
+regression_pct: 25
+ebpf_tools:
+  tool_low:
+    testcase_file: "ebpf-cases.json"
+    case_ids: [1]
+    applicable_environments: ["host"]
+    performance_test_types: ["throughput"]
+    budgets: {throughput_loss_pct: 30}
+  tool_high:
+    testcase_file: "ebpf-cases.json"
+    case_ids: [1]
+    applicable_environments: ["host"]
+    performance_test_types: ["throughput"]
+    budgets: {throughput_loss_pct: 80}
+    regression_pct: 100
+"#;
+
+/// 3 s tests, one 400M TCP variant the server sends (-R, so that the capped
+/// egress carries the data), two tools running the same counter case.
+fn kat_config(cap: bool) -> tempfile::TempDir {
+    common::lab_config(3, |d| {
+        let spec = d.join("performance-test-spec.yaml");
+        replace_in(
+            &spec,
+            "target_bw: [\"1G\"]",
+            "target_bw: [\"400M\"]\n      protocols: [tcp]",
+        );
+        replace_in(&spec, "-b {target_bw} -J\"", "-b {target_bw} -R -J\"");
+        std::fs::write(d.join("ebpf-tools-config.yaml"), TOOLS).unwrap();
+        if cap {
+            std::fs::write(
+                d.join("hooks.yaml"),
+                format!(
+                    "hooks:\n  case:\n    setup:\n      - {{name: cap, on: server, when: ebpf, run: \"tc qdisc replace dev {{server_interface}} root tbf rate {CAP_MBIT}mbit burst 64kb latency 100ms\"}}\n    teardown:\n      - {{name: uncap, on: server, when: ebpf, run: \"tc qdisc del dev {{server_interface}} root\"}}\n"
+                ),
+            )
+            .unwrap();
+        }
+    })
+}
+
+fn junit_failure(cfg: &Path, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(cfg.join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let tc = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some(name))
+        .unwrap_or_else(|| panic!("{name} not in JUnit"));
+    tc.children()
+        .find(|c| c.has_tag_name("failure"))
+        .map(|f| f.attribute("message").unwrap_or("").to_string())
+}
+
+#[test]
+fn a_tbf_cap_is_recovered_as_throughput_loss_and_judged_by_budgets() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let filter = ["single_tcp_400M"];
+
+    // A: no cap. The filter names only eBPF trials' variant; the baseline
+    // runs too, first, and both tools are within their budgets.
+    let a = kat_config(false);
+    let (o, a_results) = common::perf_in(a.path(), &filter);
+    let err = common::stderr(&o);
+    assert!(o.status.success(), "{}\n{err}", common::stdout(&o));
+    let ra = results::read(&a_results).unwrap();
+    let base = common::trial(&ra, "baseline::host::throughput::single_tcp_400M");
+    assert_eq!(base.runs.len(), 3, "repeats: 3 of the default config");
+    let base_mbit = base.analysis.stats["throughput_bps"].mean / 1e6;
+    assert!(
+        (0.9 * TARGET_MBIT..1.05 * TARGET_MBIT).contains(&base_mbit),
+        "{base_mbit}"
+    );
+    // Every run keeps its own raw data.
+    for run in &base.runs {
+        let dir = run.dirs[1].split_once(':').unwrap().1;
+        assert!(
+            Path::new(dir)
+                .join("client_results/stream_1.json")
+                .is_file(),
+            "{dir}"
+        );
+    }
+
+    // B: the cap, baselines from A (not measured again), regressions against A.
+    let b = kat_config(true);
+    let a_path = a_results.to_str().unwrap();
+    let mut args = filter.to_vec();
+    args.extend(["--baseline-from", a_path, "--compare-to", a_path]);
+    let (o, b_results) = common::perf_in(b.path(), &args);
+    let out = common::stdout(&o);
+    assert!(
+        !o.status.success(),
+        "the low budget must fail the run\n{out}"
+    );
+    assert!(
+        !out.contains("test baseline"),
+        "baseline taken from A, not run again\n{out}"
+    );
+    let rb = results::read(&b_results).unwrap();
+    assert_eq!(rb.session.baseline_from.as_deref(), Some(a_path));
+
+    let implied = 100.0 * (1.0 - CAP_MBIT * GOODPUT / base_mbit);
+    for name in [
+        "tool_low::case_1::host::throughput::single_tcp_400M",
+        "tool_high::case_1::host::throughput::single_tcp_400M",
+    ] {
+        let t = common::trial(&rb, name);
+        let c = t
+            .analysis
+            .comparison
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: {:?}", t.analysis.notes));
+        assert!(c.baseline_source.contains(a_path), "{}", c.baseline_source);
+        let loss = -c.metrics["throughput_bps"].diff.rel_pct.unwrap().value;
+        assert!(
+            (loss - implied).abs() <= 0.05 * implied,
+            "{name}: measured loss {loss:.2}%, the cap implies {implied:.2}% (baseline {base_mbit:.1} Mbit/s)"
+        );
+        assert!(c.metrics["throughput_bps"]
+            .diff
+            .rel_pct
+            .unwrap()
+            .significant());
+    }
+
+    let low = common::trial(&rb, "tool_low::case_1::host::throughput::single_tcp_400M");
+    assert_eq!(low.status, Status::Failed);
+    assert_eq!(low.analysis.budgets[0].verdict, Verdict::Exceeded);
+    let msg = junit_failure(b.path(), &low.name).expect("low budget fails in JUnit");
+    assert!(
+        msg.contains("budget throughput_loss_pct 30: exceeded: measured "),
+        "{msg}"
+    );
+    assert!(msg.contains("vs baseline "), "{msg}");
+    // Its loss grew from ~0 to ~half since A: a regression beyond 25 points.
+    let reg = low
+        .analysis
+        .regressions
+        .iter()
+        .find(|r| r.metric == "throughput_bps")
+        .unwrap();
+    assert_eq!(reg.verdict, Verdict::Exceeded, "{reg:?}");
+    assert!(
+        msg.contains("regression throughput_bps: cost grew +"),
+        "{msg}"
+    );
+
+    let high = common::trial(&rb, "tool_high::case_1::host::throughput::single_tcp_400M");
+    assert_eq!(high.status, Status::Passed, "{:?}", high.error);
+    assert_eq!(high.analysis.budgets[0].verdict, Verdict::Within);
+    assert_eq!(junit_failure(b.path(), &high.name), None);
+    let text = std::fs::read_to_string(b.path().join("junit.xml")).unwrap();
+    assert!(
+        text.contains("budget throughput_loss_pct 80: within"),
+        "{text}"
+    );
+    assert!(text.contains("overhead throughput_bps -"), "{text}");
+    // The cap is gone again.
+    let qd = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            "ebpf-perf-host-server",
+            "tc",
+            "qdisc",
+            "show",
+            "dev",
+            "port-storage",
+        ])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&qd.stdout).contains("tbf"));
+}
+
+#[test]
+fn printf_per_packet_costs_more_latency_than_a_percpu_counter() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = common::lab_config(2, |_| {});
+    let (o, path) = common::perf_in(
+        cfg.path(),
+        &["tcp_rr", "host", "--skip", "case_2", "--repeat", "6"],
+    );
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        common::stdout(&o),
+        common::stderr(&o)
+    );
+    let r = results::read(&path).unwrap();
+    let overhead = |case: &str| {
+        let t = common::trial(&r, &format!("{case}::host::latency::tcp_rr"));
+        assert_eq!(t.runs.len(), 6);
+        t.analysis.comparison.as_ref().unwrap().metrics["latency_mean_us"]
+            .diff
+            .rel_pct
+            .unwrap()
+    };
+    let counter = overhead("tool_001::case_1");
+    let printf = overhead("tool_002::case_3");
+    assert!(printf.significant(), "printf {printf:?}");
+    assert!(
+        printf.value > counter.value,
+        "printf {printf:?} vs counter {counter:?}"
+    );
+}
