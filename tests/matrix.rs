@@ -224,3 +224,41 @@ fn ports_and_durations_per_variant() {
     assert_eq!(matrix::ports(&cfg.perf, &lat), [12865]);
     assert_eq!(matrix::duration(&cfg.perf, &lat), 20);
 }
+
+/// The baselines an eBPF selection is compared with are added, once, in
+/// matrix order: same environment, test type and variant (pps and
+/// throughput both have a `multi_2_tcp`); `have` keeps out those an earlier
+/// results file holds.
+#[test]
+fn selected_ebpf_trials_bring_their_baselines() {
+    use ebpf_perf::filter::Filter;
+    use ebpf_perf::harness::{select, with_baselines};
+    let cfg = ebpf_perf::config::load(&common::seed_lab()).unwrap();
+    let m = ebpf_perf::matrix::build(&cfg);
+    let f = Filter {
+        terms: vec!["case_5".into(), "multi_2_tcp".into()],
+        ..Default::default()
+    };
+    let sel = select(&m, &f);
+    let (all, added) = with_baselines(&m, &sel, |_| false);
+    let names: Vec<&str> = all.iter().map(|&i| m.trials[i].name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "baseline::host::throughput::multi_2_tcp",
+            "baseline::host::pps::multi_2_tcp",
+            "tool_002::case_5::host::throughput::multi_2_tcp",
+            "tool_002::case_5::host::pps::multi_2_tcp",
+        ]
+    );
+    assert_eq!(added, 2);
+    let (all, added) = with_baselines(&m, &sel, |n| n.contains("pps"));
+    assert_eq!((all.len(), added), (3, 1));
+    // A baseline selected by the filter is not added twice.
+    let f = Filter {
+        terms: vec!["host".into(), "multi_2_tcp".into()],
+        ..Default::default()
+    };
+    let sel = select(&m, &f);
+    assert_eq!(with_baselines(&m, &sel, |_| false).1, 0);
+}

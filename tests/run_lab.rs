@@ -121,15 +121,28 @@ fn filtered_subset_runs_green_with_junit_and_remote_tree() {
             "tool_003_case_4_vm"
         };
         assert_eq!(c.classname, format!("ebpf_perf.{cycle}"));
+        assert!(c.system_out.starts_with("runs 1\n"), "{}", c.system_out);
         if c.name.contains("latency") {
-            assert!(c.system_out.contains("latency_us min="), "{}", c.system_out);
-        } else {
             assert!(
-                c.system_out.contains("packets_per_second="),
+                c.system_out.contains("\nlatency_mean_us median "),
                 "{}",
                 c.system_out
             );
-            assert!(c.system_out.contains("throughput_bps="), "{}", c.system_out);
+        } else {
+            assert!(c.system_out.contains("\npps median "), "{}", c.system_out);
+            assert!(
+                c.system_out.contains("\nthroughput_bps median "),
+                "{}",
+                c.system_out
+            );
+        }
+        if !c.name.starts_with("baseline") {
+            assert!(
+                c.system_out.contains("\nbaseline baseline::vm::")
+                    && c.system_out.contains("\noverhead "),
+                "{}",
+                c.system_out
+            );
         }
         // The remote tree (the lab's hosts share this file system).
         let p = paths(&c.system_out);
@@ -146,11 +159,16 @@ fn filtered_subset_runs_green_with_junit_and_remote_tree() {
                     && ts.replace('_', "").chars().all(|c| c.is_ascii_digit()),
                 "{leaf}"
             );
+            assert!(dir.join("monitoring").is_dir(), "{}", dir.display());
             for sub in ["client_results", "server_results", "monitoring"] {
-                assert!(dir.join(sub).is_dir(), "{}/{sub}", dir.display());
+                assert!(
+                    dir.join("run_1").join(sub).is_dir(),
+                    "{}/run_1/{sub}",
+                    dir.display()
+                );
             }
             assert_eq!(
-                dir.join("ebpf_monitoring").is_dir(),
+                dir.join("run_1/ebpf_monitoring").is_dir(),
                 !c.name.starts_with("baseline")
             );
             let meta: serde_json::Value = serde_json::from_str(
@@ -160,7 +178,7 @@ fn filtered_subset_runs_green_with_junit_and_remote_tree() {
             assert_eq!(meta["execution"]["status"], "success");
             assert_eq!(meta["test_case"]["trial"], c.name.as_str());
             assert!(meta["commands"].as_array().unwrap().len() >= 5);
-            assert!(meta["results"].is_object());
+            assert!(meta["runs"][0]["results"].is_object(), "{meta}");
         }
         let streams = if c.name.contains("multi_2") { 2 } else { 1 };
         let ext = if c.name.contains("latency") {
@@ -170,12 +188,12 @@ fn filtered_subset_runs_green_with_junit_and_remote_tree() {
         };
         for s in 1..=streams {
             assert!(p["client"]
-                .join(format!("client_results/stream_{s}.{ext}"))
+                .join(format!("run_1/client_results/stream_{s}.{ext}"))
                 .is_file());
         }
         assert!(
             p["server"]
-                .join("server_results")
+                .join("run_1/server_results")
                 .read_dir()
                 .unwrap()
                 .count()
@@ -206,7 +224,14 @@ fn filtered_subset_runs_green_with_junit_and_remote_tree() {
         );
     }
     let err = common::stderr(&o);
-    assert!(err.contains("8 of 60 trials selected"), "{err}");
+    assert!(err.contains("8 of 48 trials selected"), "{err}");
+    // The results file holds the same trials, judged.
+    let r = ebpf_perf::results::read(&cfg.path().join("results.json")).unwrap();
+    assert_eq!(r.trials.len(), 8);
+    assert!(r
+        .trials
+        .iter()
+        .all(|t| t.status == ebpf_perf::results::Status::Passed));
 }
 
 #[test]
@@ -224,14 +249,17 @@ fn a_case_whose_program_exits_fails_exactly_its_trials() {
     assert!(!o.status.success());
     let cases = junit(&jpath);
     let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    // The baseline they are compared with runs first.
     assert_eq!(
         names,
         [
+            "baseline::host::latency::tcp_rr",
             "tool_001::case_1::host::latency::tcp_rr",
             "tool_001::case_2::host::latency::tcp_rr",
             "tool_002::case_3::host::latency::tcp_rr"
         ]
     );
+    let cases = &cases[1..];
     assert!(cases[0].failure.is_none(), "{:?}", cases[0].failure);
     let f = cases[1].failure.as_deref().expect("case 2 fails");
     assert!(f.contains("exited with status 3"), "{f}");
@@ -293,12 +321,12 @@ fn sigint_during_a_trial_stops_everything_and_writes_junit() {
         replace_in(
             &d.join("performance-test-spec.yaml"),
             "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 1",
-            "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 30",
+            "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 8",
         );
     });
     let since = std::time::SystemTime::now();
     let junit_path = cfg.path().join("junit.xml");
-    let child = common::spawn_perf(cfg.path(), &["case_3", "multi_2_tcp"]);
+    let child = common::spawn_perf(cfg.path(), &["case_3", "throughput", "multi_2_tcp"]);
     // Wait until the clients run (their pid file appears), then press Ctrl-C.
     let root = Path::new("/var/lib/ebpf-perf-lab/hosts/host-client/performance-test-results/ebpf");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -331,15 +359,25 @@ fn sigint_during_a_trial_stops_everything_and_writes_junit() {
         t.elapsed()
     );
     let cases = junit(&junit_path);
-    assert_eq!(cases.len(), 1, "{cases:?}");
+    // The baseline ran first and passed; the eBPF trial was interrupted.
+    assert_eq!(cases.len(), 2, "{cases:?}");
+    assert_eq!(cases[0].name, "baseline::host::throughput::multi_2_tcp");
+    assert!(cases[0].failure.is_none(), "{:?}", cases[0].failure);
+    let r = ebpf_perf::results::read(&cfg.path().join("results.json")).unwrap();
     assert!(
-        cases[0]
+        r.session.interrupted,
+        "the results file says the run was interrupted"
+    );
+    assert_eq!(r.trials.len(), 2);
+    assert_eq!(r.trials[1].status, ebpf_perf::results::Status::Failed);
+    assert!(
+        cases[1]
             .failure
             .as_deref()
             .unwrap_or("")
             .contains("interrupted"),
         "{:?}",
-        cases[0].failure
+        cases[1].failure
     );
     // Every process the run started, on every lab host, by its recorded PID.
     let mut files = Vec::new();
@@ -380,8 +418,10 @@ fn failing_setup_tears_down_what_was_set_up() {
     let (o, jpath) = perf(cfg.path(), &["case_1", "latency"]);
     assert!(!o.status.success());
     let cases = junit(&jpath);
-    assert_eq!(cases.len(), 2);
-    for c in &cases {
+    // The baselines (the failing task is `when: ebpf`) pass; case 1 fails.
+    assert_eq!(cases.len(), 4);
+    assert!(cases[..2].iter().all(|c| c.failure.is_none()), "{cases:?}");
+    for c in &cases[2..] {
         let f = c.failure.as_deref().unwrap();
         assert!(
             f.contains("hook test.setup.fail") && f.contains("exited with 7"),
@@ -470,7 +510,7 @@ fn shell_metacharacters_in_config_values_reach_commands_verbatim() {
     let cases = junit(&jpath);
     let client = &paths(&cases[0].system_out)["client"];
     let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(client.join("client_results/stream_1.json")).unwrap(),
+        &std::fs::read_to_string(client.join("run_1/client_results/stream_1.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(json["title"], value, "iperf3 received the value verbatim");
@@ -494,7 +534,7 @@ fn layers_run_in_order_and_only_where_selected() {
          \x20 global:\n    setup: [{{name: g, run: \"echo global setup {{host}} >> {l}\"}}]\n    teardown: [{{name: g, run: \"echo global teardown {{host}} >> {l}\"}}]\n\
          \x20 tool:\n    setup: [{{name: t, on: server, run: \"echo tool setup {{tool_id}} >> {l}\"}}]\n    teardown: [{{name: t, on: server, run: \"echo tool teardown {{tool_id}} >> {l}\"}}]\n\
          \x20 case:\n    setup: [{{name: c, on: server, run: \"echo case setup {{cycle}} $(ls {{result_dir}}/ebpf_monitoring 2>/dev/null | grep -c 'ebpf_pid_.*txt$') >> {l}\"}}]\n    teardown: [{{name: c, on: server, run: \"echo case teardown {{cycle}} >> {l}\"}}]\n\
-         \x20 test:\n    setup: [{{name: s, on: server, run: \"echo test setup {{variant}} >> {l}\"}}]\n    teardown: [{{name: s, on: server, run: \"echo test teardown {{variant}} $(cat {{result_dir}}/../server_results/server_1.pid | (read p t; s=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null); if [ -z \\\"$s\\\" ] || [ $s = Z ]; then echo server-stopped; else echo server-running; fi)) >> {l}\"}}]\n"
+         \x20 test:\n    setup: [{{name: s, on: server, run: \"echo test setup {{variant}} >> {l}\"}}]\n    teardown: [{{name: s, on: server, run: \"echo test teardown {{variant}} $(cat {{result_dir}}/run_1/server_results/server_1.pid | (read p t; s=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null); if [ -z \\\"$s\\\" ] || [ $s = Z ]; then echo server-stopped; else echo server-running; fi)) >> {l}\"}}]\n"
     );
     let cfg = config(|d| std::fs::write(d.join("hooks.yaml"), hooks).unwrap());
     // The eBPF program of case 1 is new in this session: count its pid files first.
@@ -505,7 +545,8 @@ fn layers_run_in_order_and_only_where_selected() {
         common::stdout(&o),
         common::stderr(&o)
     );
-    assert_eq!(junit(&jpath).len(), 2);
+    // Case 1's two trials and, first, the two baselines they are compared with.
+    assert_eq!(junit(&jpath).len(), 4);
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let pos = |want: &str| {
@@ -513,6 +554,16 @@ fn layers_run_in_order_and_only_where_selected() {
             .iter()
             .position(|l| l.starts_with(want))
             .unwrap_or_else(|| panic!("{want:?} not in\n{text}"))
+    };
+    // The n-th line starting with `want`.
+    let nth = |want: &str, n: usize| {
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with(want))
+            .nth(n)
+            .map(|(i, _)| i)
+            .unwrap_or_else(|| panic!("{want:?} #{n} not in\n{text}"))
     };
     // Global on exactly the host environment's hosts; no vm host, no other tool or case.
     assert!(
@@ -522,24 +573,29 @@ fn layers_run_in_order_and_only_where_selected() {
     assert!(!text.contains("vm-"), "{text}");
     assert_eq!(text.matches("tool setup").count(), 1, "{text}");
     assert!(text.contains("tool setup tool_001"));
-    assert_eq!(text.matches("case setup").count(), 1, "{text}");
-    // Nesting: global < tool < case < tests < case teardown < tool teardown < global teardown.
+    assert_eq!(text.matches("case setup").count(), 2, "{text}");
+    // Nesting: global < baseline case < tool < case < tests < case teardown
+    // < tool teardown < global teardown.
     let order = [
         pos("global setup"),
+        pos("case setup baseline_host"),
+        nth("test setup tcp_rr", 0),
+        nth("test setup udp_rr", 0),
+        pos("case teardown baseline_host"),
         pos("tool setup"),
         pos("case setup tool_001_case_1_host"),
-        pos("test setup tcp_rr"),
-        pos("test teardown tcp_rr"),
-        pos("test setup udp_rr"),
-        pos("test teardown udp_rr"),
-        pos("case teardown"),
+        nth("test setup tcp_rr", 1),
+        nth("test teardown tcp_rr", 1),
+        nth("test setup udp_rr", 1),
+        nth("test teardown udp_rr", 1),
+        pos("case teardown tool_001_case_1_host"),
         pos("tool teardown"),
         pos("global teardown"),
     ];
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}\n{text}");
     // User setup before the built-in start of the eBPF program; user test
     // teardown after the built-in stop of the servers.
-    let case_line = lines[pos("case setup")];
+    let case_line = lines[pos("case setup tool_001_case_1_host")];
     let running_before: usize = case_line.rsplit(' ').next().unwrap().parse().unwrap();
     let pid_files_after = std::fs::read_dir(
         Path::new("/var/lib/ebpf-perf-lab/hosts/host-server/performance-test-results/ebpf")
@@ -583,12 +639,13 @@ fn a_failed_case_fails_its_remaining_trials_at_once() {
             "\"command\": \"exit 4; bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len",
         )
     });
-    let (o, _) = perf(cfg.path(), &["case_2"]);
+    let (o, _) = perf(cfg.path(), &["case_2", "--skip", "latency"]);
     assert!(!o.status.success());
     let out = common::stdout(&o);
-    // 10 trials of case 2, all failed with the program's exit, no retries.
-    assert_eq!(out.matches("exited with status 4").count(), 10, "{out}");
-    assert!(out.contains("10 failed"), "{out}");
+    // 6 trials of case 2 (after their 6 baselines), all failed with the
+    // program's exit, no retries.
+    assert_eq!(out.matches("exited with status 4").count(), 6, "{out}");
+    assert!(out.contains("6 passed; 6 failed"), "{out}");
     let junit_path = cfg.path().join("junit.xml");
     let text = std::fs::read_to_string(&junit_path).unwrap();
     let doc = roxmltree::Document::parse(&text).unwrap();
@@ -597,9 +654,9 @@ fn a_failed_case_fails_its_remaining_trials_at_once() {
         .filter(|n| n.has_tag_name("testcase"))
         .map(|n| n.attribute("time").unwrap().parse().unwrap())
         .collect();
-    assert_eq!(times.len(), 10);
+    assert_eq!(times.len(), 12);
     assert!(
-        times[1..].iter().all(|t| *t < 0.05),
+        times[7..].iter().all(|t| *t < 0.05),
         "later trials fail at once: {times:?}"
     );
 }

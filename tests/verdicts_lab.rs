@@ -81,7 +81,7 @@ fn junit_failure(cfg: &Path, name: &str) -> Option<String> {
 fn a_tbf_cap_is_recovered_as_throughput_loss_and_judged_by_budgets() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let filter = ["single_tcp_400M"];
+    let filter = ["case_1", "single_tcp_400M"];
 
     // A: no cap. The filter names only eBPF trials' variant; the baseline
     // runs too, first, and both tools are within their budgets.
@@ -89,6 +89,11 @@ fn a_tbf_cap_is_recovered_as_throughput_loss_and_judged_by_budgets() {
     let (o, a_results) = common::perf_in(a.path(), &filter);
     let err = common::stderr(&o);
     assert!(o.status.success(), "{}\n{err}", common::stdout(&o));
+    assert!(
+        err.contains("2 of 20 trials selected from")
+            && err.contains("plus 1 baseline trial it is compared with"),
+        "{err}"
+    );
     let ra = results::read(&a_results).unwrap();
     let base = common::trial(&ra, "baseline::host::throughput::single_tcp_400M");
     assert_eq!(base.runs.len(), 3, "repeats: 3 of the default config");
@@ -139,6 +144,7 @@ fn a_tbf_cap_is_recovered_as_throughput_loss_and_judged_by_budgets() {
             .unwrap_or_else(|| panic!("{name}: {:?}", t.analysis.notes));
         assert!(c.baseline_source.contains(a_path), "{}", c.baseline_source);
         let loss = -c.metrics["throughput_bps"].diff.rel_pct.unwrap().value;
+        eprintln!("{name}: loss {loss:.2}% measured, {implied:.2}% implied by the cap (baseline {base_mbit:.1} Mbit/s)");
         assert!(
             (loss - implied).abs() <= 0.05 * implied,
             "{name}: measured loss {loss:.2}%, the cap implies {implied:.2}% (baseline {base_mbit:.1} Mbit/s)"

@@ -176,10 +176,13 @@ pub fn with_baselines(
     selected: &[usize],
     have: impl Fn(&str) -> bool,
 ) -> (Vec<usize>, usize) {
-    let mut baseline_of: HashMap<(&str, String), usize> = HashMap::new();
+    // The pairing key: environment, test type, variant (pps and throughput
+    // both have a multi_2_tcp).
+    let key = |env: &str, v: &crate::naming::Variant| crate::naming::trial_name(None, env, v);
+    let mut baseline_of: HashMap<String, usize> = HashMap::new();
     for c in matrix.cycles.iter().filter(|c| c.is_baseline()) {
         for i in c.trials.clone() {
-            baseline_of.insert((c.env.as_str(), matrix.trials[i].variant.name()), i);
+            baseline_of.insert(key(&c.env, &matrix.trials[i].variant), i);
         }
     }
     let mut out: Vec<usize> = selected.to_vec();
@@ -189,7 +192,7 @@ pub fn with_baselines(
         if c.is_baseline() {
             continue;
         }
-        if let Some(&b) = baseline_of.get(&(c.env.as_str(), t.variant.name())) {
+        if let Some(&b) = baseline_of.get(&key(&c.env, &t.variant)) {
             if !have(&matrix.trials[b].name) {
                 out.push(b);
             }
@@ -279,10 +282,10 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         filtered.len(),
         matrix.trials.len(),
         cfg.dir.display(),
-        if added > 0 {
-            format!(", plus {added} baseline trials they are compared with")
-        } else {
-            String::new()
+        match added {
+            0 => String::new(),
+            1 => ", plus 1 baseline trial it is compared with".to_string(),
+            n => format!(", plus {n} baseline trials they are compared with"),
         }
     );
     let runner = Runner::new(
