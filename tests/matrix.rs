@@ -227,7 +227,7 @@ fn ports_and_durations_per_variant() {
 
 /// The baselines an eBPF selection is compared with are added, once, in
 /// matrix order: same environment, test type and variant (pps and
-/// throughput both have a `multi_2_tcp`); `have` keeps out those an earlier
+/// throughput both have a `multi_4_tcp`); `have` keeps out those an earlier
 /// results file holds.
 #[test]
 fn selected_ebpf_trials_bring_their_baselines() {
@@ -236,7 +236,7 @@ fn selected_ebpf_trials_bring_their_baselines() {
     let cfg = ebpf_perf::config::load(&common::seed_lab()).unwrap();
     let m = ebpf_perf::matrix::build(&cfg);
     let f = Filter {
-        terms: vec!["case_5".into(), "multi_2_tcp".into()],
+        terms: vec!["case_5".into(), "multi_4_tcp".into()],
         ..Default::default()
     };
     let sel = select(&m, &f);
@@ -245,10 +245,10 @@ fn selected_ebpf_trials_bring_their_baselines() {
     assert_eq!(
         names,
         [
-            "baseline::host::throughput::multi_2_tcp",
-            "baseline::host::pps::multi_2_tcp",
-            "tool_002::case_5::host::throughput::multi_2_tcp",
-            "tool_002::case_5::host::pps::multi_2_tcp",
+            "baseline::host::throughput::multi_4_tcp",
+            "baseline::host::pps::multi_4_tcp",
+            "tool_002::case_5::host::throughput::multi_4_tcp",
+            "tool_002::case_5::host::pps::multi_4_tcp",
         ]
     );
     assert_eq!(added, 2);
@@ -256,7 +256,7 @@ fn selected_ebpf_trials_bring_their_baselines() {
     assert_eq!((all.len(), added), (3, 1));
     // A baseline selected by the filter is not added twice.
     let f = Filter {
-        terms: vec!["host".into(), "multi_2_tcp".into()],
+        terms: vec!["host".into(), "multi_4_tcp".into()],
         ..Default::default()
     };
     let sel = select(&m, &f);
