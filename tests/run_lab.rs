@@ -534,7 +534,7 @@ fn layers_run_in_order_and_only_where_selected() {
          \x20 global:\n    setup: [{{name: g, run: \"echo global setup {{host}} >> {l}\"}}]\n    teardown: [{{name: g, run: \"echo global teardown {{host}} >> {l}\"}}]\n\
          \x20 tool:\n    setup: [{{name: t, on: server, run: \"echo tool setup {{tool_id}} >> {l}\"}}]\n    teardown: [{{name: t, on: server, run: \"echo tool teardown {{tool_id}} >> {l}\"}}]\n\
          \x20 case:\n    setup: [{{name: c, on: server, run: \"echo case setup {{cycle}} $(ls {{result_dir}}/ebpf_monitoring 2>/dev/null | grep -c 'ebpf_pid_.*txt$') >> {l}\"}}]\n    teardown: [{{name: c, on: server, run: \"echo case teardown {{cycle}} >> {l}\"}}]\n\
-         \x20 test:\n    setup: [{{name: s, on: server, run: \"echo test setup {{variant}} >> {l}\"}}]\n    teardown: [{{name: s, on: server, run: \"echo test teardown {{variant}} $(cat {{result_dir}}/run_1/server_results/server_1.pid | (read p t; s=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null); if [ -z \\\"$s\\\" ] || [ $s = Z ]; then echo server-stopped; else echo server-running; fi)) >> {l}\"}}]\n"
+         \x20 test:\n    setup: [{{name: s, on: server, run: \"echo test setup {{variant}} >> {l}\"}}]\n    teardown: [{{name: s, on: server, run: \"echo test teardown {{variant}} $(cat {{result_dir}}/../run_1/server_results/server_1.pid | (read p t; s=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null); if [ -z \\\"$s\\\" ] || [ $s = Z ]; then echo server-stopped; else echo server-running; fi)) >> {l}\"}}]\n"
     );
     let cfg = config(|d| std::fs::write(d.join("hooks.yaml"), hooks).unwrap());
     // The eBPF program of case 1 is new in this session: count its pid files first.
@@ -624,7 +624,7 @@ fn layers_run_in_order_and_only_where_selected() {
         "the case's setup task ran before its eBPF program started"
     );
     for l in lines.iter().filter(|l| l.starts_with("test teardown")) {
-        assert!(l.ends_with("server-stopped"), "{l}");
+        assert!(l.ends_with("server-stopped"), "{l}\n{text}");
     }
 }
 
