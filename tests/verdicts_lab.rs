@@ -143,17 +143,13 @@ fn a_tbf_cap_is_recovered_as_throughput_loss_and_judged_by_budgets() {
             .as_ref()
             .unwrap_or_else(|| panic!("{name}: {:?}", t.analysis.notes));
         assert!(c.baseline_source.contains(a_path), "{}", c.baseline_source);
-        let loss = -c.metrics["throughput_bps"].diff.rel_pct.unwrap().value;
+        let loss = -c.metrics["throughput_bps"].rel_pct.unwrap().value;
         eprintln!("{name}: loss {loss:.2}% measured, {implied:.2}% implied by the cap (baseline {base_mbit:.1} Mbit/s)");
         assert!(
             (loss - implied).abs() <= 0.05 * implied,
             "{name}: measured loss {loss:.2}%, the cap implies {implied:.2}% (baseline {base_mbit:.1} Mbit/s)"
         );
-        assert!(c.metrics["throughput_bps"]
-            .diff
-            .rel_pct
-            .unwrap()
-            .significant());
+        assert!(c.metrics["throughput_bps"].rel_pct.unwrap().significant());
     }
 
     let low = common::trial(&rb, "tool_low::case_1::host::throughput::single_tcp_400M");
@@ -225,7 +221,6 @@ fn printf_per_packet_costs_more_latency_than_a_percpu_counter() {
         let t = common::trial(&r, &format!("{case}::host::latency::tcp_rr"));
         assert_eq!(t.runs.len(), 6);
         t.analysis.comparison.as_ref().unwrap().metrics["latency_mean_us"]
-            .diff
             .rel_pct
             .unwrap()
     };

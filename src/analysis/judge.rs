@@ -3,17 +3,8 @@
 
 use super::stats::{self, Estimate, Verdict};
 use super::{Settings, Sources, Worse, COMPARED};
-use crate::results::{
-    Analysis, BudgetVerdict, Comparison, Leak, Regression, Results, Status, TrialResult,
-};
+use crate::results::{Analysis, BudgetVerdict, Comparison, Leak, Regression, Results, TrialResult};
 use indexmap::IndexMap;
-
-/// The analysis of a trial and the reasons it fails, if any.
-#[derive(Debug, Clone, Default)]
-pub struct Judged {
-    pub analysis: Analysis,
-    pub failures: Vec<String>,
-}
 
 /// The budgets that apply to a trial (none for baselines).
 pub fn budgets_of<'a>(s: &'a Settings, t: &TrialResult) -> Option<&'a IndexMap<String, f64>> {
@@ -21,89 +12,58 @@ pub fn budgets_of<'a>(s: &'a Settings, t: &TrialResult) -> Option<&'a IndexMap<S
 }
 
 fn rel(c: &Comparison, metric: &str) -> Option<Estimate> {
-    c.metrics.get(metric)?.diff.rel_pct
+    c.metrics.get(metric)?.rel_pct
 }
 
 fn abs(c: &Comparison, metric: &str) -> Option<Estimate> {
-    Some(c.metrics.get(metric)?.diff.abs)
+    Some(c.metrics.get(metric)?.abs)
 }
 
-fn own(t: &TrialResult, metric: &str) -> Option<Estimate> {
-    let s = t.analysis.stats.get(metric)?;
+fn own(a: &Analysis, metric: &str) -> Option<Estimate> {
+    let s = a.stats.get(metric)?;
     Some(Estimate {
         value: s.mean,
         ci95: s.ci95,
     })
 }
 
-/// What a budget bounds, measured on this trial: the estimate and a phrase
-/// saying what it is. `None` when the trial does not measure it.
-fn measure(name: &str, t: &TrialResult, leak: Option<&Leak>) -> Option<(Estimate, String)> {
-    let c = t.analysis.comparison.as_ref();
-    let vs = |m: &str| {
-        c.and_then(|c| c.metrics.get(m))
-            .map(|x| {
-                format!(
-                    "{} vs baseline {}",
-                    super::lines::value(m, x.ebpf_mean),
-                    super::lines::value(m, x.baseline_mean)
-                )
-            })
-            .unwrap_or_default()
-    };
+/// The compared metric a budget is measured on (`None`: the tool's own
+/// cost or the leak fit, which have no baseline).
+pub fn budget_metric(name: &str) -> Option<&'static str> {
     Some(match name {
-        "throughput_loss_pct" => (
-            rel(c?, "throughput_bps")?.neg(),
-            format!("throughput loss %: {}", vs("throughput_bps")),
-        ),
-        "pps_loss_pct" => (
-            rel(c?, "pps")?.neg(),
-            format!("packets/s loss %: {}", vs("pps")),
-        ),
-        "latency_mean_increase_us" => (
-            abs(c?, "latency_mean_us")?,
-            format!("mean latency increase µs: {}", vs("latency_mean_us")),
-        ),
-        "latency_p99_increase_pct" => (
-            rel(c?, "latency_p99_us")?,
-            format!("p99 latency increase %: {}", vs("latency_p99_us")),
-        ),
-        "host_cpu_increase_pts" => (
-            abs(c?, "host_cpu_busy_pct")?,
-            format!(
-                "host CPU busy increase, points: {}",
-                vs("host_cpu_busy_pct")
-            ),
-        ),
-        "tool_cpu_pct" | "tool_rss_mb" | "bpf_ns_per_event" | "bpf_cpu_pct" => (
-            own(t, name)?,
-            "the tool's own cost (no baseline)".to_string(),
-        ),
-        "rss_growth_kb_per_min" => {
-            let l = leak?;
-            (
-                l.kb_per_min,
-                format!(
-                    "RSS growth on {} over {:.1} min of the case ({} samples)",
-                    l.host, l.minutes, l.samples
-                ),
-            )
-        }
+        "throughput_loss_pct" => "throughput_bps",
+        "pps_loss_pct" => "pps",
+        "latency_mean_increase_us" => "latency_mean_us",
+        "latency_p99_increase_pct" => "latency_p99_us",
+        "host_cpu_increase_pts" => "host_cpu_busy_pct",
         _ => return None,
     })
+}
+
+/// What a budget bounds, measured on this trial; `None` when the trial does
+/// not measure it.
+fn measure(name: &str, a: &Analysis) -> Option<Estimate> {
+    let c = a.comparison.as_ref();
+    match name {
+        "throughput_loss_pct" | "pps_loss_pct" => Some(rel(c?, budget_metric(name)?)?.neg()),
+        "latency_p99_increase_pct" => rel(c?, "latency_p99_us"),
+        "latency_mean_increase_us" | "host_cpu_increase_pts" => abs(c?, budget_metric(name)?),
+        "tool_cpu_pct" | "tool_rss_mb" | "bpf_ns_per_event" | "bpf_cpu_pct" => own(a, name),
+        "rss_growth_kb_per_min" => a.leak.as_ref().map(|l| l.kb_per_min),
+        _ => None,
+    }
 }
 
 /// RSS growth of the tool over its whole case: a least-squares line through
 /// every RSS sample of every run of the case's trials, per host; the host
 /// with the steepest growth is reported.
-fn leak(results: &Results, t: &TrialResult) -> Option<Leak> {
+fn leak(results: &Results, idx: usize) -> Option<Leak> {
+    let t = &results.trials[idx];
     let mut per_host: std::collections::BTreeMap<&str, Vec<(f64, f64)>> = Default::default();
-    // A cycle's trials are contiguous (matrix order): walk back from the end.
-    let same: Vec<&TrialResult> = results
-        .trials
+    // A cycle's trials are contiguous (matrix order): walk back from this one.
+    let same: Vec<&TrialResult> = results.trials[..=idx]
         .iter()
         .rev()
-        .skip_while(|x| x.cycle != t.cycle)
         .take_while(|x| x.cycle == t.cycle)
         .collect();
     for tr in same {
@@ -183,35 +143,30 @@ pub fn regressions(
     out
 }
 
-/// Judges `t` (its statistics and comparison already in `t.analysis`).
+/// Judges trial `idx` of `results`, whose statistics and comparison are in
+/// `a` (taken out of the trial while it is judged).
 pub fn judge(
     results: &Results,
-    t: &TrialResult,
+    idx: usize,
+    mut a: Analysis,
     s: &Settings,
     src: &Sources<'_>,
     case_last: bool,
-) -> Judged {
-    let mut a = t.analysis.clone();
+) -> Analysis {
+    let t = &results.trials[idx];
     let mut failures = Vec::new();
-    if t.is_baseline() || t.status != Status::Passed {
-        return Judged {
-            analysis: a,
-            failures,
-        };
+    if t.is_baseline() || !t.ran() {
+        return a;
     }
     if case_last {
-        a.leak = leak(results, t);
+        a.leak = leak(results, idx);
     }
-    let view = TrialResult {
-        analysis: a.clone(),
-        ..t.clone()
-    };
     for (name, &limit) in budgets_of(s, t).into_iter().flatten() {
         // The leak budget is judged once per case, on its last trial.
         if name == "rss_growth_kb_per_min" && !case_last {
             continue;
         }
-        let Some((measured, basis)) = measure(name, &view, a.leak.as_ref()) else {
+        let Some(measured) = measure(name, &a) else {
             continue;
         };
         let verdict = stats::verdict(&measured, limit);
@@ -220,10 +175,9 @@ pub fn judge(
             limit,
             measured,
             verdict,
-            basis,
         };
         if verdict == Verdict::Exceeded || (s.strict && verdict == Verdict::Inconclusive) {
-            failures.push(super::lines::budget_failure(&b));
+            failures.push(super::lines::budget_failure(&b, &a));
         }
         a.budgets.push(b);
     }
@@ -256,8 +210,6 @@ pub fn judge(
             )),
         }
     }
-    Judged {
-        analysis: a,
-        failures,
-    }
+    a.failures = failures;
+    a
 }

@@ -3,7 +3,7 @@
 //! `budget NAME LIMIT: within|inconclusive|exceeded`) and the failure message.
 
 use super::stats::Estimate;
-use crate::results::{BudgetVerdict, Regression, TrialResult};
+use crate::results::{Analysis, BudgetVerdict, Regression, TrialResult};
 
 /// A bit rate for people: `1.234 Gbit/s`, `512.0 Mbit/s`.
 pub fn bits(bps: f64) -> String {
@@ -115,7 +115,7 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
         out.push(format!("baseline {} ({})", c.baseline, c.baseline_source));
         for (m, _) in super::COMPARED {
             let Some(x) = c.metrics.get(*m) else { continue };
-            if let Some(r) = &x.diff.rel_pct {
+            if let Some(r) = &x.rel_pct {
                 out.push(format!(
                     "overhead {m} {}% {} {}",
                     signed(r.value),
@@ -129,8 +129,8 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
             }
             out.push(format!(
                 "difference {m} {} {} ({} vs {})",
-                signed(x.diff.abs.value),
-                interval(&x.diff.abs, ""),
+                signed(x.abs.value),
+                interval(&x.abs, ""),
                 value(m, x.ebpf_mean),
                 value(m, x.baseline_mean)
             ));
@@ -154,7 +154,7 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
             b.verdict.as_str(),
             num(b.measured.value),
             interval(&b.measured, ""),
-            b.basis
+            basis(b, a)
         ));
     }
     for r in &a.regressions {
@@ -174,7 +174,33 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
     out
 }
 
-pub fn budget_failure(b: &BudgetVerdict) -> String {
+/// What a budget's measured value is, for people: its unit, and the eBPF
+/// and baseline values it comes from.
+fn basis(b: &BudgetVerdict, a: &Analysis) -> String {
+    let unit = crate::config::BUDGETS
+        .iter()
+        .find(|(n, _)| *n == b.name)
+        .map_or("", |(_, u)| *u);
+    let from = super::budget_metric(&b.name)
+        .and_then(|m| Some((m, a.comparison.as_ref()?.metrics.get(m)?)))
+        .map(|(m, x)| {
+            format!(
+                ": {} vs baseline {}",
+                value(m, x.ebpf_mean),
+                value(m, x.baseline_mean)
+            )
+        });
+    match (from, &a.leak) {
+        (Some(f), _) => format!("{unit}{f}"),
+        (None, Some(l)) if b.name == "rss_growth_kb_per_min" => format!(
+            "{unit}: on {} over {:.1} min ({} samples)",
+            l.host, l.minutes, l.samples
+        ),
+        _ => format!("{unit}, measured on the tool itself"),
+    }
+}
+
+pub fn budget_failure(b: &BudgetVerdict, a: &Analysis) -> String {
     format!(
         "budget {} {}: {}: measured {} {} ({})",
         b.name,
@@ -182,7 +208,7 @@ pub fn budget_failure(b: &BudgetVerdict) -> String {
         b.verdict.as_str(),
         num(b.measured.value),
         interval(&b.measured, ""),
-        b.basis
+        basis(b, a)
     )
 }
 
@@ -202,5 +228,9 @@ pub fn regression_failure(r: &Regression) -> String {
 
 /// The one-line reason a judged trial failed.
 pub fn failure_message(t: &TrialResult) -> String {
-    t.error.clone().unwrap_or_else(|| "failed".into())
+    match &t.error {
+        Some(e) => e.clone(),
+        None if !t.analysis.failures.is_empty() => t.analysis.failures.join("; "),
+        None => "no run was measured".into(),
+    }
 }

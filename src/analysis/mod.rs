@@ -8,7 +8,7 @@ mod judge;
 mod lines;
 pub mod stats;
 
-pub use judge::{budgets_of, Judged};
+pub use judge::{budget_metric, budgets_of};
 pub use lines::{failure_message, system_out};
 
 use crate::config::Config;
@@ -155,15 +155,11 @@ pub fn find_baseline<'a>(
     src: &Sources<'a>,
 ) -> Result<(&'a TrialResult, String), String> {
     let ours = index.baseline(results, t);
-    if let Some(b) = ours.filter(|b| b.status == Status::Passed && !b.runs.is_empty()) {
+    if let Some(b) = ours.filter(|b| b.ran()) {
         return Ok((b, "this run".into()));
     }
     if let Some(e) = src.baseline_from {
-        if let Some(b) = e
-            .index
-            .baseline(&e.results, t)
-            .filter(|b| b.status == Status::Passed)
-        {
+        if let Some(b) = e.index.baseline(&e.results, t).filter(|b| b.ran()) {
             return Ok((b, e.describe()));
         }
     }
@@ -186,31 +182,40 @@ pub fn find_baseline<'a>(
 
 /// Statistics of every metric of a trial's runs.
 fn summarize(t: &TrialResult) -> BTreeMap<String, stats::Summary> {
-    let mut names: Vec<&String> = t.runs.iter().flat_map(|r| r.metrics.keys()).collect();
-    names.sort();
-    names.dedup();
-    names
-        .into_iter()
-        .filter_map(|n| stats::summarize(&t.values(n)).map(|s| (n.clone(), s)))
+    // One pass over the runs: a column of values per metric.
+    let mut cols: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for r in &t.runs {
+        for (k, v) in &r.metrics {
+            cols.entry(k.as_str())
+                .or_insert_with(|| Vec::with_capacity(t.runs.len()))
+                .push(*v);
+        }
+    }
+    cols.into_iter()
+        .filter_map(|(k, v)| stats::summarize_vec(v).map(|s| (k.to_string(), s)))
         .collect()
 }
 
-/// Compares every metric the two trials share.
-pub fn compare(base: &TrialResult, ebpf: &TrialResult, source: String) -> Comparison {
+/// Compares every metric the baseline trial and the eBPF trial's
+/// statistics share.
+pub fn compare(
+    base: &TrialResult,
+    ebpf: &BTreeMap<String, stats::Summary>,
+    source: String,
+) -> Comparison {
     let mut metrics = BTreeMap::new();
     for (name, _) in COMPARED {
-        let (Some(b), Some(e)) = (
-            base.analysis.stats.get(*name),
-            ebpf.analysis.stats.get(*name),
-        ) else {
+        let (Some(b), Some(e)) = (base.analysis.stats.get(*name), ebpf.get(*name)) else {
             continue;
         };
+        let d = stats::difference(b, e);
         metrics.insert(
             name.to_string(),
             MetricComparison {
                 baseline_mean: b.mean,
                 ebpf_mean: e.mean,
-                diff: stats::difference(b, e),
+                abs: d.abs,
+                rel_pct: d.rel_pct,
             },
         );
     }
@@ -224,7 +229,7 @@ pub fn compare(base: &TrialResult, ebpf: &TrialResult, source: String) -> Compar
 /// Analyzes trial `idx` of `results` in place: statistics, noise, the
 /// comparison with its baseline, budgets, leak (when `case_last`), and
 /// regressions. A trial that exceeds a budget or regresses (or, with
-/// `strict`, is inconclusive) becomes failed, with the reason.
+/// `strict`, is inconclusive) becomes failed; `analysis.failures` says why.
 pub fn analyze(
     results: &mut Results,
     index: &Index,
@@ -232,14 +237,14 @@ pub fn analyze(
     settings: &Settings,
     src: &Sources<'_>,
     case_last: bool,
-) -> Judged {
+) {
     // Analysis starts afresh: judging a trial twice gives the same answer.
     results.trials[idx].analysis = crate::results::Analysis {
         stats: summarize(&results.trials[idx]),
         ..Default::default()
     };
+    let mut a = std::mem::take(&mut results.trials[idx].analysis);
     let t = &results.trials[idx];
-    let mut a = t.analysis.clone();
     a.noisy = a
         .stats
         .iter()
@@ -250,10 +255,10 @@ pub fn analyze(
         })
         .map(|(n, _)| n.clone())
         .collect();
-    if t.status == Status::Passed && !t.is_baseline() {
+    if t.ran() && !t.is_baseline() {
         match find_baseline(results, index, t, src) {
             Ok((b, source)) => {
-                let c = compare(b, t, source);
+                let c = compare(b, &a.stats, source);
                 if let (Some(cap), Some(m)) = (t.rate_cap_bps, c.metrics.get("throughput_bps")) {
                     if m.baseline_mean >= 0.95 * cap && m.ebpf_mean >= 0.95 * cap {
                         a.notes.push(format!(
@@ -267,18 +272,14 @@ pub fn analyze(
             Err(why) => a.notes.push(why),
         }
     }
-    let trial_view = TrialResult {
-        analysis: a,
-        ..t.clone()
-    };
-    let judged = judge::judge(results, &trial_view, settings, src, case_last);
+    let mut a = judge::judge(results, idx, a, settings, src, case_last);
     let t = &mut results.trials[idx];
-    t.analysis = judged.analysis.clone();
-    if t.status == Status::Passed && !judged.failures.is_empty() {
-        t.status = Status::Failed;
-        t.error = Some(judged.failures.join("; "));
-    }
-    judged
+    t.status = if t.ran() && a.failures.is_empty() {
+        Status::Passed
+    } else {
+        Status::Failed
+    };
+    std::mem::swap(&mut t.analysis, &mut a);
 }
 
 /// Analyzes every trial of a results file (baselines first, as they are

@@ -7,7 +7,7 @@
 
 pub mod metrics;
 
-use crate::analysis::stats::{Difference, Estimate, Summary, Verdict};
+use crate::analysis::stats::{Estimate, Summary, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
@@ -72,8 +72,10 @@ pub struct TrialResult {
     /// Aggregate rate cap of the variant in bits/s (target bandwidth × streams).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_cap_bps: Option<f64>,
+    /// Failed when the run failed (`error`) or a verdict failed it
+    /// (`analysis.failures`).
     pub status: Status,
-    /// Why it failed: the step's error or the exceeded budgets.
+    /// Why the run itself failed: the step's error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -93,6 +95,11 @@ pub struct TrialResult {
 impl TrialResult {
     pub fn is_baseline(&self) -> bool {
         self.case_id.is_none()
+    }
+
+    /// Did every run succeed (whatever the verdicts say)?
+    pub fn ran(&self) -> bool {
+        self.error.is_none() && !self.runs.is_empty()
     }
 
     /// The key that pairs an eBPF trial with its baseline.
@@ -155,6 +162,10 @@ pub struct Analysis {
     pub leak: Option<Leak>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The verdicts that fail the trial (budgets exceeded, regressions; with
+    /// `--strict` also inconclusive ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
 }
 
 /// An eBPF trial against its baseline.
@@ -171,8 +182,11 @@ pub struct Comparison {
 pub struct MetricComparison {
     pub baseline_mean: f64,
     pub ebpf_mean: f64,
-    #[serde(flatten)]
-    pub diff: Difference,
+    /// eBPF minus baseline, in the metric's unit.
+    pub abs: Estimate,
+    /// The same in percent of the baseline mean (`None` for a zero baseline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rel_pct: Option<Estimate>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -182,8 +196,6 @@ pub struct BudgetVerdict {
     /// The measured quantity the budget bounds, with its interval.
     pub measured: Estimate,
     pub verdict: Verdict,
-    /// Where the measured quantity comes from, for people.
-    pub basis: String,
 }
 
 /// Has the overhead grown since an earlier session?
@@ -247,24 +259,28 @@ pub fn read(path: &Path) -> Result<Results, ResultsError> {
         path: path.into(),
         source,
     })?;
-    #[derive(Deserialize)]
-    struct Head {
-        schema: u32,
-    }
-    let head: Head = serde_json::from_str(&text).map_err(|source| ResultsError::Parse {
+    let schema_error = |found| ResultsError::Schema {
         path: path.into(),
-        source,
-    })?;
-    if head.schema != SCHEMA {
-        return Err(ResultsError::Schema {
-            path: path.into(),
-            found: head.schema,
-        });
+        found,
+    };
+    match serde_json::from_str::<Results>(&text) {
+        Ok(r) if r.schema == SCHEMA => Ok(r),
+        Ok(r) => Err(schema_error(r.schema)),
+        Err(source) => {
+            // Another schema may fail to parse: say so rather than where.
+            #[derive(Deserialize)]
+            struct Head {
+                schema: u32,
+            }
+            match serde_json::from_str::<Head>(&text) {
+                Ok(h) if h.schema != SCHEMA => Err(schema_error(h.schema)),
+                _ => Err(ResultsError::Parse {
+                    path: path.into(),
+                    source,
+                }),
+            }
+        }
     }
-    serde_json::from_str(&text).map_err(|source| ResultsError::Parse {
-        path: path.into(),
-        source,
-    })
 }
 
 /// Writes atomically: a temporary file in the same directory, then rename.
@@ -278,7 +294,8 @@ pub fn write(path: &Path, results: &Results) -> Result<(), ResultsError> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(err)?;
-    let data = serde_json::to_vec_pretty(results).map_err(|e| err(io::Error::other(e)))?;
+    // Compact: a large matrix's file is read by programs (and `jq` for people).
+    let data = serde_json::to_vec(results).map_err(|e| err(io::Error::other(e)))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
     io::Write::write_all(&mut tmp, &data).map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;
@@ -324,7 +341,7 @@ mod tests {
         assert_eq!(back.trials[0].values("latency_mean_us"), [20.5]);
         let text = std::fs::read_to_string(&p)
             .unwrap()
-            .replace("\"schema\": 1", "\"schema\": 99");
+            .replace("\"schema\":1", "\"schema\":99");
         std::fs::write(&p, text).unwrap();
         let e = read(&p).unwrap_err().to_string();
         assert!(e.contains("schema 99") && e.contains("r.json"), "{e}");
