@@ -45,7 +45,7 @@ pub fn budget_metric(name: &str) -> Option<&'static str> {
 fn measure(name: &str, a: &Analysis) -> Option<Estimate> {
     let c = a.comparison.as_ref();
     match name {
-        "throughput_loss_pct" | "pps_loss_pct" => Some(rel(c?, budget_metric(name)?)?.neg()),
+        "throughput_loss_pct" | "pps_loss_pct" => Some(-rel(c?, budget_metric(name)?)?),
         "latency_p99_increase_pct" => rel(c?, "latency_p99_us"),
         "latency_mean_increase_us" | "host_cpu_increase_pts" => abs(c?, budget_metric(name)?),
         "tool_cpu_pct" | "tool_rss_mb" | "bpf_ns_per_event" | "bpf_cpu_pct" => own(a, name),
@@ -101,7 +101,7 @@ fn cost_pct(c: &Comparison, metric: &str, worse: Worse) -> Option<Estimate> {
     let r = rel(c, metric)?;
     Some(match worse {
         Worse::Higher => r,
-        Worse::Lower => r.neg(),
+        Worse::Lower => -r,
     })
 }
 

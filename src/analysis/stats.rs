@@ -105,6 +105,17 @@ pub struct Estimate {
     pub ci95: Option<[f64; 2]>,
 }
 
+/// `-x`, with the interval mirrored.
+impl std::ops::Neg for Estimate {
+    type Output = Estimate;
+    fn neg(self) -> Estimate {
+        Estimate {
+            value: -self.value,
+            ci95: self.ci95.map(|[lo, hi]| [-hi, -lo]),
+        }
+    }
+}
+
 impl Estimate {
     /// Does the interval exclude zero? (Without an interval: no.)
     pub fn significant(&self) -> bool {
@@ -114,14 +125,6 @@ impl Estimate {
     /// The interval, or the point when there is none.
     pub fn bounds(&self) -> [f64; 2] {
         self.ci95.unwrap_or([self.value, self.value])
-    }
-
-    /// `-x`, with the interval mirrored.
-    pub fn neg(self) -> Estimate {
-        Estimate {
-            value: -self.value,
-            ci95: self.ci95.map(|[lo, hi]| [-hi, -lo]),
-        }
     }
 
     pub fn scale(self, k: f64) -> Estimate {
