@@ -133,7 +133,12 @@ fn main() {
     let earlier = Earlier::new(results::read(&path).unwrap(), "earlier.json".into());
     let size = std::fs::metadata(&path).unwrap().len();
 
-    let (mut w, mut rd, mut an) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut w, mut rd, mut an, mut sc) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Statistics and comparison only: no budgets, no earlier session.
+    let plain = Settings {
+        budgets: Default::default(),
+        ..settings()
+    };
     for _ in 0..5 {
         let t = Instant::now();
         results::write(&path, &base).unwrap();
@@ -141,6 +146,9 @@ fn main() {
         let t = Instant::now();
         let mut r = results::read(&path).unwrap();
         rd.push(t.elapsed());
+        let t = Instant::now();
+        analysis::analyze_all(&mut r, &plain, &Sources::default());
+        sc.push(t.elapsed());
         let t = Instant::now();
         let src = Sources {
             baseline_from: None,
@@ -154,7 +162,7 @@ fn main() {
             .all(|t| t.is_baseline() || t.analysis.comparison.is_some()));
         assert!(r.trials.iter().any(|t| !t.analysis.regressions.is_empty()));
     }
-    let (w, rd, an) = (median(w), median(rd), median(an));
+    let (w, rd, an, sc) = (median(w), median(rd), median(an), median(sc));
     println!(
         "results file: 100,000 trials × {RUNS} runs, {:.1} MB",
         size as f64 / 1e6
@@ -166,6 +174,10 @@ fn main() {
     println!(
         "read + parse        median of 5: {:>8.1} ms",
         rd.as_secs_f64() * 1e3
+    );
+    println!(
+        "statistics + comparison, median of 5: {:>8.1} ms",
+        sc.as_secs_f64() * 1e3
     );
     println!("analyze_all         median of 5: {:>8.1} ms  (statistics, comparison, budgets, leak, regressions)", an.as_secs_f64() * 1e3);
     println!(

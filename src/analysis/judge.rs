@@ -131,7 +131,7 @@ pub fn regressions(
             ci95: h.map(|h| [g - h, g + h]),
         };
         out.push(Regression {
-            metric: m.to_string(),
+            metric: m.into(),
             then_pct: p.value,
             now_pct: n.value,
             verdict: stats::verdict(&growth, limit),
@@ -171,7 +171,7 @@ pub fn judge(
         };
         let verdict = stats::verdict(&measured, limit);
         let b = BudgetVerdict {
-            name: name.clone(),
+            name: name.as_str().into(),
             limit,
             measured,
             verdict,

@@ -12,7 +12,7 @@ pub use judge::{budget_metric, budgets_of};
 pub use lines::{failure_message, system_out};
 
 use crate::config::Config;
-use crate::results::{Comparison, MetricComparison, Results, Status, TrialResult};
+use crate::results::{Analysis, Comparison, MetricComparison, Name, Results, Status, TrialResult};
 use indexmap::IndexMap;
 use std::collections::{BTreeMap, HashMap};
 
@@ -181,18 +181,23 @@ pub fn find_baseline<'a>(
 }
 
 /// Statistics of every metric of a trial's runs.
-fn summarize(t: &TrialResult) -> BTreeMap<String, stats::Summary> {
-    // One pass over the runs: a column of values per metric.
-    let mut cols: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for r in &t.runs {
-        for (k, v) in &r.metrics {
-            cols.entry(k.as_str())
-                .or_insert_with(|| Vec::with_capacity(t.runs.len()))
-                .push(*v);
-        }
-    }
-    cols.into_iter()
-        .filter_map(|(k, v)| stats::summarize_vec(v).map(|s| (k.to_string(), s)))
+fn summarize(t: &TrialResult) -> BTreeMap<Name, stats::Summary> {
+    // All (metric, value) pairs of all runs, sorted by metric: each metric's
+    // column is then one slice, and the map is built from sorted input.
+    let mut pairs: Vec<(&str, f64)> = t
+        .runs
+        .iter()
+        .flat_map(|r| r.metrics.iter().map(|(k, v)| (k.as_str(), *v)))
+        .collect();
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut column = Vec::with_capacity(t.runs.len());
+    pairs
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter_map(|c| {
+            column.clear();
+            column.extend(c.iter().map(|p| p.1));
+            Some((c[0].0.into(), stats::summarize_in(&mut column)?))
+        })
         .collect()
 }
 
@@ -200,7 +205,7 @@ fn summarize(t: &TrialResult) -> BTreeMap<String, stats::Summary> {
 /// statistics share.
 pub fn compare(
     base: &TrialResult,
-    ebpf: &BTreeMap<String, stats::Summary>,
+    ebpf: &BTreeMap<Name, stats::Summary>,
     source: String,
 ) -> Comparison {
     let mut metrics = BTreeMap::new();
@@ -210,7 +215,7 @@ pub fn compare(
         };
         let d = stats::difference(b, e);
         metrics.insert(
-            name.to_string(),
+            (*name).into(),
             MetricComparison {
                 baseline_mean: b.mean,
                 ebpf_mean: e.mean,
@@ -226,25 +231,24 @@ pub fn compare(
     }
 }
 
-/// Analyzes trial `idx` of `results` in place: statistics, noise, the
-/// comparison with its baseline, budgets, leak (when `case_last`), and
-/// regressions. A trial that exceeds a budget or regresses (or, with
-/// `strict`, is inconclusive) becomes failed; `analysis.failures` says why.
-pub fn analyze(
-    results: &mut Results,
+/// What analysis concludes about trial `idx` of `results`: statistics,
+/// noise, the comparison with its baseline, budgets, leak (when
+/// `case_last`), and regressions. It reads only the trial itself, its
+/// cycle's earlier trials and the baselines' statistics.
+pub fn analysis_of(
+    results: &Results,
     index: &Index,
     idx: usize,
     settings: &Settings,
     src: &Sources<'_>,
     case_last: bool,
-) {
+) -> Analysis {
+    let t = &results.trials[idx];
     // Analysis starts afresh: judging a trial twice gives the same answer.
-    results.trials[idx].analysis = crate::results::Analysis {
-        stats: summarize(&results.trials[idx]),
+    let mut a = Analysis {
+        stats: summarize(t),
         ..Default::default()
     };
-    let mut a = std::mem::take(&mut results.trials[idx].analysis);
-    let t = &results.trials[idx];
     a.noisy = a
         .stats
         .iter()
@@ -272,30 +276,57 @@ pub fn analyze(
             Err(why) => a.notes.push(why),
         }
     }
-    let mut a = judge::judge(results, idx, a, settings, src, case_last);
-    let t = &mut results.trials[idx];
+    judge::judge(results, idx, a, settings, src, case_last)
+}
+
+/// Stores an analysis on its trial. A trial that exceeds a budget or
+/// regresses (or, with `strict`, is inconclusive) becomes failed;
+/// `analysis.failures` says why.
+fn apply(t: &mut TrialResult, a: Analysis) -> Analysis {
     t.status = if t.ran() && a.failures.is_empty() {
         Status::Passed
     } else {
         Status::Failed
     };
-    std::mem::swap(&mut t.analysis, &mut a);
+    std::mem::replace(&mut t.analysis, a)
 }
 
-/// Analyzes every trial of a results file (baselines first, as they are
-/// compared with); the last trial of each cycle gets the leak check.
+/// Analyzes trial `idx` of `results` in place (see [`analysis_of`]).
+pub fn analyze(
+    results: &mut Results,
+    index: &Index,
+    idx: usize,
+    settings: &Settings,
+    src: &Sources<'_>,
+    case_last: bool,
+) {
+    let a = analysis_of(results, index, idx, settings, src, case_last);
+    apply(&mut results.trials[idx], a);
+}
+
+/// Analyzes every trial of a results file, on every core: baselines first,
+/// as they are compared with; the last trial of each cycle gets the leak
+/// check.
 pub fn analyze_all(results: &mut Results, settings: &Settings, src: &Sources<'_>) {
+    use rayon::prelude::*;
     let index = Index::of(results);
     let n = results.trials.len();
-    let last_of_cycle =
-        |r: &Results, i: usize| i + 1 == n || r.trials[i + 1].cycle != r.trials[i].cycle;
     for pass_baselines in [true, false] {
-        for i in 0..n {
-            if results.trials[i].is_baseline() == pass_baselines {
-                let last = last_of_cycle(results, i);
-                analyze(results, &index, i, settings, src, last);
-            }
-        }
+        let r = &*results;
+        let done: Vec<(usize, Analysis)> = (0..n)
+            .into_par_iter()
+            .filter(|&i| r.trials[i].is_baseline() == pass_baselines)
+            .map(|i| {
+                let last = i + 1 == n || r.trials[i + 1].cycle != r.trials[i].cycle;
+                (i, analysis_of(r, &index, i, settings, src, last))
+            })
+            .collect();
+        // The replaced analyses are dropped on the pool too.
+        let old: Vec<Analysis> = done
+            .into_iter()
+            .map(|(i, a)| apply(&mut results.trials[i], a))
+            .collect();
+        drop(old);
     }
 }
 

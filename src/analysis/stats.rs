@@ -65,11 +65,11 @@ fn median(sorted: &[f64]) -> f64 {
 
 /// Summarizes `values` (finite numbers; `None` when there are none).
 pub fn summarize(values: &[f64]) -> Option<Summary> {
-    summarize_vec(values.to_vec())
+    summarize_in(&mut values.to_vec())
 }
 
-/// [`summarize`], reusing the vector.
-pub fn summarize_vec(mut v: Vec<f64>) -> Option<Summary> {
+/// [`summarize`] in place: `v` is filtered and sorted.
+pub fn summarize_in(v: &mut Vec<f64>) -> Option<Summary> {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
         return None;
@@ -88,7 +88,7 @@ pub fn summarize_vec(mut v: Vec<f64>) -> Option<Summary> {
     });
     Some(Summary {
         n,
-        median: median(&v),
+        median: median(v),
         mean,
         stddev,
         cv_pct: (mean != 0.0).then(|| 100.0 * stddev / mean.abs()),

@@ -32,7 +32,7 @@ fn trial(
         runs: values
             .iter()
             .map(|v| Run {
-                metrics: [(metric.to_string(), *v)].into(),
+                metrics: [(Name::from(metric), *v)].into(),
                 ..Default::default()
             })
             .collect(),

@@ -1,16 +1,17 @@
 //! The flat metric names of a run (the results schema's vocabulary), from
 //! the parsed performance output and the monitors' summaries.
 
+use super::Name;
 use crate::monitor::summary::{HostCost, ToolCost};
 use crate::perf::Metrics;
 use std::collections::BTreeMap;
 
 /// Performance metrics of one run.
-pub fn from_perf(m: &Metrics) -> BTreeMap<String, f64> {
+pub fn from_perf(m: &Metrics) -> BTreeMap<Name, f64> {
     let mut out = BTreeMap::new();
     let mut put = |k: &str, v: Option<f64>| {
         if let Some(v) = v.filter(|v| v.is_finite()) {
-            out.insert(k.to_string(), v);
+            out.insert(k.into(), v);
         }
     };
     put("throughput_bps", m.throughput_bps);
@@ -37,13 +38,13 @@ pub fn from_perf(m: &Metrics) -> BTreeMap<String, f64> {
 pub fn from_costs(
     tool: &BTreeMap<String, ToolCost>,
     hosts: &BTreeMap<String, HostCost>,
-) -> BTreeMap<String, f64> {
+) -> BTreeMap<Name, f64> {
     let mut out = BTreeMap::new();
     let max = |it: &mut dyn Iterator<Item = Option<f64>>| it.flatten().reduce(f64::max);
     let sum = |it: &mut dyn Iterator<Item = Option<f64>>| it.flatten().reduce(|a, b| a + b);
     let mut put = |k: &str, v: Option<f64>| {
         if let Some(v) = v.filter(|v| v.is_finite()) {
-            out.insert(k.to_string(), v);
+            out.insert(k.into(), v);
         }
     };
     put(

@@ -7,6 +7,10 @@
 
 pub mod metrics;
 
+/// A metric or budget name: short, so kept inline without a heap allocation
+/// (the results file holds millions of them).
+pub type Name = compact_str::CompactString;
+
 use crate::analysis::stats::{Estimate, Summary, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -126,7 +130,7 @@ pub struct Run {
     pub start: String,
     pub end: String,
     /// Flat metric name -> value (see `docs/results.md` for the names).
-    pub metrics: BTreeMap<String, f64>,
+    pub metrics: BTreeMap<Name, f64>,
     /// The tool's samples during the run, per host (for leak fits and charts).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tool_series: BTreeMap<String, Series>,
@@ -148,10 +152,10 @@ pub struct Series {
 /// What analysis concluded about a trial.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Analysis {
-    pub stats: BTreeMap<String, Summary>,
+    pub stats: BTreeMap<Name, Summary>,
     /// Metrics whose CV is above the limit.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub noisy: Vec<String>,
+    pub noisy: Vec<Name>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -175,7 +179,7 @@ pub struct Comparison {
     pub baseline: String,
     pub baseline_source: String,
     /// Per metric: eBPF minus baseline.
-    pub metrics: BTreeMap<String, MetricComparison>,
+    pub metrics: BTreeMap<Name, MetricComparison>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,7 +195,7 @@ pub struct MetricComparison {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BudgetVerdict {
-    pub name: String,
+    pub name: Name,
     pub limit: f64,
     /// The measured quantity the budget bounds, with its interval.
     pub measured: Estimate,
@@ -201,7 +205,7 @@ pub struct BudgetVerdict {
 /// Has the overhead grown since an earlier session?
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Regression {
-    pub metric: String,
+    pub metric: Name,
     /// The cost (loss or increase, percent of the baseline) then and now.
     pub then_pct: f64,
     pub now_pct: f64,
@@ -329,7 +333,7 @@ mod tests {
             error_detail: String::new(),
             duration_s: 1.0,
             runs: vec![Run {
-                metrics: [("latency_mean_us".to_string(), 20.5)].into(),
+                metrics: [("latency_mean_us".into(), 20.5)].into(),
                 ..Default::default()
             }],
             warmups: vec![],
