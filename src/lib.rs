@@ -2,8 +2,10 @@
 //!
 //! The modules follow the data flow of DESIGN.md section 2:
 //! [`config`] (load + validate) -> [`matrix`] (cycles, trials, names) ->
-//! [`filter`] + [`harness`] (select, order, run) -> [`report`] (JUnit);
-//! [`workflow`] writes the generated matrix as JSON. [`naming`] is the one
+//! [`filter`] + [`harness`] (select, order, run: [`run`] on the hosts) ->
+//! [`results`] (the file on the controller) -> [`analysis`] (statistics,
+//! comparison, verdicts) -> [`junit`] (for CI) and [`report`] (HTML and
+//! Markdown, read from the results file alone). [`workflow`] writes the generated matrix as JSON. [`naming`] is the one
 //! place that knows names and paths; [`template`] fills command templates.
 
 pub mod analysis;
@@ -12,6 +14,7 @@ pub mod fetch;
 pub mod filter;
 pub mod harness;
 pub mod hosts;
+pub mod junit;
 pub mod lab;
 pub mod logging;
 pub mod matrix;

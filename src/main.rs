@@ -2,7 +2,7 @@
 //! (trials themselves run under `cargo test --test perf`).
 
 use clap::{Parser, Subcommand};
-use ebpf_perf::{config, fetch, harness, hosts, lab, matrix, remote, workflow};
+use ebpf_perf::{config, fetch, harness, hosts, lab, matrix, remote, report, results, workflow};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +72,21 @@ enum Command {
         #[arg(long, env = harness::CONFIG_ENV, default_value = harness::DEFAULT_CONFIG_DIR)]
         config_dir: PathBuf,
     },
+    /// Writes report.html and summary.md from a results file.
+    Report {
+        /// Results file of the run to report on.
+        #[arg(long, env = results::ENV, default_value = results::DEFAULT_PATH)]
+        results: PathBuf,
+        /// Output directory; default: the results file's directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// An earlier results file: show how each case's cost changed since.
+        #[arg(long)]
+        compare_to: Option<PathBuf>,
+        /// Cases to put side by side (`case_1 case_3`, or `tool_001::case_1 ...`).
+        #[arg(long, num_args = 2..)]
+        compare: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -119,6 +134,12 @@ fn main() -> ExitCode {
             remote_path.as_deref(),
             compress,
         ),
+        Command::Report {
+            results,
+            out,
+            compare_to,
+            compare,
+        } => report_cmd(&results, out, compare_to, compare),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -130,6 +151,35 @@ fn main() -> ExitCode {
 }
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+fn report_cmd(
+    path: &std::path::Path,
+    out: Option<PathBuf>,
+    compare_to: Option<PathBuf>,
+    compare: Vec<String>,
+) -> CliResult {
+    let r = results::read(path)?;
+    let earlier = compare_to
+        .map(|p| results::read(&p).map(|e| (p.display().to_string(), e)))
+        .transpose()?;
+    let out = out.unwrap_or_else(|| {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
+            .to_path_buf()
+    });
+    let opts = report::Options {
+        compare: if compare.is_empty() {
+            vec![]
+        } else {
+            vec![compare]
+        },
+        earlier: earlier.as_ref().map(|(p, e)| (p.as_str(), e)),
+    };
+    let w = report::write(&r, &out, &opts)?;
+    println!("{}\n{}", w.html.display(), w.markdown.display());
+    Ok(())
+}
 
 fn lab_cmd(action: LabAction, dir: &std::path::Path) -> CliResult {
     let cfg = config::load(dir)?;

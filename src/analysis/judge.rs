@@ -42,7 +42,7 @@ pub fn budget_metric(name: &str) -> Option<&'static str> {
 
 /// What a budget bounds, measured on this trial; `None` when the trial does
 /// not measure it.
-fn measure(name: &str, a: &Analysis) -> Option<Estimate> {
+pub fn measure(name: &str, a: &Analysis) -> Option<Estimate> {
     let c = a.comparison.as_ref();
     match name {
         "throughput_loss_pct" | "pps_loss_pct" => Some(-rel(c?, budget_metric(name)?)?),

@@ -30,7 +30,7 @@ pub fn value(metric: &str, v: f64) -> String {
     }
 }
 
-fn num(v: f64) -> String {
+pub fn num(v: f64) -> String {
     if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else {
@@ -38,14 +38,14 @@ fn num(v: f64) -> String {
     }
 }
 
-fn interval(e: &Estimate, unit: &str) -> String {
+pub fn interval(e: &Estimate, unit: &str) -> String {
     match e.ci95 {
         Some([lo, hi]) => format!("[{}{unit}, {}{unit}]", num(lo), num(hi)),
         None => "[no CI: 1 run]".into(),
     }
 }
 
-fn signed(v: f64) -> String {
+pub fn signed(v: f64) -> String {
     if v >= 0.0 {
         format!("+{}", num(v))
     } else {

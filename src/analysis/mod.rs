@@ -5,10 +5,10 @@
 //! the case. It reads and writes only [`crate::results`] data.
 
 mod judge;
-mod lines;
+pub mod lines;
 pub mod stats;
 
-pub use judge::{budget_metric, budgets_of};
+pub use judge::{budget_metric, budgets_of, measure, regressions};
 pub use lines::{failure_message, system_out};
 
 use crate::config::Config;

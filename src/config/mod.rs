@@ -31,6 +31,8 @@ pub struct Config {
     pub environments: IndexMap<String, TestEnv>,
     pub perf: PerfSpec,
     pub tools: IndexMap<String, Tool>,
+    /// Groups of cases to put side by side in reports (`comparisons:`).
+    pub comparisons: Vec<Vec<String>>,
     pub hooks: Hooks,
 }
 

@@ -281,6 +281,18 @@ pub struct ToolsFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regression_pct: Option<f64>,
     pub ebpf_tools: IndexMap<String, ToolRaw>,
+    /// Cases that implement the same thing, shown side by side in reports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<ComparisonRaw>,
+}
+
+/// `comparisons:` entry: two or more cases, `case_N` or `tool_id::case_N`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparisonRaw {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub cases: Vec<String>,
 }
 
 /// A tool in either of the seeds' shapes; `validate` turns it into one shape.

@@ -9,8 +9,8 @@ mod session;
 use crate::analysis::Earlier;
 use crate::config::{self, Config};
 use crate::filter::Filter;
+use crate::junit;
 use crate::matrix::{self, Matrix};
-use crate::report;
 use crate::results;
 use crate::run::Runner;
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -25,6 +25,7 @@ pub const DEFAULT_JUNIT: &str = "target/ebpf-perf/junit.xml";
 pub const CONFIG_ENV: &str = "EBPF_PERF_CONFIG";
 pub const JUNIT_ENV: &str = "EBPF_PERF_JUNIT";
 pub const REPEAT_ENV: &str = "EBPF_PERF_REPEAT";
+pub const NO_REPORT_ENV: &str = "EBPF_PERF_NO_REPORT";
 
 /// Exit code of a run stopped by bad input (configuration or options).
 pub const EXIT_CONFIG: u8 = 2;
@@ -41,6 +42,8 @@ pub struct HarnessArgs {
     pub compare_to: Option<PathBuf>,
     /// Inconclusive verdicts fail too.
     pub strict: bool,
+    /// Do not write report.html and summary.md.
+    pub no_report: bool,
     pub filter: Filter,
     /// What libtest-mimic gets: program name and libtest flags, no filters.
     pub libtest: Vec<String>,
@@ -80,6 +83,7 @@ pub fn parse_args(
     let mut baseline_from = None;
     let mut compare_to = None;
     let mut strict = false;
+    let mut no_report = env(NO_REPORT_ENV).is_some_and(|v| !v.is_empty() && v != "0");
     let mut filter = Filter::default();
     let mut help = false;
     let mut positional_only = false;
@@ -107,6 +111,7 @@ pub fn parse_args(
             "--baseline-from" => baseline_from = Some(PathBuf::from(value(&flag)?)),
             "--compare-to" => compare_to = Some(PathBuf::from(value(&flag)?)),
             "--strict" => strict = true,
+            "--no-report" => no_report = true,
             "--skip" => filter.skip.push(value(&flag)?),
             "--exact" => filter.exact = true,
             "-h" | "--help" => {
@@ -140,6 +145,7 @@ pub fn parse_args(
         baseline_from,
         compare_to,
         strict,
+        no_report,
         filter,
         libtest,
         help,
@@ -155,6 +161,8 @@ ebpf-perf harness options (before libtest's own):
     --baseline-from F  take baselines that this run does not measure from results file F
     --compare-to F     fail eBPF trials whose overhead grew beyond regression_pct since results file F
     --strict           inconclusive budget or regression verdicts fail the trial
+    --no-report        do not write report.html and summary.md next to the results file
+                       [env: EBPF_PERF_NO_REPORT=1]
     TERM...            select trials whose name contains every TERM on token boundaries
                        (tokens are separated by `::` and `_`: case_1 does not match case_15)
     --skip TERM        drop trials matching TERM (repeatable)
@@ -223,7 +231,7 @@ pub fn main(monitor_exe: Option<PathBuf>) -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            match report::write_config_error(&args.junit, &e) {
+            match junit::write_config_error(&args.junit, &e) {
                 Ok(()) => eprintln!("JUnit: {}", args.junit.display()),
                 Err(w) => eprintln!("error: cannot write JUnit {}: {w}", args.junit.display()),
             }

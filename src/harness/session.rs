@@ -7,7 +7,8 @@
 use super::HarnessArgs;
 use crate::analysis::{self, Earlier, Index, Settings, Sources};
 use crate::config::Config;
-use crate::report::{self, Outcome, TrialRecord};
+use crate::junit::{self, Outcome, TrialRecord};
+use crate::report;
 use crate::results::{self, Results, Status, TrialResult};
 use crate::run::Runner;
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ pub struct Session {
     baseline_from: Option<Earlier>,
     compare_to: Option<Earlier>,
     records: Vec<TrialRecord>,
+    /// Write report.html and summary.md next to the results file.
+    report: bool,
 }
 
 impl Session {
@@ -47,6 +50,7 @@ impl Session {
             selection,
             baseline_from: baseline_from.as_ref().map(|e| e.path.clone()),
             compare_to: compare_to.as_ref().map(|e| e.path.clone()),
+            comparisons: cfg.comparisons.clone(),
             ..Default::default()
         });
         Session {
@@ -59,6 +63,7 @@ impl Session {
             baseline_from,
             compare_to,
             records: Vec::new(),
+            report: !args.no_report,
         }
     }
 
@@ -122,11 +127,39 @@ impl Session {
             }
         }
         eprintln!("Results: {}", self.results_path.display());
+        if self.report {
+            self.write_report();
+        }
         if self.runner.teardown_failed() {
             eprintln!("error: a teardown failed (see JUnit teardown:: entries)");
             code = ExitCode::FAILURE;
         }
         code
+    }
+
+    /// report.html and summary.md next to the results file. A report that
+    /// cannot be written is said, but the run's verdict does not change.
+    fn write_report(&self) {
+        let out = self
+            .results_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let opts = report::Options {
+            compare: Vec::new(),
+            earlier: self
+                .compare_to
+                .as_ref()
+                .map(|e| (e.path.as_str(), &e.results)),
+        };
+        match report::write(&self.results, out, &opts) {
+            Ok(w) => eprintln!(
+                "Report: {} (summary: {})",
+                w.html.display(),
+                w.markdown.display()
+            ),
+            Err(e) => eprintln!("warning: no report: {e}"),
+        }
     }
 
     /// Ctrl-C: tear everything down, write both files, exit 130.
@@ -151,7 +184,7 @@ impl Session {
                 },
             });
         }
-        report::write_trials(&self.junit, &recs)
+        junit::write_trials(&self.junit, &recs)
     }
 }
 

@@ -51,6 +51,10 @@ pub struct Session {
     pub baseline_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare_to: Option<String>,
+    /// Groups of cases to put side by side in reports (the tools file's
+    /// `comparisons:`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tools::check_tools;
+use tools::{check_comparisons, check_tools};
 
 /// Placeholders that describe the environment a command runs in.
 pub const ENV_PLACEHOLDERS: &[&str] = &[
@@ -235,6 +235,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigError> {
     check_ssh(&mut ck, &ssh);
     check_envs(&mut ck, &env, &ssh.1);
     let spec = check_perf(&mut ck, &perf, &env.1);
+    let comparisons = check_comparisons(&mut ck, &tools);
     let tools = check_tools(&mut ck, dir, &tools, &env.1, &spec);
     let hooks = hooks.map(|h| check_hooks(&mut ck, &h, &env.1));
 
@@ -251,6 +252,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigError> {
         environments: env.1.test_environments,
         perf: spec,
         tools,
+        comparisons,
         hooks: hooks.unwrap_or_default(),
     })
 }

@@ -123,6 +123,48 @@ pub(super) fn check_case(ck: &mut Checker, cs: &Source, case: &EbpfCase, envs: &
     }
 }
 
+/// `comparisons:` name at least two cases each, every one of them a case
+/// some tool selects (`case_N`, or `tool_id::case_N` to be exact).
+pub(super) fn check_comparisons(
+    ck: &mut Checker,
+    (src, f): &(Source, ToolsFile),
+) -> Vec<Vec<String>> {
+    let mut known: Vec<String> = Vec::new();
+    for (tid, t) in &f.ebpf_tools {
+        let ids = t
+            .case_ids
+            .iter()
+            .flatten()
+            .chain(t.testcase_source.iter().flat_map(|s| s.case_ids.iter()));
+        for id in ids {
+            known.push(format!("case_{id}"));
+            known.push(format!("{tid}::case_{id}"));
+        }
+    }
+    let mut out = Vec::new();
+    for (i, c) in f.comparisons.iter().enumerate() {
+        let idx = format!("[{i}]");
+        if c.cases.len() < 2 {
+            ck.at(
+                src,
+                &["comparisons", &idx, "cases"],
+                "names fewer than two cases; a comparison needs two or more",
+            );
+        }
+        for (j, case) in c.cases.iter().enumerate() {
+            if !known.contains(case) {
+                ck.at(
+                    src,
+                    &["comparisons", &idx, "cases", &format!("[{j}]")],
+                    format!("`{case}` is not a case of any tool in this file; write case_N or tool_id::case_N"),
+                );
+            }
+        }
+        out.push(c.cases.clone());
+    }
+    out
+}
+
 pub(super) fn check_tools(
     ck: &mut Checker,
     dir: &Path,

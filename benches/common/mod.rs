@@ -1,0 +1,95 @@
+//! A synthetic results file shaped like a real run, for the benchmarks.
+
+use ebpf_perf::results::{Results, Run, Series, Session, Status, TrialResult};
+
+pub const VARIANTS: usize = 16;
+pub const RUNS: usize = 3;
+
+/// A deterministic spread around 1 (no RNG crate needed).
+fn jitter(i: usize) -> f64 {
+    1.0 + ((i.wrapping_mul(2654435761) % 1000) as f64 - 500.0) / 10_000.0
+}
+
+/// `envs × cycles_per_env × 16` trials of 3 runs; cycle 0 of each
+/// environment is its baseline, the others cost 10 %.
+pub fn generate(envs: usize, cycles_per_env: usize) -> Results {
+    let mut r = Results::new(Session {
+        id: "20261122_000000".into(),
+        ..Default::default()
+    });
+    let mut k = 0;
+    for e in 0..envs {
+        for c in 0..cycles_per_env {
+            let case = (c > 0).then_some(c as u32);
+            let cycle = match case {
+                None => format!("baseline_env{e}"),
+                Some(id) => format!("tool_001_case_{id}_env{e}"),
+            };
+            for v in 0..VARIANTS {
+                let variant = format!("variant_{v}");
+                let runs = (0..RUNS)
+                    .map(|_| {
+                        k += 1;
+                        let cost = if case.is_some() { 0.9 } else { 1.0 };
+                        let mut m = std::collections::BTreeMap::new();
+                        m.insert("throughput_bps".into(), 1e9 * cost * jitter(k));
+                        m.insert("pps".into(), 5e5 * cost * jitter(k + 1));
+                        m.insert("latency_mean_us".into(), 20.0 / cost * jitter(k + 2));
+                        m.insert("latency_p50_us".into(), 18.0 / cost * jitter(k + 3));
+                        m.insert("latency_p99_us".into(), 40.0 / cost * jitter(k + 4));
+                        m.insert("transactions_per_s".into(), 5e4 * cost * jitter(k + 5));
+                        m.insert("host_cpu_busy_pct".into(), 60.0 / cost * jitter(k + 6));
+                        if case.is_some() {
+                            m.insert("tool_cpu_pct".into(), 3.0 * jitter(k + 7));
+                            m.insert("tool_rss_mb".into(), 100.0);
+                            m.insert("bpf_ns_per_event".into(), 100.0 * jitter(k + 8));
+                            m.insert("bpf_cpu_pct".into(), 1.0 * jitter(k + 9));
+                        }
+                        let t0 = (k * 3) as f64;
+                        let series = Series {
+                            t: vec![t0, t0 + 1.0, t0 + 2.0],
+                            rss_kb: vec![Some(1e5), Some(1e5 + 1.0), Some(1e5 + 2.0)],
+                            ..Default::default()
+                        };
+                        Run {
+                            start: String::new(),
+                            end: String::new(),
+                            metrics: m,
+                            tool_series: if case.is_some() {
+                                [("h".to_string(), series)].into()
+                            } else {
+                                Default::default()
+                            },
+                            dirs: vec![],
+                        }
+                    })
+                    .collect();
+                r.trials.push(TrialResult {
+                    name: ebpf_perf::naming::trial_name_of(
+                        case.map(|id| ("tool_001", id)),
+                        &format!("env{e}"),
+                        "throughput",
+                        &variant,
+                    ),
+                    cycle: cycle.clone(),
+                    env: format!("env{e}"),
+                    test_type: "throughput".into(),
+                    variant,
+                    tool_id: case.map(|_| "tool_001".into()),
+                    case_id: case,
+                    case_name: None,
+                    rate_cap_bps: None,
+                    status: Status::Passed,
+                    error: None,
+                    error_detail: String::new(),
+                    duration_s: 6.0,
+                    runs,
+                    warmups: vec![],
+                    remote: vec![],
+                    analysis: Default::default(),
+                });
+            }
+        }
+    }
+    r
+}

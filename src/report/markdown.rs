@@ -1,0 +1,173 @@
+//! `summary.md`: GitHub-flavoured Markdown short enough for a CI job summary
+//! or a pull-request comment: counts, the worst rows of the verdict table,
+//! pairs and regressions. No images; the same model as the HTML page.
+
+use super::model::{self, Mark, Model};
+use crate::analysis::lines;
+use std::fmt::Write;
+
+/// Rows shown before "… N more".
+pub const TOP_ROWS: usize = 15;
+const TOP_CHANGES: usize = 10;
+
+/// Text from configs and hosts, made inert: no HTML, no table breaks.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace('\n', " ")
+}
+
+fn icon(m: Mark) -> &'static str {
+    match m {
+        Mark::Exceeded => "❌ exceeded",
+        Mark::Broken => "💥 failed",
+        Mark::Inconclusive => "⚠️ inconclusive",
+        Mark::Within => "✅ within",
+        Mark::Measured => "· measured",
+    }
+}
+
+pub fn render(m: &Model) -> String {
+    let mut s = String::new();
+    let c = &m.counts;
+    let _ = writeln!(s, "## ebpf-perf: session {}\n", esc(&m.session_id));
+    let _ = writeln!(
+        s,
+        "**{}** trials ({} baselines): **{}** passed, **{}** failed; {} over a budget, {} inconclusive{}.\n",
+        c.trials,
+        c.baselines,
+        c.passed,
+        c.failed,
+        c.exceeded,
+        c.inconclusive,
+        if m.interrupted { "; **interrupted**" } else { "" }
+    );
+    let _ = writeln!(
+        s,
+        "Config `{}`, selection `{}`, {} hosts.\n",
+        esc(&m.config_dir),
+        esc(&m.selection),
+        m.hosts.len()
+    );
+    // Only the families some row measures, to keep the table narrow.
+    let used: Vec<(usize, &str)> = model::families()
+        .enumerate()
+        .filter(|(i, _)| m.rows.iter().any(|r| r.cells[*i].is_some()))
+        .collect();
+    let _ = writeln!(s, "### Verdicts, worst first\n");
+    let _ = write!(s, "| tool | case | env | verdict |");
+    for (_, f) in &used {
+        let _ = write!(s, " {} |", model::family_title(f));
+    }
+    let _ = write!(s, "\n|---|---|---|---|");
+    for _ in &used {
+        let _ = write!(s, "---:|");
+    }
+    s.push('\n');
+    for r in m.rows.iter().take(TOP_ROWS) {
+        let _ = write!(
+            s,
+            "| {} | {} | {} | {} |",
+            esc(&r.tool),
+            esc(&r.case),
+            esc(&r.env),
+            icon(r.mark)
+        );
+        for (i, _) in &used {
+            match &r.cells[*i] {
+                Some(c) if matches!(c.mark, Mark::Exceeded | Mark::Inconclusive) => {
+                    let _ = write!(
+                        s,
+                        " **{}** / {} |",
+                        c.text(),
+                        c.budget.map_or(String::new(), lines::num)
+                    );
+                }
+                Some(c) => {
+                    let _ = write!(s, " {} |", c.text());
+                }
+                None => s.push_str(" – |"),
+            }
+        }
+        s.push('\n');
+    }
+    if m.rows.len() > TOP_ROWS {
+        let _ = writeln!(
+            s,
+            "\n… {} more rows in report.html",
+            m.rows.len() - TOP_ROWS
+        );
+    }
+    let failures: Vec<&String> = m.rows.iter().flat_map(|r| &r.failures).collect();
+    if !failures.is_empty() {
+        let _ = writeln!(s, "\n### Failures\n");
+        for f in failures.iter().take(TOP_ROWS) {
+            let _ = writeln!(s, "- {}", esc(f));
+        }
+        if failures.len() > TOP_ROWS {
+            let _ = writeln!(s, "- … {} more in report.html", failures.len() - TOP_ROWS);
+        }
+    }
+    for p in &m.pairs {
+        let _ = writeln!(
+            s,
+            "\n### {} vs {} on {}\n",
+            esc(&p.a),
+            esc(&p.b),
+            esc(&p.env)
+        );
+        let _ = writeln!(
+            s,
+            "| metric | {} | {} | b − a (95 % CI) | cheaper |\n|---|---:|---:|---:|---|",
+            esc(&p.a),
+            esc(&p.b)
+        );
+        for x in &p.metrics {
+            let (side, sig) = x.cheaper();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} {} | {}{} |",
+                model::family_title(x.family),
+                lines::num(x.a.value),
+                lines::num(x.b.value),
+                lines::signed(x.diff.value),
+                lines::interval(&x.diff, ""),
+                esc(match side {
+                    "a" => &p.a,
+                    "b" => &p.b,
+                    _ => "neither",
+                }),
+                if sig {
+                    " (significant)"
+                } else {
+                    " (not significant)"
+                }
+            );
+        }
+    }
+    for n in &m.pair_notes {
+        let _ = writeln!(s, "\n{}", esc(n));
+    }
+    if let Some((since, changes)) = &m.changes {
+        let _ = writeln!(s, "\n### Largest growth since {}\n", esc(since));
+        let _ = writeln!(
+            s,
+            "| trial | metric | then | now | growth (95 % CI) |\n|---|---|---:|---:|---:|"
+        );
+        for c in changes.iter().take(TOP_CHANGES) {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} {} |",
+                esc(&c.trial),
+                model::family_title(c.family),
+                lines::num(c.then),
+                lines::num(c.now.value),
+                lines::signed(c.growth.value),
+                lines::interval(&c.growth, "")
+            );
+        }
+    }
+    s
+}
