@@ -74,3 +74,6 @@ pub fn write(r: &Results, out: &Path, opts: &Options) -> Result<Written, ReportE
         markdown: put(out.join(MARKDOWN), &md)?,
     })
 }
+
+#[cfg(test)]
+mod tests;

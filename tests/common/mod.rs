@@ -70,6 +70,7 @@ pub fn perf(args: &[&str]) -> Output {
         .env_remove("EBPF_PERF_JUNIT")
         .env_remove("EBPF_PERF_RESULTS")
         .env_remove("EBPF_PERF_REPEAT")
+        .env_remove("EBPF_PERF_NO_REPORT")
         .output()
         .expect("run perf harness")
 }
@@ -137,6 +138,7 @@ pub fn spawn_perf(cfg: &Path, args: &[&str]) -> std::process::Child {
         .env_remove("EBPF_PERF_JUNIT")
         .env_remove("EBPF_PERF_RESULTS")
         .env_remove("EBPF_PERF_REPEAT")
+        .env_remove("EBPF_PERF_NO_REPORT")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

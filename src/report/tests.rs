@@ -1,0 +1,197 @@
+//! The report from a results file a lab run made (tests/data/results_lab.json:
+//! the default matrix, 48 trials): rows, one source for both documents,
+//! escaping, pairs and the regression view.
+
+use super::model::{self, Mark};
+use super::*;
+use crate::analysis::lines;
+use crate::analysis::stats::Verdict;
+
+fn lab() -> Results {
+    results::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/results_lab.json"))
+        .expect("tests/data/results_lab.json")
+}
+
+#[test]
+fn one_row_per_tool_case_environment_worst_first() {
+    let r = lab();
+    let m = model::build(&r, &[], None);
+    let mut keys: Vec<(String, String, String)> = r
+        .trials
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t.tool_id.clone()?,
+                format!("case_{}", t.case_id?),
+                t.env.clone(),
+            ))
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(m.rows.len(), keys.len());
+    assert!(m.rows.windows(2).all(|w| w[0].mark >= w[1].mark));
+    assert_eq!(m.counts.trials, 48);
+    assert_eq!(m.counts.baselines, 16);
+    // Every row has a cell for each budget family its trials measure.
+    for row in &m.rows {
+        assert_eq!(row.cells.len(), model::families().count());
+        assert!(row.cells[0].is_some(), "throughput loss of {}", row.case);
+    }
+}
+
+#[test]
+fn a_cell_is_the_costliest_trial_and_carries_its_budget_verdict() {
+    let r = lab();
+    let m = model::build(&r, &[], None);
+    for row in &m.rows {
+        for (f, cell) in model::families().zip(&row.cells) {
+            let Some(cell) = cell else { continue };
+            let of = |t: &crate::results::TrialResult| {
+                let b = t.analysis.budgets.iter().find(|b| b.name == f);
+                let mark = b.map_or(Mark::Measured, |b| match b.verdict {
+                    Verdict::Within => Mark::Within,
+                    Verdict::Inconclusive => Mark::Inconclusive,
+                    Verdict::Exceeded => Mark::Exceeded,
+                });
+                (mark, b.map(|b| b.limit))
+            };
+            let trials: Vec<_> = row.trials.iter().map(|&i| &r.trials[i]).collect();
+            let source = trials
+                .iter()
+                .find(|t| crate::analysis::measure(f, &t.analysis) == Some(cell.value))
+                .unwrap_or_else(|| panic!("{f} of {}: no trial measured it", row.case));
+            assert_eq!(of(source), (cell.mark, cell.budget), "{f} of {}", row.case);
+            for t in &trials {
+                if let Some(v) = crate::analysis::measure(f, &t.analysis) {
+                    let (mark, _) = of(t);
+                    assert!(
+                        mark < cell.mark || (mark == cell.mark && v.value <= cell.value.value),
+                        "{f} of {}: {} is worse than the cell",
+                        row.case,
+                        t.name
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn markdown_and_html_show_the_same_numbers() {
+    let r = lab();
+    let (html, md) = render(&r, &Options::default());
+    let m = model::build(&r, &[], None);
+    for row in &m.rows {
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {} | {} | {} |", row.tool, row.case, row.env)))
+            .unwrap_or_else(|| panic!("no Markdown row for {} {}", row.case, row.env));
+        let start = html
+            .find(&format!("<tr class=\"row\" data-case=\"{}\"", row.case))
+            .expect("HTML row");
+        let end = start + html[start..].find("</tr>").unwrap();
+        let tr = &html[start..end];
+        for c in row.cells.iter().flatten() {
+            assert!(line.contains(&c.text()), "{} not in {line}", c.text());
+            assert!(
+                tr.contains(&lines::num(c.value.value)),
+                "{} not in the HTML row",
+                lines::num(c.value.value)
+            );
+            assert!(
+                tr.contains(&lines::interval(&c.value, "")),
+                "interval not in the HTML row"
+            );
+        }
+    }
+}
+
+#[test]
+fn strings_from_configs_and_hosts_are_text() {
+    let mut r = lab();
+    let evil = "<script>alert(1)</script>";
+    for t in &mut r.trials {
+        t.case_name = Some(evil.into());
+        t.variant = format!("{}<img src=x onerror=alert(2)>", t.variant);
+    }
+    r.session.selection = vec![evil.into()];
+    r.session
+        .hosts
+        .insert(evil.into(), serde_json::json!({"kernel": evil}));
+    let (html, md) = render(&r, &Options::default());
+    assert_eq!(html.matches("<script").count(), 1, "only the sort script");
+    assert!(!html.contains("<img"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!md.contains("<script") && !md.contains("<img"));
+    assert!(md.contains("&lt;script&gt;"));
+}
+
+#[test]
+fn pairs_say_which_is_cheaper_and_name_what_is_missing() {
+    let r = lab();
+    let asked = vec![
+        vec!["case_1".to_string(), "case_3".to_string()],
+        vec!["case_1".to_string(), "case_4".to_string()],
+    ];
+    let m = model::build(&r, &asked, None);
+    assert_eq!(m.pairs.len(), 1, "case_4 runs on vm only");
+    assert!(m.pair_notes[0].contains("case_1 and case_4"));
+    let p = &m.pairs[0];
+    assert_eq!(
+        (p.a.as_str(), p.b.as_str(), p.env.as_str()),
+        ("case_1", "case_3", "host")
+    );
+    for x in &p.metrics {
+        assert!((x.diff.value - (x.b.value - x.a.value)).abs() < 1e-9);
+        let (side, _) = x.cheaper();
+        assert_eq!(side == "a", x.b.value > x.a.value, "{}", x.family);
+    }
+    // printf per packet costs the tool's CPU more than a per-CPU counter.
+    let cpu = p
+        .metrics
+        .iter()
+        .find(|x| x.family == "bpf_ns_per_event")
+        .unwrap();
+    assert_eq!(cpu.cheaper(), ("a", true));
+    assert_eq!(p.ratings.len(), 8);
+}
+
+#[test]
+fn the_regression_view_puts_the_largest_growth_first() {
+    let now = lab();
+    let mut then = lab();
+    // Then, one trial lost 10 points less throughput than it does now.
+    let name = "tool_001::case_1::host::throughput::multi_4_tcp";
+    let t = then.trials.iter_mut().find(|t| t.name == name).unwrap();
+    let m = t
+        .analysis
+        .comparison
+        .as_mut()
+        .unwrap()
+        .metrics
+        .get_mut("throughput_bps")
+        .unwrap();
+    let rel = m.rel_pct.as_mut().unwrap();
+    rel.value += 10.0;
+    let m = model::build(&now, &[], Some(("then.json", &then)));
+    let (since, changes) = m.changes.unwrap();
+    assert!(since.starts_with("then.json (session "));
+    assert_eq!(changes[0].trial, name);
+    assert_eq!(changes[0].family, "throughput_loss_pct");
+    assert!((changes[0].growth.value - 10.0).abs() < 1e-9);
+    assert!(changes[1..].iter().all(|c| c.growth.value.abs() < 1e-9));
+}
+
+#[test]
+fn write_puts_both_files_in_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nested/out");
+    let w = write(&lab(), &out, &Options::default()).unwrap();
+    assert!(std::fs::read_to_string(&w.html)
+        .unwrap()
+        .starts_with("<!DOCTYPE html>"));
+    assert!(std::fs::read_to_string(&w.markdown)
+        .unwrap()
+        .starts_with("## ebpf-perf"));
+}
