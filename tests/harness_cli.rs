@@ -172,3 +172,42 @@ fn option_without_value_is_a_clear_error() {
         stderr(&o)
     );
 }
+
+#[rstest]
+#[case(&[], Some(4), "error: no trial matches `nothing_matches_this --skip case_1`")]
+#[case(&["--no-tests", "warn"], Some(0), "warning: no trial matches")]
+#[case(&["--no-tests=pass"], Some(0), "")]
+#[case(&["--no-tests", "maybe"], Some(2), "--no-tests takes fail, warn or pass, not \"maybe\"")]
+fn a_filter_that_selects_nothing_fails_unless_allowed(
+    #[case] extra: &[&str],
+    #[case] code: Option<i32>,
+    #[case] says: &str,
+) {
+    // The seed lab is list_only: had anything tried to connect, the run
+    // would fail at once instead of passing.
+    let tmp = tempfile::tempdir().unwrap();
+    let junit = tmp.path().join("j.xml");
+    let results = tmp.path().join("r.json");
+    let mut args = vec![
+        "--config-dir",
+        SEED,
+        "--junit",
+        junit.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "nothing_matches_this",
+        "--skip",
+        "case_1",
+    ];
+    args.extend_from_slice(extra);
+    let o = perf(&args);
+    assert_eq!(o.status.code(), code, "{}", stderr(&o));
+    assert!(stderr(&o).contains(says), "{}", stderr(&o));
+    if code == Some(4) {
+        assert!(
+            stderr(&o).contains("256 trials in config/examples/seed-lab"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}

@@ -29,6 +29,8 @@ pub const NO_REPORT_ENV: &str = "EBPF_PERF_NO_REPORT";
 
 /// Exit code of a run stopped by bad input (configuration or options).
 pub const EXIT_CONFIG: u8 = 2;
+/// A filter that selects nothing (nextest's NO_TESTS_RUN).
+pub const EXIT_NO_TESTS: u8 = 4;
 
 /// The harness's view of its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +46,8 @@ pub struct HarnessArgs {
     pub strict: bool,
     /// Do not write report.html and summary.md.
     pub no_report: bool,
+    /// What a selection of no trials does (`--no-tests`, nextest's spelling).
+    pub no_tests: NoTests,
     pub filter: Filter,
     /// What libtest-mimic gets: program name and libtest flags, no filters.
     pub libtest: Vec<String>,
@@ -56,6 +60,8 @@ pub enum MissingValue {
     Missing(String),
     #[error("{0} takes a whole number of runs >= 1, not {1:?}")]
     Repeat(String, String),
+    #[error("--no-tests takes fail, warn or pass, not {0:?}")]
+    NoTests(String),
 }
 
 fn repeat_count(source: &str, v: &str) -> Result<u32, MissingValue> {
@@ -63,6 +69,15 @@ fn repeat_count(source: &str, v: &str) -> Result<u32, MissingValue> {
         .ok()
         .filter(|n| *n >= 1)
         .ok_or_else(|| MissingValue::Repeat(source.into(), v.into()))
+}
+
+/// `--no-tests fail|warn|pass`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoTests {
+    #[default]
+    Fail,
+    Warn,
+    Pass,
 }
 
 /// libtest flags that take a value (their value must not become a term).
@@ -83,6 +98,7 @@ pub fn parse_args(
     let mut baseline_from = None;
     let mut compare_to = None;
     let mut strict = false;
+    let mut no_tests = NoTests::Fail;
     let mut no_report = env(NO_REPORT_ENV).is_some_and(|v| !v.is_empty() && v != "0");
     let mut filter = Filter::default();
     let mut help = false;
@@ -112,6 +128,14 @@ pub fn parse_args(
             "--compare-to" => compare_to = Some(PathBuf::from(value(&flag)?)),
             "--strict" => strict = true,
             "--no-report" => no_report = true,
+            "--no-tests" => {
+                no_tests = match value(&flag)?.as_str() {
+                    "fail" => NoTests::Fail,
+                    "warn" => NoTests::Warn,
+                    "pass" => NoTests::Pass,
+                    v => return Err(MissingValue::NoTests(v.to_string())),
+                }
+            }
             "--skip" => filter.skip.push(value(&flag)?),
             "--exact" => filter.exact = true,
             "-h" | "--help" => {
@@ -146,6 +170,7 @@ pub fn parse_args(
         compare_to,
         strict,
         no_report,
+        no_tests,
         filter,
         libtest,
         help,
@@ -161,6 +186,7 @@ ebpf-perf harness options (before libtest's own):
     --baseline-from F  take baselines that this run does not measure from results file F
     --compare-to F     fail eBPF trials whose overhead grew beyond regression_pct since results file F
     --strict           inconclusive budget or regression verdicts fail the trial
+    --no-tests ACTION  when the filter selects no trial: fail (default, exit 4), warn or pass
     --no-report        do not write report.html and summary.md next to the results file
                        [env: EBPF_PERF_NO_REPORT=1]
     TERM...            select trials whose name contains every TERM on token boundaries
@@ -277,6 +303,27 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
             .map(|&i| Trial::test(matrix.trials[i].name.clone(), || Ok(())))
             .collect();
         return libtest_mimic::run(&largs, trials).exit_code();
+    }
+    if filtered.is_empty() && args.no_tests != NoTests::Pass {
+        let what = if args.filter.terms.is_empty() && args.filter.skip.is_empty() {
+            "the configuration defines no trial".to_string()
+        } else {
+            let mut terms = args.filter.terms.join(" ");
+            for s in &args.filter.skip {
+                terms.push_str(&format!(" --skip {s}"));
+            }
+            format!("no trial matches `{}`", terms.trim())
+        };
+        let hint = format!(
+            "{what} ({} trials in {}); `-- --list` shows their names; `--no-tests pass` allows an empty run",
+            matrix.trials.len(),
+            cfg.dir.display()
+        );
+        if args.no_tests == NoTests::Fail {
+            eprintln!("error: {hint}");
+            return ExitCode::from(EXIT_NO_TESTS);
+        }
+        eprintln!("warning: {hint}");
     }
     let (selected, added) = with_baselines(&matrix, &filtered, |name| {
         baseline_from.as_ref().is_some_and(|e| {

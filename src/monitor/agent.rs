@@ -60,7 +60,11 @@ pub fn now_stamp() -> String {
 
 /// Fields after the `(comm)` of /proc/PID/stat (field 3 is index 0).
 fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_fields_of(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// [`stat_fields`] of a /proc/PID/stat text (`comm` may hold spaces and `)`).
+pub fn stat_fields_of(s: &str) -> Option<Vec<String>> {
     let rest = s.rsplit_once(") ")?.1;
     Some(rest.split_whitespace().map(str::to_string).collect())
 }
@@ -123,33 +127,37 @@ fn bpf_progs(pids: &[u32]) -> BTreeMap<u64, Prog> {
             )) else {
                 continue;
             };
-            let field = |k: &str| {
-                info.lines()
-                    .find_map(|l| l.strip_prefix(k))
-                    .map(|v| v.trim().to_string())
-                    .unwrap_or_default()
-            };
-            let id: u64 = field("prog_id:").parse().unwrap_or(0);
-            out.insert(
-                id,
-                Prog {
-                    id,
-                    prog_type: field("prog_type:"),
-                    tag: field("prog_tag:"),
-                    run_time_ns: field("run_time_ns:").parse().unwrap_or(0),
-                    run_cnt: field("run_cnt:").parse().unwrap_or(0),
-                },
-            );
+            let p = prog_of(&info);
+            out.insert(p.id, p);
         }
     }
     out
 }
 
+/// A BPF program from its /proc/PID/fdinfo text; missing fields are 0.
+pub fn prog_of(info: &str) -> Prog {
+    let field = |k: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    Prog {
+        id: field("prog_id:").parse().unwrap_or(0),
+        prog_type: field("prog_type:"),
+        tag: field("prog_tag:"),
+        run_time_ns: field("run_time_ns:").parse().unwrap_or(0),
+        run_cnt: field("run_cnt:").parse().unwrap_or(0),
+    }
+}
+
 /// Per-CPU (user+nice+system+irq+softirq+steal, softirq, total) jiffies.
 fn cpu_times() -> Vec<(String, u64, u64, u64)> {
-    let Ok(s) = fs::read_to_string("/proc/stat") else {
-        return Vec::new();
-    };
+    cpu_times_of(&fs::read_to_string("/proc/stat").unwrap_or_default())
+}
+
+/// [`cpu_times`] of a /proc/stat text; short or odd lines are skipped.
+pub fn cpu_times_of(s: &str) -> Vec<(String, u64, u64, u64)> {
     s.lines()
         .filter(|l| l.starts_with("cpu"))
         .filter_map(|l| {
@@ -159,15 +167,20 @@ fn cpu_times() -> Vec<(String, u64, u64, u64)> {
             if v.len() < 8 {
                 return None;
             }
-            let busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-            let total = busy + v[3] + v[4];
+            let sum = |ix: &[usize]| ix.iter().fold(0u64, |a, &i| a.saturating_add(v[i]));
+            let busy = sum(&[0, 1, 2, 5, 6, 7]);
+            let total = busy.saturating_add(sum(&[3, 4]));
             Some((name, busy, v[6], total))
         })
         .collect()
 }
 
 fn meminfo() -> (u64, u64) {
-    let s = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    meminfo_of(&fs::read_to_string("/proc/meminfo").unwrap_or_default())
+}
+
+/// (MemTotal, MemAvailable) in kB of a /proc/meminfo text; 0 when missing.
+pub fn meminfo_of(s: &str) -> (u64, u64) {
     let get = |k: &str| {
         s.lines()
             .find(|l| l.starts_with(k))
@@ -197,13 +210,18 @@ fn iface_counters(iface: &str) -> Option<[u64; 6]> {
 }
 
 /// A whole disk's counters: (name, sectors read, sectors written, I/Os).
-type DiskCounters = (String, u64, u64, u64);
+pub type DiskCounters = (String, u64, u64, u64);
 
 /// Whole disks of /proc/diskstats.
 fn disks() -> Vec<DiskCounters> {
-    let Ok(s) = fs::read_to_string("/proc/diskstats") else {
-        return Vec::new();
-    };
+    diskstats_of(
+        &fs::read_to_string("/proc/diskstats").unwrap_or_default(),
+        |name| Path::new("/sys/block").join(name).exists(),
+    )
+}
+
+/// Whole disks of a /proc/diskstats text (`is_disk`: is it in /sys/block?).
+pub fn diskstats_of(s: &str, is_disk: impl Fn(&str) -> bool) -> Vec<DiskCounters> {
     s.lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
@@ -211,14 +229,11 @@ fn disks() -> Vec<DiskCounters> {
                 return None;
             }
             let name = f[2].to_string();
-            if name.starts_with("loop")
-                || name.starts_with("ram")
-                || !Path::new("/sys/block").join(&name).exists()
-            {
+            if name.starts_with("loop") || name.starts_with("ram") || !is_disk(&name) {
                 return None;
             }
             let n = |i: usize| f[i].parse::<u64>().unwrap_or(0);
-            Some((name, n(5), n(9), n(3) + n(7)))
+            Some((name, n(5), n(9), n(3).saturating_add(n(7))))
         })
         .collect()
 }

@@ -23,15 +23,20 @@ impl Sample<'_> {
     }
 }
 
+/// `YYYY-mm-dd HH:MM:SS.nnnnnnnnn key=value ...` lines; anything else (a
+/// torn last line, a line that is not ours) is skipped, never sliced blindly.
 fn samples(text: &str) -> Vec<Sample<'_>> {
     text.lines()
-        .filter(|l| l.len() > 30)
-        .map(|l| Sample {
-            ts: &l[..29],
-            kv: l[30..]
-                .split_whitespace()
-                .filter_map(|p| p.split_once('='))
-                .collect(),
+        .filter_map(|l| {
+            let ts = l.get(..29)?;
+            let rest = l.get(30..).filter(|r| !r.is_empty())?;
+            Some(Sample {
+                ts,
+                kv: rest
+                    .split_whitespace()
+                    .filter_map(|p| p.split_once('='))
+                    .collect(),
+            })
         })
         .collect()
 }

@@ -175,32 +175,62 @@ impl Metrics {
     }
 }
 
+/// Which output a metrics error is about, so the caller can name its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// The client output of stream N (1-based).
+    Stream(usize),
+    /// The sar output of the server's test interface.
+    Sar,
+}
+
+/// Why the outputs give no metrics, and which output says so.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct MetricsError {
+    pub input: Input,
+    pub message: String,
+}
+
+fn bad(input: Input, message: impl Into<String>) -> MetricsError {
+    MetricsError {
+        input,
+        message: message.into(),
+    }
+}
+
 /// Turns client outputs (one per stream) and, for pps, the sar output of the
 /// server's test interface into metrics; an error says why the trial fails.
 pub fn metrics(
     v: &Variant,
     outputs: &[String],
     sar: Option<(&str, &str)>,
-) -> Result<Metrics, String> {
+) -> Result<Metrics, MetricsError> {
     let mut m = Metrics::default();
     if let Variant::Latency { .. } = v {
-        let out = outputs.first().ok_or("no client output")?;
-        let l = parse::netperf(out).map_err(|e| e.to_string())?;
+        let out = outputs
+            .first()
+            .ok_or_else(|| bad(Input::Stream(1), "no client output"))?;
+        let l = parse::netperf(out).map_err(|e| bad(Input::Stream(1), e.to_string()))?;
         if !(l.mean > 0.0 && l.max >= l.min) {
-            return Err(format!("implausible latency (no samples?): {l:?}"));
+            return Err(bad(
+                Input::Stream(1),
+                format!("implausible latency (no samples?): {l:?}"),
+            ));
         }
         m.latency_us = Some(l);
         return Ok(m);
     }
     for (i, out) in outputs.iter().enumerate() {
-        let s = parse::iperf3(out).map_err(|e| format!("stream {}: {e}", i + 1))?;
+        let at = Input::Stream(i + 1);
+        let s = parse::iperf3(out).map_err(|e| bad(at, format!("stream {}: {e}", i + 1)))?;
         if s.receiver_bps <= 0.0 {
-            return Err(format!("stream {}: zero throughput", i + 1));
+            return Err(bad(at, format!("stream {}: zero throughput", i + 1)));
         }
         m.streams.push(s);
     }
     if m.streams.is_empty() {
-        return Err("no client output".into());
+        return Err(bad(Input::Stream(1), "no client output"));
     }
     m.throughput_bps = Some(m.streams.iter().map(|s| s.receiver_bps).sum());
     m.sender_bps = Some(m.streams.iter().map(|s| s.sender_bps).sum());
@@ -222,9 +252,12 @@ pub fn metrics(
         }
     }
     if let (Variant::Pps { .. }, Some((text, iface))) = (v, sar) {
-        let s = parse::sar_dev(text, iface).map_err(|e| e.to_string())?;
+        let s = parse::sar_dev(text, iface).map_err(|e| bad(Input::Sar, e.to_string()))?;
         if s.rx_pps <= 0.0 {
-            return Err(format!("sar counted no packets on {iface}"));
+            return Err(bad(
+                Input::Sar,
+                format!("sar counted no packets on {iface}"),
+            ));
         }
         m.packets_per_second = Some(s.rx_pps);
     }
@@ -285,9 +318,11 @@ mod tests {
         );
         assert!(metrics(&v, &[zero], None)
             .unwrap_err()
+            .message
             .contains("zero throughput"));
         assert!(metrics(&v, &[data("iperf3_refused.json")], None)
             .unwrap_err()
+            .message
             .contains("Connection refused"));
         let lat = Variant::Latency {
             protocol: Protocol::Tcp,

@@ -232,5 +232,15 @@ pub(super) fn run(
         &outputs,
         sar_text.as_deref().map(|s| (s, iface.as_str())),
     )
-    .map_err(|m| StepError::new("parse results", m))
+    .map_err(|e| {
+        // Name the file the bad output is in.
+        let (host, file) = match (e.input, &sar) {
+            (perf::Input::Sar, Some((_, file))) => (&ctx.server, file.to_string()),
+            (perf::Input::Sar, None) => (&ctx.server, "(no sar output)".to_string()),
+            (perf::Input::Stream(s), _) => {
+                (&ctx.client, format!("{dir}/stream_{s}.{}", plan.output_ext))
+            }
+        };
+        StepError::new("parse results", format!("{} (in {host}:{file})", e.message)).on(host)
+    })
 }
