@@ -217,12 +217,19 @@ fn filtered_subset_runs_green_with_junit_and_remote_tree() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    for prefix in ["tool_output_", "tool_error_", "ebpf_pid_"] {
+    for prefix in ["tool_output_", "tool_error_", "ebpf_pid_", "ebpf_command_"] {
         assert!(
             mon.iter().any(|f| f.starts_with(prefix)),
             "{prefix} in {mon:?}"
         );
     }
+    // The command as it ran, rendered, next to its output.
+    let cmd_file = mon.iter().find(|f| f.starts_with("ebpf_command_")).unwrap();
+    let cmd = std::fs::read_to_string(case_root.join("ebpf_monitoring").join(cmd_file)).unwrap();
+    assert_eq!(
+        cmd,
+        "bpftrace -q -e 'tracepoint:net:netif_receive_skb { @rx[cpu] = count(); } interval:s:1 { print(@rx); clear(@rx); }'\n"
+    );
     let err = common::stderr(&o);
     assert!(err.contains("8 of 48 trials selected"), "{err}");
     // The results file holds the same trials, judged.
@@ -234,17 +241,25 @@ fn filtered_subset_runs_green_with_junit_and_remote_tree() {
         .all(|t| t.status == ebpf_perf::results::Status::Passed));
 }
 
+/// The default config with case 2's command run after `prefix` (a shell
+/// fragment that fails or never loads a BPF program).
+fn case_2_prefixed(prefix: &str) -> tempfile::TempDir {
+    config(|d| {
+        replace_in(
+            &d.join("ebpf-cases.json"),
+            "\"command\": \"bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len",
+            &format!(
+                "\"command\": \"{prefix}bpftrace -q -e 'tracepoint:net:netif_receive_skb {{ @len"
+            ),
+        )
+    })
+}
+
 #[test]
 fn a_case_whose_program_exits_fails_exactly_its_trials() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let cfg = config(|d| {
-        replace_in(
-            &d.join("ebpf-cases.json"),
-            "\"command\": \"bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len",
-            "\"command\": \"echo 'probe attach failed' >&2; exit 3; bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len",
-        )
-    });
+    let cfg = case_2_prefixed("echo 'probe attach failed' >&2; exit 3; ");
     let (o, jpath) = perf(cfg.path(), &["host", "tcp_rr", "--skip", "baseline"]);
     assert!(!o.status.success());
     let cases = junit(&jpath);
@@ -280,6 +295,46 @@ fn a_case_whose_program_exits_fails_exactly_its_trials() {
         "the next case still runs: {:?}",
         cases[2].failure
     );
+}
+
+#[test]
+fn a_program_that_never_attaches_fails_its_case_unless_allowed() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    // Runs, but loads no BPF program: measuring it would report a baseline.
+    let cfg = case_2_prefixed("sleep 600; ");
+    let started = std::time::SystemTime::now();
+    let (o, jpath) = perf(cfg.path(), &["case_2", "tcp_rr"]);
+    assert!(!o.status.success());
+    let cases = junit(&jpath);
+    let c = cases.iter().find(|c| c.name.contains("case_2")).unwrap();
+    let f = c.failure_body.as_str();
+    for want in [
+        "case 2 loaded no BPF program within 20s",
+        "\"allow_no_bpf\": true",
+        "host: host-server",
+    ] {
+        assert!(f.contains(want), "{want:?} in {f}");
+    }
+    // Its program was stopped by PID at teardown.
+    let mut pids = Vec::new();
+    pid_files(
+        Path::new("/var/lib/ebpf-perf-lab/hosts"),
+        started,
+        &mut pids,
+    );
+    assert!(!pids.is_empty());
+    for p in &pids {
+        assert!(!recorded_alive(p), "{} still running", p.display());
+    }
+    // A tool that loads none says so, and its case runs.
+    replace_in(
+        &cfg.path().join("ebpf-cases.json"),
+        "\"id\": 2,",
+        "\"id\": 2, \"allow_no_bpf\": true,",
+    );
+    let (o, _) = perf(cfg.path(), &["case_2", "tcp_rr"]);
+    assert!(o.status.success(), "{}", common::stdout(&o));
 }
 
 fn pid_files(root: &Path, since: std::time::SystemTime, out: &mut Vec<PathBuf>) {
@@ -632,13 +687,7 @@ fn layers_run_in_order_and_only_where_selected() {
 fn a_failed_case_fails_its_remaining_trials_at_once() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let cfg = config(|d| {
-        replace_in(
-            &d.join("ebpf-cases.json"),
-            "\"command\": \"bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len",
-            "\"command\": \"exit 4; bpftrace -q -e 'tracepoint:net:netif_receive_skb { @len",
-        )
-    });
+    let cfg = case_2_prefixed("exit 4; ");
     let (o, _) = perf(cfg.path(), &["case_2", "--skip", "latency"]);
     assert!(!o.status.success());
     let out = common::stdout(&o);

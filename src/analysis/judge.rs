@@ -201,7 +201,7 @@ pub fn judge(
                     if r.verdict == Verdict::Exceeded
                         || (s.strict && r.verdict == Verdict::Inconclusive)
                     {
-                        failures.push(super::lines::regression_failure(r));
+                        failures.push(super::lines::regression_line(r));
                     }
                 }
             }

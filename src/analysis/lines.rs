@@ -158,17 +158,7 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
         ));
     }
     for r in &a.regressions {
-        out.push(format!(
-            "regression {} {} pts {} since {} ({:.2}% then, {:.2}% now), limit {}: {}",
-            r.metric,
-            signed(r.growth_pts.value),
-            interval(&r.growth_pts, ""),
-            r.since,
-            r.then_pct,
-            r.now_pct,
-            r.limit_pts,
-            r.verdict.as_str()
-        ));
+        out.push(regression_line(r));
     }
     out.extend(a.notes.iter().map(|n| format!("note: {n}")));
     out
@@ -212,7 +202,8 @@ pub fn budget_failure(b: &BudgetVerdict, a: &Analysis) -> String {
     )
 }
 
-pub fn regression_failure(r: &Regression) -> String {
+/// One regression verdict, as system-out and `<failure>` both say it.
+pub fn regression_line(r: &Regression) -> String {
     format!(
         "regression {}: cost grew {} pts {} since {} ({:.2}% -> {:.2}%), limit {} pts: {}",
         r.metric,

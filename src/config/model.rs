@@ -428,6 +428,10 @@ pub struct EbpfCase {
     pub target: Target,
     #[serde(default)]
     pub parameters: IndexMap<String, Scalar>,
+    /// The tool loads no BPF program of its own (a user-space tool): do not
+    /// wait for one, and do not fail the case when none appears.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_no_bpf: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]

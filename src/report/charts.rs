@@ -6,6 +6,7 @@
 use super::model::Row;
 use crate::analysis::stats::Estimate;
 use crate::results::{Results, TrialResult};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 const W: u32 = 560;
@@ -88,6 +89,47 @@ fn svg(draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Dr
     buf
 }
 
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A chart with one labelled column per x = 0, 1, … and its mesh drawn.
+fn columns<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    caption: &str,
+    labels: &[String],
+    (lo, hi): (f64, f64),
+    y_desc: &str,
+) -> Result<Chart<'a, 'b>, Box<dyn std::error::Error>> {
+    let n = labels.len();
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 13))
+        .margin(8)
+        .x_label_area_size(60)
+        .y_label_area_size(48)
+        .build_cartesian_2d(-0.5f64..n as f64 - 0.5, lo..hi)?;
+    let label = |x: &f64| {
+        let i = x.round();
+        match labels.get(i as usize) {
+            Some(l) if (x - i).abs() < 1e-6 && i >= 0.0 => l.clone(),
+            _ => String::new(),
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .y_labels(6)
+        .x_labels(n)
+        .x_label_formatter(&label)
+        .x_label_style(
+            ("sans-serif", 11)
+                .into_font()
+                .transform(FontTransform::Rotate90),
+        )
+        .y_desc(y_desc)
+        .draw()?;
+    Ok(chart)
+}
+
 /// Overhead per trial and metric, in percent of the baseline, with 95 % CI
 /// whiskers and the budget (when one is set) as a red mark over the bar.
 pub fn overhead(r: &Results, row: &Row) -> Option<String> {
@@ -125,33 +167,8 @@ pub fn overhead(r: &Results, row: &Row) -> Option<String> {
     };
     let n = bars.len();
     Some(svg(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(caption, ("sans-serif", 13))
-            .margin(8)
-            .x_label_area_size(60)
-            .y_label_area_size(48)
-            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, lo..hi)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(TRANSPARENT)
-            .y_labels(6)
-            .x_labels(n)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-                    bars[i as usize].label.clone()
-                } else {
-                    String::new()
-                }
-            })
-            .x_label_style(
-                ("sans-serif", 11)
-                    .into_font()
-                    .transform(FontTransform::Rotate90),
-            )
-            .y_desc("% of baseline")
-            .draw()?;
+        let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+        let mut chart = columns(root, &caption, &labels, (lo, hi), "% of baseline")?;
         chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
             let x = i as f64;
             let mut rect = Rectangle::new(
@@ -230,37 +247,15 @@ pub fn repeats(r: &Results, row: &Row) -> Option<String> {
             .flat_map(|(_, b, e)| b.iter().chain(e).copied())
             .chain([100.0]),
     );
-    let n = cols.len();
     Some(svg(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                "Repeats: each run, % of baseline mean (grey baseline, blue eBPF)",
-                ("sans-serif", 15),
-            )
-            .margin(8)
-            .x_label_area_size(60)
-            .y_label_area_size(48)
-            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, lo.max(0.0)..hi)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(TRANSPARENT)
-            .y_labels(6)
-            .x_labels(n)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-                    cols[i as usize].0.clone()
-                } else {
-                    String::new()
-                }
-            })
-            .x_label_style(
-                ("sans-serif", 11)
-                    .into_font()
-                    .transform(FontTransform::Rotate90),
-            )
-            .draw()?;
+        let labels: Vec<String> = cols.iter().map(|c| c.0.clone()).collect();
+        let mut chart = columns(
+            root,
+            "Repeats: each run, % of baseline mean (grey baseline, blue eBPF)",
+            &labels,
+            (lo.max(0.0), hi),
+            "",
+        )?;
         for (i, (_, base, ebpf)) in cols.iter().enumerate() {
             let x = i as f64;
             chart.draw_series(

@@ -382,6 +382,14 @@ fn case(
             what: format!("eBPF program of case {}", cc.case.id),
             record: record.clone(),
         });
+        // The command as it ran, next to its output.
+        trace.write_file(
+            &r.remote,
+            &host,
+            "record eBPF command",
+            &format!("{mon}/ebpf_command_{ts}.txt"),
+            format!("{command}\n").as_bytes(),
+        )?;
         watched.push((host.clone(), record.clone(), stdout_file));
         r.programs.push(Program {
             host,
@@ -391,13 +399,24 @@ fn case(
     }
     // Ready once its BPF programs are loaded (an fd of the process group links
     // to a bpf-prog); then it must stay alive for the settle time.
-    for p in r.programs.clone() {
+    // A tool that loads none says so (`allow_no_bpf`); otherwise measuring
+    // without its program would report a baseline as the tool's cost.
+    for p in r.programs.clone().iter().filter(|_| !cc.case.allow_no_bpf) {
         let state = r
             .remote
             .wait_fd(&p.host, &p.record, BPF_PROG_FD, LOAD_TIMEOUT)
             .map_err(|e| StepError::remote("wait for eBPF program", &e))?;
         if state == "timeout" {
-            tracing::warn!(host = %p.host, "the eBPF program loaded no BPF program within {LOAD_TIMEOUT:?}; testing anyway");
+            return Err(StepError::new(
+                "wait for eBPF program",
+                format!(
+                    "case {} loaded no BPF program within {}s (no bpf-prog fd in its process group); \
+                     check that it attaches, or set \"allow_no_bpf\": true on the case if the tool loads none",
+                    cc.case.id,
+                    LOAD_TIMEOUT.as_secs()
+                ),
+            )
+            .on(&p.host));
         }
     }
     let until = Instant::now() + SETTLE;

@@ -60,19 +60,40 @@ pub fn perf_exe() -> &'static Path {
     })
 }
 
-/// Runs the perf harness with `args`, in the repository, without the
-/// environment overrides of the caller.
+/// The perf harness, in the repository, without the caller's environment
+/// overrides.
+fn harness() -> Command {
+    let mut c = Command::new(perf_exe());
+    c.current_dir(repo());
+    for v in [
+        "EBPF_PERF_CONFIG",
+        "EBPF_PERF_JUNIT",
+        "EBPF_PERF_RESULTS",
+        "EBPF_PERF_REPEAT",
+        "EBPF_PERF_NO_REPORT",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+/// The harness on `cfg`, with JUnit (`junit.xml`) and the results file
+/// (`results.json`, the report next to it) inside `cfg`.
+fn harness_in(cfg: &Path, args: &[&str]) -> Command {
+    let mut c = harness();
+    c.arg("--config-dir")
+        .arg(cfg)
+        .arg("--junit")
+        .arg(cfg.join("junit.xml"))
+        .arg("--results")
+        .arg(cfg.join("results.json"))
+        .args(args);
+    c
+}
+
+/// Runs the perf harness with `args`.
 pub fn perf(args: &[&str]) -> Output {
-    Command::new(perf_exe())
-        .args(args)
-        .current_dir(repo())
-        .env_remove("EBPF_PERF_CONFIG")
-        .env_remove("EBPF_PERF_JUNIT")
-        .env_remove("EBPF_PERF_RESULTS")
-        .env_remove("EBPF_PERF_REPEAT")
-        .env_remove("EBPF_PERF_NO_REPORT")
-        .output()
-        .expect("run perf harness")
+    harness().args(args).output().expect("run perf harness")
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -119,26 +140,9 @@ pub fn lab() -> Option<ebpf_perf::config::Config> {
     Some(cfg)
 }
 
-/// Starts the perf harness on `cfg` (JUnit at `cfg/junit.xml`) without waiting.
+/// Starts the perf harness on `cfg` (see `harness_in`) without waiting.
 pub fn spawn_perf(cfg: &Path, args: &[&str]) -> std::process::Child {
-    let junit = cfg.join("junit.xml");
-    let results = cfg.join("results.json");
-    Command::new(perf_exe())
-        .args([
-            "--config-dir",
-            cfg.to_str().unwrap(),
-            "--junit",
-            junit.to_str().unwrap(),
-            "--results",
-            results.to_str().unwrap(),
-        ])
-        .args(args)
-        .current_dir(repo())
-        .env_remove("EBPF_PERF_CONFIG")
-        .env_remove("EBPF_PERF_JUNIT")
-        .env_remove("EBPF_PERF_RESULTS")
-        .env_remove("EBPF_PERF_REPEAT")
-        .env_remove("EBPF_PERF_NO_REPORT")
+    harness_in(cfg, args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -185,21 +189,11 @@ pub fn replace_in(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
-/// Runs the perf harness on `cfg` with JUnit and results inside `cfg`;
-/// returns the output and the results file's path.
+/// Runs the perf harness on `cfg` (see `harness_in`); returns the output
+/// and the results file's path.
 pub fn perf_in(cfg: &Path, args: &[&str]) -> (Output, PathBuf) {
-    let junit = cfg.join("junit.xml");
-    let results = cfg.join("results.json");
-    let mut a = vec![
-        "--config-dir",
-        cfg.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-    ];
-    a.extend_from_slice(args);
-    (perf(&a), results)
+    let o = harness_in(cfg, args).output().expect("run perf harness");
+    (o, cfg.join("results.json"))
 }
 
 /// A trial of a results file, by name.
