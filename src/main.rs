@@ -103,6 +103,14 @@ enum LabAction {
 enum HostsAction {
     /// Connect to every host: reachability, auth, host key, workdir, tools.
     Check,
+    /// Stop what runs that were killed hard left running on the hosts (by
+    /// recorded PID; nothing that is not ours), unless a live run holds them.
+    Clean {
+        /// Also take over leases that this machine cannot check (held from
+        /// another controller, or from before a reboot).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -121,6 +129,10 @@ fn main() -> ExitCode {
             action: HostsAction::Check,
             config_dir,
         } => hosts_check(&config_dir),
+        Command::Hosts {
+            action: HostsAction::Clean { force },
+            config_dir,
+        } => hosts_clean(&config_dir, force),
         Command::Fetch {
             host,
             local_dir,
@@ -251,6 +263,32 @@ fn fetch_cmd(
     let mut progress = fetch::StderrProgress::default();
     let (dest, n) = fetch::fetch(&r, host, local_dir, remote_path, compress, &mut progress)?;
     eprintln!("fetched {n} bytes from {host} into {}", dest.display());
+    Ok(())
+}
+
+fn hosts_clean(dir: &std::path::Path, force: bool) -> CliResult {
+    let cfg = config::load(dir)?;
+    if cfg.list_only {
+        return Err(format!(
+            "{}: list_only: true; these hosts are never connected to",
+            dir.display()
+        )
+        .into());
+    }
+    let mut failed = 0;
+    for (host, res) in ebpf_perf::run::leftovers::clean_hosts(&cfg, force) {
+        match res {
+            Ok(notes) if notes.is_empty() => println!("{host}: nothing left running"),
+            Ok(notes) => notes.iter().for_each(|n| println!("{host}: {n}")),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{host}: {e}");
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(format!("{failed} host(s) could not be cleaned").into());
+    }
     Ok(())
 }
 

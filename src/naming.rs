@@ -234,6 +234,16 @@ pub fn trial_dir_prefix(cycle_root: &str, variant: &Variant) -> String {
     )
 }
 
+/// The framework's own directory on a host (monitor agent, lease).
+pub fn own_dir(workdir: &str) -> String {
+    format!("{}/.ebpf-perf", workdir.trim_end_matches('/'))
+}
+
+/// The lease a run holds on a host while it uses it.
+pub fn lease_path(workdir: &str) -> String {
+    format!("{}/lease", own_dir(workdir))
+}
+
 /// Absolute remote path of the results root of a host.
 pub fn results_root(workdir: &str) -> String {
     format!("{}/{RESULTS_DIR}", workdir.trim_end_matches('/'))

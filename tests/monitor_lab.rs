@@ -331,3 +331,69 @@ fn bpf_stats_is_restored_after_the_case_also_when_it_fails() {
     assert_eq!(results[0]["stdout"].as_str().unwrap().trim(), "1");
     assert_eq!(bpf_stats(), "0");
 }
+
+/// Clock skew: the controller's clock is 3 hours behind the hosts' (the
+/// harness runs under libfaketime; the lab hosts' sshd, and so the monitor
+/// agents, keep the real clock). Each trial's monitoring window must still
+/// hold the samples of its run, because it is cut by the hosts' own clocks.
+#[test]
+fn windows_are_cut_by_the_hosts_clocks_when_the_controller_is_skewed() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    if std::process::Command::new("faketime")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "faketime missing under CI=true (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED: no faketime (Debian package faketime)");
+        return;
+    }
+    let cfg = config(|_| {});
+    let (o, results) = common::perf_in_under(
+        &[
+            "env",
+            "FAKETIME_DONT_FAKE_MONOTONIC=1",
+            "faketime",
+            "-f",
+            "-3h",
+        ],
+        cfg.path(),
+        &["case_1", "host", "latency", "tcp_rr"],
+    );
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        common::stdout(&o),
+        common::stderr(&o)
+    );
+    let r = ebpf_perf::results::read(&results).unwrap();
+    // The controller's clock really was skewed.
+    let started = ebpf_perf::monitor::summary::seconds(&r.session.started).unwrap();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        now - started > 2.5 * 3600.0,
+        "started {}",
+        r.session.started
+    );
+    for t in &r.trials {
+        let m = &t.runs[0].metrics;
+        assert!(
+            m.contains_key("host_cpu_busy_pct"),
+            "{}: {:?}",
+            t.name,
+            m.keys()
+        );
+        if !t.is_baseline() {
+            for k in ["tool_cpu_pct", "tool_rss_mb", "bpf_ns_per_event"] {
+                assert!(m.contains_key(k), "{}: no {k} in {:?}", t.name, m.keys());
+            }
+        }
+    }
+}

@@ -273,9 +273,22 @@ fn changed_host_key_is_refused(#[case] check: HostKeyCheck) {
         matches!(&err, RemoteError::HostKeyChanged(c) if c.line == 2),
         "{msg}"
     );
+    // Both fingerprints: what the server offers and what the file holds.
+    let fp = |pubfile: &str| {
+        let text = std::fs::read_to_string(pubfile).unwrap();
+        let b64 = text.split_whitespace().nth(1).unwrap();
+        use base64::Engine;
+        ebpf_perf::remote::known_hosts::fingerprint(
+            &base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
+    };
+    let offered = fp("/var/lib/ebpf-perf-lab/hostkeys/host-client.pub");
+    let known = fp("/var/lib/ebpf-perf-lab/hostkeys/vm-client.pub");
     assert!(
-        msg.contains("host-client") && msg.contains("SHA256:"),
-        "{msg}"
+        msg.contains("host-client") && msg.contains(&offered) && msg.contains(&known),
+        "{msg} (offered {offered}, known {known})"
     );
     assert!(
         msg.contains(&format!("{}:2", dir.path().join("known_hosts").display())),

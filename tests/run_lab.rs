@@ -754,3 +754,195 @@ fn quiet_and_threads_are_passed_to_libtest_but_trials_stay_serial() {
     let b_start = b[..29].to_string();
     assert!(a_end <= b_start, "{a} / {b}");
 }
+
+/// Is any process on this machine running with exactly this argument? (Read
+/// only: the lab's hosts share this process table.)
+fn running_with_arg(arg: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+        })
+        .collect()
+}
+
+#[test]
+fn hung_commands_end_at_their_timeout_with_their_process_group() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    // A hook that never returns, and leaves a background child in its group.
+    let hook = config(|d| {
+        std::fs::write(
+            d.join("hooks.yaml"),
+            "hooks:\n  test:\n    setup:\n      - {name: hang, on: server, timeout: 3, run: \"sleep 600.101 & sleep 600.102\"}\n",
+        )
+        .unwrap();
+    });
+    let t = std::time::Instant::now();
+    let (o, jpath) = perf(hook.path(), &["--exact", "baseline::host::latency::tcp_rr"]);
+    assert!(!o.status.success());
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        t.elapsed()
+    );
+    let c = &junit(&jpath)[0];
+    for want in [
+        "sleep 600.101 & sleep 600.102",
+        "timed out after 3",
+        "host: host-server",
+    ] {
+        assert!(
+            c.failure_body.contains(want),
+            "{want:?} in {}",
+            c.failure_body
+        );
+    }
+    // A server that never listens.
+    let server = config(|d| {
+        replace_in(
+            &d.join("performance-test-spec.yaml"),
+            "server_cmd: \"netserver -L {server_ip} -p {port} -D\"",
+            "server_cmd: \"sleep 600.103\"",
+        )
+    });
+    let (o, jpath) = perf(
+        server.path(),
+        &["--exact", "baseline::host::latency::tcp_rr"],
+    );
+    assert!(!o.status.success());
+    let c = &junit(&jpath)[0];
+    for want in [
+        "is not listening after 10 s",
+        "sleep 600.103",
+        "host: host-server",
+    ] {
+        assert!(
+            c.failure_body.contains(want),
+            "{want:?} in {}",
+            c.failure_body
+        );
+    }
+    // Nothing of either is left running.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    for arg in ["600.101", "600.102", "600.103"] {
+        assert!(
+            running_with_arg(arg).is_empty(),
+            "sleep {arg} still runs: {:?}",
+            running_with_arg(arg)
+        );
+    }
+}
+
+#[test]
+fn a_run_killed_hard_is_cleaned_up_by_the_next_run() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = config(|d| {
+        replace_in(
+            &d.join("performance-test-spec.yaml"),
+            "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 1",
+            "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 20",
+        );
+    });
+    let since = std::time::SystemTime::now();
+    let mut child = common::spawn_perf(cfg.path(), &["case_3", "throughput", "multi_2_tcp"]);
+    // Wait until the eBPF trial's clients run, then SIGKILL the harness.
+    let root = Path::new("/var/lib/ebpf-perf-lab/hosts/host-client/performance-test-results/ebpf");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut found = Vec::new();
+        pid_files(root, since, &mut found);
+        if found
+            .iter()
+            .any(|p| p.ends_with("client_results/clients.pid"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "clients never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // What it started keeps running: the eBPF program on both hosts at least.
+    let mut files = Vec::new();
+    pid_files(Path::new("/var/lib/ebpf-perf-lab/hosts"), since, &mut files);
+    let left: Vec<&PathBuf> = files.iter().filter(|f| recorded_alive(f)).collect();
+    assert!(
+        left.iter()
+            .filter(|f| f
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("ebpf_pid_"))
+            .count()
+            == 2,
+        "{left:?}"
+    );
+    // The next run stops them in its global setup, says so, and runs clean.
+    let (o, jpath) = perf(cfg.path(), &["--exact", "baseline::host::latency::tcp_rr"]);
+    let err = common::stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(junit(&jpath)[0].failure.is_none());
+    assert!(err.contains("was stale"), "{err}");
+    for f in &left {
+        assert!(!recorded_alive(f), "{} still runs", f.display());
+        // Clients may end on their own once their servers are stopped; the
+        // eBPF programs and monitors never do, so they must have been stopped.
+        let name = f.file_name().unwrap().to_string_lossy();
+        if name.starts_with("ebpf_pid_") || name.starts_with("monitor_") {
+            assert!(
+                err.contains(&*f.display().to_string()),
+                "{} not named in\n{err}",
+                f.display()
+            );
+        }
+    }
+    // Its lease is given back: a second run finds the hosts free.
+    for h in ["host-server", "host-client"] {
+        assert!(
+            !Path::new(&format!(
+                "/var/lib/ebpf-perf-lab/hosts/{h}/.ebpf-perf/lease"
+            ))
+            .exists(),
+            "{h} lease left"
+        );
+    }
+}
+
+#[test]
+fn a_host_held_by_a_live_run_is_refused_and_hosts_clean_says_so() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = config(|_| {});
+    // A live owner: this test process itself.
+    let me = ebpf_perf::run::leftovers::Owner::me("20261122_999999");
+    let lease = "/var/lib/ebpf-perf-lab/hosts/host-server/.ebpf-perf/lease";
+    std::fs::write(lease, me.text()).unwrap();
+    let (o, jpath) = perf(cfg.path(), &["--exact", "baseline::host::latency::tcp_rr"]);
+    let _ = std::fs::remove_file(lease);
+    assert!(!o.status.success());
+    let f = &junit(&jpath)[0].failure_body;
+    for want in [
+        "host-server is in use by session 20261122_999999",
+        &format!("PID {}", std::process::id()),
+        "ebpf-perf hosts clean --force",
+    ] {
+        assert!(f.contains(want), "{want:?} in {f}");
+    }
+    // With the lease gone, `hosts clean` finds nothing left.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ebpf-perf"))
+        .args(["hosts", "clean", "--config-dir"])
+        .arg(cfg.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).contains("host-server: nothing left running"),
+        "{}",
+        common::stdout(&out)
+    );
+}

@@ -79,8 +79,8 @@ pub enum RemoteError {
 /// A host key that differs from the one known_hosts holds.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{host}: HOST KEY CHANGED: the server offers {fingerprint}, but {}:{line} holds another \
-     {key_type} key for {name}. Refusing to connect. If the host was really reinstalled, remove \
+    "{host}: HOST KEY CHANGED: the server offers {key_type} {fingerprint}, but {}:{line} holds \
+     {known} for {name}. Refusing to connect. If the host was really reinstalled, remove \
      that line (ssh-keygen -R '{name}' -f {})",
     file.display(),
     file.display()
@@ -89,7 +89,10 @@ pub struct ChangedKey {
     pub host: String,
     pub name: String,
     pub key_type: String,
+    /// What the server offers.
     pub fingerprint: String,
+    /// What known_hosts holds at `line`.
+    pub known: String,
     pub file: PathBuf,
     pub line: usize,
 }

@@ -17,7 +17,8 @@ pub enum Verdict {
     /// A line of the same type holds this key.
     Known { line: usize },
     /// Lines of the same key type exist for the host, none with this key.
-    Changed { line: usize },
+    /// `known`: the fingerprint of the key that line holds.
+    Changed { line: usize, known: String },
     /// The key is listed as `@revoked`.
     Revoked { line: usize },
     /// Nothing for this host and key type.
@@ -136,9 +137,17 @@ pub fn check(text: &str, name: &str, blob: &[u8]) -> Verdict {
         if same_key {
             return Verdict::Known { line: i + 1 };
         }
-        changed.get_or_insert(i + 1);
+        changed.get_or_insert_with(|| {
+            let known = B64
+                .decode(kdata)
+                .map_or_else(|_| "(not base64)".to_string(), |k| fingerprint(&k));
+            (i + 1, known)
+        });
     }
-    changed.map_or(Verdict::Unknown, |line| Verdict::Changed { line })
+    changed.map_or(Verdict::Unknown, |(line, known)| Verdict::Changed {
+        line,
+        known,
+    })
 }
 
 /// Appends a line for `name` and `blob` to the file (creating it, mode 600).
@@ -211,12 +220,18 @@ mod tests {
         assert_eq!(check(&text, "198.18.0.11", &k), Verdict::Known { line: 2 });
         assert_eq!(
             check(&text, "198.18.0.11", &other),
-            Verdict::Changed { line: 2 }
+            Verdict::Changed {
+                line: 2,
+                known: fingerprint(&k)
+            }
         );
         assert_eq!(check(&text, "hashed.lab", &k), Verdict::Known { line: 3 });
         assert_eq!(
             check(&text, "hashed.lab", &other),
-            Verdict::Changed { line: 3 }
+            Verdict::Changed {
+                line: 3,
+                known: fingerprint(&k)
+            }
         );
         assert_eq!(
             check(&text, "[198.18.0.12]:2222", &k),

@@ -149,14 +149,17 @@ fn verify_host_key(
     let fingerprint = known_hosts::fingerprint(&blob);
     match known_hosts::check(&text, &kh_name, &blob) {
         Verdict::Known { line } => Ok(KeyStatus::Known { file, line }),
-        Verdict::Changed { line } => Err(RemoteError::HostKeyChanged(Box::new(ChangedKey {
-            host: name.to_string(),
-            name: kh_name,
-            key_type: known_hosts::key_type(&blob).unwrap_or("?").to_string(),
-            fingerprint,
-            file,
-            line,
-        }))),
+        Verdict::Changed { line, known } => {
+            Err(RemoteError::HostKeyChanged(Box::new(ChangedKey {
+                host: name.to_string(),
+                name: kh_name,
+                key_type: known_hosts::key_type(&blob).unwrap_or("?").to_string(),
+                fingerprint,
+                known,
+                file,
+                line,
+            })))
+        }
         Verdict::Revoked { line } => Err(RemoteError::HostKeyRevoked {
             host: name.to_string(),
             fingerprint,

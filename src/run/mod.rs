@@ -6,6 +6,7 @@
 mod error;
 pub mod fixtures;
 mod hooks;
+pub mod leftovers;
 mod monitoring;
 mod perf_test;
 mod scopes;
@@ -52,6 +53,8 @@ enum Undo {
     Summary,
     /// Put `kernel.bpf_stats_enabled` back as it was.
     RestoreBpfStats { host: String, value: String },
+    /// Give the hosts' leases back (global scope).
+    ReleaseLeases,
 }
 
 /// An entered scope.
@@ -87,6 +90,8 @@ pub struct Runner {
     pub facts: BTreeMap<String, serde_json::Value>,
     teardown_errors: Vec<(String, StepError)>,
     programs: Vec<Program>,
+    /// Hosts whose lease this run holds.
+    leased: Vec<String>,
     /// Result directories made this session, per host (for the summary).
     dirs: BTreeMap<String, Vec<String>>,
     /// The local monitor agent binary, when there is one.
@@ -118,6 +123,7 @@ impl Runner {
             facts: BTreeMap::new(),
             teardown_errors: Vec::new(),
             programs: Vec::new(),
+            leased: Vec::new(),
             dirs: BTreeMap::new(),
             cfg,
             matrix,
@@ -290,6 +296,7 @@ impl Runner {
                 Undo::RestoreBpfStats { host, value } => {
                     monitoring::restore_bpf_stats(self, &mut trace, &host, &value)
                 }
+                Undo::ReleaseLeases => scopes::release_leases(self, &mut trace),
             };
             if let Err(e) = res {
                 eprintln!("ebpf-perf: teardown of {label}: {e}");

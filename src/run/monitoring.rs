@@ -63,8 +63,8 @@ pub fn deploy(r: &mut Runner, trace: &mut Trace, hosts: &[String]) -> Result<(),
         .collect();
     for h in hosts {
         let path = format!(
-            "{}/.ebpf-perf/ebpf-perf-monitor-{hash}",
-            r.cfg.ssh_hosts[h].workdir.trim_end_matches('/')
+            "{}/ebpf-perf-monitor-{hash}",
+            crate::naming::own_dir(&r.cfg.ssh_hosts[h].workdir)
         );
         let probe = trace.check(
             &r.remote,
@@ -282,15 +282,38 @@ impl Costs {
 
 const SLICE_MARK: &str = "@@ebpf-perf-slice";
 
-/// Copies the window [`from`, `to`] (plus the sample before it) of every
-/// case-long file into the trial's directories, and summarizes it.
+/// The host's own clock, in the monitor's timestamp format (UTC).
+const HOST_NOW: &str = "date -u '+%Y-%m-%d %H:%M:%S.%N'";
+
+/// Every monitored host's clock now: the start of a trial's window, read on
+/// the host that wrote the samples, so that a controller whose clock differs
+/// from the hosts' cuts the right samples.
+pub fn host_clocks(r: &Runner, trace: &mut Trace) -> Result<BTreeMap<String, String>, StepError> {
+    let hosts: Vec<&str> = r.monitors.iter().map(|a| a.host.as_str()).collect();
+    let read = super::trial::per_host(r, trace, &hosts, |r, host, t| {
+        let out = t.check(&r.remote, host, "read host clock", HOST_NOW, SHORT)?;
+        let now = out.stdout.trim().to_string();
+        if summary::seconds(&now).is_none() {
+            return Err(StepError::new(
+                "read host clock",
+                format!("`{HOST_NOW}` printed {now:?}, not a time; is GNU date installed?"),
+            )
+            .on(host));
+        }
+        Ok((host.to_string(), now))
+    });
+    read.into_iter().collect()
+}
+
+/// Copies each host's window (from its clock in `from` to its clock now,
+/// plus the sample before it) of every case-long file into the trial's
+/// directories, and summarizes it.
 pub fn collect(
     r: &Runner,
     trace: &mut Trace,
     dirs: &[(String, String)],
     trial_ts: &str,
-    from: &str,
-    to: &str,
+    from: &BTreeMap<String, String>,
 ) -> Result<Costs, StepError> {
     let agents = r.monitors.clone();
     let results = super::trial::per_host(
@@ -306,11 +329,13 @@ pub fn collect(
                 .find(|(h, _)| h == host)
                 .map(|(_, d)| d.clone())
                 .unwrap_or_default();
+            let Some(start) = from.get(host) else {
+                return Ok(None);
+            };
             let mut script = format!(
-            "a={}; b={}\n\
+            "a={}; b=$({HOST_NOW})\n\
              sl() {{ [ -f \"$1\" ] || return 0; awk -v a=\"$a\" -v b=\"$b\" '{{ t = $1 \" \" $2 }} t < a {{ if (t != pt) buf = \"\"; buf = buf $0 ORS; pt = t; next }} t <= b {{ printf \"%s\", buf; buf = \"\"; print }}' \"$1\" | tee \"$2\"; }}\n",
-            quote(from),
-            quote(to)
+            quote(start),
         );
             let mut files: Vec<(&str, String, String)> = HOST_FILES
                 .iter()
@@ -354,6 +379,7 @@ pub fn collect(
     let mut costs = Costs::default();
     for (a, res) in agents.iter().zip(results) {
         let Some((has_tool, p)) = res? else { continue };
+        let from = from.get(&a.host).map(String::as_str).unwrap_or("");
         let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
         costs.hosts.insert(
             a.host.clone(),

@@ -95,7 +95,13 @@ pub(super) fn run(
             quote(log)
         );
     }
-    trace.check(&r.remote, &ctx.server, "wait for servers", &wait, SHORT)?;
+    trace
+        .check(&r.remote, &ctx.server, "wait for servers", &wait, SHORT)
+        .map_err(|mut e| {
+            // The server command is what the user can fix, not the wait script.
+            e.command = files.first().map(|(cmd, _, _)| cmd.clone());
+            e
+        })?;
     // sar for pps, on the server's test interface.
     let mut sar = None;
     if let (Variant::Pps { .. }, Some(t)) = (v, &plan.sar_cmd) {

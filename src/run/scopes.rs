@@ -186,6 +186,16 @@ fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepE
             ),
         ));
     }
+    // Hold the hosts for the run; stop what a run killed hard left behind.
+    let me = super::leftovers::Owner::me(&r.session_ts);
+    for (h, _) in &hosts {
+        let workdir = r.cfg.ssh_hosts[h].workdir.clone();
+        for note in super::leftovers::take(&r.remote, trace, h, &workdir, &me, false)? {
+            eprintln!("ebpf-perf: {h}: {note}");
+        }
+        r.leased.push(h.clone());
+    }
+    a.undo.push(Undo::ReleaseLeases);
     let names: Vec<String> = hosts.iter().map(|(h, _)| h.clone()).collect();
     super::monitoring::deploy(r, trace, &names)?;
     for (h, role) in &hosts {
@@ -328,7 +338,25 @@ fn case(
         )?;
     }
     let Some(cc) = &c.case else {
-        // Baseline: the hosts are monitored all the same.
+        // A baseline measured while an eBPF program of ours still runs would
+        // carry its cost.
+        for role in [Role::Server, Role::Client] {
+            let host = vars::host_of(&r.cfg, &c.env, role);
+            let workdir = r.cfg.ssh_hosts[&host].workdir.clone();
+            let left = super::leftovers::running(&r.remote, trace, &host, &workdir, true)?;
+            if let Some((file, p)) = left.first() {
+                return Err(StepError::new(
+                    "check for eBPF programs",
+                    format!(
+                        "an eBPF program of ours still runs (PID {}, {file}); refusing to measure a baseline \
+                         beside it; `ebpf-perf hosts clean` stops it",
+                        p.pid
+                    ),
+                )
+                .on(&host));
+            }
+        }
+        // The hosts are monitored all the same.
         return super::monitoring::start(r, a, trace, &c, ts, &[]);
     };
     let roles: &[Role] = match cc.case.target {
@@ -425,6 +453,20 @@ fn case(
     }
     r.check_programs()?;
     super::monitoring::start(r, a, trace, &c, ts, &watched)
+}
+
+/// Gives back the leases taken at global setup.
+pub fn release_leases(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
+    let me = super::leftovers::Owner::me(&r.session_ts);
+    let mut first = Ok(());
+    for h in std::mem::take(&mut r.leased) {
+        let workdir = r.cfg.ssh_hosts[&h].workdir.clone();
+        let res = super::leftovers::release(&r.remote, trace, &h, &workdir, &me);
+        if first.is_ok() {
+            first = res;
+        }
+    }
+    first
 }
 
 /// Session summary at global teardown: trial counts by status, files and bytes.

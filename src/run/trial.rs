@@ -354,6 +354,12 @@ pub fn rate_cap_bps(r: &Runner, v: &Variant) -> Option<f64> {
 /// batch per host), then its monitoring window summarized.
 fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) -> RunOut {
     let start = chrono::Utc::now();
+    // The window is cut by each host's clock, never by this machine's.
+    let clocks = if r.monitors.is_empty() {
+        Ok(Default::default())
+    } else {
+        super::monitoring::host_clocks(r, trace)
+    };
     let mut started: Vec<(String, String, ProcessRecord)> = Vec::new();
     let body = perf_test::run(r, ctx, v, trace, &mut started);
     let stops = per_host(r, trace, &[&ctx.client, &ctx.server], |r, host, t| {
@@ -381,18 +387,23 @@ fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) -> RunOut {
         error.get_or_insert(e);
     }
     let (from, to) = (naming::log_timestamp(start), naming::log_timestamp(end));
-    let costs = if r.monitors.is_empty() {
-        None
-    } else {
-        let dirs = [
-            (ctx.server.clone(), ctx.server_dir.clone()),
-            (ctx.client.clone(), ctx.client_dir.clone()),
-        ];
-        match super::monitoring::collect(r, trace, &dirs, &ctx.ts, &from, &to) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                error.get_or_insert(e);
-                None
+    let costs = match clocks {
+        _ if r.monitors.is_empty() => None,
+        Err(e) => {
+            error.get_or_insert(e);
+            None
+        }
+        Ok(clocks) => {
+            let dirs = [
+                (ctx.server.clone(), ctx.server_dir.clone()),
+                (ctx.client.clone(), ctx.client_dir.clone()),
+            ];
+            match super::monitoring::collect(r, trace, &dirs, &ctx.ts, &clocks) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    error.get_or_insert(e);
+                    None
+                }
             }
         }
     };

@@ -63,7 +63,19 @@ pub fn perf_exe() -> &'static Path {
 /// The perf harness, in the repository, without the caller's environment
 /// overrides.
 fn harness() -> Command {
-    let mut c = Command::new(perf_exe());
+    harness_under(&[])
+}
+
+/// [`harness`], run by `wrapper` (a program and its arguments, e.g. faketime).
+fn harness_under(wrapper: &[&str]) -> Command {
+    let mut c = match wrapper.split_first() {
+        Some((prog, args)) => {
+            let mut c = Command::new(prog);
+            c.args(args).arg(perf_exe());
+            c
+        }
+        None => Command::new(perf_exe()),
+    };
     c.current_dir(repo());
     for v in [
         "EBPF_PERF_CONFIG",
@@ -80,7 +92,11 @@ fn harness() -> Command {
 /// The harness on `cfg`, with JUnit (`junit.xml`) and the results file
 /// (`results.json`, the report next to it) inside `cfg`.
 fn harness_in(cfg: &Path, args: &[&str]) -> Command {
-    let mut c = harness();
+    harness_in_under(&[], cfg, args)
+}
+
+fn harness_in_under(wrapper: &[&str], cfg: &Path, args: &[&str]) -> Command {
+    let mut c = harness_under(wrapper);
     c.arg("--config-dir")
         .arg(cfg)
         .arg("--junit")
@@ -192,7 +208,14 @@ pub fn replace_in(path: &Path, from: &str, to: &str) {
 /// Runs the perf harness on `cfg` (see `harness_in`); returns the output
 /// and the results file's path.
 pub fn perf_in(cfg: &Path, args: &[&str]) -> (Output, PathBuf) {
-    let o = harness_in(cfg, args).output().expect("run perf harness");
+    perf_in_under(&[], cfg, args)
+}
+
+/// [`perf_in`], the harness run by `wrapper`.
+pub fn perf_in_under(wrapper: &[&str], cfg: &Path, args: &[&str]) -> (Output, PathBuf) {
+    let o = harness_in_under(wrapper, cfg, args)
+        .output()
+        .expect("run perf harness");
     (o, cfg.join("results.json"))
 }
 
