@@ -83,7 +83,7 @@ enum Command {
         /// An earlier results file: show how each case's cost changed since.
         #[arg(long)]
         compare_to: Option<PathBuf>,
-        /// Cases to put side by side (`case_1 case_3`, or `tool_001::case_1 ...`).
+        /// Cases to put side by side (`case_1 case_3`, `tool_001::case_1 ...`, or tool ids).
         #[arg(long, num_args = 2..)]
         compare: Vec<String>,
     },

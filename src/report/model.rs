@@ -399,6 +399,12 @@ fn ratings(r: &Results, row: &Row) -> Vec<(String, &'static str, &'static str, S
     out
 }
 
+/// Does a comparison's name (`case_N`, `tool_id::case_N`, or a tool id for
+/// its case) name this row?
+fn names(spec: &str, row: &Row) -> bool {
+    spec == row.case || spec == row.tool || spec == format!("{}::{}", row.tool, row.case)
+}
+
 fn pairs(rows: &[Row], r: &Results, asked: &[Vec<String>]) -> (Vec<Pair>, Vec<String>) {
     let mut out = Vec::new();
     let mut notes = Vec::new();
@@ -407,9 +413,9 @@ fn pairs(rows: &[Row], r: &Results, asked: &[Vec<String>]) -> (Vec<Pair>, Vec<St
             for b in &group[i + 1..] {
                 let envs: Vec<&str> = rows
                     .iter()
-                    .filter(|x| &x.case == a)
+                    .filter(|x| names(a, x))
                     .map(|x| x.env.as_str())
-                    .filter(|e| rows.iter().any(|y| &y.case == b && y.env == *e))
+                    .filter(|e| rows.iter().any(|y| names(b, y) && y.env == *e))
                     .collect();
                 if envs.is_empty() {
                     notes.push(format!(
@@ -417,7 +423,7 @@ fn pairs(rows: &[Row], r: &Results, asked: &[Vec<String>]) -> (Vec<Pair>, Vec<St
                     ));
                 }
                 for env in envs {
-                    let find = |c: &str| rows.iter().find(|x| x.case == c && x.env == env);
+                    let find = |c: &str| rows.iter().find(|x| names(c, x) && x.env == env);
                     let (Some(ra), Some(rb)) = (find(a), find(b)) else {
                         continue;
                     };

@@ -147,6 +147,15 @@ fn pairs_say_which_is_cheaper_and_name_what_is_missing() {
         let (side, _) = x.cheaper();
         assert_eq!(side == "a", x.b.value > x.a.value, "{}", x.family);
     }
+    // Tools name their case: tool_001 vs tool_002 is case_1 vs case_3 on host
+    // (tool_001's first row there, which is worst-first).
+    let by_tool = model::build(
+        &r,
+        &[vec!["tool_002".into(), "tool_001::case_1".into()]],
+        None,
+    );
+    assert_eq!(by_tool.pairs.len(), 1);
+    assert_eq!(by_tool.pairs[0].metrics.len(), p.metrics.len());
     // printf per packet costs the tool's CPU more than a per-CPU counter.
     let cpu = p
         .metrics

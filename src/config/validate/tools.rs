@@ -124,13 +124,15 @@ pub(super) fn check_case(ck: &mut Checker, cs: &Source, case: &EbpfCase, envs: &
 }
 
 /// `comparisons:` name at least two cases each, every one of them a case
-/// some tool selects (`case_N`, or `tool_id::case_N` to be exact).
+/// some tool selects (`case_N`, or `tool_id::case_N` to be exact) or a tool
+/// (its case; the first, when it has several).
 pub(super) fn check_comparisons(
     ck: &mut Checker,
     (src, f): &(Source, ToolsFile),
 ) -> Vec<Vec<String>> {
     let mut known: Vec<String> = Vec::new();
     for (tid, t) in &f.ebpf_tools {
+        known.push(tid.clone());
         let ids = t
             .case_ids
             .iter()
@@ -156,7 +158,7 @@ pub(super) fn check_comparisons(
                 ck.at(
                     src,
                     &["comparisons", &idx, "cases", &format!("[{j}]")],
-                    format!("`{case}` is not a case of any tool in this file; write case_N or tool_id::case_N"),
+                    format!("`{case}` is not a tool or a case of any tool in this file; write case_N, tool_id::case_N or tool_id"),
                 );
             }
         }
