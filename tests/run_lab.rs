@@ -366,25 +366,21 @@ fn recorded_alive(pid_file: &Path) -> bool {
     common::recorded_running(&std::fs::read_to_string(pid_file).unwrap())
 }
 
-#[test]
-fn sigint_during_a_trial_stops_everything_and_writes_junit() {
-    let Some(_) = common::lab() else { return };
-    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let cfg = config(|d| {
-        // A long test, so that Ctrl-C arrives while clients, servers and the
-        // eBPF program (on both hosts) run.
+/// The default config with multi-stream tests of `secs` seconds.
+fn long_multi_stream(secs: u32) -> tempfile::TempDir {
+    config(|d| {
         replace_in(
             &d.join("performance-test-spec.yaml"),
             "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 1",
-            "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 8",
+            &format!("  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: {secs}"),
         );
-    });
-    let since = std::time::SystemTime::now();
-    let junit_path = cfg.path().join("junit.xml");
-    let child = common::spawn_perf(cfg.path(), &["case_3", "throughput", "multi_2_tcp"]);
-    // Wait until the clients run (their pid file appears), then press Ctrl-C.
+    })
+}
+
+/// Waits until an eBPF trial's clients run (their pid file appears).
+fn wait_for_ebpf_clients(since: std::time::SystemTime) {
     let root = Path::new("/var/lib/ebpf-perf-lab/hosts/host-client/performance-test-results/ebpf");
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut found = Vec::new();
         pid_files(root, since, &mut found);
@@ -392,11 +388,25 @@ fn sigint_during_a_trial_stops_everything_and_writes_junit() {
             .iter()
             .any(|p| p.ends_with("client_results/clients.pid"))
         {
-            break;
+            return;
         }
         assert!(Instant::now() < deadline, "clients never started");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn sigint_during_a_trial_stops_everything_and_writes_junit() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    // A long test, so that Ctrl-C arrives while clients, servers and the
+    // eBPF program (on both hosts) run.
+    let cfg = long_multi_stream(8);
+    let since = std::time::SystemTime::now();
+    let junit_path = cfg.path().join("junit.xml");
+    let child = common::spawn_perf(cfg.path(), &["case_3", "throughput", "multi_2_tcp"]);
+    // Wait until the clients run (their pid file appears), then press Ctrl-C.
+    wait_for_ebpf_clients(since);
     std::thread::sleep(Duration::from_millis(500));
     let t = Instant::now();
     // SAFETY: signalling our own child by its PID.
@@ -841,30 +851,11 @@ fn hung_commands_end_at_their_timeout_with_their_process_group() {
 fn a_run_killed_hard_is_cleaned_up_by_the_next_run() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let cfg = config(|d| {
-        replace_in(
-            &d.join("performance-test-spec.yaml"),
-            "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 1",
-            "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 20",
-        );
-    });
+    let cfg = long_multi_stream(20);
     let since = std::time::SystemTime::now();
     let mut child = common::spawn_perf(cfg.path(), &["case_3", "throughput", "multi_2_tcp"]);
     // Wait until the eBPF trial's clients run, then SIGKILL the harness.
-    let root = Path::new("/var/lib/ebpf-perf-lab/hosts/host-client/performance-test-results/ebpf");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut found = Vec::new();
-        pid_files(root, since, &mut found);
-        if found
-            .iter()
-            .any(|p| p.ends_with("client_results/clients.pid"))
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "clients never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_ebpf_clients(since);
     child.kill().unwrap();
     child.wait().unwrap();
     // What it started keeps running: the eBPF program on both hosts at least.
