@@ -12,66 +12,13 @@ use std::time::{Duration, Instant};
 
 static LAB: Mutex<()> = Mutex::new(());
 
-use common::replace_in;
+use common::{junit, pid_files, recorded_alive, replace_in, wait_for_ebpf_clients, Case};
 
-/// A copy of the default config with 1 s tests and one run per trial,
-/// edited by `edit`.
-fn config(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
-    common::lab_config(1, |d| {
-        replace_in(
-            &d.join("performance-test-spec.yaml"),
-            "repeats: 3",
-            "repeats: 1",
-        );
-        edit(d)
-    })
-}
+use common::quick_config as config;
 
 fn perf(cfg: &Path, args: &[&str]) -> (Output, PathBuf) {
     let (o, _) = common::perf_in(cfg, args);
     (o, cfg.join("junit.xml"))
-}
-
-#[derive(Debug)]
-struct Case {
-    name: String,
-    classname: String,
-    failure: Option<String>,
-    system_out: String,
-    /// Text inside `<failure>`/`<error>`: step, host, command, exit code, stderr tail.
-    failure_body: String,
-}
-
-fn junit(path: &Path) -> Vec<Case> {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("JUnit {}: {e}", path.display()));
-    let doc = roxmltree::Document::parse(&text).expect("JUnit is XML");
-    doc.descendants()
-        .filter(|n| n.has_tag_name("testcase"))
-        .map(|n| {
-            let child_text = |tag: &str| {
-                n.children()
-                    .find(|c| c.has_tag_name(tag))
-                    .and_then(|c| c.text())
-                    .unwrap_or("")
-                    .to_string()
-            };
-            Case {
-                name: n.attribute("name").unwrap_or("").into(),
-                classname: n.attribute("classname").unwrap_or("").into(),
-                failure: n
-                    .children()
-                    .find(|c| c.has_tag_name("failure") || c.has_tag_name("error"))
-                    .map(|f| f.attribute("message").unwrap_or("").to_string()),
-                system_out: child_text("system-out"),
-                failure_body: n
-                    .children()
-                    .filter(|c| c.has_tag_name("failure") || c.has_tag_name("error"))
-                    .flat_map(|f| f.descendants().filter_map(|d| d.text()))
-                    .collect(),
-            }
-        })
-        .collect()
 }
 
 /// `server: host:/path` and `client: host:/path` lines of a system-out.
@@ -337,62 +284,9 @@ fn a_program_that_never_attaches_fails_its_case_unless_allowed() {
     assert!(o.status.success(), "{}", common::stdout(&o));
 }
 
-fn pid_files(root: &Path, since: std::time::SystemTime, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(root) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            pid_files(&p, since, out);
-        } else {
-            let name = p.file_name().unwrap().to_string_lossy().to_string();
-            let recent = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|m| m >= since);
-            if recent
-                && (name.ends_with(".pid")
-                    || (name.starts_with("ebpf_pid_") && name.ends_with(".txt")))
-            {
-                out.push(p);
-            }
-        }
-    }
-}
-
-/// Is the process recorded in `pid_file` (`PID STARTTIME`) still running?
-fn recorded_alive(pid_file: &Path) -> bool {
-    common::recorded_running(&std::fs::read_to_string(pid_file).unwrap())
-}
-
 /// The default config with multi-stream tests of `secs` seconds.
 fn long_multi_stream(secs: u32) -> tempfile::TempDir {
-    config(|d| {
-        replace_in(
-            &d.join("performance-test-spec.yaml"),
-            "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 1",
-            &format!("  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: {secs}"),
-        );
-    })
-}
-
-/// Waits until an eBPF trial's clients run (their pid file appears).
-fn wait_for_ebpf_clients(since: std::time::SystemTime) {
-    let root = Path::new("/var/lib/ebpf-perf-lab/hosts/host-client/performance-test-results/ebpf");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut found = Vec::new();
-        pid_files(root, since, &mut found);
-        if found
-            .iter()
-            .any(|p| p.ends_with("client_results/clients.pid"))
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "clients never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    config(|d| common::long_multi_stream_in(d, secs))
 }
 
 #[test]

@@ -26,6 +26,9 @@ pub const CONFIG_ENV: &str = "EBPF_PERF_CONFIG";
 pub const JUNIT_ENV: &str = "EBPF_PERF_JUNIT";
 pub const REPEAT_ENV: &str = "EBPF_PERF_REPEAT";
 pub const NO_REPORT_ENV: &str = "EBPF_PERF_NO_REPORT";
+pub const RECONNECT_WAIT_ENV: &str = "EBPF_PERF_RECONNECT_WAIT";
+/// How long the end of a run waits for an unreachable host, by default.
+pub const DEFAULT_RECONNECT_WAIT_S: u64 = 60;
 
 /// Exit code of a run stopped by bad input (configuration or options).
 pub const EXIT_CONFIG: u8 = 2;
@@ -48,6 +51,9 @@ pub struct HarnessArgs {
     pub no_report: bool,
     /// What a selection of no trials does (`--no-tests`, nextest's spelling).
     pub no_tests: NoTests,
+    /// How long the end of the run waits for an unreachable host to come
+    /// back, to stop what still runs there.
+    pub reconnect_wait: std::time::Duration,
     pub filter: Filter,
     /// What libtest-mimic gets: program name and libtest flags, no filters.
     pub libtest: Vec<String>,
@@ -62,6 +68,14 @@ pub enum MissingValue {
     Repeat(String, String),
     #[error("--no-tests takes fail, warn or pass, not {0:?}")]
     NoTests(String),
+    #[error("{0} takes a whole number of seconds, not {1:?}")]
+    Seconds(String, String),
+}
+
+fn seconds(source: &str, v: &str) -> Result<std::time::Duration, MissingValue> {
+    v.parse()
+        .map(std::time::Duration::from_secs)
+        .map_err(|_| MissingValue::Seconds(source.into(), v.into()))
 }
 
 fn repeat_count(source: &str, v: &str) -> Result<u32, MissingValue> {
@@ -99,6 +113,7 @@ pub fn parse_args(
     let mut compare_to = None;
     let mut strict = false;
     let mut no_tests = NoTests::Fail;
+    let mut reconnect_wait = None;
     let mut no_report = env(NO_REPORT_ENV).is_some_and(|v| !v.is_empty() && v != "0");
     let mut filter = Filter::default();
     let mut help = false;
@@ -128,6 +143,7 @@ pub fn parse_args(
             "--compare-to" => compare_to = Some(PathBuf::from(value(&flag)?)),
             "--strict" => strict = true,
             "--no-report" => no_report = true,
+            "--reconnect-wait" => reconnect_wait = Some(seconds(&flag, &value(&flag)?)?),
             "--no-tests" => {
                 no_tests = match value(&flag)?.as_str() {
                     "fail" => NoTests::Fail,
@@ -171,6 +187,13 @@ pub fn parse_args(
         strict,
         no_report,
         no_tests,
+        reconnect_wait: match reconnect_wait {
+            Some(d) => d,
+            None => env(RECONNECT_WAIT_ENV)
+                .map(|v| seconds(RECONNECT_WAIT_ENV, &v))
+                .transpose()?
+                .unwrap_or(std::time::Duration::from_secs(DEFAULT_RECONNECT_WAIT_S)),
+        },
         filter,
         libtest,
         help,
@@ -189,6 +212,8 @@ ebpf-perf harness options (before libtest's own):
     --no-tests ACTION  when the filter selects no trial: fail (default, exit 4), warn or pass
     --no-report        do not write report.html and summary.md next to the results file
                        [env: EBPF_PERF_NO_REPORT=1]
+    --reconnect-wait S at the end, wait up to S seconds for a host that became unreachable,
+                       to stop what still runs there [env: EBPF_PERF_RECONNECT_WAIT] [default: 60]
     TERM...            select trials whose name contains every TERM on token boundaries
                        (tokens are separated by `::` and `_`: case_1 does not match case_15)
     --skip TERM        drop trials matching TERM (repeatable)
@@ -343,12 +368,13 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
             n => format!(", plus {n} baseline trials they are compared with"),
         }
     );
-    let runner = Runner::new(
+    let mut runner = Runner::new(
         cfg.clone(),
         matrix.clone(),
         &selected,
         monitor_exe.filter(|p| p.exists()),
     );
+    runner.reconnect_wait = args.reconnect_wait;
     if let Err(e) = watch_signals(&runner.cancel) {
         eprintln!("warning: cannot install the Ctrl-C handler ({e}); Ctrl-C will not tear down");
     }
@@ -450,6 +476,28 @@ mod tests {
         let d = parse(&[]);
         assert_eq!(d.config_dir, PathBuf::from(DEFAULT_CONFIG_DIR));
         assert_eq!(d.junit, PathBuf::from(DEFAULT_JUNIT));
+    }
+
+    #[test]
+    fn reconnect_wait_from_option_env_or_default() {
+        use std::time::Duration;
+        let env = |k: &str| (k == RECONNECT_WAIT_ENV).then(|| "7".to_string());
+        let from_env = parse_args(["perf"].map(String::from), env).unwrap();
+        assert_eq!(from_env.reconnect_wait, Duration::from_secs(7));
+        let argv = ["perf", "--reconnect-wait=3"].map(String::from);
+        assert_eq!(
+            parse_args(argv, env).unwrap().reconnect_wait,
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            parse(&[]).reconnect_wait,
+            Duration::from_secs(DEFAULT_RECONNECT_WAIT_S)
+        );
+        let bad = ["perf", "--reconnect-wait", "soon"].map(String::from);
+        assert_eq!(
+            parse_args(bad, |_| None).unwrap_err().to_string(),
+            "--reconnect-wait takes a whole number of seconds, not \"soon\""
+        );
     }
 
     #[test]

@@ -70,6 +70,25 @@ pub enum RemoteError {
         code: i32,
         stderr_tail: String,
     },
+    #[error("{host}: the connection was lost while running `{command}` ({detail}); the host or its link went away")]
+    ConnectionLost {
+        host: String,
+        command: String,
+        detail: String,
+    },
+    #[error("{host}: unreachable for {secs:.0} s ({error}); not retried before {retry_in:.0} s more, so this fails at once")]
+    Unreachable {
+        host: String,
+        secs: f64,
+        retry_in: f64,
+        error: String,
+    },
+    #[error("{host}: no space left on device writing {path}{detail}; free space there or point the host's workdir at a larger file system")]
+    NoSpace {
+        host: String,
+        path: String,
+        detail: String,
+    },
     #[error("{host}: `{command}` was interrupted")]
     Interrupted { host: String, command: String },
     #[error("{host}: {what}")]
@@ -109,7 +128,22 @@ impl RemoteError {
             _ => false,
         }
     }
+
+    /// Is the host (or the way to it) gone, so that a stop must wait until
+    /// it is reachable again?
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            RemoteError::Connect { .. }
+                | RemoteError::Unreachable { .. }
+                | RemoteError::ConnectionLost { .. }
+                | RemoteError::Timeout { .. }
+        ) || self.is_transport()
+    }
 }
+
+/// What coreutils and the shell print when a write hits a full file system.
+pub const NO_SPACE: &str = "No space left on device";
 
 /// The end of a text, at most `max` bytes, starting at a line boundary when
 /// one lies within the last `max` bytes (else at a char boundary).

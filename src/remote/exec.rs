@@ -31,6 +31,18 @@ impl CmdOutput {
         if self.exit_code == 0 {
             return Ok(self);
         }
+        if let Some(line) = self
+            .stderr
+            .lines()
+            .find(|l| l.contains(super::error::NO_SPACE))
+        {
+            return Err(super::RemoteError::NoSpace {
+                host: host.to_string(),
+                path: no_space_path(line)
+                    .unwrap_or_else(|| format!("(a file of `{}`)", super::tail(command, 120))),
+                detail: format!(" ({})", line.trim()),
+            });
+        }
         Err(super::RemoteError::Failed {
             host: host.to_string(),
             command: command.to_string(),
@@ -38,6 +50,22 @@ impl CmdOutput {
             stderr_tail: super::tail(&self.stderr, 1000),
         })
     }
+}
+
+/// The path a "No space left on device" line of the shell or coreutils
+/// names (`sh: 1: cannot create /x: …`, `mkdir: cannot create directory
+/// '/x': …`, `tee: /x: …`), if it names one.
+pub fn no_space_path(line: &str) -> Option<String> {
+    let head = line.split(super::error::NO_SPACE).next()?.trim_end();
+    let head = head.strip_suffix(':').unwrap_or(head);
+    let head = head.trim_end_matches(['\'', '’']);
+    let start = head
+        .char_indices()
+        .rev()
+        .find(|(_, c)| matches!(c, ' ' | '\'' | '‘'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let path = &head[start..];
+    path.starts_with('/').then(|| path.to_string())
 }
 
 /// Exit code of coreutils `timeout` when it ended the command.
@@ -161,5 +189,30 @@ fn wait_socket(conn: &Conn, max: Duration) {
     // SAFETY: one valid pollfd for the duration of the call.
     unsafe {
         libc::poll(&mut fds, 1, max.as_millis().max(1) as libc::c_int);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    /// Lines as dash, coreutils and tee print them on a full tmpfs.
+    #[rstest]
+    #[case(
+        "sh: 1: cannot create /w/x.json: No space left on device",
+        Some("/w/x.json")
+    )]
+    #[case(
+        "mkdir: cannot create directory '/w/d': No space left on device",
+        Some("/w/d")
+    )]
+    #[case(
+        "mkdir: cannot create directory ‘/w/d’: No space left on device",
+        Some("/w/d")
+    )]
+    #[case("tee: /w/s.log.part: No space left on device", Some("/w/s.log.part"))]
+    #[case("cat: write error: No space left on device", None)]
+    fn names_the_path_of_a_full_write(#[case] line: &str, #[case] want: Option<&str>) {
+        assert_eq!(super::no_space_path(line).as_deref(), want);
     }
 }

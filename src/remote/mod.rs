@@ -3,6 +3,11 @@
 //! found dead before a command started is reopened once, then the error
 //! surfaces. Commands always have a timeout; values in command lines are
 //! shell-quoted by the template layer.
+//!
+//! A host that cannot be reached is marked down: its commands fail at once
+//! (no connect timeout each) until [`RETRY_UNREACHABLE`] has passed, when
+//! one command tries again. Stops that could not reach their host are kept
+//! as pending, to be done by [`Remote::stop_pending`] once it is back.
 
 mod error;
 pub mod exec;
@@ -19,15 +24,32 @@ use crate::config::{Config, SshHost};
 use crate::process::{self, ProcessRecord, Stopped};
 use exec::ExecError;
 use indexmap::IndexMap;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Timeout of the framework's own short commands (mkdir, cat, kill scripts).
 pub const SHORT: Duration = Duration::from_secs(30);
 
+/// How long a host that could not be reached is left alone: its commands
+/// fail at once in between.
+pub const RETRY_UNREACHABLE: Duration = Duration::from_secs(10);
+
 type Slot = Arc<Mutex<Option<session::Conn>>>;
+
+/// A host that could not be reached.
+struct Down {
+    since: Instant,
+    /// The last attempt to reach it; `None`: try at the next command.
+    last_try: Option<Instant>,
+    error: String,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// A command to start detached, with its output files and pid file.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +79,9 @@ pub struct Remote {
     list_only: bool,
     config_dir: PathBuf,
     slots: Mutex<HashMap<String, Slot>>,
+    down: Mutex<HashMap<String, Down>>,
+    /// Processes whose stop could not reach their host, per host.
+    pending: Mutex<BTreeMap<String, Vec<ProcessRecord>>>,
 }
 
 /// What connecting to a host established.
@@ -80,6 +105,8 @@ impl Remote {
             list_only: false,
             config_dir,
             slots: Mutex::default(),
+            down: Mutex::default(),
+            pending: Mutex::default(),
         }
     }
 
@@ -93,7 +120,7 @@ impl Remote {
 
     fn slot(&self, name: &str) -> Result<Slot, RemoteError> {
         self.host(name)?;
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slots = locked(&self.slots);
         Ok(slots.entry(name.to_string()).or_default().clone())
     }
 
@@ -116,16 +143,112 @@ impl Remote {
                     host: name.to_string(),
                 });
             }
-            **guard = Some(session::open(name, h, &self.config_dir)?);
+            self.fail_fast(name)?;
+            match session::open(name, h, &self.config_dir) {
+                Ok(c) => **guard = Some(c),
+                Err(e) => {
+                    if e.is_unreachable() {
+                        let mut down = locked(&self.down);
+                        let d = down.entry(name.to_string()).or_insert(Down {
+                            since: Instant::now(),
+                            last_try: None,
+                            error: String::new(),
+                        });
+                        d.last_try = Some(Instant::now());
+                        d.error = e.to_string();
+                    }
+                    return Err(e);
+                }
+            }
+            if let Some(d) = locked(&self.down).remove(name) {
+                eprintln!(
+                    "ebpf-perf: {name} is reachable again after {:.0} s",
+                    d.since.elapsed().as_secs_f64()
+                );
+            }
             tracing::debug!(host = name, "ssh session opened");
         }
         Ok(guard.as_ref().expect("set above"))
     }
 
+    /// Fails at once while `name` is down and not due for another try.
+    fn fail_fast(&self, name: &str) -> Result<(), RemoteError> {
+        let down = locked(&self.down);
+        let Some(d) = down.get(name) else {
+            return Ok(());
+        };
+        match d.last_try.map(|t| t.elapsed()) {
+            Some(waited) if waited < RETRY_UNREACHABLE => Err(RemoteError::Unreachable {
+                host: name.to_string(),
+                secs: d.since.elapsed().as_secs_f64(),
+                retry_in: (RETRY_UNREACHABLE - waited).as_secs_f64(),
+                error: d.error.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Is `name` marked down (it could not be reached at its last try)?
+    pub fn is_down(&self, name: &str) -> bool {
+        locked(&self.down).contains_key(name)
+    }
+
+    /// Tries to reach `name` every second until it answers, `max` passes
+    /// or `cancel` is set; the last error when it never answered.
+    pub fn wait_reachable(
+        &self,
+        name: &str,
+        max: Duration,
+        cancel: &AtomicBool,
+    ) -> Result<(), RemoteError> {
+        let until = Instant::now() + max;
+        loop {
+            if let Some(d) = locked(&self.down).get_mut(name) {
+                d.last_try = None;
+            }
+            let tried = Instant::now();
+            match self.connect(name) {
+                Ok(_) => return Ok(()),
+                Err(e) if !e.is_unreachable() => return Err(e),
+                Err(e) => {
+                    if Instant::now() >= until || cancel.load(Ordering::SeqCst) {
+                        return Err(e);
+                    }
+                    std::thread::sleep(Duration::from_secs(1).saturating_sub(tried.elapsed()));
+                }
+            }
+        }
+    }
+
+    /// Processes whose stop could not reach `name`, not yet stopped.
+    pub fn pending(&self, name: &str) -> Vec<ProcessRecord> {
+        locked(&self.pending).get(name).cloned().unwrap_or_default()
+    }
+
+    /// Hosts with pending stops.
+    pub fn pending_hosts(&self) -> Vec<String> {
+        locked(&self.pending).keys().cloned().collect()
+    }
+
+    /// Does the pending stops of `name` (see [`Remote::stop_many`]); they stay
+    /// pending when the host still cannot be reached.
+    pub fn stop_pending(
+        &self,
+        name: &str,
+        grace: Duration,
+    ) -> Result<Vec<(ProcessRecord, Stopped)>, RemoteError> {
+        let ps = locked(&self.pending).remove(name).unwrap_or_default();
+        if ps.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stopped = self.stop_many(name, &ps, grace)?;
+        Ok(ps.into_iter().zip(stopped).collect())
+    }
+
     /// Opens (or reuses) the session and says how it authenticated.
     pub fn connect(&self, name: &str) -> Result<ConnInfo, RemoteError> {
         let slot = self.slot(name)?;
-        let mut g = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = locked(&slot);
         let c = self.conn(name, &mut g)?;
         Ok(ConnInfo {
             auth: c.auth,
@@ -136,14 +259,14 @@ impl Remote {
     /// Local address of the open session of `name` (which connection is ours).
     pub fn local_addr(&self, name: &str) -> Option<std::net::SocketAddr> {
         let slot = self.slot(name).ok()?;
-        let g = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let g = locked(&slot);
         g.as_ref().and_then(|c| c.tcp.local_addr().ok())
     }
 
     /// Closes the session of `name`; the next command opens a new one.
     pub fn disconnect(&self, name: &str) {
         if let Ok(slot) = self.slot(name) {
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            *locked(&slot) = None;
         }
     }
 
@@ -188,7 +311,7 @@ impl Remote {
         cancel: Option<&std::sync::atomic::AtomicBool>,
     ) -> Result<CmdOutput, RemoteError> {
         let slot = self.slot(name)?;
-        let mut g = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = locked(&slot);
         for attempt in 0..2 {
             let conn = self.conn(name, &mut g)?;
             match exec::run(conn, command, stdin, timeout, cancel) {
@@ -204,11 +327,19 @@ impl Remote {
                     tracing::warn!(host = name, error = %msg, "session lost; reopening once");
                     *g = None;
                 }
-                Err(ExecError::NotStarted(msg)) | Err(ExecError::Started(msg)) => {
+                Err(ExecError::NotStarted(msg)) => {
                     drop_session(&mut g);
                     return Err(RemoteError::Protocol {
                         host: name.to_string(),
                         what: format!("running `{command}`: {msg}"),
+                    });
+                }
+                Err(ExecError::Started(msg)) => {
+                    drop_session(&mut g);
+                    return Err(RemoteError::ConnectionLost {
+                        host: name.to_string(),
+                        command: command.to_string(),
+                        detail: msg,
                     });
                 }
                 Err(ExecError::Cancelled) => {
@@ -305,6 +436,8 @@ impl Remote {
     }
 
     /// Stops several recorded processes in one round trip (one after another).
+    /// When the host cannot be reached they become pending (see
+    /// [`Remote::stop_pending`]).
     pub fn stop_many(
         &self,
         name: &str,
@@ -313,7 +446,22 @@ impl Remote {
     ) -> Result<Vec<Stopped>, RemoteError> {
         let scripts: Vec<String> = ps.iter().map(|p| process::stop_script(p, grace)).collect();
         let n = u32::try_from(ps.len()).unwrap_or(u32::MAX);
-        let out = self.check(name, &process::batch(&scripts), grace * n + SHORT)?;
+        let out = match self.check(name, &process::batch(&scripts), grace * n + SHORT) {
+            Ok(o) => o,
+            Err(e) => {
+                if e.is_unreachable() {
+                    let mut pending = locked(&self.pending);
+                    let list = pending.entry(name.to_string()).or_default();
+                    list.extend(
+                        ps.iter()
+                            .filter(|p| !list.contains(p))
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                    );
+                }
+                return Err(e);
+            }
+        };
         let outputs = process::split_outputs(&out.stdout);
         ps.iter()
             .enumerate()
@@ -380,13 +528,24 @@ impl Remote {
         .map(|o| o.stdout)
     }
 
-    /// Writes a file atomically: a temporary file in the same directory, then rename.
+    /// Writes a file atomically: a temporary file in the same directory, then
+    /// rename; a failed write leaves neither a temporary nor a short file.
     pub fn write_file(&self, name: &str, path: &str, data: &[u8]) -> Result<(), RemoteError> {
         let q = crate::template::quote(path);
         let tmp_path = format!("{path}.tmp.ebpf-perf");
         let tmp = crate::template::quote(&tmp_path);
-        let cmd = format!("mkdir -p -- \"$(dirname -- {q})\" && cat > {tmp} && mv -f -- {tmp} {q}");
-        self.check_with_stdin(name, &cmd, data)
+        let cmd = format!(
+            "mkdir -p -- \"$(dirname -- {q})\" || exit 1\n\
+             cat > {tmp} && mv -f -- {tmp} {q} || {{ rm -f -- {tmp}; exit 1; }}"
+        );
+        match self.check_with_stdin(name, &cmd, data) {
+            Err(RemoteError::NoSpace { host, detail, .. }) => Err(RemoteError::NoSpace {
+                host,
+                path: path.to_string(),
+                detail,
+            }),
+            r => r,
+        }
     }
 
     fn check_with_stdin(&self, name: &str, cmd: &str, data: &[u8]) -> Result<(), RemoteError> {
@@ -404,7 +563,7 @@ impl Remote {
         progress: &mut dyn Progress,
     ) -> Result<u64, RemoteError> {
         let slot = self.slot(name)?;
-        let mut g = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = locked(&slot);
         let conn = self.conn(name, &mut g)?;
         files::download(name, conn, remote, local, progress)
     }

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A link that answers nothing for this long counts as lost: TCP keepalive
+/// probes an idle session, the user timeout bounds unacknowledged data.
+const DEAD_LINK: Duration = Duration::from_secs(15);
 const HANDSHAKE_TIMEOUT_MS: u32 = 15_000;
 
 /// How a session authenticated.
@@ -94,6 +97,7 @@ pub fn open(name: &str, h: &SshHost, config_dir: &Path) -> Result<Conn, RemoteEr
         .ok_or_else(|| connect_err(std::io::Error::other("the name resolves to no address")))?;
     let tcp = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map_err(connect_err)?;
     tcp.set_nodelay(true).ok();
+    detect_dead_links(&tcp);
     let ssh = |what: &str| {
         let what = what.to_string();
         move |source| RemoteError::Ssh {
@@ -115,6 +119,24 @@ pub fn open(name: &str, h: &SshHost, config_dir: &Path) -> Result<Conn, RemoteEr
         auth,
         key,
     })
+}
+
+/// Makes the kernel end the connection when the link stops answering, so
+/// that a command waiting on a dropped link fails within [`DEAD_LINK`]
+/// instead of at its own (possibly long) timeout. Best effort: a socket
+/// that refuses the options keeps the defaults.
+fn detect_dead_links(tcp: &TcpStream) {
+    let sock = socket2::SockRef::from(tcp);
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(5))
+        .with_interval(Duration::from_secs(2))
+        .with_retries(5);
+    if let Err(e) = sock
+        .set_tcp_keepalive(&keepalive)
+        .and_then(|()| sock.set_tcp_user_timeout(Some(DEAD_LINK)))
+    {
+        tracing::debug!(error = %e, "TCP keepalive not set");
+    }
 }
 
 fn verify_host_key(

@@ -10,8 +10,10 @@ pub mod leftovers;
 mod monitoring;
 mod perf_test;
 mod scopes;
+mod space;
 mod trace;
 mod trial;
+mod unreachable;
 pub mod vars;
 
 pub use error::StepError;
@@ -100,6 +102,8 @@ pub struct Runner {
     agents: BTreeMap<String, String>,
     /// The monitor agents of the current cycle.
     monitors: Vec<monitoring::Agent>,
+    /// How long the end of the run waits for a host that became unreachable.
+    pub reconnect_wait: Duration,
 }
 
 impl Runner {
@@ -125,6 +129,7 @@ impl Runner {
             programs: Vec::new(),
             leased: Vec::new(),
             dirs: BTreeMap::new(),
+            reconnect_wait: Duration::from_secs(60),
             cfg,
             matrix,
         }
@@ -214,6 +219,7 @@ impl Runner {
     }
 
     fn trial_in_scopes(&mut self, t: usize) -> Result<trial::Outcome, StepError> {
+        unreachable::stop_where_back(self);
         for key in fixtures::scopes_of(&self.matrix, t) {
             let pos = match self.active.iter().position(|a| a.key == key) {
                 Some(p) => p,
@@ -296,7 +302,16 @@ impl Runner {
                 Undo::RestoreBpfStats { host, value } => {
                     monitoring::restore_bpf_stats(self, &mut trace, &host, &value)
                 }
-                Undo::ReleaseLeases => scopes::release_leases(self, &mut trace),
+                Undo::ReleaseLeases => {
+                    // Hosts that never came back keep their lease (see unreachable).
+                    let (lost, errors) = unreachable::settle(self, &self.leased);
+                    for e in errors {
+                        eprintln!("ebpf-perf: {e}");
+                        self.teardown_errors.push((label.clone(), e));
+                    }
+                    self.leased.retain(|h| !lost.contains(h));
+                    scopes::release_leases(self, &mut trace)
+                }
             };
             if let Err(e) = res {
                 eprintln!("ebpf-perf: teardown of {label}: {e}");

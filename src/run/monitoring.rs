@@ -334,8 +334,9 @@ pub fn collect(
             };
             let mut script = format!(
             "a={}; b=$({HOST_NOW})\n\
-             sl() {{ [ -f \"$1\" ] || return 0; awk -v a=\"$a\" -v b=\"$b\" '{{ t = $1 \" \" $2 }} t < a {{ if (t != pt) buf = \"\"; buf = buf $0 ORS; pt = t; next }} t <= b {{ printf \"%s\", buf; buf = \"\"; print }}' \"$1\" | tee \"$2\"; }}\n",
+             sl() {{ [ -f \"$1\" ] || return 0; awk -v a=\"$a\" -v b=\"$b\" '{{ t = $1 \" \" $2 }} t < a {{ if (t != pt) buf = \"\"; buf = buf $0 ORS; pt = t; next }} t <= b {{ printf \"%s\", buf; buf = \"\"; print }}' \"$1\" | tee \"$2.part\" && mv -f \"$2.part\" \"$2\" || rm -f \"$2.part\"; }}\n{}",
             quote(start),
+            super::space::guard(&trial_dir),
         );
             let mut files: Vec<(&str, String, String)> = HOST_FILES
                 .iter()

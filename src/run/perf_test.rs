@@ -116,12 +116,17 @@ pub(super) fn run(
                 &ctx.server
             )?
         );
+        // Written as .part, renamed in place once read (see `read sar`).
         let rec = trace.spawn(
             &r.remote,
             &ctx.server,
             "start sar",
             &cmd,
-            (&file, &format!("{file}.err"), &format!("{file}.pid")),
+            (
+                &format!("{file}.part"),
+                &format!("{file}.err"),
+                &format!("{file}.pid"),
+            ),
         )?;
         started.push((ctx.server.clone(), "sar".into(), rec.clone()));
         sar = Some((rec, file));
@@ -129,9 +134,11 @@ pub(super) fn run(
     // Clients, all started together, as one recorded process group.
     let dir = format!("{}/client_results", ctx.client_dir);
     let mut script = format!("cd {} || exit 1\n", quote(&dir));
+    // Each output is written as .part and renamed in place only after the
+    // run, when its disk still has room (see `read client results`).
     for (i, port) in plan.ports.iter().enumerate() {
         let s = i + 1;
-        let result_file = format!("{dir}/stream_{s}.{}", plan.output_ext);
+        let result_file = format!("{dir}/stream_{s}.{}.part", plan.output_ext);
         let cv = ctx
             .client_vars
             .with("port", port.to_string())
@@ -142,7 +149,7 @@ pub(super) fn run(
         let stdout = if plan.client_cmd.contains("{result_file}") {
             format!("stream_{s}.stdout")
         } else {
-            format!("stream_{s}.{}", plan.output_ext)
+            format!("stream_{s}.{}.part", plan.output_ext)
         };
         script += &format!("( {cmd}\n  echo $? > stream_{s}.rc ) > {stdout} 2> stream_{s}.err &\n");
     }
@@ -168,7 +175,17 @@ pub(super) fn run(
         timeout,
         &r.cancel,
     )?;
-    let mut collect = format!("cd {} || exit 1\n", quote(&dir));
+    let mut collect = format!(
+        "cd {} || exit 1\n{}",
+        quote(&dir),
+        super::space::guard(&dir)
+    );
+    for s in 1..=n {
+        collect += &format!(
+            "[ -f stream_{s}.{ext}.part ] && mv -f stream_{s}.{ext}.part stream_{s}.{ext}\n",
+            ext = plan.output_ext
+        );
+    }
     for s in 1..=n {
         collect += &format!("printf '\\n{MARK} {s} rc %s@@\\n' \"$(cat stream_{s}.rc 2>/dev/null)\"; cat stream_{s}.{}; cat stream_{s}.err >&2\n", plan.output_ext);
     }
@@ -220,7 +237,12 @@ pub(super) fn run(
                         &r.remote,
                         &ctx.server,
                         "read sar",
-                        &format!("cat {}", quote(file)),
+                        &format!(
+                            "{}mv -f {part} {f} && cat {f}",
+                            super::space::guard(&ctx.server_dir),
+                            part = quote(&format!("{file}.part")),
+                            f = quote(file)
+                        ),
                         SHORT,
                     )?
                     .stdout,

@@ -35,9 +35,10 @@ fn make_dir(
     let script = format!(
         "b={b}; d=\"$b\"; n=0; mkdir -p \"$(dirname \"$b\")\" || exit 1\n\
          until mkdir \"$d\" 2>/dev/null; do n=$((n+1)); [ $n -gt 100 ] && exit 1; d=\"${{b}}_$n\"; done\n\
-         mkdir -p {subs} && echo \"$d\"",
+         mkdir -p {subs} || exit 1\n{guard}echo \"$d\"",
         b = quote(&base),
-        subs = subs.join(" ")
+        subs = subs.join(" "),
+        guard = super::space::guard(&base),
     );
     Ok(trace
         .check(&r.remote, host, "create trial directory", &script, SHORT)?

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -198,6 +199,30 @@ pub fn lab_config(secs: u32, edit: impl FnOnce(&Path)) -> tempfile::TempDir {
     dir
 }
 
+/// A copy of the default config with 1 s tests and one run per trial,
+/// edited by `edit`.
+pub fn quick_config(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
+    lab_config(1, |d| {
+        replace_in(
+            &d.join("performance-test-spec.yaml"),
+            "repeats: 3",
+            "repeats: 1",
+        );
+        edit(d)
+    })
+}
+
+/// Makes the multi-stream tests of the config in `d` last `secs` seconds.
+pub fn long_multi_stream_in(d: &Path, secs: u32) {
+    replace_in(
+        &d.join("performance-test-spec.yaml"),
+        "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: 1",
+        &format!(
+            "  multi_stream:\n      streams: [2, 4]\n      base_port: 5201\n      duration: {secs}"
+        ),
+    );
+}
+
 /// Replaces the first `from` in a file (which must contain it).
 pub fn replace_in(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();
@@ -230,4 +255,95 @@ pub fn trial<'a>(
             results.trials.iter().map(|t| &t.name).collect::<Vec<_>>()
         )
     })
+}
+
+#[derive(Debug)]
+pub struct Case {
+    pub name: String,
+    pub classname: String,
+    pub failure: Option<String>,
+    pub system_out: String,
+    /// Text inside `<failure>`/`<error>`: step, host, command, exit code, stderr tail.
+    pub failure_body: String,
+}
+
+/// The test cases of a JUnit file.
+pub fn junit(path: &Path) -> Vec<Case> {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("JUnit {}: {e}", path.display()));
+    let doc = roxmltree::Document::parse(&text).expect("JUnit is XML");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| {
+            let child_text = |tag: &str| {
+                n.children()
+                    .find(|c| c.has_tag_name(tag))
+                    .and_then(|c| c.text())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            Case {
+                name: n.attribute("name").unwrap_or("").into(),
+                classname: n.attribute("classname").unwrap_or("").into(),
+                failure: n
+                    .children()
+                    .find(|c| c.has_tag_name("failure") || c.has_tag_name("error"))
+                    .map(|f| f.attribute("message").unwrap_or("").to_string()),
+                system_out: child_text("system-out"),
+                failure_body: n
+                    .children()
+                    .filter(|c| c.has_tag_name("failure") || c.has_tag_name("error"))
+                    .flat_map(|f| f.descendants().filter_map(|d| d.text()))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Pid files (and eBPF pid records) under `root` written since `since`.
+pub fn pid_files(root: &Path, since: std::time::SystemTime, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            pid_files(&p, since, out);
+        } else {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            let recent = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|m| m >= since);
+            if recent
+                && (name.ends_with(".pid")
+                    || (name.starts_with("ebpf_pid_") && name.ends_with(".txt")))
+            {
+                out.push(p);
+            }
+        }
+    }
+}
+
+/// Is the process recorded in `pid_file` (`PID STARTTIME`) still running?
+pub fn recorded_alive(pid_file: &Path) -> bool {
+    recorded_running(&std::fs::read_to_string(pid_file).unwrap())
+}
+
+/// Waits until an eBPF trial's clients run (their pid file appears).
+pub fn wait_for_ebpf_clients(since: std::time::SystemTime) {
+    let root = Path::new("/var/lib/ebpf-perf-lab/hosts/host-client/performance-test-results/ebpf");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut found = Vec::new();
+        pid_files(root, since, &mut found);
+        if found
+            .iter()
+            .any(|p| p.ends_with("client_results/clients.pid"))
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "clients never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
