@@ -152,9 +152,13 @@ fn a_dropped_link_fails_its_trial_and_the_run_stops_its_processes_when_it_is_bac
     run.wait_for("host-client is unreachable with", Duration::from_secs(120));
     drop(link);
     let (ok, out, err) = run.finish();
+    eprintln!("{err}");
     assert!(!ok, "the dropped trial fails the run\n{out}\n{err}");
     let cases = junit(&cfg.path().join("junit.xml"));
-    let ebpf: Vec<_> = cases.iter().filter(|c| c.name.contains("case_3")).collect();
+    let ebpf: Vec<_> = cases
+        .iter()
+        .filter(|c| c.name.starts_with("tool_002::case_3"))
+        .collect();
     assert!(
         ebpf.len() >= 2,
         "{:?}",
@@ -239,28 +243,77 @@ fn a_host_that_stays_unreachable_keeps_its_lease_until_hosts_clean() {
     assert!(!lease("host-client").exists());
 }
 
-/// A small tmpfs mounted for a test, unmounted when dropped.
-struct Tmpfs(tempfile::TempDir);
+/// The PID of a lab host's sshd: the child of the process its pid file
+/// records. Its sessions, and so the harness's commands, live in its mount
+/// namespace (`ip netns exec` makes one per host).
+fn lab_sshd(host: &str) -> u32 {
+    let text = std::fs::read_to_string(format!("/var/lib/ebpf-perf-lab/sshd/{host}.pid")).unwrap();
+    let wrapper = text.split_whitespace().next().unwrap().to_string();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit_once(") ")
+            .and_then(|(_, r)| r.split(' ').nth(1));
+        if ppid == Some(wrapper.as_str()) {
+            return pid;
+        }
+    }
+    panic!("{host}'s sshd (child of PID {wrapper}) is not running");
+}
+
+/// A small tmpfs mounted inside a lab host's mount namespace, unmounted
+/// when dropped.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+    sshd: u32,
+}
 
 impl Tmpfs {
-    fn new(size: &str) -> Tmpfs {
+    fn new(host: &str, size: &str) -> Tmpfs {
         let dir = tempfile::Builder::new()
             .prefix("ebpf-perf-full-")
             .tempdir_in("/var/lib/ebpf-perf-lab")
             .unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        let sshd = lab_sshd(host);
+        let ok = Command::new("nsenter")
+            .arg(format!("--mount=/proc/{sshd}/ns/mnt"))
+            .args([
+                "mount",
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+            ])
             .arg(dir.path())
             .status()
             .is_ok_and(|s| s.success());
-        assert!(ok, "mounting a tmpfs needs root");
-        Tmpfs(dir)
+        assert!(ok, "mounting a tmpfs in {host}'s namespace needs root");
+        Tmpfs { dir, sshd }
+    }
+
+    /// Where the host sees the tmpfs.
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Where this process sees what the host sees there.
+    fn view(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root", self.sshd))
+            .join(self.dir.path().strip_prefix("/").unwrap())
     }
 }
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.0.path()).status();
+        let _ = Command::new("nsenter")
+            .arg(format!("--mount=/proc/{}/ns/mnt", self.sshd))
+            .arg("umount")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -282,16 +335,16 @@ fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-/// Both lab hosts keep their results on a small tmpfs that fills up during a
-/// trial: that trial fails with the host, the path and "no space"; the tool
+/// host-client keeps its results on a small tmpfs (in its own mount
+/// namespace) that fills up during a trial: that trial fails with the host, the path and "no space"; the tool
 /// output it was writing never gets its name; the earlier trial's files are
 /// intact; nothing is left running; JUnit and the results file are written.
 #[test]
 fn a_full_disk_fails_the_trial_naming_host_and_path_and_loses_nothing() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let fs = Tmpfs::new("48m");
-    let root = fs.0.path().to_path_buf();
+    let fs = Tmpfs::new("host-client", "48m");
+    let (root, view) = (fs.path().to_path_buf(), fs.view());
     let fill = root.join("fill");
     let cfg = common::lab_config(3, |d| {
         common::replace_in(
@@ -299,19 +352,16 @@ fn a_full_disk_fails_the_trial_naming_host_and_path_and_loses_nothing() {
             "repeats: 3",
             "repeats: 1",
         );
-        let ssh = d.join("ssh-config.yaml");
-        for h in ["host-server", "host-client"] {
-            common::replace_in(
-                &ssh,
-                &format!("workdir: \"{HOSTS_DIR}/{h}\""),
-                &format!("workdir: \"{}/{h}\"", root.display()),
-            );
-        }
+        common::replace_in(
+            &d.join("ssh-config.yaml"),
+            &format!("workdir: \"{HOSTS_DIR}/host-client\""),
+            &format!("workdir: \"{}\"", root.display()),
+        );
     });
     let trial = "baseline::host::latency::tcp_rr";
     let (o, _) = common::perf_in(cfg.path(), &["--exact", trial]);
     assert!(o.status.success(), "{}", common::stderr(&o));
-    let earlier = tree(&root);
+    let earlier = tree(&view);
     let output = |files: &[(PathBuf, Vec<u8>)]| -> Vec<PathBuf> {
         files
             .iter()
@@ -322,7 +372,8 @@ fn a_full_disk_fails_the_trial_naming_host_and_path_and_loses_nothing() {
     assert_eq!(
         output(&earlier).len(),
         1,
-        "netperf's output of the first run"
+        "netperf's output of the first run in {:?}",
+        earlier.iter().map(|(p, _)| p).collect::<Vec<_>>()
     );
     // A test hook fills the disk while the next trial runs.
     std::fs::write(
@@ -337,6 +388,7 @@ fn a_full_disk_fails_the_trial_naming_host_and_path_and_loses_nothing() {
     let (o, _) = common::perf_in(cfg.path(), &["--exact", trial]);
     assert!(!o.status.success());
     let c = &junit(&cfg.path().join("junit.xml"))[0];
+    eprintln!("{}", c.failure_body);
     for want in [
         "host-client",
         &root.display().to_string(),
@@ -351,7 +403,7 @@ fn a_full_disk_fails_the_trial_naming_host_and_path_and_loses_nothing() {
     let results = ebpf_perf::results::read(&cfg.path().join("results.json")).unwrap();
     assert_eq!(results.trials.len(), 1);
     // The earlier trial's files are all there, byte for byte.
-    let now = tree(&root);
+    let now = tree(&view);
     for (p, data) in &earlier {
         let kept = now.iter().find(|(q, _)| q == p);
         assert!(
@@ -373,6 +425,7 @@ fn a_full_disk_fails_the_trial_naming_host_and_path_and_loses_nothing() {
         .filter(|p| p.to_string_lossy().ends_with(".tmp.ebpf-perf"))
         .collect();
     assert!(tmp.is_empty(), "{tmp:?}");
-    std::fs::remove_file(&fill).unwrap();
-    nothing_left_running(&root, since);
+    std::fs::remove_file(view.join("fill")).unwrap();
+    nothing_left_running(&view, since);
+    nothing_left_running(&Path::new(HOSTS_DIR).join("host-server"), since);
 }

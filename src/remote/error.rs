@@ -83,10 +83,11 @@ pub enum RemoteError {
         retry_in: f64,
         error: String,
     },
-    #[error("{host}: no space left on device writing {path}{detail}; free space there or point the host's workdir at a larger file system")]
+    #[error("{host}: no space left on device at {path}{detail}; free space there or point the host's workdir at a larger file system")]
     NoSpace {
         host: String,
         path: String,
+        /// What the message said after "No space left on device", if anything.
         detail: String,
     },
     #[error("{host}: `{command}` was interrupted")]

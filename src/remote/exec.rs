@@ -40,7 +40,13 @@ impl CmdOutput {
                 host: host.to_string(),
                 path: no_space_path(line)
                     .unwrap_or_else(|| format!("(a file of `{}`)", super::tail(command, 120))),
-                detail: format!(" ({})", line.trim()),
+                detail: line
+                    .split(super::error::NO_SPACE)
+                    .nth(1)
+                    .map(|rest| rest.trim().to_string())
+                    .filter(|rest| !rest.is_empty())
+                    .map(|rest| format!(" {rest}"))
+                    .unwrap_or_default(),
             });
         }
         Err(super::RemoteError::Failed {

@@ -16,7 +16,7 @@ pub fn guard(dir: &str) -> String {
     format!(
         "f=$(df -Pk -- {d} 2>/dev/null | awk 'NR==2 {{print $4}}')\n\
          if [ -n \"$f\" ] && [ \"$f\" -lt {MIN_FREE_KB} ]; then \
-         echo \"ebpf-perf: a trial needs {MIN_FREE_KB} kB free, $f kB left in {dir}: No space left on device\" >&2; exit 3; fi\n",
+         echo \"ebpf-perf: {dir}: No space left on device ($f kB free, a trial needs {MIN_FREE_KB} kB)\" >&2; exit 3; fi\n",
         dir = dir.replace(['"', '$', '`', '\\'], "_"),
     )
 }
