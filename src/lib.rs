@@ -2,7 +2,8 @@
 //!
 //! The modules follow the data flow of DESIGN.md section 2:
 //! [`config`] (load + validate) -> [`matrix`] (cycles, trials, names) ->
-//! [`filter`] + [`harness`] (select, order, run: [`run`] on the hosts) ->
+//! [`filter`] + [`partition`] + [`harness`] (select, shard, order, run:
+//! [`run`] on the hosts) ->
 //! [`results`] (the file on the controller) -> [`analysis`] (statistics,
 //! comparison, verdicts) -> [`junit`] (for CI) and [`report`] (HTML and
 //! Markdown, read from the results file alone). [`workflow`] writes the generated matrix as JSON. [`naming`] is the one
@@ -20,6 +21,7 @@ pub mod logging;
 pub mod matrix;
 pub mod monitor;
 pub mod naming;
+pub mod partition;
 pub mod perf;
 pub mod process;
 pub mod remote;

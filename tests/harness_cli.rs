@@ -211,3 +211,63 @@ fn a_filter_that_selects_nothing_fails_unless_allowed(
         );
     }
 }
+
+/// The cycle of a trial name: all but its test type and variant.
+fn cycle_of(name: &str) -> String {
+    let parts: Vec<&str> = name.split("::").collect();
+    parts[..parts.len() - 2].join("::")
+}
+
+#[rstest]
+#[case("count", 3)]
+#[case("hash", 3)]
+#[case("count", 5)]
+#[case("hash", 2)]
+fn partitions_list_disjoint_shares_of_whole_cycles_that_make_the_selection(
+    #[case] kind: &str,
+    #[case] n: usize,
+) {
+    let all = listed(&perf(&["--config-dir", SEED, "--list", "throughput"]));
+    let mut seen: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut cycles: std::collections::BTreeMap<String, usize> = Default::default();
+    for k in 1..=n {
+        let share = format!("{kind}:{k}/{n}");
+        let o = perf(&[
+            "--config-dir",
+            SEED,
+            "--list",
+            "throughput",
+            "--partition",
+            &share,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let names = listed(&o);
+        assert!(!names.is_empty(), "{share} is empty");
+        for name in names {
+            assert!(
+                seen.insert(name.clone(), k).is_none(),
+                "{name} in two shares"
+            );
+            let owner = *cycles.entry(cycle_of(&name)).or_insert(k);
+            assert_eq!(
+                owner, k,
+                "cycle of {name} split between shares {owner} and {k}"
+            );
+        }
+    }
+    let union: Vec<&String> = seen.keys().collect();
+    let mut want: Vec<&String> = all.iter().collect();
+    want.sort();
+    assert_eq!(union, want, "the shares together are the selection");
+}
+
+#[test]
+fn a_bad_partition_is_a_clear_error() {
+    let o = perf(&["--config-dir", SEED, "--list", "--partition", "count:4/3"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--partition takes count:K/N or hash:K/N with 1 <= K <= N"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -54,6 +54,8 @@ pub struct HarnessArgs {
     /// How long the end of the run waits for an unreachable host to come
     /// back, to stop what still runs there.
     pub reconnect_wait: std::time::Duration,
+    /// This job's share of the selection (`--partition count:K/N|hash:K/N`).
+    pub partition: Option<crate::partition::Partition>,
     pub filter: Filter,
     /// What libtest-mimic gets: program name and libtest flags, no filters.
     pub libtest: Vec<String>,
@@ -70,6 +72,8 @@ pub enum MissingValue {
     NoTests(String),
     #[error("{0} takes a whole number of seconds, not {1:?}")]
     Seconds(String, String),
+    #[error(transparent)]
+    Partition(#[from] crate::partition::PartitionError),
 }
 
 fn seconds(source: &str, v: &str) -> Result<std::time::Duration, MissingValue> {
@@ -114,6 +118,7 @@ pub fn parse_args(
     let mut strict = false;
     let mut no_tests = NoTests::Fail;
     let mut reconnect_wait = None;
+    let mut partition = None;
     let mut no_report = env(NO_REPORT_ENV).is_some_and(|v| !v.is_empty() && v != "0");
     let mut filter = Filter::default();
     let mut help = false;
@@ -144,6 +149,7 @@ pub fn parse_args(
             "--strict" => strict = true,
             "--no-report" => no_report = true,
             "--reconnect-wait" => reconnect_wait = Some(seconds(&flag, &value(&flag)?)?),
+            "--partition" => partition = Some(value(&flag)?.parse()?),
             "--no-tests" => {
                 no_tests = match value(&flag)?.as_str() {
                     "fail" => NoTests::Fail,
@@ -194,6 +200,7 @@ pub fn parse_args(
                 .transpose()?
                 .unwrap_or(std::time::Duration::from_secs(DEFAULT_RECONNECT_WAIT_S)),
         },
+        partition,
         filter,
         libtest,
         help,
@@ -218,6 +225,9 @@ ebpf-perf harness options (before libtest's own):
                        (tokens are separated by `::` and `_`: case_1 does not match case_15)
     --skip TERM        drop trials matching TERM (repeatable)
     --exact            TERMs and --skip compare whole trial names
+    --partition P      run one share of the selection: count:K/N (cycles dealt in turn) or
+                       hash:K/N (by a hash of the cycle id); a case is never split, and each
+                       share runs the baselines its eBPF trials are compared with
 ";
 
 /// Indices of the trials the filter selects, in matrix order.
@@ -318,7 +328,13 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     };
     let cfg = Arc::new(cfg);
     let matrix = Arc::new(matrix::build(&cfg));
-    let filtered = select(&matrix, &args.filter);
+    let mut filtered = select(&matrix, &args.filter);
+    let matched = filtered.len();
+    if let Some(p) = &args.partition {
+        filtered = p.apply(&filtered, |t| {
+            matrix.cycles[matrix.trials[t].cycle].id.as_str()
+        });
+    }
     let mut largs = Arguments::from_iter(&args.libtest);
     // Trials share hosts: one at a time, in matrix order.
     largs.test_threads = Some(1);
@@ -330,7 +346,9 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         return libtest_mimic::run(&largs, trials).exit_code();
     }
     if filtered.is_empty() && args.no_tests != NoTests::Pass {
-        let what = if args.filter.terms.is_empty() && args.filter.skip.is_empty() {
+        let what = if let (Some(p), true) = (&args.partition, matched > 0) {
+            format!("share {p} of the {matched} selected trials holds no cycle (fewer cycles than shards)")
+        } else if args.filter.terms.is_empty() && args.filter.skip.is_empty() {
             "the configuration defines no trial".to_string()
         } else {
             let mut terms = args.filter.terms.join(" ");

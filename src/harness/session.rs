@@ -43,6 +43,9 @@ impl Session {
         if args.filter.exact {
             selection.push("--exact".into());
         }
+        if let Some(p) = &args.partition {
+            selection.push(format!("--partition {p}"));
+        }
         let results = Results::new(results::Session {
             id: runner.session_id().to_string(),
             started: crate::naming::log_timestamp(chrono::Utc::now()),
