@@ -799,7 +799,7 @@ fn a_run_killed_hard_is_cleaned_up_by_the_next_run() {
 }
 
 #[test]
-fn a_host_held_by_a_live_run_is_refused_and_hosts_clean_says_so() {
+fn with_no_wait_a_host_held_by_a_live_run_is_refused_and_hosts_clean_says_so() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let cfg = config(|_| {});
@@ -807,7 +807,10 @@ fn a_host_held_by_a_live_run_is_refused_and_hosts_clean_says_so() {
     let me = ebpf_perf::run::leftovers::Owner::me("20261122_999999");
     let lease = "/var/lib/ebpf-perf-lab/hosts/host-server/.ebpf-perf/lease";
     std::fs::write(lease, me.text()).unwrap();
-    let (o, jpath) = perf(cfg.path(), &["--exact", "baseline::host::latency::tcp_rr"]);
+    let (o, jpath) = perf(
+        cfg.path(),
+        &["--exact", "baseline::host::latency::tcp_rr", "--no-wait"],
+    );
     let _ = std::fs::remove_file(lease);
     assert!(!o.status.success());
     let f = &junit(&jpath)[0].failure_body;
@@ -830,4 +833,59 @@ fn a_host_held_by_a_live_run_is_refused_and_hosts_clean_says_so() {
         "{}",
         common::stdout(&out)
     );
+}
+
+#[test]
+fn a_second_run_on_held_hosts_waits_for_the_first_or_fails_at_once_with_no_wait() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let trial = "baseline::host::latency::tcp_rr";
+    let cfgs: Vec<tempfile::TempDir> = (0..3)
+        .map(|_| {
+            common::lab_config(5, |d| {
+                replace_in(
+                    &d.join("performance-test-spec.yaml"),
+                    "repeats: 3",
+                    "repeats: 1",
+                )
+            })
+        })
+        .collect();
+    let lease = Path::new("/var/lib/ebpf-perf-lab/hosts/host-server/.ebpf-perf/lease");
+    assert!(!lease.exists(), "a run holds the lab already");
+    let first = common::spawn_perf(cfgs[0].path(), &["--exact", trial]);
+    let until = Instant::now() + Duration::from_secs(60);
+    while !lease.exists() {
+        assert!(Instant::now() < until, "the first run never took its lease");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // --no-wait: refused at once, naming the run that holds the host.
+    let (o, jpath) = perf(cfgs[1].path(), &["--exact", trial, "--no-wait"]);
+    assert!(!o.status.success());
+    let f = &junit(&jpath)[0].failure_body;
+    assert!(f.contains("is in use by session"), "{f}");
+    // By default: waits, says for whom, and runs once the first is done.
+    let (o, _) = perf(cfgs[2].path(), &["--exact", trial]);
+    let err = common::stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("is in use by session") && err.contains("waiting for it to end"),
+        "{err}"
+    );
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", common::stderr(&first));
+    let run_of = |d: &tempfile::TempDir| {
+        let r = ebpf_perf::results::read(&d.path().join("results.json")).unwrap();
+        common::trial(&r, trial).runs[0].clone()
+    };
+    let (a, b) = (run_of(&cfgs[0]), run_of(&cfgs[2]));
+    assert!(
+        a.end <= b.start,
+        "the runs overlapped: {}..{} and {}..{}",
+        a.start,
+        a.end,
+        b.start,
+        b.end
+    );
+    assert!(!lease.exists(), "the lease is given back");
 }

@@ -54,6 +54,8 @@ pub struct HarnessArgs {
     /// How long the end of the run waits for an unreachable host to come
     /// back, to stop what still runs there.
     pub reconnect_wait: std::time::Duration,
+    /// Fail at once when another run holds a host (else wait for it).
+    pub no_wait: bool,
     /// This job's share of the selection (`--partition count:K/N|hash:K/N`).
     pub partition: Option<crate::partition::Partition>,
     pub filter: Filter,
@@ -119,6 +121,7 @@ pub fn parse_args(
     let mut no_tests = NoTests::Fail;
     let mut reconnect_wait = None;
     let mut partition = None;
+    let mut no_wait = false;
     let mut no_report = env(NO_REPORT_ENV).is_some_and(|v| !v.is_empty() && v != "0");
     let mut filter = Filter::default();
     let mut help = false;
@@ -150,6 +153,7 @@ pub fn parse_args(
             "--no-report" => no_report = true,
             "--reconnect-wait" => reconnect_wait = Some(seconds(&flag, &value(&flag)?)?),
             "--partition" => partition = Some(value(&flag)?.parse()?),
+            "--no-wait" => no_wait = true,
             "--no-tests" => {
                 no_tests = match value(&flag)?.as_str() {
                     "fail" => NoTests::Fail,
@@ -201,6 +205,7 @@ pub fn parse_args(
                 .unwrap_or(std::time::Duration::from_secs(DEFAULT_RECONNECT_WAIT_S)),
         },
         partition,
+        no_wait,
         filter,
         libtest,
         help,
@@ -219,6 +224,8 @@ ebpf-perf harness options (before libtest's own):
     --no-tests ACTION  when the filter selects no trial: fail (default, exit 4), warn or pass
     --no-report        do not write report.html and summary.md next to the results file
                        [env: EBPF_PERF_NO_REPORT=1]
+    --no-wait          fail at once when another run holds a host (by default: wait for it,
+                       saying which run holds it)
     --reconnect-wait S at the end, wait up to S seconds for a host that became unreachable,
                        to stop what still runs there [env: EBPF_PERF_RECONNECT_WAIT] [default: 60]
     TERM...            select trials whose name contains every TERM on token boundaries
@@ -393,6 +400,7 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         monitor_exe.filter(|p| p.exists()),
     );
     runner.reconnect_wait = args.reconnect_wait;
+    runner.no_wait = args.no_wait;
     if let Err(e) = watch_signals(&runner.cancel) {
         eprintln!("warning: cannot install the Ctrl-C handler ({e}); Ctrl-C will not tear down");
     }

@@ -22,7 +22,8 @@ use crate::naming;
 use crate::process::{self, ProcessRecord, Stopped};
 use crate::remote::{Remote, SHORT};
 use crate::template::quote;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Who holds a lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,9 +192,44 @@ pub fn stop_left(
         .collect())
 }
 
-/// Takes the lease on `host` for `me`, first clearing what a dead earlier
-/// run left (see the module doc). `force` takes over a lease whose owner
-/// cannot be checked from here. Returns what it stopped.
+/// How long a run waits between looks at a lease held by a live run, and
+/// between its "still waiting" messages.
+const LEASE_POLL: Duration = Duration::from_secs(2);
+const WAIT_NOTE: Duration = Duration::from_secs(60);
+
+/// Creates the lease only if there is none (a hard link of a complete file
+/// is atomic and fails when the name exists): prints `taken`, or `held` and
+/// the lease that is there.
+fn create_script(lease: &str, me: &Owner) -> String {
+    format!(
+        "l={l}; t=\"$l.new.$$\"\n\
+         mkdir -p \"$(dirname \"$l\")\" || exit 1\n\
+         printf '%s' {text} > \"$t\" || {{ rm -f \"$t\"; exit 1; }}\n\
+         if ln \"$t\" \"$l\" 2>/dev/null; then rm -f \"$t\"; echo taken; exit 0; fi\n\
+         rm -f \"$t\"; echo held; cat \"$l\" 2>/dev/null; true\n",
+        l = quote(lease),
+        text = quote(&me.text()),
+    )
+}
+
+/// Removes the lease only if it still is `expected` (moved aside first, so
+/// that of two runs taking over the same stale lease only one removes it,
+/// and a lease taken meanwhile is put back).
+fn remove_if_script(lease: &str, expected: &str) -> String {
+    format!(
+        "l={l}; m=\"$l.takeover.$$\"\n\
+         mv -f \"$l\" \"$m\" 2>/dev/null || exit 0\n\
+         if [ \"$(cat \"$m\")\" = {e} ]; then rm -f \"$m\"; else ln \"$m\" \"$l\" 2>/dev/null; rm -f \"$m\"; fi\n",
+        l = quote(lease),
+        e = quote(expected.trim_end()),
+    )
+}
+
+/// Takes the lease on `host` for `me`, then stops what a dead earlier run
+/// left (see the module doc). A lease whose owner is gone is taken over;
+/// `force` also takes over one that cannot be checked from here. A lease
+/// held by a live run is waited for, saying by whom, while `wait` is given
+/// (until it is set: Ctrl-C), else refused at once. Returns what it did.
 pub fn take(
     remote: &Remote,
     trace: &mut Trace,
@@ -201,36 +237,107 @@ pub fn take(
     workdir: &str,
     me: &Owner,
     force: bool,
+    wait: Option<&AtomicBool>,
 ) -> Result<Vec<String>, StepError> {
     let lease = naming::lease_path(workdir);
-    let held = trace.check(
-        remote,
-        host,
-        "read lease",
-        &format!("cat {} 2>/dev/null; true", quote(&lease)),
-        SHORT,
-    )?;
     let mut notes = Vec::new();
-    if let Some(owner) = Owner::parse(&held.stdout).filter(|o| o != me) {
+    let mut waiting: Option<(Instant, Instant)> = None;
+    loop {
+        let out = trace.check(
+            remote,
+            host,
+            "take lease",
+            &create_script(&lease, me),
+            SHORT,
+        )?;
+        let Some(held) = out.stdout.strip_prefix("held\n") else {
+            break;
+        };
+        let owner = match Owner::parse(held) {
+            Some(o) if &o == me => break,
+            Some(o) => o,
+            // Released between our two looks: try again.
+            None if held.trim().is_empty() => continue,
+            None => {
+                notes.push(format!("replaced an unreadable lease ({lease})"));
+                trace.check(
+                    remote,
+                    host,
+                    "take lease",
+                    &remove_if_script(&lease, held),
+                    SHORT,
+                )?;
+                continue;
+            }
+        };
         match owner.running() {
             Some(false) => notes.push(format!("the lease of {} was stale", owner.describe())),
             None if force => notes.push(format!("took over the lease of {}", owner.describe())),
             state => {
-                return Err(StepError::new(
-                    "take lease",
-                    format!(
-                        "{host} is in use by {}{}; wait for it to end, or, if that run is known to be gone, \
-                         run `ebpf-perf hosts clean --force` ({lease})",
-                        owner.describe(),
-                        if state.is_none() { ", which this machine cannot check" } else { "" },
-                    ),
-                )
-                .on(host));
+                let unchecked = if state.is_none() {
+                    ", which this machine cannot check"
+                } else {
+                    ""
+                };
+                let Some(cancel) = wait else {
+                    return Err(StepError::new(
+                        "take lease",
+                        format!(
+                            "{host} is in use by {}{unchecked}; wait for it to end, or, if that run is known to be gone, run `ebpf-perf hosts clean --force` ({lease})",
+                            owner.describe(),
+                        ),
+                    )
+                    .on(host));
+                };
+                let now = Instant::now();
+                match &mut waiting {
+                    None => {
+                        eprintln!(
+                            "ebpf-perf: {host} is in use by {}{unchecked}; waiting for it to end \
+                             (--no-wait fails at once instead)",
+                            owner.describe()
+                        );
+                        waiting = Some((now, now));
+                    }
+                    Some((since, said)) if said.elapsed() >= WAIT_NOTE => {
+                        eprintln!(
+                            "ebpf-perf: still waiting for {host} ({} s), held by {}",
+                            since.elapsed().as_secs(),
+                            owner.describe()
+                        );
+                        *said = now;
+                    }
+                    Some(_) => {}
+                }
+                if cancel.load(Ordering::SeqCst) {
+                    return Err(StepError::new(
+                        "take lease",
+                        format!(
+                            "interrupted while waiting for {host}, in use by {}",
+                            owner.describe()
+                        ),
+                    )
+                    .on(host));
+                }
+                std::thread::sleep(LEASE_POLL);
+                continue;
             }
         }
+        trace.check(
+            remote,
+            host,
+            "take over lease",
+            &remove_if_script(&lease, &owner.text()),
+            SHORT,
+        )?;
+    }
+    if let Some((since, _)) = waiting {
+        notes.push(format!(
+            "waited {} s for the run that held it",
+            since.elapsed().as_secs()
+        ));
     }
     notes.extend(stop_left(remote, trace, host, workdir)?);
-    trace.write_file(remote, host, "take lease", &lease, me.text().as_bytes())?;
     Ok(notes)
 }
 
@@ -270,10 +377,11 @@ pub fn clean_hosts(
         .iter()
         .map(|(h, spec)| {
             let mut trace = Trace::default();
-            let res = take(&remote, &mut trace, h, &spec.workdir, &me, force).and_then(|notes| {
-                release(&remote, &mut trace, h, &spec.workdir, &me)?;
-                Ok(notes)
-            });
+            let res =
+                take(&remote, &mut trace, h, &spec.workdir, &me, force, None).and_then(|notes| {
+                    release(&remote, &mut trace, h, &spec.workdir, &me)?;
+                    Ok(notes)
+                });
             (h.clone(), res)
         })
         .collect()
@@ -299,5 +407,45 @@ mod tests {
         };
         assert_eq!(elsewhere.running(), None);
         assert_eq!(Owner::parse("garbage"), None);
+    }
+
+    fn sh(script: &str) -> String {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The scripts run here with the local `sh`, as the hosts run them.
+    #[test]
+    fn a_lease_is_created_once_and_removed_only_while_it_is_as_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let lease = dir.path().join(".ebpf-perf/lease").display().to_string();
+        let a = Owner::me("20261122_000001");
+        let b = Owner::me("20261122_000002");
+        assert_eq!(sh(&create_script(&lease, &a)), "taken\n");
+        assert_eq!(
+            sh(&create_script(&lease, &b)),
+            format!("held\n{}", a.text())
+        );
+        // Taking over b's (stale) lease must not remove a's.
+        sh(&remove_if_script(&lease, &b.text()));
+        assert_eq!(std::fs::read_to_string(&lease).unwrap(), a.text());
+        sh(&remove_if_script(&lease, &a.text()));
+        assert!(!std::path::Path::new(&lease).exists());
+        assert_eq!(sh(&create_script(&lease, &b)), "taken\n");
+        // Nothing but the lease is left in its directory.
+        let names: Vec<_> = std::fs::read_dir(dir.path().join(".ebpf-perf"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["lease"]);
     }
 }

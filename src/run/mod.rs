@@ -104,6 +104,8 @@ pub struct Runner {
     monitors: Vec<monitoring::Agent>,
     /// How long the end of the run waits for a host that became unreachable.
     pub reconnect_wait: Duration,
+    /// Fail at once when another run holds a host, instead of waiting.
+    pub no_wait: bool,
 }
 
 impl Runner {
@@ -130,6 +132,7 @@ impl Runner {
             leased: Vec::new(),
             dirs: BTreeMap::new(),
             reconnect_wait: Duration::from_secs(60),
+            no_wait: false,
             cfg,
             matrix,
         }

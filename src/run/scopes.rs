@@ -186,11 +186,17 @@ fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepE
             ),
         ));
     }
-    // Hold the hosts for the run; stop what a run killed hard left behind.
+    // Hold the hosts for the run (in name order, so that two runs waiting
+    // for each other's hosts cannot deadlock); stop what a run killed hard
+    // left behind.
     let me = super::leftovers::Owner::me(&r.session_ts);
-    for (h, _) in &hosts {
+    let mut by_name: Vec<&String> = hosts.iter().map(|(h, _)| h).collect();
+    by_name.sort();
+    let cancel = r.cancel.clone();
+    let wait = (!r.no_wait).then_some(&*cancel);
+    for h in by_name {
         let workdir = r.cfg.ssh_hosts[h].workdir.clone();
-        for note in super::leftovers::take(&r.remote, trace, h, &workdir, &me, false)? {
+        for note in super::leftovers::take(&r.remote, trace, h, &workdir, &me, false, wait)? {
             eprintln!("ebpf-perf: {h}: {note}");
         }
         r.leased.push(h.clone());
