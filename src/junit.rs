@@ -1,7 +1,9 @@
 //! Reporting (DESIGN 7): the JUnit XML file CI reads, written for every run,
 //! including runs stopped by a configuration error.
 
+use crate::analysis;
 use crate::config::ConfigError;
+use crate::results::{Results, Status, TeardownError, TrialResult};
 use junit_report::{Duration as JDuration, Report, TestCase, TestSuite};
 use std::io;
 use std::path::Path;
@@ -80,6 +82,73 @@ pub fn write_trials(path: &Path, records: &[TrialRecord]) -> io::Result<()> {
     let mut report = Report::new();
     report.add_testsuites(suites);
     write_report(path, &report)
+}
+
+/// The JUnit record of a judged trial: its verdict lines, the last run's
+/// monitoring, and where its raw data lies.
+pub fn record(t: &TrialResult, monitoring: &[String]) -> TrialRecord {
+    let mut out = analysis::system_out(t);
+    out.extend(monitoring.iter().cloned());
+    out.extend(
+        t.remote
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("{}: {r}", if i == 0 { "server" } else { "client" })),
+    );
+    let system_out = out.join("\n") + "\n";
+    TrialRecord {
+        name: t.name.clone(),
+        cycle_id: t.cycle.clone(),
+        duration: Duration::from_secs_f64(t.duration_s),
+        outcome: match t.status {
+            Status::Passed => Outcome::Passed { system_out },
+            Status::Failed => Outcome::Failed {
+                message: analysis::failure_message(t),
+                detail: format!("{}{system_out}", t.error_detail),
+            },
+        },
+    }
+}
+
+/// The JUnit records of a whole results file (without the monitoring lines,
+/// which the file keeps as metrics): every trial, then every failed
+/// teardown, then every shard a merge could not use.
+pub fn records_of(results: &Results) -> Vec<TrialRecord> {
+    let mut recs: Vec<TrialRecord> = results.trials.iter().map(|t| record(t, &[])).collect();
+    recs.extend(teardown_records(&results.session.teardown_errors));
+    recs.extend(
+        results
+            .session
+            .shards
+            .iter()
+            .filter(|s| s.status != "ok")
+            .map(|s| TrialRecord {
+                name: format!("merge::shard::{}", s.source),
+                cycle_id: "merge".into(),
+                duration: Duration::ZERO,
+                outcome: Outcome::Error {
+                    message: format!("shard {} is {}: {}", s.source, s.status, s.problem),
+                    detail: s.problem.clone(),
+                },
+            }),
+    );
+    recs
+}
+
+/// Failed teardowns, as error test cases named `teardown::SCOPE`.
+pub fn teardown_records(errors: &[TeardownError]) -> Vec<TrialRecord> {
+    errors
+        .iter()
+        .map(|e| TrialRecord {
+            name: format!("teardown::{}", e.scope),
+            cycle_id: "session".into(),
+            duration: Duration::ZERO,
+            outcome: Outcome::Error {
+                message: e.message.clone(),
+                detail: e.detail.clone(),
+            },
+        })
+        .collect()
 }
 
 /// Writes a report whose single error test case, `config`, says why the

@@ -6,7 +6,8 @@
 //! [`run`] on the hosts) ->
 //! [`results`] (the file on the controller) -> [`analysis`] (statistics,
 //! comparison, verdicts) -> [`junit`] (for CI) and [`report`] (HTML and
-//! Markdown, read from the results file alone). [`workflow`] writes the generated matrix as JSON. [`naming`] is the one
+//! Markdown, read from the results file alone); [`merge`] joins the results
+//! files of sharded runs into one. [`workflow`] writes the generated matrix as JSON. [`naming`] is the one
 //! place that knows names and paths; [`template`] fills command templates.
 
 pub mod analysis;
@@ -19,6 +20,7 @@ pub mod junit;
 pub mod lab;
 pub mod logging;
 pub mod matrix;
+pub mod merge;
 pub mod monitor;
 pub mod naming;
 pub mod partition;

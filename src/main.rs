@@ -2,7 +2,9 @@
 //! (trials themselves run under `cargo test --test perf`).
 
 use clap::{Parser, Subcommand};
-use ebpf_perf::{config, fetch, harness, hosts, lab, matrix, remote, report, results, workflow};
+use ebpf_perf::{
+    config, fetch, harness, hosts, lab, matrix, merge, remote, report, results, workflow,
+};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +89,15 @@ enum Command {
         #[arg(long, num_args = 2..)]
         compare: Vec<String>,
     },
+    /// Merges the results of sharded runs (`--partition`) into one results
+    /// file, one JUnit file and one report; names every shard it could not use.
+    Merge {
+        /// Where merged results.json, junit.xml, report.html and summary.md go.
+        out_dir: PathBuf,
+        /// Each shard's results: a directory holding results.json, or the file.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -152,6 +163,7 @@ fn main() -> ExitCode {
             compare_to,
             compare,
         } => report_cmd(&results, out, compare_to, compare),
+        Command::Merge { out_dir, shards } => return merge_cmd(&out_dir, &shards),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -163,6 +175,41 @@ fn main() -> ExitCode {
 }
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Exit 0 when every shard was usable and every trial passed, 1 otherwise.
+fn merge_cmd(out: &std::path::Path, shards: &[PathBuf]) -> ExitCode {
+    let merged = merge::merge(shards);
+    let w = match merge::write(out, &merged) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: writing the merge into {}: {e}", out.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let used = merged.session.shards.len() - w.bad_shards.len();
+    println!(
+        "merged {} trials from {used} of {} shards ({} failed)",
+        w.trials,
+        shards.len(),
+        w.failed
+    );
+    for s in &merged.session.shards {
+        if !s.problem.is_empty() {
+            eprintln!("warning: shard {} ({}): {}", s.source, s.status, s.problem);
+        }
+    }
+    println!("JUnit: {}", w.junit.display());
+    println!("Results: {}", w.results.display());
+    match &w.report {
+        Ok(html) => println!("Report: {}", html.display()),
+        Err(e) => eprintln!("warning: no report: {e}"),
+    }
+    if w.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
 
 fn report_cmd(
     path: &std::path::Path,

@@ -86,6 +86,7 @@ pub fn generate(envs: usize, cycles_per_env: usize) -> Results {
                     runs,
                     warmups: vec![],
                     remote: vec![],
+                    compared_only: false,
                     analysis: Default::default(),
                 });
             }

@@ -38,6 +38,7 @@ fn trial(
             .collect(),
         warmups: vec![],
         remote: vec![],
+        compared_only: false,
         analysis: Default::default(),
     }
 }

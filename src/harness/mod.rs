@@ -404,7 +404,12 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     if let Err(e) = watch_signals(&runner.cancel) {
         eprintln!("warning: cannot install the Ctrl-C handler ({e}); Ctrl-C will not tear down");
     }
-    let session = Session::new(args, &cfg, runner, baseline_from, compare_to);
+    let mut session = Session::new(args, &cfg, runner, baseline_from, compare_to);
+    session.compared_only = selected
+        .iter()
+        .copied()
+        .filter(|t| !filtered.contains(t))
+        .collect();
     let session = Arc::new(Mutex::new(session));
     let trials: Vec<Trial> = selected
         .iter()

@@ -7,13 +7,12 @@
 use super::HarnessArgs;
 use crate::analysis::{self, Earlier, Index, Settings, Sources};
 use crate::config::Config;
-use crate::junit::{self, Outcome, TrialRecord};
+use crate::junit::{self, TrialRecord};
 use crate::report;
-use crate::results::{self, Results, Status, TrialResult};
+use crate::results::{self, Results, Status};
 use crate::run::Runner;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 pub struct Session {
     runner: Runner,
@@ -28,6 +27,8 @@ pub struct Session {
     records: Vec<TrialRecord>,
     /// Write report.html and summary.md next to the results file.
     report: bool,
+    /// Baselines run only to be compared with (not in the selection).
+    pub compared_only: std::collections::HashSet<usize>,
 }
 
 impl Session {
@@ -67,6 +68,7 @@ impl Session {
             compare_to,
             records: Vec::new(),
             report: !args.no_report,
+            compared_only: Default::default(),
         }
     }
 
@@ -75,7 +77,8 @@ impl Session {
         if self.runner.interrupted() {
             self.abort();
         }
-        let run = self.runner.run_trial(t);
+        let mut run = self.runner.run_trial(t);
+        run.result.compared_only = self.compared_only.contains(&t);
         self.results.trials.push(run.result);
         let idx = self.results.trials.len() - 1;
         self.index.add(&self.results, idx);
@@ -94,7 +97,7 @@ impl Session {
         let trial = &self.results.trials[idx];
         let passed = trial.status == Status::Passed;
         self.runner.note_outcome(passed);
-        self.records.push(record(trial, &run.lines));
+        self.records.push(junit::record(trial, &run.lines));
         let message = (!passed).then(|| analysis::failure_message(trial));
         // Teardown of the scopes this trial ends (the summary counts it).
         self.runner.leave_after(t);
@@ -119,6 +122,16 @@ impl Session {
     /// A failure to write, or a failed teardown, is a failed run.
     pub fn finish(&mut self) -> ExitCode {
         self.runner.finish();
+        self.results.session.teardown_errors = self
+            .runner
+            .teardown_errors()
+            .iter()
+            .map(|(scope, e)| results::TeardownError {
+                scope: scope.clone(),
+                message: e.to_string(),
+                detail: e.detail(),
+            })
+            .collect();
         self.results.session.finished = Some(crate::naming::log_timestamp(chrono::Utc::now()));
         self.save_results();
         let mut code = ExitCode::SUCCESS;
@@ -176,43 +189,9 @@ impl Session {
 
     fn write_junit(&self) -> std::io::Result<()> {
         let mut recs = self.records.clone();
-        for (scope, e) in self.runner.teardown_errors() {
-            recs.push(TrialRecord {
-                name: format!("teardown::{scope}"),
-                cycle_id: "session".into(),
-                duration: Duration::ZERO,
-                outcome: Outcome::Error {
-                    message: e.to_string(),
-                    detail: e.detail(),
-                },
-            });
-        }
+        recs.extend(junit::teardown_records(
+            &self.results.session.teardown_errors,
+        ));
         junit::write_trials(&self.junit, &recs)
-    }
-}
-
-/// The JUnit record of a judged trial: its verdict lines, the last run's
-/// monitoring, and where its raw data lies.
-fn record(t: &TrialResult, monitoring: &[String]) -> TrialRecord {
-    let mut out = analysis::system_out(t);
-    out.extend(monitoring.iter().cloned());
-    out.extend(
-        t.remote
-            .iter()
-            .enumerate()
-            .map(|(i, r)| format!("{}: {r}", if i == 0 { "server" } else { "client" })),
-    );
-    let system_out = out.join("\n") + "\n";
-    TrialRecord {
-        name: t.name.clone(),
-        cycle_id: t.cycle.clone(),
-        duration: Duration::from_secs_f64(t.duration_s),
-        outcome: match t.status {
-            Status::Passed => Outcome::Passed { system_out },
-            Status::Failed => Outcome::Failed {
-                message: analysis::failure_message(t),
-                detail: format!("{}{system_out}", t.error_detail),
-            },
-        },
     }
 }

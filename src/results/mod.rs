@@ -55,6 +55,36 @@ pub struct Session {
     /// `comparisons:`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comparisons: Vec<Vec<String>>,
+    /// Teardowns that failed after their trials ended (scope, message, detail).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teardown_errors: Vec<TeardownError>,
+    /// Set by `ebpf-perf merge`: the shards this file was merged from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<Shard>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeardownError {
+    pub scope: String,
+    pub message: String,
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// One shard of a merged file, and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shard {
+    /// The directory (or file) it was read from.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// `ok`, `missing` (no results file), `unreadable`, or `incomplete`
+    /// (interrupted, or never finished).
+    pub status: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub problem: String,
+    /// Trials it contributed (duplicates of other shards' not counted).
+    pub trials: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +125,10 @@ pub struct TrialResult {
     pub warmups: Vec<Run>,
     /// `host:path` of the trial directory on each host.
     pub remote: Vec<String>,
+    /// A baseline the selection (or this shard) did not hold, run only so
+    /// that its eBPF trials have something to be compared with.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compared_only: bool,
     /// Filled by analysis.
     #[serde(default)]
     pub analysis: Analysis,
@@ -342,6 +376,7 @@ mod tests {
             }],
             warmups: vec![],
             remote: vec![],
+            compared_only: false,
             analysis: Analysis::default(),
         });
         write(&p, &r).unwrap();

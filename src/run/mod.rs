@@ -194,6 +194,7 @@ impl Runner {
             runs: out.runs,
             warmups: out.warmups,
             remote: out.remote,
+            compared_only: false,
             analysis: results::Analysis::default(),
         };
         TrialRun { result, lines }
