@@ -32,7 +32,19 @@ fn examples_parse_publish_what_the_harness_writes_and_use_documented_commands() 
         for path in published(dir) {
             assert!(text.contains(&path), "{name} does not publish {path}");
         }
-        for cmd in ["cargo test --test perf", "--compare-to"] {
+        for p in [
+            "merged/junit.xml",
+            "merged/results.json",
+            "merged/report.html",
+        ] {
+            assert!(text.contains(p), "{name} does not publish the merged {p}");
+        }
+        for cmd in [
+            "cargo test --test perf",
+            "--compare-to",
+            "--partition count:",
+            "cargo run --bin ebpf-perf -- merge merged",
+        ] {
             assert!(text.contains(cmd), "{name} lacks {cmd}");
             assert!(readme.contains(cmd), "README does not document {cmd}");
         }
