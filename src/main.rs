@@ -353,6 +353,9 @@ fn hosts_check(dir: &std::path::Path) -> CliResult {
 
 fn validate(dir: &std::path::Path) -> CliResult {
     let cfg = config::load(dir)?;
+    for w in &cfg.warnings {
+        eprintln!("warning: {w}");
+    }
     let m = matrix::build(&cfg);
     println!(
         "{}: valid: {} hosts, {} environments, {} tools, {} cycles, {} trials",

@@ -21,7 +21,31 @@ struct Entry {
     content: Option<String>,
     #[serde(default)]
     delete: bool,
+    /// Further edits of other files (find/replace), for problems that two
+    /// files make together.
+    #[serde(default)]
+    also: Vec<Edit>,
     expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Edit {
+    file: String,
+    find: String,
+    replace: String,
+}
+
+/// Replaces `find` (which must occur once) in `path`.
+fn replace_once(path: &std::path::Path, find: &str, replace: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert_eq!(
+        text.matches(find).count(),
+        1,
+        "{find:?} must occur once in {}",
+        path.display()
+    );
+    std::fs::write(path, text.replace(find, replace)).unwrap();
 }
 
 #[derive(Deserialize)]
@@ -61,18 +85,10 @@ fn malformed_config_is_reported(#[files("tests/corpus/bad/*.yaml")] entry: PathB
         std::fs::write(&target, c).unwrap();
     } else {
         let find = e.find.as_deref().expect("find, content or delete");
-        let text = std::fs::read_to_string(&target).unwrap();
-        assert_eq!(
-            text.matches(find).count(),
-            1,
-            "{find:?} must occur once in {}",
-            e.file
-        );
-        std::fs::write(
-            &target,
-            text.replace(find, e.replace.as_deref().unwrap_or("")),
-        )
-        .unwrap();
+        replace_once(&target, find, e.replace.as_deref().unwrap_or(""));
+    }
+    for a in &e.also {
+        replace_once(&dir.path().join(&a.file), &a.find, &a.replace);
     }
 
     let err = config::load(dir.path()).expect_err("the edit must make the config invalid");
@@ -114,4 +130,24 @@ fn example_hooks_validate_with_the_default_config() {
     assert!(!text.lines().any(
         |l| !l.trim_start().starts_with('#') && (l.contains("pkill") || l.contains("killall"))
     ));
+}
+
+#[test]
+fn a_kill_by_name_on_real_hosts_is_allowed_with_a_warning_naming_file_and_line() {
+    let dir = common::copy_dir(&common::corpus_base());
+    let hooks = dir.path().join("hooks.yaml");
+    let text = std::fs::read_to_string(&hooks)
+        .unwrap()
+        .replace("ls -la {result_dir}", "killall -q my-collector");
+    std::fs::write(&hooks, text).unwrap();
+    let cfg = config::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let w: Vec<String> = cfg.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("hooks.yaml:12") && w[0].contains("kills processes by name (killall)"),
+        "{w:?}"
+    );
+    // The default configuration and its example hooks have none.
+    let base = config::load(&common::corpus_base()).unwrap();
+    assert!(base.warnings.is_empty());
 }

@@ -271,3 +271,22 @@ fn a_bad_partition_is_a_clear_error() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_lab_config_with_a_hook_that_kills_by_name_is_refused_before_anything_runs() {
+    let cfg = common::copy_dir(&common::repo().join("config"));
+    std::fs::write(
+        cfg.path().join("hooks.yaml"),
+        "hooks:\n  case:\n    teardown:\n      - name: seeds_cleanup\n        run: \"pkill -f iperf3 || true\"\n",
+    )
+    .unwrap();
+    let o = perf(&["--config-dir", cfg.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("hooks.yaml:5")
+            && err.contains("hooks.case.teardown[0].run")
+            && err.contains("refused for the lab, whose hosts share this machine's process table"),
+        "{err}"
+    );
+}

@@ -34,6 +34,8 @@ pub struct Config {
     /// Groups of cases to put side by side in reports (`comparisons:`).
     pub comparisons: Vec<Vec<String>>,
     pub hooks: Hooks,
+    /// Allowed but worth saying, with file:line (see [`Problem`]).
+    pub warnings: Vec<Problem>,
 }
 
 /// An eBPF tool in normalized form, whatever shape its file used.

@@ -320,6 +320,9 @@ fn earlier(option: &str, path: &Option<PathBuf>) -> Result<Option<Earlier>, Stri
 }
 
 fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> ExitCode {
+    for w in &cfg.warnings {
+        eprintln!("warning: {w}");
+    }
     if let Some(n) = args.repeat {
         cfg.override_repeats(n);
     }

@@ -2,10 +2,32 @@
 
 use super::*;
 
+/// How a command kills by name, if it does: `pkill`, `killall`, or `kill`
+/// fed by `pgrep`/`pidof`.
+pub fn kills_by_name(cmd: &str) -> Option<&'static str> {
+    let words: Vec<&str> = cmd
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has = |w: &str| words.contains(&w);
+    if has("pkill") {
+        Some("pkill")
+    } else if has("killall") {
+        Some("killall")
+    } else if has("kill") && has("pgrep") {
+        Some("kill with pgrep")
+    } else if has("kill") && has("pidof") {
+        Some("kill with pidof")
+    } else {
+        None
+    }
+}
+
 pub(super) fn check_hooks(
     ck: &mut Checker,
     (src, f): &(Source, HooksFile),
     envs: &EnvFile,
+    lab: bool,
 ) -> Hooks {
     let vars = common_vars(envs.test_environments.values());
     let h = &f.hooks;
@@ -36,6 +58,29 @@ pub(super) fn check_hooks(
                     );
                 }
                 ck.template(src, &at("run"), &task.run, &known);
+                if let Some(how) = kills_by_name(&task.run) {
+                    if lab {
+                        ck.at(
+                            src,
+                            &at("run"),
+                            format!(
+                                "kills processes by name ({how}): refused for the lab, whose hosts share \
+                                 this machine's process table, so a name matches processes that are not \
+                                 ours; ebpf-perf stops what it starts by PID: drop the line, or stop your \
+                                 own process by the PID you recorded"
+                            ),
+                        );
+                    } else {
+                        ck.warn(
+                            src,
+                            &at("run"),
+                            format!(
+                                "kills processes by name ({how}): on a shared host this also ends other \
+                                 people's processes; ebpf-perf stops what it starts by PID"
+                            ),
+                        );
+                    }
+                }
                 if task.timeout == Some(0) {
                     ck.at(
                         src,
@@ -54,4 +99,21 @@ pub(super) fn check_hooks(
         }
     }
     h.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("pkill -f iperf3", Some("pkill"))]
+    #[case("sudo killall -9 netserver", Some("killall"))]
+    #[case("kill $(pgrep -f 'python.*ebpf')", Some("kill with pgrep"))]
+    #[case("pidof bpftrace | xargs kill", Some("kill with pidof"))]
+    #[case("kill -TERM \"$(cat {result_dir}/collector.pid)\"", None)]
+    #[case("echo skill; ls killed/", None)]
+    #[case("pgrep -a bpftrace", None)]
+    fn kills_by_name(#[case] cmd: &str, #[case] want: Option<&str>) {
+        assert_eq!(super::kills_by_name(cmd), want);
+    }
 }

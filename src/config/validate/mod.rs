@@ -90,9 +90,16 @@ impl Source {
 #[derive(Default)]
 pub(super) struct Checker {
     pub(super) problems: Vec<Problem>,
+    /// What is allowed but said (with file:line), e.g. kills by name on
+    /// hosts of one's own.
+    pub(super) warnings: Vec<Problem>,
 }
 
 impl Checker {
+    pub(super) fn warn(&mut self, src: &Source, path: &[&str], message: impl Into<String>) {
+        self.warnings.push(src.problem(path, message));
+    }
+
     pub(super) fn at(&mut self, src: &Source, path: &[&str], message: impl Into<String>) {
         self.problems.push(src.problem(path, message));
     }
@@ -237,7 +244,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigError> {
     let spec = check_perf(&mut ck, &perf, &env.1);
     let comparisons = check_comparisons(&mut ck, &tools);
     let tools = check_tools(&mut ck, dir, &tools, &env.1, &spec);
-    let hooks = hooks.map(|h| check_hooks(&mut ck, &h, &env.1));
+    let hooks = hooks.map(|h| check_hooks(&mut ck, &h, &env.1, ssh.1.lab.is_some()));
 
     if !ck.problems.is_empty() {
         return Err(ConfigError {
@@ -254,6 +261,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigError> {
         tools,
         comparisons,
         hooks: hooks.unwrap_or_default(),
+        warnings: ck.warnings,
     })
 }
 
