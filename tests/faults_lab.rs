@@ -119,6 +119,18 @@ fn drop_config() -> tempfile::TempDir {
 
 const DROP_TRIALS: &[&str] = &["case_3", "tcp", "--skip", "multi_4", "--skip", "single"];
 
+/// Starts the drop trials with `--reconnect-wait SECS` and downs host-client's
+/// link once the eBPF trial's clients run there.
+fn drop_mid_trial(reconnect_wait: &str) -> (tempfile::TempDir, SystemTime, Running, LinkDown) {
+    let cfg = drop_config();
+    let since = SystemTime::now();
+    let mut args = DROP_TRIALS.to_vec();
+    args.extend(["--reconnect-wait", reconnect_wait]);
+    let run = Running::start(cfg.path(), &args);
+    wait_for_ebpf_clients(since);
+    (cfg, since, run, LinkDown::new())
+}
+
 /// Every pid file under `root` written since `since` records a process
 /// that ended.
 fn nothing_left_running(root: &Path, since: SystemTime) {
@@ -141,13 +153,7 @@ fn lease(host: &str) -> PathBuf {
 fn a_dropped_link_fails_its_trial_and_the_run_stops_its_processes_when_it_is_back() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let cfg = drop_config();
-    let since = SystemTime::now();
-    let mut args = DROP_TRIALS.to_vec();
-    args.extend(["--reconnect-wait", "120"]);
-    let mut run = Running::start(cfg.path(), &args);
-    wait_for_ebpf_clients(since);
-    let link = LinkDown::new();
+    let (cfg, since, mut run, link) = drop_mid_trial("120");
     // The run ends its trials and waits for host-client; bring it back then.
     run.wait_for("host-client is unreachable with", Duration::from_secs(120));
     drop(link);
@@ -206,13 +212,7 @@ fn a_dropped_link_fails_its_trial_and_the_run_stops_its_processes_when_it_is_bac
 fn a_host_that_stays_unreachable_keeps_its_lease_until_hosts_clean() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let cfg = drop_config();
-    let since = SystemTime::now();
-    let mut args = DROP_TRIALS.to_vec();
-    args.extend(["--reconnect-wait", "2"]);
-    let run = Running::start(cfg.path(), &args);
-    wait_for_ebpf_clients(since);
-    let link = LinkDown::new();
+    let (cfg, since, run, link) = drop_mid_trial("2");
     let (ok, out, err) = run.finish();
     drop(link);
     assert!(!ok, "{out}\n{err}");
