@@ -1,10 +1,14 @@
 //! `ebpf-perf hosts check`: connects to every configured host and reports
 //! reachability, authentication, host key status, a writable workdir, and the
-//! required tools.
+//! required tools. A run checks each host for what its role in the selected
+//! trials uses ([`needed_tools`]); `hosts check` for everything the
+//! configuration could run there.
 
 use crate::config::Config;
+use crate::matrix::Matrix;
 use crate::remote::{Remote, SHORT};
 use crate::template::quote;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Tools every host needs for the performance tests.
 pub const REQUIRED_TOOLS: &[&str] = &["iperf3", "netperf", "netserver", "sar", "bpftrace"];
@@ -24,6 +28,63 @@ impl HostCheck {
     pub fn ok(&self) -> bool {
         self.reachable.is_ok() && self.workdir_writable && self.missing.is_empty()
     }
+}
+
+/// The program a command template runs: its first word after any `VAR=value`
+/// assignments, unless that word is a placeholder.
+fn program_of(template: &str) -> Option<&str> {
+    template
+        .split_whitespace()
+        .find(|w| !w.contains('='))
+        .filter(|w| !w.contains('{'))
+}
+
+/// Per host, the programs the selected trials run there: each test's server
+/// command (and sar for pps) on its server, its client command on its
+/// client, and each selected case's eBPF command where it runs.
+pub fn needed_tools(
+    cfg: &Config,
+    matrix: &Matrix,
+    selected: &[usize],
+) -> BTreeMap<String, BTreeSet<String>> {
+    let mut need: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut add = |host: &str, template: &str| {
+        if let Some(p) = program_of(template) {
+            need.entry(host.to_string())
+                .or_default()
+                .insert(p.to_string());
+        }
+    };
+    for &t in selected {
+        let trial = &matrix.trials[t];
+        let cycle = matrix.cycle_of(trial);
+        let Some(env) = cfg.environments.get(&cycle.env) else {
+            continue;
+        };
+        let (server, client) = (env.server.ssh_ref.as_str(), env.client.ssh_ref.as_str());
+        if let Some(plan) = crate::perf::plan(&cfg.perf, &trial.variant) {
+            add(server, &plan.server_cmd);
+            add(client, &plan.client_cmd);
+            if let (crate::naming::Variant::Pps { .. }, Some(sar)) = (&trial.variant, &plan.sar_cmd)
+            {
+                add(server, sar);
+            }
+        }
+        if let Some(c) = &cycle.case {
+            let (on_server, on_client) = match c.case.target {
+                crate::config::Target::Server => (true, false),
+                crate::config::Target::Client => (false, true),
+                crate::config::Target::Both => (true, true),
+            };
+            if on_server {
+                add(server, &c.case.command);
+            }
+            if on_client {
+                add(client, &c.case.command);
+            }
+        }
+    }
+    need
 }
 
 /// The first word of every eBPF command that runs on `host`.
@@ -52,15 +113,22 @@ fn ebpf_programs(cfg: &Config, host: &str) -> Vec<String> {
     out
 }
 
+/// Everything the configuration could run on `host`.
+fn all_tools(cfg: &Config, host: &str) -> Vec<String> {
+    let mut tools: Vec<String> = REQUIRED_TOOLS.iter().map(|s| s.to_string()).collect();
+    tools.extend(ebpf_programs(cfg, host));
+    tools
+}
+
 pub fn check(cfg: &Config, remote: &Remote) -> Vec<HostCheck> {
     cfg.ssh_hosts
         .keys()
-        .map(|name| probe(cfg, remote, name))
+        .map(|name| probe(cfg, remote, name, &all_tools(cfg, name)))
         .collect()
 }
 
-/// Connects to one host and checks its workdir and tools.
-pub fn probe(cfg: &Config, remote: &Remote, name: &str) -> HostCheck {
+/// Connects to one host and checks its workdir and `tools`.
+pub fn probe(cfg: &Config, remote: &Remote, name: &str, tools: &[String]) -> HostCheck {
     let Some(h) = cfg.ssh_hosts.get(name) else {
         return HostCheck {
             host: name.to_string(),
@@ -91,8 +159,6 @@ pub fn probe(cfg: &Config, remote: &Remote, name: &str) -> HostCheck {
             return row;
         }
     }
-    let mut tools: Vec<String> = REQUIRED_TOOLS.iter().map(|s| s.to_string()).collect();
-    tools.extend(ebpf_programs(cfg, name));
     let probe = format!(
         "d={wd}; mkdir -p \"$d\" && t=\"$d/.ebpf-perf-write-test.$$\" && : > \"$t\" && rm -f \"$t\" && echo workdir-ok\n\
          for t in {tools}; do command -v \"$t\" >/dev/null 2>&1 || echo \"missing $t\"; done",
@@ -140,4 +206,56 @@ pub fn table(rows: &[HostCheck]) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod needed_tests {
+    use super::*;
+
+    fn default_config() -> (Config, Matrix) {
+        let cfg = crate::config::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config"
+        )))
+        .unwrap();
+        let m = crate::matrix::build(&cfg);
+        (cfg, m)
+    }
+
+    fn need(terms: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
+        let (cfg, m) = default_config();
+        let f = crate::filter::Filter {
+            terms: terms.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let sel: Vec<usize> = (0..m.trials.len())
+            .filter(|&i| f.matches(&m.trials[i].name))
+            .collect();
+        needed_tools(&cfg, &m, &sel)
+    }
+
+    fn set(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn each_host_needs_what_its_role_in_the_selection_runs() {
+        let n = need(&["baseline", "host", "latency"]);
+        assert_eq!(n["host-server"], set(&["netserver"]));
+        assert_eq!(n["host-client"], set(&["netperf"]));
+        assert!(!n.contains_key("vm-server"), "{n:?}");
+        let n = need(&["baseline", "host", "pps"]);
+        assert_eq!(n["host-server"], set(&["iperf3", "sar"]));
+        assert_eq!(n["host-client"], set(&["iperf3"]));
+        // An eBPF case adds its program where it runs.
+        let n = need(&["case_3", "latency"]);
+        assert!(n["host-server"].contains("bpftrace"), "{n:?}");
+    }
+
+    #[test]
+    fn the_program_of_a_template_skips_assignments_and_placeholders() {
+        assert_eq!(program_of("LC_ALL=C sar -n DEV 1 {duration}"), Some("sar"));
+        assert_eq!(program_of("{tool} --dev eth0"), None);
+        assert_eq!(program_of("iperf3 -s -p {port}"), Some("iperf3"));
+    }
 }

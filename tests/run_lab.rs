@@ -889,3 +889,31 @@ fn a_second_run_on_held_hosts_waits_for_the_first_or_fails_at_once_with_no_wait(
     );
     assert!(!lease.exists(), "the lease is given back");
 }
+
+#[test]
+fn hosts_are_checked_only_for_the_tools_the_selected_trials_use() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    // Single-stream TCP throughput clients need a program no host has.
+    let cfg = config(|d| {
+        replace_in(
+            &d.join("performance-test-spec.yaml"),
+            "client_cmd_tcp: \"iperf3 -c",
+            "client_cmd_tcp: \"iperf3-not-installed -c",
+        )
+    });
+    let (o, _) = perf(cfg.path(), &["--exact", "baseline::host::latency::tcp_rr"]);
+    assert!(
+        o.status.success(),
+        "latency needs no iperf3: {}",
+        common::stderr(&o)
+    );
+    let (o, jpath) = perf(
+        cfg.path(),
+        &["--exact", "baseline::host::throughput::single_tcp_1G"],
+    );
+    assert!(!o.status.success());
+    let f = &junit(&jpath)[0].failure_body;
+    assert!(f.contains("host-client: iperf3-not-installed"), "{f}");
+    assert!(!f.contains("host-server: iperf3-not-installed"), "{f}");
+}

@@ -106,6 +106,8 @@ pub struct Runner {
     pub reconnect_wait: Duration,
     /// Fail at once when another run holds a host, instead of waiting.
     pub no_wait: bool,
+    /// Per host, the programs the selected trials run there.
+    tools: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl Runner {
@@ -133,6 +135,7 @@ impl Runner {
             dirs: BTreeMap::new(),
             reconnect_wait: Duration::from_secs(60),
             no_wait: false,
+            tools: crate::hosts::needed_tools(&cfg, &matrix, selected),
             cfg,
             matrix,
         }

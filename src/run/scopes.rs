@@ -162,7 +162,12 @@ fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepE
     let hosts = global_hosts(r);
     let mut missing = Vec::new();
     for (h, _) in &hosts {
-        let probe = crate::hosts::probe(&r.cfg, &r.remote, h);
+        let tools: Vec<String> = r
+            .tools
+            .get(h)
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default();
+        let probe = crate::hosts::probe(&r.cfg, &r.remote, h, &tools);
         if let Err(e) = &probe.reachable {
             return Err(StepError::new("connect", e.clone()).on(h));
         }
