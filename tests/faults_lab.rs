@@ -181,6 +181,13 @@ fn a_dropped_link_fails_its_trial_and_the_run_stops_its_processes_when_it_is_bac
     );
     // The trials after it fail at once, saying the host is unreachable.
     let results = ebpf_perf::results::read(&cfg.path().join("results.json")).unwrap();
+    for c in &ebpf {
+        eprintln!(
+            "{}: {:.2} s",
+            c.name,
+            common::trial(&results, &c.name).duration_s
+        );
+    }
     for c in &ebpf[1..] {
         assert!(
             c.failure_body.contains("host-client: unreachable for"),
