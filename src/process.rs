@@ -46,6 +46,11 @@ const STAT_FIELD: &str = "sed 's/^.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' 
 pub const ALIVE_FN: &str = "alive() { s=$(sed 's/^.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1); \
      [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$(sed 's/^.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f20)\" = \"$2\" ]; }";
 
+/// Shell function `cs`: centiseconds since boot (from /proc/uptime), for
+/// loops that must end after a wall-clock time however slowly each round
+/// runs on a busy host.
+pub const CLOCK_FN: &str = "cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }";
+
 /// Script that starts `command` detached; prints `started PID STARTTIME`.
 pub fn start_script(command: &str, stdout: &str, stderr: &str, pid_file: &str) -> String {
     let status = status_file(pid_file);
@@ -149,16 +154,18 @@ pub fn alive_script(p: &ProcessRecord) -> String {
 /// programs: `anon_inode:bpf-prog`, i.e. its BPF programs are loaded). Prints
 /// `ready`, `exited` or `timeout`.
 pub fn wait_fd_script(p: &ProcessRecord, fd_link: &str, max: Duration) -> String {
-    let rounds = (max.as_millis() / 20).max(1);
+    let centis = (max.as_millis() / 10).max(1);
     format!(
-        "p={pid}; t={start}; i=0\n\
+        "p={pid}; t={start}\n\
          {ALIVE_FN}\n\
+         {CLOCK_FN}\n\
+         end=$(( $(cs) + {centis} ))\n\
          while :; do\n\
            alive $p $t || {{ echo exited; exit 0; }}\n\
            for q in $(ps -e -o pgid=,pid= | awk -v g=\"$p\" '$1 == g {{ print $2 }}'); do\n\
              ls -l /proc/$q/fd 2>/dev/null | grep -qF -- {link} && {{ echo ready; exit 0; }}\n\
            done\n\
-           i=$((i+1)); [ $i -gt {rounds} ] && {{ echo timeout; exit 0; }}\n\
+           [ \"$(cs)\" -ge \"$end\" ] && {{ echo timeout; exit 0; }}\n\
            sleep 0.02\n\
          done\n",
         pid = p.pid,

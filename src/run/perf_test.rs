@@ -80,12 +80,12 @@ pub(super) fn run(
     // Ready when every port listens (polled, no fixed sleep); a server that
     // exits instead fails the step with the tail of its log.
     let mut wait = format!(
-        "{}\nready() {{ i=0; until ss -Hltn \"sport = :$1\" | grep -q .; do\n\
+        "{}\n{}\nend=$(( $(cs) + {READY_TIMEOUT_S}00 ))\nready() {{ until ss -Hltn \"sport = :$1\" | grep -q .; do\n\
          alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited right after starting:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}\n\
-         i=$((i+1)); [ $i -gt {max} ] && {{ echo \"port $1 is not listening after {READY_TIMEOUT_S} s\" >&2; exit 1; }}; sleep 0.02; done\n\
+         [ \"$(cs)\" -ge \"$end\" ] && {{ echo \"port $1 is not listening after {READY_TIMEOUT_S} s\" >&2; exit 1; }}; sleep 0.02; done\n\
          alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited after it listened:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}; }}\n",
         crate::process::ALIVE_FN,
-        max = READY_TIMEOUT_S * 50
+        crate::process::CLOCK_FN,
     );
     for ((port, (_, _, rec)), log) in plan.ports.iter().zip(started.iter()).zip(&logs) {
         wait += &format!(
