@@ -12,7 +12,17 @@ const SELECTION: &[&str] = &["tcp_rr", "--skip", "vm"];
 #[test]
 fn two_shards_at_once_queue_on_shared_hosts_and_merge_into_the_selection() {
     let Some(_) = common::lab() else { return };
-    let shard = |_| common::quick_config(|_| {});
+    // 4 s tests: a shard holds the hosts long enough for the other to find
+    // them held.
+    let shard = |_| {
+        common::lab_config(4, |d| {
+            common::replace_in(
+                &d.join("performance-test-spec.yaml"),
+                "repeats: 3",
+                "repeats: 1",
+            )
+        })
+    };
     let cfgs: Vec<tempfile::TempDir> = (0..2).map(shard).collect();
     let mut args = vec!["--list"];
     args.extend_from_slice(SELECTION);
@@ -24,16 +34,26 @@ fn two_shards_at_once_queue_on_shared_hosts_and_merge_into_the_selection() {
         .concat(),
     ));
     assert_eq!(want.len(), 4, "{want:?}");
-    let runs: Vec<_> = cfgs
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let share = format!("count:{}/2", i + 1);
-            let mut a = SELECTION.to_vec();
-            a.extend(["--partition", &share]);
-            common::spawn_perf(c.path(), &a)
-        })
-        .collect();
+    // Both shards run at once: the second starts once the first holds the
+    // lease (so it must queue, whatever the start-up times).
+    let lease = Path::new("/var/lib/ebpf-perf-lab/hosts/host-server/.ebpf-perf/lease");
+    assert!(!lease.exists(), "a run holds the lab already");
+    let start = |i: usize| {
+        let share = format!("count:{}/2", i + 1);
+        let mut a = SELECTION.to_vec();
+        a.extend(["--partition", &share]);
+        common::spawn_perf(cfgs[i].path(), &a)
+    };
+    let first = start(0);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !lease.exists() {
+        assert!(
+            std::time::Instant::now() < until,
+            "the first shard never took its lease"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let runs = vec![first, start(1)];
     // A shard may fail a trial on its verdicts (1 s runs are noisy); what
     // matters here is that each ran its share to the end.
     let mut waited = false;
