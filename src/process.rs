@@ -9,8 +9,10 @@
 //!
 //! Stop: only if /proc/PID still has the recorded start time and its command
 //! line names our status file (so a reused PID is never touched): TERM to the
-//! process group, KILL after the grace period. A process that already exited
-//! is not an error; its exit status is reported when the wrapper recorded it.
+//! process group, and to every descendant that left the group (a daemon's
+//! setsid children, e.g. sshd's per-connection processes), KILL after the
+//! grace period. A process that already exited is not an error; its exit
+//! status is reported when the wrapper recorded it.
 
 use crate::template::quote;
 use serde::{Deserialize, Serialize};
@@ -92,8 +94,18 @@ pub fn parse_started(stdout: &str, pid_file: &str) -> Option<ProcessRecord> {
     })
 }
 
+/// Shell function `descendants PID`: the PIDs under PID (children,
+/// grandchildren, ...) that are not in its process group: those that left it
+/// with setsid, as a daemon's per-connection children do (sshd). Read while
+/// PID runs; once it exits they are reparented and can no longer be told
+/// apart from other processes.
+const DESCENDANTS_FN: &str = "descendants() { ps -e -o pid=,ppid=,pgid= | awk -v r=\"$1\" \
+     '{ par[$1] = $2; grp[$1] = $3 } END { for (q in par) { a = par[q]; n = 0; \
+     while (a > 1 && a != r && n < 256) { a = par[a]; n++ } if (a == r && grp[q] != r) print q } }'; }";
+
 /// Script that stops a recorded process (see the module doc). The whole
-/// process group must be gone before it counts as stopped.
+/// process group must be gone before it counts as stopped, and so must every
+/// descendant that left the group (each checked by its own start time).
 pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
     let twentieths = (grace.as_millis() / 50).max(1);
     format!(
@@ -102,7 +114,9 @@ pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
          stt() {{ {STAT_FIELD}20; }}\n\
          {ALIVE_FN}\n\
          group() {{ ps -e -o pgid=,pid=,stat= | awk -v g=\"$p\" '$1 == g && $3 !~ /^Z/ {{ print $2 }}'; }}\n\
-         running() {{ alive $p $t || [ -n \"$(group)\" ]; }}\n\
+         {DESCENDANTS_FN}\n\
+         stray() {{ for k in $kids; do alive ${{k%%:*}} ${{k#*:}} && echo ${{k%%:*}}; done; }}\n\
+         running() {{ alive $p $t || [ -n \"$(group)\" ] || [ -n \"$(stray)\" ]; }}\n\
          report() {{ if [ -f \"$st\" ]; then echo \"status $(cat \"$st\")\"; fi; }}\n\
          if [ -n \"$(state)\" ] && [ \"$(stt)\" != \"$t\" ]; then echo \"notours start time $(stt), recorded $t\"; exit 0; fi\n\
          if ! alive $p $t; then\n\
@@ -110,9 +124,12 @@ pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
            echo exited; report; exit 0; fi\n\
          if ! tr '\\0' '\\n' </proc/$p/cmdline | grep -qxF -- \"$st\"; then\n\
            echo \"notours $(tr '\\0' ' ' </proc/$p/cmdline | cut -c1-200)\"; exit 0; fi\n\
+         kids=\"\"; for q in $(descendants $p); do kids=\"$kids $q:$(p=$q; {STAT_FIELD}20)\"; done\n\
          kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null || true\n\
+         for q in $(stray); do kill -TERM $q 2>/dev/null || true; done\n\
          i=0; while running && [ $i -lt $g ]; do sleep 0.05; i=$((i+1)); done\n\
-         if running; then kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null || true; echo killed; exit 0; fi\n\
+         if running; then kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null || true\n\
+           for q in $(stray); do kill -KILL $q 2>/dev/null || true; done; echo killed; exit 0; fi\n\
          echo terminated\n\
          report\n",
         pid = p.pid,
@@ -269,6 +286,47 @@ mod tests {
             !running,
             "the command's background child {grandchild} survived"
         );
+    }
+
+    fn runs(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .is_some_and(|st| {
+                st.rsplit_once(") ")
+                    .is_some_and(|(_, r)| !r.starts_with('Z'))
+            })
+    }
+
+    /// A daemon's children that left its process group (sshd's
+    /// per-connection processes call setsid) are ours too: a stop that sent
+    /// TERM to the group only left them running after their parent ended.
+    #[rstest::rstest]
+    #[case::ending_on_term("exec sleep 302", "terminated")]
+    #[case::ignoring_term("trap '' TERM; sleep 302; sleep 302", "killed")]
+    fn descendants_that_left_the_group_are_stopped(#[case] child: &str, #[case] how: &str) {
+        let d = tempfile::tempdir().unwrap();
+        let pids = d.path().join("children");
+        let p = start(
+            d.path(),
+            &format!(
+                "setsid sh -c {c} & echo $! > {f}; exec sleep 303",
+                c = quote(child),
+                f = pids.display()
+            ),
+        );
+        let mut child_pid = String::new();
+        for _ in 0..100 {
+            child_pid = std::fs::read_to_string(&pids).unwrap_or_default();
+            if !child_pid.trim().is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let child_pid = child_pid.trim().to_string();
+        assert!(runs(&child_pid), "the setsid child {child_pid} never ran");
+        let out = sh(&stop_script(&p, Duration::from_millis(500)));
+        assert!(out.starts_with(how), "{out}");
+        assert!(!runs(&child_pid), "the setsid child {child_pid} survived");
     }
 
     #[test]

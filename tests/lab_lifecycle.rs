@@ -35,6 +35,15 @@ fn down_leaves_nothing_and_up_repairs() {
         .iter()
         .map(|h| h.sshd_pid.expect("sshd running"))
         .collect();
+    // An open SSH connection to every host: each sshd has per-connection
+    // children in their own sessions (as a link drop leaves behind), which
+    // `lab down` must stop with their sshd.
+    let remote = ebpf_perf::remote::Remote::new(&cfg);
+    for h in &plan.hosts {
+        remote
+            .exec(&h.name, "true", std::time::Duration::from_secs(10))
+            .unwrap();
+    }
 
     let o = ebpf_perf(&["lab", "down"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -65,6 +74,7 @@ fn down_leaves_nothing_and_up_repairs() {
             "sshd {pid} still running ({state:?})"
         );
     }
+    drop(remote);
     // Lab addresses are unreachable now, not routed off this machine.
     let route = Command::new("ip")
         .args(["route", "get", "198.18.0.11"])
