@@ -370,7 +370,8 @@ fn stop_sshd(plan: &Plan, h: &LabHost) -> Result<Option<Stopped>, LabError> {
     Ok(process::parse_stopped(&out))
 }
 
-/// Stops and starts one host's sshd (its open sessions are not touched).
+/// Stops and starts one host's sshd, with its open sessions (as a reboot
+/// would end them).
 pub fn restart_sshd(plan: &Plan, host: &str) -> Result<(), LabError> {
     let h = plan
         .hosts
