@@ -39,6 +39,22 @@ fn program_of(template: &str) -> Option<&str> {
         .filter(|w| !w.contains('{'))
 }
 
+/// The hosts an eBPF case with `target` runs on, in an environment with
+/// these server and client hosts.
+fn case_hosts<'a>(
+    target: crate::config::Target,
+    server: &'a str,
+    client: &'a str,
+) -> impl Iterator<Item = &'a str> {
+    use crate::config::Target;
+    let on_server = matches!(target, Target::Server | Target::Both);
+    let on_client = matches!(target, Target::Client | Target::Both);
+    on_server
+        .then_some(server)
+        .into_iter()
+        .chain(on_client.then_some(client))
+}
+
 /// Per host, the programs the selected trials run there: each test's server
 /// command (and sar for pps) on its server, its client command on its
 /// client, and each selected case's eBPF command where it runs.
@@ -71,23 +87,15 @@ pub fn needed_tools(
             }
         }
         if let Some(c) = &cycle.case {
-            let (on_server, on_client) = match c.case.target {
-                crate::config::Target::Server => (true, false),
-                crate::config::Target::Client => (false, true),
-                crate::config::Target::Both => (true, true),
-            };
-            if on_server {
-                add(server, &c.case.command);
-            }
-            if on_client {
-                add(client, &c.case.command);
+            for host in case_hosts(c.case.target, server, client) {
+                add(host, &c.case.command);
             }
         }
     }
     need
 }
 
-/// The first word of every eBPF command that runs on `host`.
+/// The program of every eBPF command that runs on `host`.
 fn ebpf_programs(cfg: &Config, host: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for tool in cfg.tools.values() {
@@ -96,16 +104,12 @@ fn ebpf_programs(cfg: &Config, host: &str) -> Vec<String> {
                 continue;
             };
             for case in &tool.cases {
-                let runs_here = match case.target {
-                    crate::config::Target::Server => env.server.ssh_ref == host,
-                    crate::config::Target::Client => env.client.ssh_ref == host,
-                    crate::config::Target::Both => {
-                        env.server.ssh_ref == host || env.client.ssh_ref == host
+                let runs_here = case_hosts(case.target, &env.server.ssh_ref, &env.client.ssh_ref)
+                    .any(|h| h == host);
+                if let Some(p) = program_of(&case.command).filter(|_| runs_here) {
+                    if !out.iter().any(|o| o == p) {
+                        out.push(p.to_string());
                     }
-                };
-                let first = case.command.split_whitespace().next().unwrap_or_default();
-                if runs_here && !first.contains('{') && !out.iter().any(|p| p == first) {
-                    out.push(first.to_string());
                 }
             }
         }
