@@ -95,7 +95,7 @@ pub fn needed_tools(
     need
 }
 
-/// The program of every eBPF command that runs on `host`.
+/// The program of every eBPF command that runs on `host`, in any pool.
 fn ebpf_programs(cfg: &Config, host: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for tool in cfg.tools.values() {
@@ -103,9 +103,13 @@ fn ebpf_programs(cfg: &Config, host: &str) -> Vec<String> {
             let Some(env) = cfg.environments.get(env_name) else {
                 continue;
             };
-            for case in &tool.cases {
-                let runs_here = case_hosts(case.target, &env.server.ssh_ref, &env.client.ssh_ref)
-                    .any(|h| h == host);
+            for (case, (server, client)) in tool
+                .cases
+                .iter()
+                .flat_map(|c| env.pairs().into_iter().map(move |p| (c, p)))
+            {
+                let runs_here =
+                    case_hosts(case.target, &server.ssh_ref, &client.ssh_ref).any(|h| h == host);
                 if let Some(p) = program_of(&case.command).filter(|_| runs_here) {
                     if !out.iter().any(|o| o == p) {
                         out.push(p.to_string());
@@ -227,7 +231,15 @@ mod needed_tests {
     }
 
     fn need(terms: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
-        let (cfg, m) = default_config();
+        need_on(None, terms)
+    }
+
+    /// [`need`] with the environments on `pool`.
+    fn need_on(pool: Option<usize>, terms: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
+        let (mut cfg, m) = default_config();
+        if let Some(p) = pool {
+            cfg.use_pool(p);
+        }
         let f = crate::filter::Filter {
             terms: terms.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
@@ -254,6 +266,23 @@ mod needed_tests {
         // An eBPF case adds its program where it runs.
         let n = need(&["case_3", "latency"]);
         assert!(n["host-server"].contains("bpftrace"), "{n:?}");
+    }
+
+    #[test]
+    fn pool_two_hosts_need_what_pool_one_hosts_need() {
+        let n = need_on(Some(2), &["case_3", "latency"]);
+        assert_eq!(
+            n.keys().collect::<Vec<_>>(),
+            ["host-client-2", "host-server-2"],
+            "{n:?}"
+        );
+        assert!(n["host-server-2"].contains("bpftrace"), "{n:?}");
+        // `hosts check` knows what any pool's host could run.
+        let (cfg, _) = default_config();
+        assert_eq!(
+            all_tools(&cfg, "host-server-2"),
+            all_tools(&cfg, "host-server")
+        );
     }
 
     #[test]

@@ -151,3 +151,29 @@ fn a_kill_by_name_on_real_hosts_is_allowed_with_a_warning_naming_file_and_line()
     let base = config::load(&common::corpus_base()).unwrap();
     assert!(base.warnings.is_empty());
 }
+
+#[test]
+fn the_default_config_has_two_pools_of_four_hosts_each() {
+    let mut cfg = config::load(&common::repo().join("config")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.pool_count(), 2);
+    let envs: Vec<String> = cfg.environments.keys().cloned().collect();
+    assert_eq!(
+        cfg.pool_hosts(&envs),
+        ["host-server", "host-client", "vm-server", "vm-client"]
+    );
+    cfg.use_pool(2);
+    assert_eq!(
+        cfg.pool_hosts(&envs),
+        [
+            "host-server-2",
+            "host-client-2",
+            "vm-server-2",
+            "vm-client-2"
+        ]
+    );
+    assert_eq!(cfg.environments["host"].server.test_ip, "198.18.1.13");
+    assert_eq!(
+        cfg.pool_hosts(&["host".to_string()]),
+        ["host-server-2", "host-client-2"]
+    );
+}

@@ -154,10 +154,20 @@ fn hosts_check_reports_every_host() {
         "{out}\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    for h in ["host-server", "host-client", "vm-server", "vm-client"] {
+    // Both pools: the `-2` hosts are checked like the first ones.
+    for h in [
+        "host-server",
+        "host-client",
+        "vm-server",
+        "vm-client",
+        "host-server-2",
+        "host-client-2",
+        "vm-server-2",
+        "vm-client-2",
+    ] {
         let line = out
             .lines()
-            .find(|l| l.starts_with(h))
+            .find(|l| l.split_whitespace().next() == Some(h))
             .unwrap_or_else(|| panic!("{h} missing: {out}"));
         assert!(
             line.contains(" yes ") && line.contains("identity file") && line.contains(" ok "),

@@ -272,6 +272,16 @@ fn a_bad_partition_is_a_clear_error() {
     );
 }
 
+#[rstest]
+#[case::beyond_the_pools(&["--pool", "3"], "--pool 3: the environments have 2 pool(s)")]
+#[case::not_a_number(&["--pool", "two"], "--pool takes a pool number >= 1, not \"two\"")]
+#[case::zero(&["--pool=0"], "--pool takes a pool number >= 1, not \"0\"")]
+fn a_bad_pool_is_a_clear_error(#[case] args: &[&str], #[case] want: &str) {
+    let o = perf(&[&["--list"], args].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(want), "{}", stderr(&o));
+}
+
 #[test]
 fn a_lab_config_with_a_hook_that_kills_by_name_is_refused_before_anything_runs() {
     let cfg = common::copy_dir(&common::repo().join("config"));

@@ -104,6 +104,44 @@ impl PerfSpec {
 }
 
 impl Config {
+    /// How many pools the configuration has: the most any environment has.
+    pub fn pool_count(&self) -> usize {
+        self.environments
+            .values()
+            .map(|e| e.pools.len() + 1)
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// `--pool N` (1-based): every environment uses its pool N; one with
+    /// fewer pools uses pool ((N - 1) mod its count) + 1. The pools swap
+    /// places, so every pair is still there (the lab provisions them all).
+    pub fn use_pool(&mut self, n: usize) {
+        for e in self.environments.values_mut() {
+            let pairs = e.pools.len() + 1;
+            let i = (n.max(1) - 1) % pairs;
+            if i > 0 {
+                let p = &mut e.pools[i - 1];
+                std::mem::swap(&mut e.server, &mut p.server);
+                std::mem::swap(&mut e.client, &mut p.client);
+            }
+        }
+    }
+
+    /// The hosts environments `envs` use now (after [`Config::use_pool`]),
+    /// each once, in order.
+    pub fn pool_hosts(&self, envs: &[String]) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for e in envs.iter().filter_map(|n| self.environments.get(n)) {
+            for h in [&e.server.ssh_ref, &e.client.ssh_ref] {
+                if !out.contains(&h.as_str()) {
+                    out.push(h);
+                }
+            }
+        }
+        out
+    }
+
     /// `--repeat N`: every test type runs N measured runs.
     pub fn override_repeats(&mut self, n: u32) {
         let p = &mut self.perf;
@@ -136,4 +174,65 @@ impl Config {
 /// Reads and validates the configuration in `dir`.
 pub fn load(dir: &Path) -> Result<Config, ConfigError> {
     validate::load(dir)
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use std::path::Path;
+
+    /// The corpus base with a second pool for `host` (not for `vm`).
+    fn with_pools() -> (tempfile::TempDir, super::Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/base");
+        for e in std::fs::read_dir(&base).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+        }
+        let ssh = dir.path().join("ssh-config.yaml");
+        let text = std::fs::read_to_string(&ssh).unwrap().replace(
+            "ssh_hosts:\n",
+            "ssh_hosts:\n  host-server-2: {host: \"198.18.0.13\", user: root, workdir: /var/tmp/p2s}\n  host-client-2: {host: \"198.18.0.14\", user: root, workdir: /var/tmp/p2c}\n",
+        );
+        std::fs::write(&ssh, text).unwrap();
+        let env = dir.path().join("test-env-config.yaml");
+        let text = std::fs::read_to_string(&env).unwrap().replacen(
+            "    vars:\n      tools_dir: \"/opt/tools\"",
+            "    pools:\n      - server: {ssh_ref: host-server-2, test_ip: \"198.18.1.13\", interface: port-storage}\n        client: {ssh_ref: host-client-2, test_ip: \"198.18.1.14\", interface: port-storage}\n    vars:\n      tools_dir: \"/opt/tools\"",
+            1,
+        );
+        std::fs::write(&env, text).unwrap();
+        let cfg = super::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        (dir, cfg)
+    }
+
+    #[test]
+    fn pool_n_swaps_every_environment_to_its_nth_pair() {
+        let (_d, cfg) = with_pools();
+        assert_eq!(cfg.pool_count(), 2);
+        let hosts = |c: &super::Config, env: &str| {
+            let e = &c.environments[env];
+            (e.server.ssh_ref.clone(), e.client.ssh_ref.clone())
+        };
+        let mut p2 = cfg.clone();
+        p2.use_pool(2);
+        assert_eq!(
+            hosts(&p2, "host"),
+            ("host-server-2".into(), "host-client-2".into())
+        );
+        assert_eq!(p2.environments["host"].server.test_ip, "198.18.1.13");
+        // An environment with one pool keeps it.
+        assert_eq!(hosts(&p2, "vm"), hosts(&cfg, "vm"));
+        // Every pair is still there, pool 1 in pool 2's place.
+        assert_eq!(p2.environments["host"].pools[0], {
+            let e = &cfg.environments["host"];
+            crate::config::model::Pool {
+                server: e.server.clone(),
+                client: e.client.clone(),
+            }
+        });
+        // Pool 3 of two wraps around to pool 1.
+        let mut p3 = cfg.clone();
+        p3.use_pool(3);
+        assert_eq!(hosts(&p3, "host"), hosts(&cfg, "host"));
+    }
 }

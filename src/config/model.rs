@@ -75,11 +75,32 @@ pub struct TestEnv {
     pub description: String,
     pub server: EnvHost,
     pub client: EnvHost,
+    /// More server/client pairs of the same shape, for shards that run at the
+    /// same time (`--pool N`); pool 1 is `server` and `client` themselves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<Pool>,
     #[serde(default)]
     pub vars: IndexMap<String, Scalar>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// One more server/client pair of an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    pub server: EnvHost,
+    pub client: EnvHost,
+}
+
+impl TestEnv {
+    /// Its pools in order: pool 1 (`server`/`client`), then `pools`.
+    pub fn pairs(&self) -> Vec<(&EnvHost, &EnvHost)> {
+        std::iter::once((&self.server, &self.client))
+            .chain(self.pools.iter().map(|p| (&p.server, &p.client)))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvHost {
     pub ssh_ref: String,

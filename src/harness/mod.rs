@@ -4,6 +4,7 @@
 //! line to libtest-mimic. Trials run one at a time in matrix order through a
 //! [`session::Session`]: run, judge, record.
 
+mod pool;
 mod session;
 
 use crate::analysis::Earlier;
@@ -27,6 +28,7 @@ pub const JUNIT_ENV: &str = "EBPF_PERF_JUNIT";
 pub const REPEAT_ENV: &str = "EBPF_PERF_REPEAT";
 pub const NO_REPORT_ENV: &str = "EBPF_PERF_NO_REPORT";
 pub const RECONNECT_WAIT_ENV: &str = "EBPF_PERF_RECONNECT_WAIT";
+pub const POOL_ENV: &str = "EBPF_PERF_POOL";
 /// How long the end of a run waits for an unreachable host, by default.
 pub const DEFAULT_RECONNECT_WAIT_S: u64 = 60;
 
@@ -56,6 +58,8 @@ pub struct HarnessArgs {
     pub reconnect_wait: std::time::Duration,
     /// Fail at once when another run holds a host (else wait for it).
     pub no_wait: bool,
+    /// Which pool of hosts to use (1-based; `--pool`, `EBPF_PERF_POOL`).
+    pub pool: Option<usize>,
     /// This job's share of the selection (`--partition count:K/N|hash:K/N`).
     pub partition: Option<crate::partition::Partition>,
     pub filter: Filter,
@@ -76,6 +80,15 @@ pub enum MissingValue {
     Seconds(String, String),
     #[error(transparent)]
     Partition(#[from] crate::partition::PartitionError),
+    #[error("{0} takes a pool number >= 1, not {1:?}")]
+    Pool(String, String),
+}
+
+fn pool_number(source: &str, v: &str) -> Result<usize, MissingValue> {
+    v.parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| MissingValue::Pool(source.into(), v.into()))
 }
 
 fn seconds(source: &str, v: &str) -> Result<std::time::Duration, MissingValue> {
@@ -122,6 +135,7 @@ pub fn parse_args(
     let mut reconnect_wait = None;
     let mut partition = None;
     let mut no_wait = false;
+    let mut pool = None;
     let mut no_report = env(NO_REPORT_ENV).is_some_and(|v| !v.is_empty() && v != "0");
     let mut filter = Filter::default();
     let mut help = false;
@@ -154,6 +168,7 @@ pub fn parse_args(
             "--reconnect-wait" => reconnect_wait = Some(seconds(&flag, &value(&flag)?)?),
             "--partition" => partition = Some(value(&flag)?.parse()?),
             "--no-wait" => no_wait = true,
+            "--pool" => pool = Some(pool_number("--pool", &value(&flag)?)?),
             "--no-tests" => {
                 no_tests = match value(&flag)?.as_str() {
                     "fail" => NoTests::Fail,
@@ -206,6 +221,12 @@ pub fn parse_args(
         },
         partition,
         no_wait,
+        pool: match pool {
+            Some(p) => Some(p),
+            None => env(POOL_ENV)
+                .map(|v| pool_number(POOL_ENV, &v))
+                .transpose()?,
+        },
         filter,
         libtest,
         help,
@@ -224,6 +245,8 @@ ebpf-perf harness options (before libtest's own):
     --no-tests ACTION  when the filter selects no trial: fail (default, exit 4), warn or pass
     --no-report        do not write report.html and summary.md next to the results file
                        [env: EBPF_PERF_NO_REPORT=1]
+    --pool N           use pool N of every environment's hosts (`pools:`); with --partition
+                       count:K/N or hash:K/N and no --pool, pool K [env: EBPF_PERF_POOL]
     --no-wait          fail at once when another run holds a host (by default: wait for it,
                        saying which run holds it)
     --reconnect-wait S at the end, wait up to S seconds for a host that became unreachable,
@@ -326,6 +349,19 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     if let Some(n) = args.repeat {
         cfg.override_repeats(n);
     }
+    let pool = match pool::choose(args.pool, args.partition.as_ref(), cfg.pool_count()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "error: {e} ({})",
+                cfg.dir.join("test-env-config.yaml").display()
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let Some(p) = pool.pool {
+        cfg.use_pool(p);
+    }
     let (baseline_from, compare_to) = match (
         earlier("--baseline-from", &args.baseline_from),
         earlier("--compare-to", &args.compare_to),
@@ -386,7 +422,7 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         })
     });
     eprintln!(
-        "ebpf-perf: {} of {} trials selected from {}{}",
+        "ebpf-perf: {} of {} trials selected from {}{}{}",
         filtered.len(),
         matrix.trials.len(),
         cfg.dir.display(),
@@ -394,8 +430,19 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
             0 => String::new(),
             1 => ", plus 1 baseline trial it is compared with".to_string(),
             n => format!(", plus {n} baseline trials they are compared with"),
+        },
+        match pool.pool {
+            Some(p) => format!(
+                ", on pool {p} ({})",
+                cfg.pool_hosts(&crate::run::fixtures::environments(&matrix, &selected))
+                    .join(", ")
+            ),
+            None => String::new(),
         }
     );
+    if let Some(n) = &pool.note {
+        eprintln!("note: {n}");
+    }
     let mut runner = Runner::new(
         cfg.clone(),
         matrix.clone(),
@@ -407,7 +454,7 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     if let Err(e) = watch_signals(&runner.cancel) {
         eprintln!("warning: cannot install the Ctrl-C handler ({e}); Ctrl-C will not tear down");
     }
-    let mut session = Session::new(args, &cfg, runner, baseline_from, compare_to);
+    let mut session = Session::new(args, &cfg, runner, pool.pool, baseline_from, compare_to);
     session.compared_only = selected
         .iter()
         .copied()

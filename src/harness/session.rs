@@ -36,6 +36,7 @@ impl Session {
         args: &HarnessArgs,
         cfg: &Config,
         runner: Runner,
+        pool: Option<usize>,
         baseline_from: Option<Earlier>,
         compare_to: Option<Earlier>,
     ) -> Session {
@@ -46,6 +47,9 @@ impl Session {
         }
         if let Some(p) = &args.partition {
             selection.push(format!("--partition {p}"));
+        }
+        if let Some(p) = pool {
+            selection.push(format!("--pool {p}"));
         }
         let results = Results::new(results::Session {
             id: runner.session_id().to_string(),

@@ -134,8 +134,21 @@ impl Plan {
             )));
         }
         let mut links = Vec::new();
-        for (env_name, env) in &cfg.environments {
-            let ends = [(&env.server, "server"), (&env.client, "client")];
+        let pairs = cfg.environments.iter().flat_map(|(env_name, env)| {
+            env.pairs()
+                .into_iter()
+                .enumerate()
+                .map(move |(i, (server, client))| {
+                    let name = if i == 0 {
+                        env_name.clone()
+                    } else {
+                        format!("{env_name}.pools[{}]", i - 1)
+                    };
+                    (name, server, client)
+                })
+        });
+        for (env_name, server, client) in pairs {
+            let ends = [(server, "server"), (client, "client")];
             let mut link_ends = Vec::new();
             for (eh, role) in ends {
                 let what = format!("test_environments.{env_name}.{role}");
@@ -202,5 +215,52 @@ impl Plan {
     }
     pub fn authorized_keys(&self) -> PathBuf {
         self.dir.join("authorized_keys")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn default_config() -> Config {
+        crate::config::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config"
+        )))
+        .unwrap()
+    }
+
+    /// The names of the hosts a plan's links join.
+    fn link_hosts(p: &Plan) -> Vec<[String; 2]> {
+        let mut v: Vec<[String; 2]> = p
+            .links
+            .iter()
+            .map(|l| [l.ends[0].0.clone(), l.ends[1].0.clone()])
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn every_pool_gets_its_hosts_and_links_whichever_pool_a_run_uses() {
+        let cfg = default_config();
+        let plan = Plan::from_config(&cfg).unwrap();
+        assert_eq!(plan.hosts.len(), 8);
+        assert_eq!(
+            link_hosts(&plan),
+            [
+                ["host-server".to_string(), "host-client".to_string()],
+                ["host-server-2".to_string(), "host-client-2".to_string()],
+            ]
+        );
+        let names: std::collections::BTreeSet<&String> =
+            plan.links.iter().flat_map(|l| &l.tmp_names).collect();
+        assert_eq!(names.len(), 4, "distinct temporary veth names");
+        // A run on pool 2 plans the same lab (the harness brings it up).
+        let mut on2 = cfg.clone();
+        on2.use_pool(2);
+        let plan2 = Plan::from_config(&on2).unwrap();
+        assert_eq!(plan2.hosts, plan.hosts);
+        assert_eq!(link_hosts(&plan2), link_hosts(&plan));
     }
 }

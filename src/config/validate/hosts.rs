@@ -89,35 +89,70 @@ pub(super) fn check_envs(ck: &mut Checker, (src, f): &(Source, EnvFile), ssh: &S
     }
     for (name, e) in &f.test_environments {
         ck.id(src, &["test_environments", name], "environment name", name);
-        for (role, h) in [("server", &e.server), ("client", &e.client)] {
-            let p = |k: &'static str| ["test_environments", name.as_str(), role, k];
-            if !ssh.ssh_hosts.contains_key(&h.ssh_ref) {
-                let known: Vec<&str> = ssh.ssh_hosts.keys().map(String::as_str).collect();
-                ck.at(
-                    src,
-                    &p("ssh_ref"),
-                    format!(
-                        "{:?} is not a host of {SSH_FILE}; expected one of: {}",
-                        h.ssh_ref,
-                        known.join(", ")
-                    ),
-                );
-            }
-            ck.ip(src, &p("test_ip"), &h.test_ip);
-            let iface_ok = !h.interface.is_empty()
-                && h.interface.len() <= 15
-                && h.interface
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
-            if !iface_ok {
-                ck.at(
-                    src,
-                    &p("interface"),
-                    format!(
-                        "{:?} is not an interface name; expected 1-15 of [A-Za-z0-9_.@-]",
-                        h.interface
-                    ),
-                );
+        let mut used: Vec<(&str, usize)> = Vec::new();
+        for (pi, (server, client)) in e.pairs().into_iter().enumerate() {
+            let idx = format!("[{}]", pi.saturating_sub(1));
+            for (role, h) in [("server", server), ("client", client)] {
+                let base: Vec<&str> = if pi == 0 {
+                    vec!["test_environments", name.as_str(), role]
+                } else {
+                    vec![
+                        "test_environments",
+                        name.as_str(),
+                        "pools",
+                        idx.as_str(),
+                        role,
+                    ]
+                };
+                let p = |k: &'static str| {
+                    let mut v = base.clone();
+                    v.push(k);
+                    v
+                };
+                if !ssh.ssh_hosts.contains_key(&h.ssh_ref) {
+                    let known: Vec<&str> = ssh.ssh_hosts.keys().map(String::as_str).collect();
+                    ck.at(
+                        src,
+                        &p("ssh_ref"),
+                        format!(
+                            "{:?} is not a host of {SSH_FILE}; expected one of: {}",
+                            h.ssh_ref,
+                            known.join(", ")
+                        ),
+                    );
+                }
+                if let Some((_, other)) = used
+                    .iter()
+                    .find(|(host, other)| *host == h.ssh_ref && *other != pi)
+                {
+                    ck.at(
+                        src,
+                        &p("ssh_ref"),
+                        format!(
+                            "{:?} is in pool {} of {name} too; pools must not share hosts, \
+                             or shards running at the same time distort each other's numbers",
+                            h.ssh_ref,
+                            other + 1
+                        ),
+                    );
+                }
+                used.push((h.ssh_ref.as_str(), pi));
+                ck.ip(src, &p("test_ip"), &h.test_ip);
+                let iface_ok = !h.interface.is_empty()
+                    && h.interface.len() <= 15
+                    && h.interface
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+                if !iface_ok {
+                    ck.at(
+                        src,
+                        &p("interface"),
+                        format!(
+                            "{:?} is not an interface name; expected 1-15 of [A-Za-z0-9_.@-]",
+                            h.interface
+                        ),
+                    );
+                }
             }
         }
         for k in e.vars.keys() {
