@@ -234,6 +234,34 @@ pub fn trial_dir_prefix(cycle_root: &str, variant: &Variant) -> String {
     )
 }
 
+/// Where a background hook task of a layer keeps its files, without the
+/// extension: `{layer_dir}/hook_{name}_{ts}` (`.pid`, `.pid.exit`, `.log`).
+/// Characters of the task name that do not belong in a file name become `_`.
+/// The `.pid` name is what the next run's cleanup looks for.
+pub fn hook_process_base(layer_dir: &str, name: &str, ts: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{}/hook_{safe}_{ts}", layer_dir.trim_end_matches('/'))
+}
+
+/// Where a hook task's `output` goes: absolute paths as written, relative
+/// ones under the layer's result directory.
+pub fn hook_output_path(layer_dir: &str, output: &str) -> String {
+    if output.starts_with('/') {
+        output.to_string()
+    } else {
+        format!("{}/{output}", layer_dir.trim_end_matches('/'))
+    }
+}
+
 /// The framework's own directory on a host (monitor agent, lease).
 pub fn own_dir(workdir: &str) -> String {
     format!("{}/.ebpf-perf", workdir.trim_end_matches('/'))
@@ -257,4 +285,35 @@ pub fn name_timestamp(t: DateTime<Utc>) -> String {
 /// Timestamp as used in log lines: `YYYY-MM-DD HH:MM:SS.nnnnnnnnn`.
 pub fn log_timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.9f").to_string()
+}
+
+#[cfg(test)]
+mod hook_path_tests {
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(
+        "/r/case",
+        "perf stat",
+        "20260101_000000",
+        "/r/case/hook_perf_stat_20260101_000000"
+    )]
+    #[case("/r/case/", "a-b_c", "ts", "/r/case/hook_a-b_c_ts")]
+    #[case("/r", "../x;y", "ts", "/r/hook_.._x_y_ts")]
+    fn hook_process_base(
+        #[case] dir: &str,
+        #[case] name: &str,
+        #[case] ts: &str,
+        #[case] want: &str,
+    ) {
+        assert_eq!(super::hook_process_base(dir, name, ts), want);
+    }
+
+    #[rstest]
+    #[case("/r/case", "stat.log", "/r/case/stat.log")]
+    #[case("/r/case/", "sub/stat.log", "/r/case/sub/stat.log")]
+    #[case("/r/case", "/tmp/stat.log", "/tmp/stat.log")]
+    fn hook_output_path(#[case] dir: &str, #[case] out: &str, #[case] want: &str) {
+        assert_eq!(super::hook_output_path(dir, out), want);
+    }
 }

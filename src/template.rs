@@ -98,6 +98,24 @@ pub fn render<'v>(
     Ok(out)
 }
 
+/// Fills a template whose result is not shell text (a file path): values go
+/// in verbatim. The caller quotes the result where a shell reads it.
+pub fn fill<'v>(
+    template: &str,
+    value: impl Fn(&str) -> Option<Cow<'v, str>>,
+) -> Result<String, Unknown> {
+    let mut out = String::with_capacity(template.len() + 32);
+    for seg in parse(template) {
+        match seg {
+            Segment::Text(t) => out.push_str(&t),
+            Segment::Placeholder(name) => {
+                out.push_str(&value(name).ok_or_else(|| Unknown(name.to_string()))?);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Shell-quotes one word for a POSIX shell (no quoting when it is not needed).
 pub fn quote(word: &str) -> Cow<'_, str> {
     // try_quote only fails on a NUL byte, which no shell word can carry; drop it.
@@ -137,6 +155,18 @@ mod tests {
     fn renders_quoted(#[case] t: &str, #[case] v: &str, #[case] want: &str) {
         let got = render(t, |n| (n == "x").then_some(Cow::Borrowed(v))).unwrap();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn fill_leaves_values_verbatim() {
+        let got = fill("{d}/perf {x}.log", |n| {
+            Some(Cow::Borrowed(if n == "d" { "/r/a b" } else { "it's" }))
+        });
+        assert_eq!(got.unwrap(), "/r/a b/perf it's.log");
+        assert_eq!(
+            fill("{nope}", |_| None).unwrap_err().to_string(),
+            "unknown placeholder {nope}"
+        );
     }
 
     #[test]

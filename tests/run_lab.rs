@@ -296,6 +296,13 @@ fn sigint_during_a_trial_stops_everything_and_writes_junit() {
     // A long test, so that Ctrl-C arrives while clients, servers and the
     // eBPF program (on both hosts) run.
     let cfg = long_multi_stream(8);
+    // Background hook tasks of the case and of the test run too; Ctrl-C
+    // stops them by PID like the rest.
+    std::fs::write(
+        cfg.path().join("hooks.yaml"),
+        "hooks:\n  case:\n    setup:\n      - {name: case_bg, background: true, run: \"sleep 600.201\"}\n  test:\n    setup:\n      - {name: test_bg, on: client, background: true, run: \"trap '' TERM; sleep 600.202\"}\n",
+    )
+    .unwrap();
     let since = std::time::SystemTime::now();
     let junit_path = cfg.path().join("junit.xml");
     let child = common::spawn_perf(cfg.path(), &["case_3", "throughput", "multi_2_tcp"]);
@@ -351,6 +358,24 @@ fn sigint_during_a_trial_stops_everything_and_writes_junit() {
     );
     assert!(
         names.iter().any(|n| n == "clients.pid") && names.iter().any(|n| n.starts_with("server_")),
+        "{names:?}"
+    );
+    // Background tasks: the case's on both hosts in both cycles, the test's
+    // on the client of both trials (one of them ignoring TERM).
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("hook_case_bg_"))
+            .count(),
+        4,
+        "{names:?}"
+    );
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("hook_test_bg_"))
+            .count(),
+        2,
         "{names:?}"
     );
     for f in &files {

@@ -502,14 +502,38 @@ pub struct HookTask {
     #[serde(default)]
     pub on: HookTarget,
     pub run: String,
-    #[serde(default)]
+    /// `condition` is the seeds' name for it.
+    #[serde(default, alias = "condition")]
     pub when: When,
-    /// Seconds; default 60.
+    /// Seconds; default 60. Not for background tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u32>,
     #[serde(default)]
     pub ignore_errors: bool,
+    /// A remote file (relative paths are under the layer's result
+    /// directory) that gets the task's stdout and stderr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Started after the layer's setup and stopped by PID before its
+    /// teardown (setup tasks only).
+    #[serde(default)]
+    pub background: bool,
 }
+
+impl HookTask {
+    /// Does the task need the case's eBPF program (`{ebpf_pid}`, `{ebpf_command}`)?
+    pub fn uses_ebpf(&self) -> bool {
+        let uses = |t: &str| {
+            crate::template::placeholders(t)
+                .iter()
+                .any(|n| EBPF_HOOK_PLACEHOLDERS.contains(n))
+        };
+        uses(&self.run) || self.output.as_deref().is_some_and(uses)
+    }
+}
+
+/// Hook placeholders that only an eBPF cycle's running program fills.
+pub const EBPF_HOOK_PLACEHOLDERS: &[&str] = &["ebpf_pid", "ebpf_command"];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]

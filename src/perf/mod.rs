@@ -35,6 +35,11 @@ impl Vars {
         self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
     }
 
+    /// Fills `t` verbatim, for a file path (see [`template::fill`]).
+    pub fn fill(&self, t: &str) -> Result<String, template::Unknown> {
+        template::fill(t, |n| self.get(n).map(Cow::Borrowed))
+    }
+
     /// Fills `t`; every value is shell-quoted.
     pub fn render(&self, t: &str) -> Result<String, template::Unknown> {
         template::render(t, |n| self.get(n).map(Cow::Borrowed))

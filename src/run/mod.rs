@@ -51,6 +51,8 @@ enum Undo {
     },
     /// The user's teardown tasks of the scope's layer.
     UserTeardown,
+    /// Stop the layer's background hook tasks, by PID.
+    StopBackground(Vec<hooks::Background>),
     /// The session summary (global scope).
     Summary,
     /// Put `kernel.bpf_stats_enabled` back as it was.
@@ -75,6 +77,10 @@ struct Program {
     host: String,
     record: ProcessRecord,
     stderr_file: String,
+    /// The command as it ran (`{ebpf_command}`).
+    command: String,
+    /// The command's own process under the recording wrapper (`{ebpf_pid}`).
+    pid: Option<u32>,
 }
 
 pub struct Runner {
@@ -304,6 +310,9 @@ impl Runner {
                     );
                     let saved = hooks::save(&self.remote, &mut trace, &a.hooks, &a.hook_targets);
                     r.and(saved)
+                }
+                Undo::StopBackground(started) => {
+                    hooks::stop_background(&self.remote, &mut trace, &mut a.hooks, &started)
                 }
                 Undo::Summary => scopes::write_summary(self, &mut trace),
                 Undo::RestoreBpfStats { host, value } => {

@@ -107,26 +107,34 @@ pub(super) fn run(
     if let (Variant::Pps { .. }, Some(t)) = (v, &plan.sar_cmd) {
         // Not network_stats_*: that name is the monitor slice of the same window.
         let file = format!("{}/monitoring/sar_dev_{}.log", ctx.server_dir, ctx.ts);
+        // Written as .part, renamed in place once read (see `read sar`). A
+        // template that writes `> {result_file}` itself runs as written.
+        let part = format!("{file}.part");
+        let sv = ctx
+            .server_vars
+            .with("duration", plan.duration.to_string())
+            .with(
+                "port",
+                plan.ports.first().map(u16::to_string).unwrap_or_default(),
+            )
+            .with("stream", "1")
+            .with("target_bw", plan.target_bw.clone().unwrap_or_default())
+            .with("result_file", &part);
         let cmd = format!(
-            "LC_ALL=C S_TIME_FORMAT=ISO {}",
-            render(
-                &ctx.server_vars.with("duration", plan.duration.to_string()),
-                t,
-                "start sar",
-                &ctx.server
-            )?
+            "export LC_ALL=C S_TIME_FORMAT=ISO; {}",
+            render(&sv, t, "start sar", &ctx.server)?
         );
-        // Written as .part, renamed in place once read (see `read sar`).
+        let stdout = if t.contains("{result_file}") {
+            format!("{file}.out")
+        } else {
+            part.clone()
+        };
         let rec = trace.spawn(
             &r.remote,
             &ctx.server,
             "start sar",
             &cmd,
-            (
-                &format!("{file}.part"),
-                &format!("{file}.err"),
-                &format!("{file}.pid"),
-            ),
+            (&stdout, &format!("{file}.err"), &format!("{file}.pid")),
         )?;
         started.push((ctx.server.clone(), "sar".into(), rec.clone()));
         sar = Some((rec, file));

@@ -78,6 +78,9 @@ pub fn setup(r: &mut Runner, a: &mut Active) -> Result<(), StepError> {
     let ts = naming::name_timestamp(chrono::Utc::now());
     a.hooks.file_name = format!("hook_results_{ts}.json");
     a.hook_targets = hook_targets(r, &key);
+    for t in &mut a.hook_targets {
+        t.vars.set("timestamp", &ts);
+    }
     let tasks = layer_hooks(&r.cfg, &key).setup.clone();
     let baseline = baseline_flag(&r.matrix, &key);
     let user = hooks::run(
@@ -96,7 +99,26 @@ pub fn setup(r: &mut Runner, a: &mut Active) -> Result<(), StepError> {
         ScopeKey::Global => global(r, a, &mut trace),
         ScopeKey::Tool { .. } => Ok(()),
         ScopeKey::Case { cycle } => case(r, a, &mut trace, cycle, &ts),
+    }?;
+    // The setup is done: the layer's background tasks start.
+    let mut started = Vec::new();
+    let res = hooks::start_background(
+        &r.remote,
+        &mut trace,
+        &mut a.hooks,
+        layer(&key),
+        &tasks,
+        &a.hook_targets,
+        baseline,
+        &ts,
+        &mut started,
+    );
+    if !started.is_empty() {
+        a.undo.push(Undo::StopBackground(started));
+        // Their PIDs are in the data before anything else can go wrong.
+        hooks::save(&r.remote, &mut trace, &a.hooks, &a.hook_targets)?;
     }
+    res
 }
 
 fn hook_targets(r: &Runner, key: &ScopeKey) -> Vec<Target> {
@@ -434,6 +456,8 @@ fn case(
             host,
             record,
             stderr_file,
+            command,
+            pid: None,
         });
     }
     // Ready once its BPF programs are loaded (an fd of the process group links
@@ -463,7 +487,29 @@ fn case(
         std::thread::sleep(Duration::from_millis(50));
     }
     r.check_programs()?;
+    command_pids(r, trace)?;
+    hooks::with_programs(&mut a.hook_targets, &r.programs);
     super::monitoring::start(r, a, trace, &c, ts, &watched)
+}
+
+/// Finds each program's own process: the child of its recording wrapper.
+fn command_pids(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
+    for p in &mut r.programs {
+        let pid = p.record.pid;
+        let out = trace.check(
+            &r.remote,
+            &p.host,
+            "find eBPF program's PID",
+            &format!("cat /proc/{pid}/task/{pid}/children 2>/dev/null || true"),
+            SHORT,
+        )?;
+        p.pid = out
+            .stdout
+            .split_whitespace()
+            .next()
+            .and_then(|w| w.parse().ok());
+    }
+    Ok(())
 }
 
 /// Gives back the leases taken at global setup.

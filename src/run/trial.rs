@@ -182,7 +182,7 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
         }
         x
     };
-    let targets = vec![
+    let mut targets = vec![
         Target {
             host: server.clone(),
             role: Role::Server,
@@ -196,6 +196,11 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
             dir: format!("{client_dir}/monitoring"),
         },
     ];
+    for t in &mut targets {
+        let d = t.vars.get("duration").unwrap_or_default().to_string();
+        t.vars.set("test_duration", d).set("timestamp", &ts);
+    }
+    hooks::with_programs(&mut targets, &r.programs);
     let mut log = HookLog {
         file_name: format!("hook_results_{ts}.json"),
         results: Vec::new(),
@@ -215,6 +220,21 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
         baseline,
     )
     .err();
+    let mut background = Vec::new();
+    if error.is_none() {
+        error = hooks::start_background(
+            &r.remote,
+            &mut trace,
+            &mut log,
+            "test",
+            &tasks.setup,
+            &targets,
+            baseline,
+            &ts,
+            &mut background,
+        )
+        .err();
+    }
     let mut run_meta = Vec::new();
     for name in &names {
         if error.is_some() {
@@ -255,7 +275,10 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
             }
         }
     }
-    // The user's teardown runs whatever happened.
+    // Background tasks stop first; the user's teardown runs whatever happened.
+    if let Err(e) = hooks::stop_background(&r.remote, &mut trace, &mut log, &background) {
+        error.get_or_insert(e);
+    }
     let teardown = hooks::run(
         &r.remote,
         &mut trace,

@@ -50,6 +50,7 @@ pub fn env(cfg: &Config, env: &str, role: Role) -> Vars {
     let mut v = host(cfg, &host_of(cfg, env, role));
     v.set("role", role.as_str())
         .set("env", env)
+        .set("environment", env)
         .set("server_ip", &e.server.test_ip)
         .set("client_ip", &e.client.test_ip)
         .set("server_interface", &e.server.interface)

@@ -52,20 +52,34 @@ pub const CASE_PLACEHOLDERS: &[&str] = &["tool_id", "case_id", "duration", "resu
 
 /// Placeholders of hook tasks, per layer (cumulative).
 pub(super) fn hook_placeholders(layer: &str) -> Vec<&'static str> {
-    let mut v = vec!["workdir", "results_root", "host", "role"];
+    let mut v = vec![
+        "workdir",
+        "results_root",
+        "host",
+        "role",
+        "timestamp",
+        "result_path",
+    ];
     if layer == "global" {
         return v;
     }
     v.extend(ENV_PLACEHOLDERS);
-    v.push("tool_id");
+    v.extend(["environment", "tool_id"]);
     if layer == "tool" {
         return v;
     }
     v.extend(["case_id", "cycle", "result_dir"]);
+    v.extend(crate::config::model::EBPF_HOOK_PLACEHOLDERS);
     if layer == "case" {
         return v;
     }
-    v.extend(["test_type", "variant", "protocol", "duration"]);
+    v.extend([
+        "test_type",
+        "variant",
+        "protocol",
+        "duration",
+        "test_duration",
+    ]);
     v
 }
 
