@@ -942,3 +942,50 @@ fn hosts_are_checked_only_for_the_tools_the_selected_trials_use() {
     assert!(f.contains("host-client: iperf3-not-installed"), "{f}");
     assert!(!f.contains("host-server: iperf3-not-installed"), "{f}");
 }
+
+#[test]
+fn the_seeds_sar_cmd_with_a_redirect_runs_as_written() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    // The seeds write `sar ... > {result_file}` themselves; every
+    // placeholder validation accepts for sar_cmd is filled.
+    let cfg = config(|d| {
+        replace_in(
+            &d.join("performance-test-spec.yaml"),
+            "sar_cmd: \"sar -n DEV 1 {duration}\"",
+            "sar_cmd: \"echo {port} {stream} {streams} {target_bw} {protocol} {result_dir} >&2; sar -n DEV 1 {duration} > {result_file}\"",
+        )
+    });
+    let (o, results) = common::perf_in(cfg.path(), &["baseline", "host", "pps"]);
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        common::stdout(&o),
+        common::stderr(&o)
+    );
+    let r = ebpf_perf::results::read(&results).unwrap();
+    assert!(!r.trials.is_empty());
+    for t in &r.trials {
+        let run = &t.runs[0];
+        let pps = run.metrics.get("pps").copied().unwrap_or(0.0);
+        assert!(pps > 0.0, "{}: {:?}", t.name, run.metrics);
+        // The file sar wrote, renamed from .part once read; the placeholders
+        // it echoed, filled.
+        let dir = run.dirs[0].split_once(':').unwrap().1;
+        let mon = Path::new(dir).join("monitoring");
+        let names: Vec<String> = std::fs::read_dir(&mon)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let sar = names
+            .iter()
+            .find(|n| n.starts_with("sar_dev_") && n.ends_with(".log"))
+            .unwrap_or_else(|| panic!("{names:?}"));
+        assert!(std::fs::read_to_string(mon.join(sar)).unwrap().contains("IFACE"));
+        assert!(!names.iter().any(|n| n.ends_with(".part")), "{names:?}");
+        let err = std::fs::read_to_string(mon.join(format!("{sar}.err"))).unwrap();
+        assert!(err.starts_with("5301 1 2 50M "), "{err}");
+        assert!(err.trim_end().ends_with(dir), "{err}");
+    }
+}
