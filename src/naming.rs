@@ -299,7 +299,7 @@ mod hook_path_tests {
         "/r/case/hook_perf_stat_20260101_000000"
     )]
     #[case("/r/case/", "a-b_c", "ts", "/r/case/hook_a-b_c_ts")]
-    #[case("/r", "../x;y", "ts", "/r/hook_.._x_y_ts")]
+    #[case("/r", "../x;y", "ts", "/r/hook____x_y_ts")]
     fn hook_process_base(
         #[case] dir: &str,
         #[case] name: &str,
