@@ -62,8 +62,25 @@ struct Expect {
 #[test]
 fn base_is_valid() {
     let cfg = config::load(&common::corpus_base()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(cfg.tools.len(), 2);
+    assert_eq!(cfg.tools.len(), 3);
     assert_eq!(cfg.hooks.global.setup.len(), 1);
+    // The program shape becomes ordinary cases: the program run with its
+    // template, the case's vars as its parameters.
+    let t = &cfg.tools["tool_003"];
+    let ids: Vec<u32> = t.cases.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [10, 11]);
+    assert_eq!(
+        t.cases[0].command,
+        "bpftrace /opt/tools/drops/drops.bt {interface} {threshold}"
+    );
+    assert_eq!(t.cases[0].parameters["threshold"].text(), "100");
+    assert_eq!(t.cases[1].target, config::Target::Both);
+    assert_eq!(t.cases[1].duration, 600);
+    assert_eq!(t.environments, ["host"]);
+    // The seeds' hook keys: condition, background, output.
+    let bg = &cfg.hooks.case.setup[0];
+    assert!(bg.background && bg.when == config::When::Ebpf);
+    assert_eq!(bg.output.as_deref(), Some("perf_stat_{timestamp}.log"));
 }
 
 #[test]

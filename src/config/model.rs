@@ -340,6 +340,19 @@ pub struct ToolRaw {
     pub applicable_environments: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance_test_types: Option<Vec<String>>,
+    // program shape
+    /// Directory of the tool on the hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The program file in `path` (`.bt` runs with bpftrace, `.py` with python3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<ToolParameters>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_scope: Option<TestScope>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cases: Option<Vec<InlineCase>>,
     #[serde(default)]
     pub resource_monitoring: ResourceMonitoring,
     /// This tool's budgets; they override the file's defaults by name.
@@ -347,6 +360,57 @@ pub struct ToolRaw {
     pub budgets: IndexMap<String, f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regression_pct: Option<f64>,
+}
+
+impl ToolRaw {
+    /// Does it use any key of the program shape?
+    pub fn is_program_shape(&self) -> bool {
+        self.path.is_some()
+            || self.executable.is_some()
+            || self.parameters.is_some()
+            || self.test_scope.is_some()
+            || self.cases.is_some()
+    }
+}
+
+/// The program shape's command line: `template` after the executable, with
+/// `{placeholders}` that each case gives in its `vars`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolParameters {
+    #[serde(default)]
+    pub template: String,
+    #[serde(default)]
+    pub required_vars: Vec<String>,
+}
+
+/// The program shape's environments and test types.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestScope {
+    pub environments: Vec<String>,
+    pub test_types: Vec<String>,
+}
+
+/// A case of a program-shape tool: the variables of its command line.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InlineCase {
+    pub id: u32,
+    pub name: String,
+    #[serde(default)]
+    pub vars: IndexMap<String, Scalar>,
+    /// Seconds the program may run at most; default 600.
+    #[serde(default = "default_case_duration")]
+    pub duration: u32,
+    #[serde(default)]
+    pub target: Target,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_no_bpf: bool,
+}
+
+fn default_case_duration() -> u32 {
+    600
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -4,6 +4,7 @@
 mod hooks;
 mod hosts;
 mod perf;
+mod program_tool;
 mod tools;
 
 use super::error::{ConfigError, Problem};

@@ -137,7 +137,9 @@ pub(super) fn check_comparisons(
             .case_ids
             .iter()
             .flatten()
-            .chain(t.testcase_source.iter().flat_map(|s| s.case_ids.iter()));
+            .copied()
+            .chain(t.testcase_source.iter().flat_map(|s| s.case_ids.iter().copied()))
+            .chain(t.cases.iter().flatten().map(|c| c.id));
         for id in ids {
             known.push(format!("case_{id}"));
             known.push(format!("{tid}::case_{id}"));
@@ -199,6 +201,27 @@ pub(super) fn check_tools(
             t.regression_pct,
         );
         let nested = t.testcase_source.is_some() || t.test_associations.is_some();
+        if t.is_program_shape() {
+            if nested || t.testcase_file.is_some() || t.case_ids.is_some() {
+                ck.at(
+                    src,
+                    &["ebpf_tools", tid],
+                    "mixes the program shape (path, executable, parameters, test_scope, cases) with a \
+                     case file (testcase_source or testcase_file); use one",
+                );
+                continue;
+            }
+            let Some((cases, env_list, types)) =
+                program_tool::check(ck, src, tid, t, envs, &defined)
+            else {
+                continue;
+            };
+            out.insert(
+                tid.clone(),
+                tool_of(f, tid, t, src.shown.clone(), cases, env_list, types),
+            );
+            continue;
+        }
         let flat = t.testcase_file.is_some()
             || t.case_ids.is_some()
             || t.applicable_environments.is_some()
@@ -274,57 +297,8 @@ pub(super) fn check_tools(
             v.extend_from_slice(ks);
             v
         };
-        // environments
-        let env_path = tkey("applicable_environments");
-        ck.non_empty(src, &env_path, &env_list, "environment");
-        let mut tool_envs = Vec::new();
-        let mut seen = HashSet::new();
-        for e in &env_list {
-            if !seen.insert(e) {
-                ck.at(src, &env_path, format!("lists {e:?} twice"));
-            }
-            match envs.test_environments.get(e) {
-                Some(te) => tool_envs.push(te),
-                None => {
-                    let known: Vec<&str> =
-                        envs.test_environments.keys().map(String::as_str).collect();
-                    ck.at(
-                        src,
-                        &env_path,
-                        format!(
-                            "{e:?} is not an environment of {ENV_FILE}; expected one of: {}",
-                            known.join(", ")
-                        ),
-                    );
-                }
-            }
-        }
-        // test types
-        let types_path = tkey("performance_test_types");
-        ck.non_empty(src, &types_path, &types, "test type");
-        let mut test_types = BTreeSet::new();
-        for ty in &types {
-            match TestType::parse(ty) {
-                Some(tt) if defined.contains(&tt.as_str()) => {
-                    if !test_types.insert(tt) {
-                        ck.at(src, &types_path, format!("lists {ty:?} twice"));
-                    }
-                }
-                Some(_) => ck.at(
-                    src,
-                    &types_path,
-                    format!(
-                        "{ty:?} is not defined in {PERF_FILE}; expected one of: {}",
-                        defined.join(", ")
-                    ),
-                ),
-                None => ck.at(
-                    src,
-                    &types_path,
-                    format!("{ty:?} is not a test type; expected one of: throughput, latency, pps"),
-                ),
-            }
-        }
+        let tool_envs = check_env_list(ck, src, &tkey("applicable_environments"), &env_list, envs);
+        let test_types = check_test_types(ck, src, &tkey("performance_test_types"), &types, &defined);
         // cases
         let ids_path = with(&ids_key);
         ck.non_empty(src, &ids_path, &ids, "case id");
@@ -355,26 +329,107 @@ pub(super) fn check_tools(
         }
         out.insert(
             tid.clone(),
-            Tool {
-                id: tid.clone(),
-                program: t.id.clone(),
-                name: t.name.clone(),
-                case_file: case_path,
-                cases,
-                environments: env_list,
-                test_types: test_types.into_iter().collect(),
-                monitoring: t.resource_monitoring.clone(),
-                budgets: f
-                    .budgets
-                    .iter()
-                    .chain(&t.budgets)
-                    .map(|(k, v)| (k.clone(), *v))
-                    .collect(),
-                regression_pct: t.regression_pct.or(f.regression_pct),
-            },
+            tool_of(f, tid, t, case_path, cases, env_list, test_types),
         );
     }
     out
+}
+
+/// The validated tool.
+fn tool_of(
+    f: &ToolsFile,
+    tid: &str,
+    t: &ToolRaw,
+    case_file: PathBuf,
+    cases: Vec<Arc<EbpfCase>>,
+    environments: Vec<String>,
+    test_types: BTreeSet<TestType>,
+) -> Tool {
+    Tool {
+        id: tid.to_string(),
+        program: t.id.clone(),
+        name: t.name.clone(),
+        case_file,
+        cases,
+        environments,
+        test_types: test_types.into_iter().collect(),
+        monitoring: t.resource_monitoring.clone(),
+        budgets: f
+            .budgets
+            .iter()
+            .chain(&t.budgets)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+        regression_pct: t.regression_pct.or(f.regression_pct),
+    }
+}
+
+/// A tool's environments: each once, each one of the environments file.
+pub(super) fn check_env_list<'e>(
+    ck: &mut Checker,
+    src: &Source,
+    env_path: &[&str],
+    env_list: &[String],
+    envs: &'e EnvFile,
+) -> Vec<&'e TestEnv> {
+    ck.non_empty(src, env_path, env_list, "environment");
+    let mut tool_envs = Vec::new();
+    let mut seen = HashSet::new();
+    for e in env_list {
+        if !seen.insert(e) {
+            ck.at(src, env_path, format!("lists {e:?} twice"));
+        }
+        match envs.test_environments.get(e) {
+            Some(te) => tool_envs.push(te),
+            None => {
+                let known: Vec<&str> = envs.test_environments.keys().map(String::as_str).collect();
+                ck.at(
+                    src,
+                    env_path,
+                    format!(
+                        "{e:?} is not an environment of {ENV_FILE}; expected one of: {}",
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    tool_envs
+}
+
+/// A tool's test types: each once, each defined in the spec.
+pub(super) fn check_test_types(
+    ck: &mut Checker,
+    src: &Source,
+    types_path: &[&str],
+    types: &[String],
+    defined: &[&str],
+) -> BTreeSet<TestType> {
+    ck.non_empty(src, types_path, types, "test type");
+    let mut test_types = BTreeSet::new();
+    for ty in types {
+        match TestType::parse(ty) {
+            Some(tt) if defined.contains(&tt.as_str()) => {
+                if !test_types.insert(tt) {
+                    ck.at(src, types_path, format!("lists {ty:?} twice"));
+                }
+            }
+            Some(_) => ck.at(
+                src,
+                types_path,
+                format!(
+                    "{ty:?} is not defined in {PERF_FILE}; expected one of: {}",
+                    defined.join(", ")
+                ),
+            ),
+            None => ck.at(
+                src,
+                types_path,
+                format!("{ty:?} is not a test type; expected one of: throughput, latency, pps"),
+            ),
+        }
+    }
+    test_types
 }
 
 /// Budget names must be known (a typo would silently check nothing) and
