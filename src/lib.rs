@@ -7,11 +7,13 @@
 //! [`results`] (the file on the controller) -> [`analysis`] (statistics,
 //! comparison, verdicts) -> [`junit`] (for CI) and [`report`] (HTML and
 //! Markdown, read from the results file alone); [`merge`] joins the results
-//! files of sharded runs into one. [`workflow`] writes the generated matrix as JSON. [`naming`] is the one
+//! files of sharded runs into one. [`workflow`] writes the generated matrix as JSON; [`discover`] writes
+//! tools-file fragments for the eBPF tools it finds in directories. [`naming`] is the one
 //! place that knows names and paths; [`template`] fills command templates.
 
 pub mod analysis;
 pub mod config;
+pub mod discover;
 pub mod fetch;
 pub mod filter;
 pub mod harness;

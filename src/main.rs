@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use ebpf_perf::{
-    config, fetch, harness, hosts, lab, matrix, merge, remote, report, results, workflow,
+    config, discover, fetch, harness, hosts, lab, matrix, merge, remote, report, results, workflow,
 };
 use std::io::Write;
 use std::path::PathBuf;
@@ -89,6 +89,26 @@ enum Command {
         #[arg(long, num_args = 2..)]
         compare: Vec<String>,
     },
+    /// Finds eBPF tools (*.bt, and *.py that use BCC or libbpf) in
+    /// directories and prints a tools-file fragment: one program-shape tool
+    /// per program, with one case and the parameters it found.
+    Discover {
+        /// Directories to scan (recursively).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the scanned directories lie on the hosts; default: the same path as here.
+        #[arg(long)]
+        hosts_dir: Option<String>,
+        /// Environments the tools run in (repeat for more).
+        #[arg(long = "env", default_value = "host")]
+        environments: Vec<String>,
+        /// Test types to run (repeat for more).
+        #[arg(long = "test-type", default_values = ["throughput", "latency", "pps"])]
+        test_types: Vec<String>,
+        /// Id of the first case; the others follow.
+        #[arg(long, default_value_t = 100)]
+        first_id: u32,
+    },
     /// Merges the results of sharded runs (`--partition`) into one results
     /// file, one JUnit file and one report; names every shard it could not use.
     Merge {
@@ -164,6 +184,23 @@ fn main() -> ExitCode {
             compare,
         } => report_cmd(&results, out, compare_to, compare),
         Command::Merge { out_dir, shards } => return merge_cmd(&out_dir, &shards),
+        Command::Discover {
+            dirs,
+            hosts_dir,
+            environments,
+            test_types,
+            first_id,
+        } => discover::scan(&dirs)
+            .map(|found| {
+                let o = discover::Options {
+                    hosts_dir,
+                    environments,
+                    test_types,
+                    first_id,
+                };
+                print!("{}", discover::fragment(&found, &dirs, &o));
+            })
+            .map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

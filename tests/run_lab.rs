@@ -982,7 +982,9 @@ fn the_seeds_sar_cmd_with_a_redirect_runs_as_written() {
             .iter()
             .find(|n| n.starts_with("sar_dev_") && n.ends_with(".log"))
             .unwrap_or_else(|| panic!("{names:?}"));
-        assert!(std::fs::read_to_string(mon.join(sar)).unwrap().contains("IFACE"));
+        assert!(std::fs::read_to_string(mon.join(sar))
+            .unwrap()
+            .contains("IFACE"));
         assert!(!names.iter().any(|n| n.ends_with(".part")), "{names:?}");
         let err = std::fs::read_to_string(mon.join(format!("{sar}.err"))).unwrap();
         assert!(err.starts_with("5301 1 2 50M "), "{err}");

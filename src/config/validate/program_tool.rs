@@ -189,10 +189,25 @@ mod tests {
     use rstest::rstest;
 
     #[rstest]
-    #[case("/opt/t", "drops.bt", "{iface} {n}", "bpftrace /opt/t/drops.bt {iface} {n}")]
-    #[case("/opt/t/", "tcp top.py", "-i {interval}", "python3 '/opt/t/tcp top.py' -i {interval}")]
+    #[case(
+        "/opt/t",
+        "drops.bt",
+        "{iface} {n}",
+        "bpftrace /opt/t/drops.bt {iface} {n}"
+    )]
+    #[case(
+        "/opt/t/",
+        "tcp top.py",
+        "-i {interval}",
+        "python3 '/opt/t/tcp top.py' -i {interval}"
+    )]
     #[case("/opt/{x}", "run", "", "'/opt/{{x}}/run'")]
-    fn builds_the_case_command(#[case] path: &str, #[case] exe: &str, #[case] t: &str, #[case] want: &str) {
+    fn builds_the_case_command(
+        #[case] path: &str,
+        #[case] exe: &str,
+        #[case] t: &str,
+        #[case] want: &str,
+    ) {
         assert_eq!(super::command(path, exe, t), want);
     }
 }

@@ -138,7 +138,11 @@ pub(super) fn check_comparisons(
             .iter()
             .flatten()
             .copied()
-            .chain(t.testcase_source.iter().flat_map(|s| s.case_ids.iter().copied()))
+            .chain(
+                t.testcase_source
+                    .iter()
+                    .flat_map(|s| s.case_ids.iter().copied()),
+            )
             .chain(t.cases.iter().flatten().map(|c| c.id));
         for id in ids {
             known.push(format!("case_{id}"));
@@ -298,7 +302,8 @@ pub(super) fn check_tools(
             v
         };
         let tool_envs = check_env_list(ck, src, &tkey("applicable_environments"), &env_list, envs);
-        let test_types = check_test_types(ck, src, &tkey("performance_test_types"), &types, &defined);
+        let test_types =
+            check_test_types(ck, src, &tkey("performance_test_types"), &types, &defined);
         // cases
         let ids_path = with(&ids_key);
         ck.non_empty(src, &ids_path, &ids, "case id");

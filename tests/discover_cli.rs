@@ -1,0 +1,121 @@
+//! `ebpf-perf discover DIR...` as users run it: the fragment it prints
+//! validates as a tools file, and the matrix it gives runs each tool's
+//! program with the parameters found.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn ebpf_perf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ebpf-perf"))
+        .args(args)
+        .current_dir(common::repo())
+        .env_remove("EBPF_PERF_CONFIG")
+        .output()
+        .unwrap()
+}
+
+const DROPS_BT: &str = "#!/usr/bin/env bpftrace\n\
+    kprobe:kfree_skb_reason /pid == $1/ { @drops[str($2)] = count(); }\n";
+
+const TOP_PY: &str = r#"#!/usr/bin/env python3
+from bcc import BPF
+import argparse
+p = argparse.ArgumentParser()
+p.add_argument("-i", "--interval", type=int, default=1)
+p.add_argument("--top-n", default="10", help="rows (max)")
+p.add_argument("-v", "--verbose", action="store_true")
+"#;
+
+fn tools_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("net")).unwrap();
+    std::fs::write(d.path().join("net/drops.bt"), DROPS_BT).unwrap();
+    std::fs::write(d.path().join("tcp-top.py"), TOP_PY).unwrap();
+    // Not tools: Python without BPF, and anything else.
+    std::fs::write(d.path().join("helper.py"), "import os\n").unwrap();
+    std::fs::write(d.path().join("README"), "$1 $2\n").unwrap();
+    d
+}
+
+#[test]
+fn the_fragment_validates_and_runs_each_program_with_its_parameters() {
+    let tools = tools_dir();
+    let o = ebpf_perf(&[
+        "discover",
+        tools.path().to_str().unwrap(),
+        "--hosts-dir",
+        "/opt/ebpf tools",
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let fragment = common::stdout(&o);
+    assert!(fragment.contains("tool_drops:"), "{fragment}");
+    assert!(fragment.contains("tool_tcp_top:"), "{fragment}");
+    assert!(!fragment.contains("helper"), "{fragment}");
+    assert!(
+        fragment.contains("# flag --verbose: add it to the template"),
+        "{fragment}"
+    );
+
+    // The fragment as the tools file of the default config: it validates,
+    // and its cases become trials whose commands run the programs.
+    let cfg = common::copy_dir(&common::repo().join("config"));
+    std::fs::write(cfg.path().join("ebpf-tools-config.yaml"), &fragment).unwrap();
+    let dir = cfg.path().to_str().unwrap();
+    let v = ebpf_perf(&["validate", "--config-dir", dir]);
+    assert!(
+        v.status.success(),
+        "{}\n{fragment}",
+        common::stderr(&v) + &common::stdout(&v)
+    );
+    let wf = ebpf_perf(&["workflow", "--config-dir", dir]);
+    assert!(wf.status.success(), "{}", common::stderr(&wf));
+    let wf: serde_json::Value = serde_json::from_slice(&wf.stdout).unwrap();
+    let commands: Vec<String> = wf["test_sequence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ebpf_case"].is_object())
+        .map(|c| {
+            // As the run fills it: the case's parameters into the template.
+            let case = &c["ebpf_case"];
+            ebpf_perf::template::render(case["command"].as_str().unwrap(), |n| {
+                let v = &case["parameters"][n];
+                Some(
+                    v.as_str()
+                        .map_or_else(|| v.to_string(), String::from)
+                        .into(),
+                )
+            })
+            .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "bpftrace '/opt/ebpf tools/net/drops.bt' 0 0",
+            "python3 '/opt/ebpf tools/tcp-top.py' --interval 1 --top-n 10",
+        ],
+        "{wf:#}"
+    );
+}
+
+#[test]
+fn a_directory_without_tools_is_an_error_that_says_what_was_looked_for() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("x.py"), "print(1)\n").unwrap();
+    let o = ebpf_perf(&["discover", d.path().to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = common::stderr(&o);
+    assert!(
+        err.contains("no eBPF tools (*.bt, or *.py that use BCC or libbpf) under"),
+        "{err}"
+    );
+    let missing = ebpf_perf(&["discover", "/nonexistent-dir"]);
+    assert!(!missing.status.success());
+    assert!(
+        common::stderr(&missing).contains("cannot read /nonexistent-dir"),
+        "{}",
+        common::stderr(&missing)
+    );
+}
