@@ -492,7 +492,9 @@ fn case(
     super::monitoring::start(r, a, trace, &c, ts, &watched)
 }
 
-/// Finds each program's own process: the child of its recording wrapper.
+/// Finds each program's own process under its recording wrapper: the
+/// wrapper's child, and below it while that is a shell (`sh -c`) with one
+/// child (a shell that did not exec its command).
 fn command_pids(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
     for p in &mut r.programs {
         let pid = p.record.pid;
@@ -500,7 +502,13 @@ fn command_pids(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
             &r.remote,
             &p.host,
             "find eBPF program's PID",
-            &format!("cat /proc/{pid}/task/{pid}/children 2>/dev/null || true"),
+            &format!(
+                "kids() {{ cat /proc/$1/task/$1/children 2>/dev/null; }}
+                 set -- $(kids {pid}); c=$1
+                 while [ -n \"$c\" ] && [ \"$(cat /proc/$c/comm 2>/dev/null)\" = sh ]; do
+                 set -- $(kids $c); [ $# -eq 1 ] || break; c=$1; done
+                 echo \"$c\""
+            ),
             SHORT,
         )?;
         p.pid = out
