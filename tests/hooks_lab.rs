@@ -95,7 +95,9 @@ fn background_tasks_run_for_their_layer_are_stopped_by_pid_and_kept_in_the_data(
 
     // The case's program, seen by the background task through {ebpf_pid}:
     // the command's own process (bpftrace), not the recording wrapper.
-    let watch = files(&server.join("ebpf"), since, &|n| n.starts_with("watch_host_"));
+    let watch = files(&server.join("ebpf"), since, &|n| {
+        n.starts_with("watch_host_")
+    });
     assert_eq!(watch.len(), 1, "{watch:?}");
     let text = std::fs::read_to_string(&watch[0]).unwrap();
     assert!(text.starts_with("comm=bpftrace env=host ts="), "{text}");
