@@ -10,7 +10,7 @@ use super::hooks::{self, Target};
 use super::trace::Trace;
 use super::vars::{self, Role};
 use super::{Active, Program, Runner, Undo};
-use crate::config::{Config, LayerHooks, Target as CaseTarget};
+use crate::config::{Config, HookTask, LayerHooks, Target as CaseTarget};
 use crate::matrix::Matrix;
 use crate::naming;
 use crate::remote::SHORT;
@@ -487,7 +487,14 @@ fn case(
         std::thread::sleep(Duration::from_millis(50));
     }
     r.check_programs()?;
-    command_pids(r, trace)?;
+    // Only hooks ask for the command's own PID.
+    let h = &r.cfg.hooks;
+    if [&h.case, &h.test]
+        .iter()
+        .any(|l| l.setup.iter().chain(&l.teardown).any(HookTask::uses_ebpf))
+    {
+        command_pids(r, trace)?;
+    }
     hooks::with_programs(&mut a.hook_targets, &r.programs);
     super::monitoring::start(r, a, trace, &c, ts, &watched)
 }
@@ -503,10 +510,10 @@ fn command_pids(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
             &p.host,
             "find eBPF program's PID",
             &format!(
-                "kids() {{ cat /proc/$1/task/$1/children 2>/dev/null; }}
-                 set -- $(kids {pid}); c=$1
-                 while [ -n \"$c\" ] && [ \"$(cat /proc/$c/comm 2>/dev/null)\" = sh ]; do
-                 set -- $(kids $c); [ $# -eq 1 ] || break; c=$1; done
+                "kids() {{ cat /proc/$1/task/$1/children 2>/dev/null; }}\n\
+                 set -- $(kids {pid}); c=$1\n\
+                 while [ -n \"$c\" ] && [ \"$(cat /proc/$c/comm 2>/dev/null)\" = sh ]; do\n\
+                 set -- $(kids $c); [ $# -eq 1 ] || break; c=$1; done\n\
                  echo \"$c\""
             ),
             SHORT,
