@@ -7,6 +7,13 @@
 //! that records its exit status. The wrapper's PID and start time (from
 //! /proc/PID/stat) are written to a pid file and returned.
 //!
+//! The wrapper's `wait` returns early (128 + signal) when TERM interrupts it;
+//! it waits again, so the status recorded is the command's own.
+//! A command that ends at once can be gone, wrapper and all, before its start
+//! time is read; it is then recorded with start time 0, which no running
+//! process has, so it is never signalled, and its stop reports the exit
+//! status the wrapper wrote.
+//!
 //! Stop: only if /proc/PID still has the recorded start time and its command
 //! line names our status file (so a reused PID is never touched): TERM to the
 //! process group, and to every descendant that left the group (a daemon's
@@ -62,6 +69,7 @@ pub fn start_script(command: &str, stdout: &str, stderr: &str, pid_file: &str) -
     let wrapper = "sh -c \"$1\" </dev/null >>\"$2\" 2>>\"$3\" & c=$!; \
                    trap 'kill -TERM $c 2>/dev/null' TERM INT HUP; \
                    wait $c; s=$?; while kill -0 $c 2>/dev/null; do wait $c; s=$?; done; \
+                   wait $c 2>/dev/null; r=$?; [ $r -ne 127 ] && s=$r; \
                    echo $s >\"$4\"";
     format!(
         "set -e\n\
@@ -70,6 +78,7 @@ pub fn start_script(command: &str, stdout: &str, stderr: &str, pid_file: &str) -
          setsid sh -c {wrapper} ebpf-perf-process {cmd} {out} {err} {st} </dev/null >/dev/null 2>&1 &\n\
          p=$!\n\
          t=$({STAT_FIELD}20)\n\
+         [ -n \"$t\" ] || t=0\n\
          echo \"$p $t\" > {pidf}\n\
          echo \"started $p $t\"\n",
         out = quote(stdout),
@@ -389,6 +398,52 @@ mod tests {
         }
         let s = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(1)))).unwrap();
         assert_eq!(s, Stopped::AlreadyExited { status: Some(7) });
+    }
+
+    /// A command that ends at once may be gone, wrapper and all, before the
+    /// start script reads its start time: it still starts, and its stop
+    /// reports its exit status (found ~1 start in 20 failing before).
+    #[test]
+    fn a_command_that_ends_at_once_is_started_and_reports_its_status() {
+        let d = tempfile::tempdir().unwrap();
+        for i in 0..100 {
+            let pidf = d.path().join(format!("p{i}.pid")).display().to_string();
+            let out = sh(&start_script(
+                "exit 4",
+                &d.path().join("o.log").display().to_string(),
+                &d.path().join("e.log").display().to_string(),
+                &pidf,
+            ));
+            let p = parse_started(&out, &pidf).unwrap_or_else(|| panic!("start {i}: {out:?}"));
+            let mut stopped = None;
+            for _ in 0..100 {
+                let s = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(1)))).unwrap();
+                if s != (Stopped::AlreadyExited { status: None }) {
+                    stopped = Some(s);
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert_eq!(
+                stopped,
+                Some(Stopped::AlreadyExited { status: Some(4) }),
+                "start {i}"
+            );
+        }
+    }
+
+    /// The exit status of a command that handles TERM is its own, not the
+    /// wrapper's interrupted `wait` (143), however the signal and the exit
+    /// interleave.
+    #[test]
+    fn a_command_that_traps_term_reports_its_own_status() {
+        let d = tempfile::tempdir().unwrap();
+        for i in 0..30 {
+            let p = start(d.path(), "trap 'exit 0' TERM; while :; do sleep 0.05; done");
+            std::thread::sleep(Duration::from_millis(30));
+            let s = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(2)))).unwrap();
+            assert_eq!(s, Stopped::Terminated { status: Some(0) }, "stop {i}");
+        }
     }
 
     #[test]
