@@ -7,6 +7,9 @@
 //! that records its exit status. The wrapper's PID and start time (from
 //! /proc/PID/stat) are written to a pid file and returned.
 //!
+//! A process caught while it exits (alive, but its command line already
+//! empty) is given up to 2 s to finish before it is judged, so that it is
+//! not taken for someone else's.
 //! The wrapper's `wait` returns early (128 + signal) when TERM interrupts it;
 //! it waits again, so the status recorded is the command's own.
 //! A command that ends at once can be gone, wrapper and all, before its start
@@ -131,6 +134,8 @@ pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
          running() {{ alive $p $t || [ -n \"$(group)\" ] || [ -n \"$(stray)\" ]; }}\n\
          report() {{ if [ -f \"$st\" ]; then echo \"status $(cat \"$st\")\"; fi; }}\n\
          if [ -n \"$(state)\" ] && [ \"$(stt)\" != \"$t\" ]; then echo \"notours start time $(stt), recorded $t\"; exit 0; fi\n\
+         ending() {{ alive $p $t && [ -z \"$(tr -d '\\0' </proc/$p/cmdline 2>/dev/null)\" ]; }}\n\
+         i=0; while ending && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done\n\
          if ! alive $p $t; then\n\
            if [ -n \"$(group)\" ]; then kill -KILL -$p 2>/dev/null; echo killed; exit 0; fi\n\
            echo exited; report; exit 0; fi\n\
