@@ -18,9 +18,9 @@ const CYCLES_PER_ENV: usize = 625;
 const RUNS: usize = common::RUNS;
 
 fn settings() -> Settings {
-    let budgets = ebpf_perf::config::BUDGETS
+    let budgets = ebpf_perf::metrics::BUDGETS
         .iter()
-        .map(|(n, _)| (n.to_string(), 50.0))
+        .map(|b| (b.name.to_string(), 50.0))
         .collect();
     Settings {
         strict: false,

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 fn main() {
     let mut r = common::generate(5, 125);
     assert_eq!(r.trials.len(), 10_000);
-    let budgets = ebpf_perf::config::BUDGETS
+    let budgets = ebpf_perf::metrics::BUDGETS
         .iter()
-        .map(|(n, _)| (n.to_string(), 15.0))
+        .map(|b| (b.name.to_string(), 15.0))
         .collect();
     let s = Settings {
         max_cv_pct: 10.0,

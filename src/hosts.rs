@@ -81,7 +81,7 @@ pub fn needed_tools(
         if let Some(plan) = crate::perf::plan(&cfg.perf, &trial.variant) {
             add(server, &plan.server_cmd);
             add(client, &plan.client_cmd);
-            if let (crate::naming::Variant::Pps { .. }, Some(sar)) = (&trial.variant, &plan.sar_cmd)
+            if let (crate::domain::Variant::Pps { .. }, Some(sar)) = (&trial.variant, &plan.sar_cmd)
             {
                 add(server, sar);
             }

@@ -1,7 +1,6 @@
 //! Reporting (DESIGN 7): the JUnit XML file CI reads, written for every run,
 //! including runs stopped by a configuration error.
 
-use crate::analysis;
 use crate::config::ConfigError;
 use crate::results::{Results, Status, TeardownError, TrialResult};
 use junit_report::{Duration as JDuration, Report, TestCase, TestSuite};
@@ -87,7 +86,7 @@ pub fn write_trials(path: &Path, records: &[TrialRecord]) -> io::Result<()> {
 /// The JUnit record of a judged trial: its verdict lines, the last run's
 /// monitoring, and where its raw data lies.
 pub fn record(t: &TrialResult, monitoring: &[String]) -> TrialRecord {
-    let mut out = analysis::system_out(t);
+    let mut out = crate::readout::system_out(t);
     out.extend(monitoring.iter().cloned());
     out.extend(
         t.remote
@@ -103,7 +102,7 @@ pub fn record(t: &TrialResult, monitoring: &[String]) -> TrialRecord {
         outcome: match t.status {
             Status::Passed => Outcome::Passed { system_out },
             Status::Failed => Outcome::Failed {
-                message: analysis::failure_message(t),
+                message: crate::readout::failure_message(t),
                 detail: format!("{}{system_out}", t.error_detail),
             },
         },

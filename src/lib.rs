@@ -14,6 +14,7 @@
 pub mod analysis;
 pub mod config;
 pub mod discover;
+pub mod domain;
 pub mod fetch;
 pub mod filter;
 pub mod harness;
@@ -23,15 +24,18 @@ pub mod lab;
 pub mod logging;
 pub mod matrix;
 pub mod merge;
+pub mod metrics;
 pub mod monitor;
 pub mod naming;
 pub mod partition;
 pub mod perf;
 pub mod process;
+pub mod readout;
 pub mod remote;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod stats;
 pub mod template;
 pub mod workflow;
 

@@ -3,7 +3,8 @@
 //! one per expanded performance test variant.
 
 use crate::config::{Config, EbpfCase, PerfSpec};
-use crate::naming::{self, CaseKey, TestType, Variant};
+use crate::domain::{TestType, Variant};
+use crate::naming::{self, CaseKey};
 use std::sync::Arc;
 
 /// The eBPF side of a cycle; a baseline cycle has none.

@@ -3,6 +3,7 @@
 //! cycles are named, how the remote result tree is laid out, what `hash6` is,
 //! and how timestamps are written.
 
+use crate::domain::{TestType, Variant};
 use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
 
@@ -39,110 +40,6 @@ pub fn check_safe_id(id: &str) -> Result<(), UnsafeId> {
         return Err(UnsafeId::Dots);
     }
     Ok(())
-}
-
-/// Transport protocol of a performance test variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Tcp,
-    Udp,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-        }
-    }
-}
-
-/// The performance test types, in matrix order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TestType {
-    Throughput,
-    Latency,
-    Pps,
-}
-
-impl TestType {
-    pub const ALL: [TestType; 3] = [TestType::Throughput, TestType::Latency, TestType::Pps];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TestType::Throughput => "throughput",
-            TestType::Latency => "latency",
-            TestType::Pps => "pps",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<TestType> {
-        TestType::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-}
-
-/// One expanded performance test (DESIGN 4).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Variant {
-    Single {
-        protocol: Protocol,
-        target_bw: String,
-    },
-    Multi {
-        streams: u32,
-        protocol: Protocol,
-    },
-    Latency {
-        protocol: Protocol,
-    },
-    Pps {
-        streams: u32,
-        protocol: Protocol,
-    },
-}
-
-impl Variant {
-    pub fn test_type(&self) -> TestType {
-        match self {
-            Variant::Single { .. } | Variant::Multi { .. } => TestType::Throughput,
-            Variant::Latency { .. } => TestType::Latency,
-            Variant::Pps { .. } => TestType::Pps,
-        }
-    }
-
-    pub fn protocol(&self) -> Protocol {
-        match self {
-            Variant::Single { protocol, .. }
-            | Variant::Multi { protocol, .. }
-            | Variant::Latency { protocol }
-            | Variant::Pps { protocol, .. } => *protocol,
-        }
-    }
-
-    /// Number of parallel client/server pairs.
-    pub fn streams(&self) -> u32 {
-        match self {
-            Variant::Single { .. } | Variant::Latency { .. } => 1,
-            Variant::Multi { streams, .. } | Variant::Pps { streams, .. } => *streams,
-        }
-    }
-
-    /// `single_tcp_1G`, `multi_4_tcp`, `tcp_rr`, `multi_8_udp`.
-    pub fn name(&self) -> String {
-        match self {
-            Variant::Single {
-                protocol,
-                target_bw,
-            } => format!("single_{}_{}", protocol.as_str(), target_bw),
-            Variant::Multi { streams, protocol } | Variant::Pps { streams, protocol } => {
-                format!("multi_{}_{}", streams, protocol.as_str())
-            }
-            Variant::Latency { protocol } => format!("{}_rr", protocol.as_str()),
-        }
-    }
 }
 
 /// Identity of an eBPF case inside the matrix.
@@ -213,11 +110,11 @@ pub fn cycle_id(case: Option<(&str, u32)>, env: &str) -> String {
 
 /// Trial name (DESIGN 4).
 pub fn trial_name(case: Option<(&str, u32)>, env: &str, variant: &Variant) -> String {
-    trial_name_of(case, env, variant.test_type().as_str(), &variant.name())
+    trial_name_of(case, env, variant.test_type(), &variant.name())
 }
 
 /// [`trial_name`] from the test type and variant names (as results files keep them).
-pub fn trial_name_of(case: Option<(&str, u32)>, env: &str, t: &str, v: &str) -> String {
+pub fn trial_name_of(case: Option<(&str, u32)>, env: &str, t: TestType, v: &str) -> String {
     match case {
         None => format!("baseline::{env}::{t}::{v}"),
         Some((tool, id)) => format!("{tool}::case_{id}::{env}::{t}::{v}"),

@@ -62,7 +62,7 @@ pub struct VariantJson {
     pub name: String,
     pub trial: String,
     #[serde(flatten)]
-    pub variant: naming::Variant,
+    pub variant: crate::domain::Variant,
     pub duration_s: u32,
     pub ports: Vec<u16>,
     /// Relative to `{workdir}/performance-test-results/`; `{timestamp}` is set at run time.

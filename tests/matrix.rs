@@ -4,8 +4,9 @@
 mod common;
 
 use ebpf_perf::config::{self, Tool};
+use ebpf_perf::domain::{Protocol, TestType, Variant};
 use ebpf_perf::matrix::{self, Matrix};
-use ebpf_perf::naming::{self, Protocol, TestType, Variant};
+use ebpf_perf::naming;
 use rstest::rstest;
 use std::collections::HashSet;
 

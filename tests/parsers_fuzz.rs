@@ -5,8 +5,8 @@
 //! the monitor agent's readers of /proc text.
 //! Bounded: a fixed number of cases (`PROPTEST_CASES` raises it).
 
+use ebpf_perf::domain::{Protocol, Variant};
 use ebpf_perf::monitor::{agent, summary};
-use ebpf_perf::naming::{Protocol, Variant};
 use ebpf_perf::perf::{self, parse, Input};
 use proptest::prelude::*;
 
@@ -155,5 +155,78 @@ proptest! {
         let end = (cut + junk.len()).min(text.len());
         let end = (end..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap();
         all_parsers(&format!("{}{junk}{}", &text[..cut], &text[end..]));
+    }
+}
+
+/// Every metric the parsers emit from real output has its entry in the
+/// metric catalog (a metric missing there would be neither compared, shown
+/// nor formatted).
+#[test]
+fn every_metric_a_parser_emits_is_in_the_catalog() {
+    use ebpf_perf::{metrics, monitor, perf};
+    let tcp = Variant::Multi {
+        streams: 1,
+        protocol: Protocol::Tcp,
+    };
+    let udp = Variant::Multi {
+        streams: 1,
+        protocol: Protocol::Udp,
+    };
+    let rr = Variant::Latency {
+        protocol: Protocol::Tcp,
+    };
+    let pps = Variant::Pps {
+        streams: 1,
+        protocol: Protocol::Udp,
+    };
+    let sar = data("sar_dev.txt");
+    let runs = [
+        (&tcp, data("iperf3_tcp.json"), None),
+        (&udp, data("iperf3_udp.json"), None),
+        (&rr, data("netperf_tcp_rr_p50_tps.txt"), None),
+        (
+            &pps,
+            data("iperf3_udp_64.json"),
+            Some((sar.as_str(), "port-storage")),
+        ),
+    ];
+    let mut names = Vec::new();
+    for (v, out, sar) in runs {
+        let m = perf::metrics(v, &[out], sar).unwrap_or_else(|e| panic!("{}: {e}", v.name()));
+        names.extend(perf::flat(&m).into_keys());
+    }
+    let log = |n: &str| data(&format!("monitor/{n}.log"));
+    let from = "2026-11-22 19:58:24";
+    let tool = monitor::summary::tool_cost(
+        from,
+        &log("tool_cpu_usage"),
+        &log("tool_memory"),
+        &log("tool_logsize"),
+        &log("bpf_prog_stats"),
+        Some(1.0),
+    );
+    let host = monitor::summary::host_cost(from, &log("cpu_mem"), &log("network_stats"));
+    let (tools, hosts) = (
+        [("s".to_string(), tool)].into(),
+        [("s".to_string(), host)].into(),
+    );
+    names.extend(monitor::summary::flat(&tools, &hosts).into_keys());
+    for want in [
+        "throughput_bps",
+        "latency_p50_us",
+        "pps",
+        "bpf_ns_per_event",
+        "host_cpu_busy_pct",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} not emitted: {names:?}"
+        );
+    }
+    for n in &names {
+        assert!(
+            metrics::get(n).is_some(),
+            "{n} is emitted but not in the catalog"
+        );
     }
 }

@@ -9,8 +9,8 @@
 mod common;
 
 use common::replace_in;
-use ebpf_perf::analysis::stats::Verdict;
 use ebpf_perf::results::{self, Status};
+use ebpf_perf::stats::Verdict;
 use std::path::Path;
 use std::sync::Mutex;
 

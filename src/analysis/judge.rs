@@ -1,9 +1,10 @@
 //! Verdicts: budgets (DESIGN 7.1), RSS growth over the case (leak), and
 //! regressions of the overhead since an earlier session.
 
-use super::stats::{self, Estimate, Verdict};
-use super::{Settings, Sources, Worse, COMPARED};
+use super::{Settings, Sources};
+use crate::metrics::{self, Better, Bound, Unit};
 use crate::results::{Analysis, BudgetVerdict, Comparison, Leak, Regression, Results, TrialResult};
+use crate::stats::{self, Estimate, Verdict};
 use indexmap::IndexMap;
 
 /// The budgets that apply to a trial (none for baselines).
@@ -30,27 +31,19 @@ fn own(a: &Analysis, metric: &str) -> Option<Estimate> {
 /// The compared metric a budget is measured on (`None`: the tool's own
 /// cost or the leak fit, which have no baseline).
 pub fn budget_metric(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "throughput_loss_pct" => "throughput_bps",
-        "pps_loss_pct" => "pps",
-        "latency_mean_increase_us" => "latency_mean_us",
-        "latency_p99_increase_pct" => "latency_p99_us",
-        "host_cpu_increase_pts" => "host_cpu_busy_pct",
-        _ => return None,
-    })
+    metrics::budget(name)?.bound.compared_metric()
 }
 
 /// What a budget bounds, measured on this trial; `None` when the trial does
 /// not measure it.
 pub fn measure(name: &str, a: &Analysis) -> Option<Estimate> {
     let c = a.comparison.as_ref();
-    match name {
-        "throughput_loss_pct" | "pps_loss_pct" => Some(-rel(c?, budget_metric(name)?)?),
-        "latency_p99_increase_pct" => rel(c?, "latency_p99_us"),
-        "latency_mean_increase_us" | "host_cpu_increase_pts" => abs(c?, budget_metric(name)?),
-        "tool_cpu_pct" | "tool_rss_mb" | "bpf_ns_per_event" | "bpf_cpu_pct" => own(a, name),
-        "rss_growth_kb_per_min" => a.leak.as_ref().map(|l| l.kb_per_min),
-        _ => None,
+    match metrics::budget(name)?.bound {
+        Bound::Loss(m) => Some(-rel(c?, m)?),
+        Bound::RelIncrease(m) => rel(c?, m),
+        Bound::AbsIncrease(m) => abs(c?, m),
+        Bound::Own(m) => own(a, m),
+        Bound::Leak => a.leak.as_ref().map(|l| l.kb_per_min),
     }
 }
 
@@ -97,11 +90,11 @@ fn leak(results: &Results, idx: usize) -> Option<Leak> {
 }
 
 /// The cost of a compared metric in percent of the baseline (loss or increase).
-fn cost_pct(c: &Comparison, metric: &str, worse: Worse) -> Option<Estimate> {
+fn cost_pct(c: &Comparison, metric: &str, better: Better) -> Option<Estimate> {
     let r = rel(c, metric)?;
-    Some(match worse {
-        Worse::Higher => r,
-        Worse::Lower => -r,
+    Some(match better {
+        Better::Lower => r,
+        Better::Higher => -r,
     })
 }
 
@@ -118,8 +111,11 @@ pub fn regressions(
     since: &str,
 ) -> Vec<Regression> {
     let mut out = Vec::new();
-    for &(m, worse) in COMPARED.iter().filter(|(m, _)| *m != "host_cpu_busy_pct") {
-        let (Some(n), Some(p)) = (cost_pct(now, m, worse), cost_pct(then, m, worse)) else {
+    // A metric that is itself a percentage (host CPU) changes in points,
+    // which a growth of its relative cost would misstate.
+    for metric in metrics::compared().filter(|m| m.unit != Unit::Percent) {
+        let (m, better) = (metric.name, metric.better);
+        let (Some(n), Some(p)) = (cost_pct(now, m, better), cost_pct(then, m, better)) else {
             continue;
         };
         let g = n.value - p.value;
@@ -177,7 +173,7 @@ pub fn judge(
             verdict,
         };
         if verdict == Verdict::Exceeded || (s.strict && verdict == Verdict::Inconclusive) {
-            failures.push(super::lines::budget_failure(&b, &a));
+            failures.push(crate::readout::budget_failure(&b, &a));
         }
         a.budgets.push(b);
     }
@@ -201,7 +197,7 @@ pub fn judge(
                     if r.verdict == Verdict::Exceeded
                         || (s.strict && r.verdict == Verdict::Inconclusive)
                     {
-                        failures.push(super::lines::regression_line(r));
+                        failures.push(crate::readout::regression_line(r));
                     }
                 }
             }

@@ -5,44 +5,14 @@
 //! the case. It reads and writes only [`crate::results`] data.
 
 mod judge;
-pub mod lines;
-pub mod stats;
 
 pub use judge::{budget_metric, budgets_of, measure, regressions};
-pub use lines::{failure_message, system_out};
 
 use crate::config::Config;
 use crate::results::{Analysis, Comparison, MetricComparison, Name, Results, Status, TrialResult};
+use crate::stats;
 use indexmap::IndexMap;
 use std::collections::{BTreeMap, HashMap};
-
-/// Whether more of a metric costs the traffic (latency) or less does (throughput).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Worse {
-    Higher,
-    Lower,
-}
-
-/// Metrics compared with the baseline, in display order.
-pub const COMPARED: &[(&str, Worse)] = &[
-    ("throughput_bps", Worse::Lower),
-    ("pps", Worse::Lower),
-    ("transactions_per_s", Worse::Lower),
-    ("latency_mean_us", Worse::Higher),
-    ("latency_p50_us", Worse::Higher),
-    ("latency_p99_us", Worse::Higher),
-    ("host_cpu_busy_pct", Worse::Higher),
-];
-
-/// The tool's own cost: no baseline, judged as measured.
-pub const OWN_COST: &[&str] = &[
-    "tool_cpu_pct",
-    "tool_rss_mb",
-    "tool_log_bytes_per_s",
-    "bpf_events_per_s",
-    "bpf_ns_per_event",
-    "bpf_cpu_pct",
-];
 
 /// What analysis needs besides the results: limits from the configuration
 /// and the options of the run.
@@ -81,7 +51,7 @@ impl Settings {
     }
 }
 
-type PairKey = (String, String, String);
+type PairKey = (String, crate::domain::TestType, String);
 
 /// Where a results file's trials are: baselines by pairing key, all by name.
 #[derive(Debug, Default, Clone)]
@@ -163,7 +133,7 @@ pub fn find_baseline<'a>(
             return Ok((b, e.describe()));
         }
     }
-    let name = crate::naming::trial_name_of(None, &t.env, &t.test_type, &t.variant);
+    let name = crate::naming::trial_name_of(None, &t.env, t.test_type, &t.variant);
     Err(match ours {
         Some(b) => format!(
             "its baseline {} failed ({}); not compared",
@@ -209,13 +179,13 @@ pub fn compare(
     source: String,
 ) -> Comparison {
     let mut metrics = BTreeMap::new();
-    for (name, _) in COMPARED {
-        let (Some(b), Some(e)) = (base.analysis.stats.get(*name), ebpf.get(*name)) else {
+    for name in crate::metrics::compared().map(|m| m.name) {
+        let (Some(b), Some(e)) = (base.analysis.stats.get(name), ebpf.get(name)) else {
             continue;
         };
         let d = stats::difference(b, e);
         metrics.insert(
-            (*name).into(),
+            name.into(),
             MetricComparison {
                 baseline_mean: b.mean,
                 ebpf_mean: e.mean,
@@ -253,7 +223,7 @@ pub fn analysis_of(
         .stats
         .iter()
         .filter(|(n, s)| {
-            lines::SHOWN.contains(&n.as_str())
+            crate::metrics::get(n).is_some_and(|m| m.shown)
                 && s.n > 1
                 && s.cv_pct.is_some_and(|cv| cv > settings.max_cv_pct)
         })
@@ -267,7 +237,7 @@ pub fn analysis_of(
                     if m.baseline_mean >= 0.95 * cap && m.ebpf_mean >= 0.95 * cap {
                         a.notes.push(format!(
                             "both sides reach the {} rate cap: this variant cannot show a throughput cost; read an uncapped variant (target_bw 0)",
-                            lines::bits(cap)
+                            crate::metrics::bits(cap)
                         ));
                     }
                 }

@@ -2,8 +2,9 @@
 //! note, the leak fit and the regression rule.
 
 use super::*;
-use crate::analysis::stats::Verdict;
+use crate::readout::{failure_message, system_out};
 use crate::results::{Analysis, Run, Series, Session};
+use crate::stats::Verdict;
 
 fn trial(
     name: &str,
@@ -19,7 +20,7 @@ fn trial(
             None => "baseline_host".into(),
         },
         env: "host".into(),
-        test_type: "throughput".into(),
+        test_type: crate::domain::TestType::Throughput,
         variant: variant.into(),
         tool_id: case.map(|_| "tool_x".into()),
         case_id: case,

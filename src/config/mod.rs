@@ -9,7 +9,7 @@ mod validate;
 pub use error::{ConfigError, Problem};
 pub use model::*;
 
-use crate::naming::TestType;
+use crate::domain::TestType;
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -56,26 +56,6 @@ pub struct Tool {
     /// Regression limit in percentage points of overhead growth.
     pub regression_pct: Option<f64>,
 }
-
-/// The budgets a tools file may set (DESIGN 7.1), with the unit of the limit.
-pub const BUDGETS: &[(&str, &str)] = &[
-    ("throughput_loss_pct", "% of baseline throughput"),
-    ("pps_loss_pct", "% of baseline packets/s"),
-    ("latency_mean_increase_us", "µs of mean latency"),
-    ("latency_p99_increase_pct", "% of baseline p99 latency"),
-    ("host_cpu_increase_pts", "points of host CPU busy %"),
-    ("tool_cpu_pct", "% of one CPU, the tool's process tree"),
-    ("tool_rss_mb", "MB resident, the tool's process tree"),
-    ("bpf_ns_per_event", "ns in the kernel per BPF program run"),
-    (
-        "bpf_cpu_pct",
-        "% of one CPU spent in the tool's BPF programs",
-    ),
-    (
-        "rss_growth_kb_per_min",
-        "kB/min of RSS growth over the case",
-    ),
-];
 
 /// Defaults of a spec without `repeats`, `warmup` or `max_cv_pct`.
 pub const DEFAULT_REPEATS: u32 = 1;

@@ -1,7 +1,7 @@
 //! The configuration files as written by users (DESIGN 3): serde types that
 //! accept exactly the documented keys. Semantic checks live in `validate`.
 
-use crate::naming::Protocol;
+use crate::domain::Protocol;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -295,7 +295,7 @@ fn default_pps_base_port() -> u16 {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ToolsFile {
-    /// Default budgets of every tool (names in `crate::analysis::BUDGETS`).
+    /// Default budgets of every tool (names in `crate::metrics::BUDGETS`).
     #[serde(default)]
     pub budgets: IndexMap<String, f64>,
     /// Default regression limit (percentage points of overhead growth).

@@ -277,7 +277,7 @@ pub fn with_baselines(
 ) -> (Vec<usize>, usize) {
     // The pairing key: environment, test type, variant (pps and throughput
     // both have a multi_2_tcp).
-    let key = |env: &str, v: &crate::naming::Variant| crate::naming::trial_name(None, env, v);
+    let key = |env: &str, v: &crate::domain::Variant| crate::naming::trial_name(None, env, v);
     let mut baseline_of: HashMap<String, usize> = HashMap::new();
     for c in matrix.cycles.iter().filter(|c| c.is_baseline()) {
         for i in c.trials.clone() {

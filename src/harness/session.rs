@@ -102,7 +102,7 @@ impl Session {
         let passed = trial.status == Status::Passed;
         self.runner.note_outcome(passed);
         self.records.push(junit::record(trial, &run.lines));
-        let message = (!passed).then(|| analysis::failure_message(trial));
+        let message = (!passed).then(|| crate::readout::failure_message(trial));
         // Teardown of the scopes this trial ends (the summary counts it).
         self.runner.leave_after(t);
         self.save_results();

@@ -2,6 +2,7 @@
 //! trial's window plus the last sample before it (so that cumulative counters
 //! give deltas over the whole window); averages and peaks use the window only.
 
+use crate::results::{put_finite, Name};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -224,6 +225,56 @@ pub fn host_cost(from: &str, cpu_mem: &str, net: &str) -> HostCost {
         rx_pps_avg: avg(&rx),
         tx_pps_avg: avg(&tx),
     }
+}
+
+/// Monitoring metrics of one run (the results file's flat names). Host metrics take the busier of the two
+/// hosts; the tool's costs are totals over the hosts it runs on.
+pub fn flat(
+    tool: &BTreeMap<String, ToolCost>,
+    hosts: &BTreeMap<String, HostCost>,
+) -> BTreeMap<Name, f64> {
+    let mut out = BTreeMap::new();
+    let max = |it: &mut dyn Iterator<Item = Option<f64>>| it.flatten().reduce(f64::max);
+    let sum = |it: &mut dyn Iterator<Item = Option<f64>>| it.flatten().reduce(|a, b| a + b);
+    let mut put = |k: &str, v: Option<f64>| put_finite(&mut out, k, v);
+    put(
+        crate::metrics::HOST_CPU_BUSY_PCT,
+        max(&mut hosts.values().map(|h| h.cpu_busy_avg_percent)),
+    );
+    put(
+        "host_softirq_pct",
+        max(&mut hosts.values().map(|h| h.softirq_avg_percent)),
+    );
+    put(
+        "tool_cpu_pct",
+        sum(&mut tool.values().map(|t| t.cpu_avg_percent)),
+    );
+    put(
+        "tool_rss_mb",
+        sum(&mut tool.values().map(|t| t.rss_peak_kb.map(|k| k / 1024.0))),
+    );
+    put(
+        "tool_log_bytes_per_s",
+        sum(&mut tool.values().map(|t| t.log_growth_bytes_per_second)),
+    );
+    let bpf: Vec<_> = tool.values().filter_map(|t| t.bpf.as_ref()).collect();
+    if !bpf.is_empty() {
+        let events: u64 = bpf.iter().map(|b| b.events).sum();
+        let ns: u64 = bpf.iter().map(|b| b.run_time_ns).sum();
+        put(
+            "bpf_events_per_s",
+            Some(bpf.iter().map(|b| b.events_per_second).sum()),
+        );
+        put(
+            "bpf_cpu_pct",
+            Some(bpf.iter().map(|b| b.cpu_share_percent).sum()),
+        );
+        put(
+            "bpf_ns_per_event",
+            (events > 0).then(|| ns as f64 / events as f64),
+        );
+    }
+    out
 }
 
 #[cfg(test)]

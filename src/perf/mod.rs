@@ -5,10 +5,13 @@
 pub mod parse;
 
 use crate::config::{Commands, PerfSpec};
-use crate::naming::{Protocol, Variant};
+use crate::domain::{Protocol, Variant};
+use crate::metrics;
+use crate::results::{put_finite, Name};
 use crate::template;
 use serde::Serialize;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 /// Placeholder values; later entries do not override earlier ones.
 #[derive(Debug, Clone, Default)]
@@ -267,6 +270,29 @@ pub fn metrics(
         m.packets_per_second = Some(s.rx_pps);
     }
     Ok(m)
+}
+
+/// Performance metrics of one run, by their catalog names.
+pub fn flat(m: &Metrics) -> BTreeMap<Name, f64> {
+    let mut out = BTreeMap::new();
+    let mut put = |k: &str, v: Option<f64>| put_finite(&mut out, k, v);
+    put(metrics::THROUGHPUT_BPS, m.throughput_bps);
+    put("sender_bps", m.sender_bps);
+    put("retransmits", m.retransmits.map(|r| r as f64));
+    put("udp_lost_pct", m.udp_lost_percent);
+    put("udp_jitter_ms", m.udp_jitter_ms);
+    put(metrics::PPS, m.packets_per_second);
+    put("iperf3_pps", m.iperf3_packets_per_second);
+    if let Some(l) = &m.latency_us {
+        put("latency_min_us", Some(l.min));
+        put(metrics::LATENCY_MEAN_US, Some(l.mean));
+        put("latency_p50_us", l.p50);
+        put("latency_p90_us", Some(l.p90));
+        put(metrics::LATENCY_P99_US, Some(l.p99));
+        put("latency_max_us", Some(l.max));
+        put("transactions_per_s", l.transactions_per_second);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! trial as points, and the tool's own cost over the case as time series.
 
 use super::model::Row;
-use crate::analysis::stats::Estimate;
+use crate::metrics::{self, Better};
 use crate::results::{Results, TrialResult};
+use crate::stats::Estimate;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
@@ -37,31 +38,22 @@ fn bars_of(t: &TrialResult) -> Vec<Bar> {
             .map(|b| b.limit)
     };
     let mut out = Vec::new();
-    let mut push = |metric: &str, label: &str, loss: bool, budget: Option<f64>| {
-        if let Some(rel) = c.metrics.get(metric).and_then(|m| m.rel_pct) {
+    let charted = metrics::CATALOG
+        .iter()
+        .filter_map(|m| Some((m, m.chart?)))
+        .filter(|(_, (tt, _))| *tt == t.test_type);
+    for (m, (_, label)) in charted {
+        if let Some(rel) = c.metrics.get(m.name).and_then(|x| x.rel_pct) {
             out.push(Bar {
                 label: format!("{} {label}", t.variant),
-                value: if loss { -rel } else { rel },
-                budget,
+                // A cost is a loss where higher is better.
+                value: if m.better == Better::Higher {
+                    -rel
+                } else {
+                    rel
+                },
+                budget: metrics::relative_budget_of(m.name).and_then(|b| budget(b.name)),
             });
-        }
-    };
-    match t.test_type.as_str() {
-        "throughput" => push(
-            "throughput_bps",
-            "loss",
-            true,
-            budget("throughput_loss_pct"),
-        ),
-        "pps" => push("pps", "loss", true, budget("pps_loss_pct")),
-        _ => {
-            push("latency_mean_us", "mean +", false, None);
-            push(
-                "latency_p99_us",
-                "p99 +",
-                false,
-                budget("latency_p99_increase_pct"),
-            );
         }
     }
     out
@@ -207,11 +199,7 @@ pub fn overhead(r: &Results, row: &Row) -> Option<String> {
 
 /// The headline metric of a trial's test type.
 pub fn headline(t: &TrialResult) -> &'static str {
-    match t.test_type.as_str() {
-        "throughput" => "throughput_bps",
-        "pps" => "pps",
-        _ => "latency_mean_us",
-    }
+    metrics::headline(t.test_type).name
 }
 
 /// Every run of every trial, baseline (grey) beside eBPF (blue), in percent

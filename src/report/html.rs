@@ -4,7 +4,7 @@
 
 use super::charts;
 use super::model::{self, Mark, Model};
-use crate::analysis::lines;
+use crate::readout as lines;
 use crate::results::Results;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 

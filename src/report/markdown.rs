@@ -3,7 +3,7 @@
 //! pairs and regressions. No images; the same model as the HTML page.
 
 use super::model::{self, Mark, Model};
-use crate::analysis::lines;
+use crate::readout as lines;
 use std::fmt::Write;
 
 /// Rows shown before "… N more".

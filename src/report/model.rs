@@ -3,32 +3,21 @@
 //! regression view. The HTML page and the Markdown summary both render this
 //! one model, so they cannot disagree.
 
-use crate::analysis::stats::{Estimate, Verdict};
-use crate::analysis::{lines, measure};
-use crate::config::BUDGETS;
+use crate::analysis::measure;
+use crate::metrics::{self, BUDGETS};
+use crate::readout as lines;
 use crate::results::{Results, Status, TrialResult};
+use crate::stats::{Estimate, Verdict};
 use std::collections::BTreeMap;
 
 /// The verdict table's columns: one per budget family, in `BUDGETS` order.
 pub fn families() -> impl Iterator<Item = &'static str> {
-    BUDGETS.iter().map(|(n, _)| *n)
+    BUDGETS.iter().map(|b| b.name)
 }
 
-/// Short column headers.
+/// A budget family's short column header.
 pub fn family_title(name: &str) -> &'static str {
-    match name {
-        "throughput_loss_pct" => "Throughput loss %",
-        "pps_loss_pct" => "PPS loss %",
-        "latency_mean_increase_us" => "Mean latency +µs",
-        "latency_p99_increase_pct" => "p99 latency +%",
-        "host_cpu_increase_pts" => "Host CPU +pts",
-        "tool_cpu_pct" => "Tool CPU %",
-        "tool_rss_mb" => "Tool RSS MB",
-        "bpf_ns_per_event" => "BPF ns/event",
-        "bpf_cpu_pct" => "BPF CPU %",
-        "rss_growth_kb_per_min" => "RSS growth kB/min",
-        _ => "?",
-    }
+    metrics::budget(name).map_or("?", |b| b.title)
 }
 
 /// How a row or cell reads at a glance.

@@ -4,8 +4,8 @@
 
 use super::model::{self, Mark};
 use super::*;
-use crate::analysis::lines;
-use crate::analysis::stats::Verdict;
+use crate::readout as lines;
+use crate::stats::Verdict;
 
 fn lab() -> Results {
     results::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/results_lab.json"))

@@ -5,13 +5,19 @@
 //! Analysis, reports, `--baseline-from` and `--compare-to` read only this.
 //! The schema is documented in `docs/results.md`.
 
-pub mod metrics;
-
 /// A metric or budget name: short, so kept inline without a heap allocation
 /// (the results file holds millions of them).
 pub type Name = compact_str::CompactString;
 
-use crate::analysis::stats::{Estimate, Summary, Verdict};
+/// Puts `v` into a run's metrics as `name`, if there is a finite value.
+pub fn put_finite(out: &mut BTreeMap<Name, f64>, name: &str, v: Option<f64>) {
+    if let Some(v) = v.filter(|v| v.is_finite()) {
+        out.insert(name.into(), v);
+    }
+}
+
+use crate::domain::TestType;
+use crate::stats::{Estimate, Summary, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
@@ -99,7 +105,7 @@ pub struct TrialResult {
     pub name: String,
     pub cycle: String,
     pub env: String,
-    pub test_type: String,
+    pub test_type: TestType,
     pub variant: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_id: Option<String>,
@@ -145,12 +151,8 @@ impl TrialResult {
     }
 
     /// The key that pairs an eBPF trial with its baseline.
-    pub fn pair_key(&self) -> (String, String, String) {
-        (
-            self.env.clone(),
-            self.test_type.clone(),
-            self.variant.clone(),
-        )
+    pub fn pair_key(&self) -> (String, TestType, String) {
+        (self.env.clone(), self.test_type, self.variant.clone())
     }
 
     /// Every run's value of a metric.
@@ -360,7 +362,7 @@ mod tests {
             name: "baseline::host::latency::tcp_rr".into(),
             cycle: "baseline_host".into(),
             env: "host".into(),
-            test_type: "latency".into(),
+            test_type: TestType::Latency,
             variant: "tcp_rr".into(),
             tool_id: None,
             case_id: None,

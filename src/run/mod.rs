@@ -182,7 +182,7 @@ impl Runner {
             name: trial.name.clone(),
             cycle: cycle.id.clone(),
             env: cycle.env.clone(),
-            test_type: trial.variant.test_type().as_str().to_string(),
+            test_type: trial.variant.test_type(),
             variant: trial.variant.name(),
             tool_id: cycle.case.as_ref().map(|c| c.tool_id.clone()),
             case_id: cycle.case.as_ref().map(|c| c.case.id),

@@ -6,7 +6,7 @@
 use super::error::StepError;
 use super::trace::Trace;
 use super::Runner;
-use crate::naming::Variant;
+use crate::domain::Variant;
 use crate::perf::{self, Metrics, Vars};
 use crate::process::ProcessRecord;
 use crate::remote::{Spawn, SHORT};

@@ -10,7 +10,8 @@ use super::perf_test::{self, Ctx};
 use super::trace::Trace;
 use super::vars::{self, Role};
 use super::Runner;
-use crate::naming::{self, Variant};
+use crate::domain::Variant;
+use crate::naming;
 use crate::perf::{self, Metrics};
 use crate::process::ProcessRecord;
 use crate::remote::SHORT;
@@ -432,12 +433,9 @@ fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) -> RunOut {
         }
     };
     let metrics = body.ok();
-    let mut flat = metrics
-        .as_ref()
-        .map(results::metrics::from_perf)
-        .unwrap_or_default();
+    let mut flat = metrics.as_ref().map(crate::perf::flat).unwrap_or_default();
     if let Some(c) = &costs {
-        flat.extend(results::metrics::from_costs(&c.tool, &c.hosts));
+        flat.extend(crate::monitor::summary::flat(&c.tool, &c.hosts));
     }
     RunOut {
         run: results::Run {

@@ -443,15 +443,15 @@ fn check_budgets(ck: &mut Checker, src: &Source, at: &[&str], budgets: &IndexMap
     for (name, limit) in budgets {
         let mut path = at.to_vec();
         path.push(name);
-        if !BUDGETS.iter().any(|(n, _)| n == name) {
+        if crate::metrics::budget(name).is_none() {
             ck.at(
                 src,
                 &path,
                 format!(
                     "{name:?} is not a budget; expected one of: {}",
-                    BUDGETS
+                    crate::metrics::BUDGETS
                         .iter()
-                        .map(|(n, _)| *n)
+                        .map(|b| b.name)
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),

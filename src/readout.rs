@@ -1,33 +1,15 @@
-//! How verdicts read: the lines of a trial's JUnit system-out (stable for CI
+//! How numbers and verdicts read for people, shared by JUnit and the
+//! report: the lines of a trial's JUnit system-out (stable for CI
 //! greps: `overhead METRIC X% [LO%, HI%] significant|not significant` and
 //! `budget NAME LIMIT: within|inconclusive|exceeded`) and the failure message.
 
-use super::stats::Estimate;
+use crate::metrics;
 use crate::results::{Analysis, BudgetVerdict, Regression, TrialResult};
+use crate::stats::Estimate;
 
-/// A bit rate for people: `1.234 Gbit/s`, `512.0 Mbit/s`.
-pub fn bits(bps: f64) -> String {
-    match bps.abs() {
-        x if x >= 1e9 => format!("{:.3} Gbit/s", bps / 1e9),
-        x if x >= 1e6 => format!("{:.1} Mbit/s", bps / 1e6),
-        _ => format!("{:.1} kbit/s", bps / 1e3),
-    }
-}
-
-/// A metric's value with its unit.
+/// A metric's value with its unit (see [`metrics::Unit`]).
 pub fn value(metric: &str, v: f64) -> String {
-    match metric {
-        "throughput_bps" | "sender_bps" => bits(v),
-        m if m.ends_with("_us") => format!("{v:.2} µs"),
-        m if m.ends_with("_pct") => format!("{v:.2}%"),
-        "pps" | "iperf3_pps" => format!("{v:.0} pkt/s"),
-        "transactions_per_s" => format!("{v:.0} trans/s"),
-        "tool_rss_mb" => format!("{v:.1} MB"),
-        "tool_log_bytes_per_s" => format!("{v:.0} B/s"),
-        "bpf_ns_per_event" => format!("{v:.0} ns"),
-        "bpf_events_per_s" => format!("{v:.0} /s"),
-        _ => format!("{v:.3}"),
-    }
+    metrics::format_value(metric, v)
 }
 
 pub fn num(v: f64) -> String {
@@ -53,26 +35,6 @@ pub fn signed(v: f64) -> String {
     }
 }
 
-/// The headline metrics, in the order they are shown (and checked for noise).
-pub const SHOWN: &[&str] = &[
-    "throughput_bps",
-    "pps",
-    "transactions_per_s",
-    "latency_mean_us",
-    "latency_p50_us",
-    "latency_p90_us",
-    "latency_p99_us",
-    "retransmits",
-    "udp_lost_pct",
-    "host_cpu_busy_pct",
-    "tool_cpu_pct",
-    "tool_rss_mb",
-    "tool_log_bytes_per_s",
-    "bpf_events_per_s",
-    "bpf_ns_per_event",
-    "bpf_cpu_pct",
-];
-
 /// The judged part of a trial's system-out.
 pub fn system_out(t: &TrialResult) -> Vec<String> {
     let a = &t.analysis;
@@ -86,8 +48,8 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
             format!(" (+{} warmup discarded)", t.warmups.len())
         }
     ));
-    for m in SHOWN {
-        let Some(s) = a.stats.get(*m) else { continue };
+    for m in metrics::CATALOG.iter().filter(|m| m.shown).map(|m| m.name) {
+        let Some(s) = a.stats.get(m) else { continue };
         let ci = match s.ci95 {
             Some([lo, hi]) => format!(" ci95 [{}, {}]", value(m, lo), value(m, hi)),
             None => String::new(),
@@ -113,8 +75,8 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
     }
     if let Some(c) = &a.comparison {
         out.push(format!("baseline {} ({})", c.baseline, c.baseline_source));
-        for (m, _) in super::COMPARED {
-            let Some(x) = c.metrics.get(*m) else { continue };
+        for m in metrics::compared().map(|m| m.name) {
+            let Some(x) = c.metrics.get(m) else { continue };
             if let Some(r) = &x.rel_pct {
                 out.push(format!(
                     "overhead {m} {}% {} {}",
@@ -167,11 +129,9 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
 /// What a budget's measured value is, for people: its unit, and the eBPF
 /// and baseline values it comes from.
 fn basis(b: &BudgetVerdict, a: &Analysis) -> String {
-    let unit = crate::config::BUDGETS
-        .iter()
-        .find(|(n, _)| *n == b.name)
-        .map_or("", |(_, u)| *u);
-    let from = super::budget_metric(&b.name)
+    let unit = metrics::budget(&b.name).map_or("", |x| x.unit);
+    let from = metrics::budget(&b.name)
+        .and_then(|x| x.bound.compared_metric())
         .and_then(|m| Some((m, a.comparison.as_ref()?.metrics.get(m)?)))
         .map(|(m, x)| {
             format!(

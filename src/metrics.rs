@@ -1,0 +1,415 @@
+//! The metric catalog: every metric a run records and every budget a tools
+//! file may set, one entry each. Parsers name their metrics from here;
+//! analysis, the JUnit lines and the report read direction, unit, judging,
+//! display order and headline from here. Adding a metric is one entry in
+//! [`CATALOG`] plus the parser that measures it.
+
+use crate::domain::TestType;
+
+/// Which way a metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
+/// How a metric is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judged {
+    /// Compared with the baseline's runs: the overhead.
+    AgainstBaseline,
+    /// The tool's own cost, judged as measured (no baseline has it).
+    OwnCost,
+    /// Recorded and kept, not judged.
+    Recorded,
+}
+
+/// The unit a metric is written in, and how its values read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    BitsPerSecond,
+    Microseconds,
+    Milliseconds,
+    Percent,
+    PacketsPerSecond,
+    TransactionsPerSecond,
+    Megabytes,
+    BytesPerSecond,
+    Nanoseconds,
+    EventsPerSecond,
+    Count,
+}
+
+impl Unit {
+    /// A value with its unit, for people: `1.234 Gbit/s`, `41.20 µs`.
+    pub fn format(self, v: f64) -> String {
+        match self {
+            Unit::BitsPerSecond => bits(v),
+            Unit::Microseconds => format!("{v:.2} µs"),
+            Unit::Percent => format!("{v:.2}%"),
+            Unit::PacketsPerSecond => format!("{v:.0} pkt/s"),
+            Unit::TransactionsPerSecond => format!("{v:.0} trans/s"),
+            Unit::Megabytes => format!("{v:.1} MB"),
+            Unit::BytesPerSecond => format!("{v:.0} B/s"),
+            Unit::Nanoseconds => format!("{v:.0} ns"),
+            Unit::EventsPerSecond => format!("{v:.0} /s"),
+            Unit::Milliseconds | Unit::Count => format!("{v:.3}"),
+        }
+    }
+}
+
+/// A bit rate for people: `1.234 Gbit/s`, `512.0 Mbit/s`.
+pub fn bits(bps: f64) -> String {
+    match bps.abs() {
+        x if x >= 1e9 => format!("{:.3} Gbit/s", bps / 1e9),
+        x if x >= 1e6 => format!("{:.1} Mbit/s", bps / 1e6),
+        _ => format!("{:.1} kbit/s", bps / 1e3),
+    }
+}
+
+/// The smallest step in which the tool that measures a metric reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Resolution {
+    /// A fixed step (sar's two decimals: 0.01; a counter: 1).
+    Step(f64),
+    /// A histogram with one bucket width per decade (netperf's latency
+    /// percentiles: 1 µs below 10 µs, 10 µs below 100 µs, and so on).
+    Decade,
+}
+
+/// One metric of the catalog.
+#[derive(Debug, Clone, Copy)]
+pub struct Metric {
+    /// The name in results files, JUnit lines and budgets.
+    pub name: &'static str,
+    pub unit: Unit,
+    pub better: Better,
+    pub judged: Judged,
+    /// Its statistics are written in JUnit system-out (and checked for noise).
+    pub shown: bool,
+    pub resolution: Resolution,
+    /// The test type whose headline this metric is.
+    pub headline_of: Option<TestType>,
+    /// Its bar in the report's cost chart: the test type and the label.
+    pub chart: Option<(TestType, &'static str)>,
+}
+
+const fn metric(name: &'static str, unit: Unit, better: Better, resolution: Resolution) -> Metric {
+    Metric {
+        name,
+        unit,
+        better,
+        judged: Judged::Recorded,
+        shown: false,
+        resolution,
+        headline_of: None,
+        chart: None,
+    }
+}
+
+impl Metric {
+    const fn shown(mut self) -> Metric {
+        self.shown = true;
+        self
+    }
+    const fn judged(mut self, j: Judged) -> Metric {
+        self.judged = j;
+        self
+    }
+    const fn headline(mut self, t: TestType) -> Metric {
+        self.headline_of = Some(t);
+        self
+    }
+    const fn chart(mut self, t: TestType, label: &'static str) -> Metric {
+        self.chart = Some((t, label));
+        self
+    }
+}
+
+use Better::{Higher, Lower};
+use Judged::{AgainstBaseline, OwnCost};
+use Resolution::{Decade, Step};
+use TestType::{Latency, Pps, Throughput};
+
+pub const THROUGHPUT_BPS: &str = "throughput_bps";
+pub const PPS: &str = "pps";
+pub const LATENCY_MEAN_US: &str = "latency_mean_us";
+pub const LATENCY_P99_US: &str = "latency_p99_us";
+pub const HOST_CPU_BUSY_PCT: &str = "host_cpu_busy_pct";
+
+/// Every metric, in display order.
+pub const CATALOG: &[Metric] = &[
+    metric(THROUGHPUT_BPS, Unit::BitsPerSecond, Higher, Step(1.0))
+        .shown()
+        .judged(AgainstBaseline)
+        .headline(Throughput)
+        .chart(Throughput, "loss"),
+    metric(PPS, Unit::PacketsPerSecond, Higher, Step(0.01))
+        .shown()
+        .judged(AgainstBaseline)
+        .headline(Pps)
+        .chart(Pps, "loss"),
+    metric(
+        "transactions_per_s",
+        Unit::TransactionsPerSecond,
+        Higher,
+        Step(0.01),
+    )
+    .shown()
+    .judged(AgainstBaseline),
+    metric(LATENCY_MEAN_US, Unit::Microseconds, Lower, Step(0.01))
+        .shown()
+        .judged(AgainstBaseline)
+        .headline(Latency)
+        .chart(Latency, "mean +"),
+    metric("latency_p50_us", Unit::Microseconds, Lower, Decade)
+        .shown()
+        .judged(AgainstBaseline),
+    metric("latency_p90_us", Unit::Microseconds, Lower, Decade).shown(),
+    metric(LATENCY_P99_US, Unit::Microseconds, Lower, Decade)
+        .shown()
+        .judged(AgainstBaseline)
+        .chart(Latency, "p99 +"),
+    metric("retransmits", Unit::Count, Lower, Step(1.0)).shown(),
+    metric("udp_lost_pct", Unit::Percent, Lower, Step(0.0)).shown(),
+    metric(HOST_CPU_BUSY_PCT, Unit::Percent, Lower, Step(0.01))
+        .shown()
+        .judged(AgainstBaseline),
+    metric("tool_cpu_pct", Unit::Percent, Lower, Step(0.0))
+        .shown()
+        .judged(OwnCost),
+    metric("tool_rss_mb", Unit::Megabytes, Lower, Step(1.0 / 1024.0))
+        .shown()
+        .judged(OwnCost),
+    metric(
+        "tool_log_bytes_per_s",
+        Unit::BytesPerSecond,
+        Lower,
+        Step(0.0),
+    )
+    .shown()
+    .judged(OwnCost),
+    metric("bpf_events_per_s", Unit::EventsPerSecond, Higher, Step(0.0))
+        .shown()
+        .judged(OwnCost),
+    metric("bpf_ns_per_event", Unit::Nanoseconds, Lower, Step(0.0))
+        .shown()
+        .judged(OwnCost),
+    metric("bpf_cpu_pct", Unit::Percent, Lower, Step(0.0))
+        .shown()
+        .judged(OwnCost),
+    metric("sender_bps", Unit::BitsPerSecond, Higher, Step(1.0)),
+    metric("udp_jitter_ms", Unit::Milliseconds, Lower, Step(0.0)),
+    metric("iperf3_pps", Unit::PacketsPerSecond, Higher, Step(0.0)),
+    metric("latency_min_us", Unit::Microseconds, Lower, Step(1.0)),
+    metric("latency_max_us", Unit::Microseconds, Lower, Step(1.0)),
+    metric("host_softirq_pct", Unit::Percent, Lower, Step(0.01)),
+];
+
+/// The catalog entry of `name`.
+pub fn get(name: &str) -> Option<&'static Metric> {
+    CATALOG.iter().find(|m| m.name == name)
+}
+
+/// A value of metric `name` with its unit (unknown names: three decimals).
+pub fn format_value(name: &str, v: f64) -> String {
+    get(name).map_or_else(|| format!("{v:.3}"), |m| m.unit.format(v))
+}
+
+/// The metrics compared with the baseline, in display order.
+pub fn compared() -> impl Iterator<Item = &'static Metric> {
+    CATALOG
+        .iter()
+        .filter(|m| m.judged == Judged::AgainstBaseline)
+}
+
+/// The headline metric of a test type.
+pub fn headline(t: TestType) -> &'static Metric {
+    CATALOG
+        .iter()
+        .find(|m| m.headline_of == Some(t))
+        .expect("the catalog has a headline for every test type (pinned by a test)")
+}
+
+/// What a budget bounds, and how it is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// The metric's loss against the baseline, in % of the baseline.
+    Loss(&'static str),
+    /// The metric's increase over the baseline, in % of the baseline.
+    RelIncrease(&'static str),
+    /// The metric's increase over the baseline, in its own unit.
+    AbsIncrease(&'static str),
+    /// The tool's own cost, as measured.
+    Own(&'static str),
+    /// RSS growth of the tool over its case (a fitted slope).
+    Leak,
+}
+
+impl Bound {
+    /// The catalog metric this bound is measured on (none for the leak fit).
+    pub fn metric(self) -> Option<&'static str> {
+        match self {
+            Bound::Loss(m) | Bound::RelIncrease(m) | Bound::AbsIncrease(m) | Bound::Own(m) => {
+                Some(m)
+            }
+            Bound::Leak => None,
+        }
+    }
+
+    /// The compared metric it is measured on (none for the tool's own cost
+    /// and the leak fit, which have no baseline).
+    pub fn compared_metric(self) -> Option<&'static str> {
+        match self {
+            Bound::Loss(m) | Bound::RelIncrease(m) | Bound::AbsIncrease(m) => Some(m),
+            Bound::Own(_) | Bound::Leak => None,
+        }
+    }
+
+    /// Whether the bound is a percentage of the baseline.
+    pub fn relative(self) -> bool {
+        matches!(self, Bound::Loss(_) | Bound::RelIncrease(_))
+    }
+}
+
+/// A budget a tools file may set.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub name: &'static str,
+    /// The unit of its limit, for people.
+    pub unit: &'static str,
+    /// Its short column header in reports.
+    pub title: &'static str,
+    pub bound: Bound,
+}
+
+/// Every budget, in the order of the report's verdict table.
+pub const BUDGETS: &[Budget] = &[
+    Budget {
+        name: "throughput_loss_pct",
+        title: "Throughput loss %",
+        unit: "% of baseline throughput",
+        bound: Bound::Loss(THROUGHPUT_BPS),
+    },
+    Budget {
+        name: "pps_loss_pct",
+        title: "PPS loss %",
+        unit: "% of baseline packets/s",
+        bound: Bound::Loss(PPS),
+    },
+    Budget {
+        name: "latency_mean_increase_us",
+        title: "Mean latency +µs",
+        unit: "µs of mean latency",
+        bound: Bound::AbsIncrease(LATENCY_MEAN_US),
+    },
+    Budget {
+        name: "latency_p99_increase_pct",
+        title: "p99 latency +%",
+        unit: "% of baseline p99 latency",
+        bound: Bound::RelIncrease(LATENCY_P99_US),
+    },
+    Budget {
+        name: "host_cpu_increase_pts",
+        title: "Host CPU +pts",
+        unit: "points of host CPU busy %",
+        bound: Bound::AbsIncrease(HOST_CPU_BUSY_PCT),
+    },
+    Budget {
+        name: "tool_cpu_pct",
+        title: "Tool CPU %",
+        unit: "% of one CPU, the tool's process tree",
+        bound: Bound::Own("tool_cpu_pct"),
+    },
+    Budget {
+        name: "tool_rss_mb",
+        title: "Tool RSS MB",
+        unit: "MB resident, the tool's process tree",
+        bound: Bound::Own("tool_rss_mb"),
+    },
+    Budget {
+        name: "bpf_ns_per_event",
+        title: "BPF ns/event",
+        unit: "ns in the kernel per BPF program run",
+        bound: Bound::Own("bpf_ns_per_event"),
+    },
+    Budget {
+        name: "bpf_cpu_pct",
+        title: "BPF CPU %",
+        unit: "% of one CPU spent in the tool's BPF programs",
+        bound: Bound::Own("bpf_cpu_pct"),
+    },
+    Budget {
+        name: "rss_growth_kb_per_min",
+        title: "RSS growth kB/min",
+        unit: "kB/min of RSS growth over the case",
+        bound: Bound::Leak,
+    },
+];
+
+/// The budget called `name`.
+pub fn budget(name: &str) -> Option<&'static Budget> {
+    BUDGETS.iter().find(|b| b.name == name)
+}
+
+/// The relative budget bound to a metric, if any (the report's chart
+/// draws it beside the metric's bar).
+pub fn relative_budget_of(metric: &str) -> Option<&'static Budget> {
+    BUDGETS
+        .iter()
+        .find(|b| b.bound.relative() && b.bound.metric() == Some(metric))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        for (i, m) in CATALOG.iter().enumerate() {
+            assert!(
+                CATALOG[i + 1..].iter().all(|o| o.name != m.name),
+                "{} twice",
+                m.name
+            );
+        }
+        for (i, b) in BUDGETS.iter().enumerate() {
+            assert!(BUDGETS[i + 1..].iter().all(|o| o.name != b.name));
+        }
+    }
+
+    #[test]
+    fn every_budget_names_a_catalog_metric_judged_its_way() {
+        for b in BUDGETS {
+            let Some(name) = b.bound.metric() else {
+                continue;
+            };
+            let m = get(name).unwrap_or_else(|| panic!("{}: {name} not in the catalog", b.name));
+            let want = match b.bound {
+                Bound::Own(_) => Judged::OwnCost,
+                _ => Judged::AgainstBaseline,
+            };
+            assert_eq!(m.judged, want, "{}", b.name);
+        }
+    }
+
+    #[test]
+    fn every_test_type_has_one_headline_that_is_compared() {
+        for t in TestType::ALL {
+            let h: Vec<_> = CATALOG
+                .iter()
+                .filter(|m| m.headline_of == Some(t))
+                .collect();
+            assert_eq!(h.len(), 1, "{t:?}");
+            assert_eq!(h[0].judged, Judged::AgainstBaseline);
+            assert_eq!(headline(t).name, h[0].name);
+        }
+    }
+
+    #[test]
+    fn judged_metrics_are_shown() {
+        for m in CATALOG.iter().filter(|m| m.judged != Judged::Recorded) {
+            assert!(m.shown, "{}", m.name);
+        }
+    }
+}
