@@ -107,7 +107,7 @@ fn main() {
         ..Default::default()
     };
     let t = Instant::now();
-    let sel = ebpf_perf::harness::select(&m, &filter);
+    let sel = ebpf_perf::filter::select(&m, &filter);
     let select = t.elapsed();
     assert_eq!(sel.len(), 10);
 

@@ -7,8 +7,9 @@
 //!
 //! Run as root: `cargo bench --bench monitor_cost`.
 
-use ebpf_perf::process::ProcessRecord;
-use ebpf_perf::remote::{Remote, SHORT};
+use ebpf_perf::host::proc;
+use ebpf_perf::host::process::ProcessRecord;
+use ebpf_perf::host::remote::{Remote, SHORT};
 use std::time::{Duration, Instant};
 
 const HOST: &str = "host-server";
@@ -16,53 +17,16 @@ const WINDOW: Duration = Duration::from_secs(30);
 
 /// utime+stime+cutime+cstime (ticks) of a process and its descendants.
 fn tree_ticks(pid: u32) -> u64 {
-    let mut todo = vec![pid];
-    let mut sum = 0;
-    while let Some(p) = todo.pop() {
-        if let Ok(s) = std::fs::read_to_string(format!("/proc/{p}/stat")) {
-            let f: Vec<&str> = s
-                .rsplit_once(") ")
-                .map(|x| x.1)
-                .unwrap_or("")
-                .split(' ')
-                .collect();
-            sum += [11, 12, 13, 14]
-                .iter()
-                .map(|&i| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0))
-                .sum::<u64>();
-        }
-        for t in std::fs::read_dir(format!("/proc/{p}/task"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let c = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-            todo.extend(c.split_whitespace().filter_map(|x| x.parse::<u32>().ok()));
-        }
-    }
-    sum
+    proc::tree(pid)
+        .into_iter()
+        .filter_map(proc::cpu_ticks)
+        .sum()
 }
 
 /// On-CPU nanoseconds of a process's threads (/proc/PID/task/*/schedstat),
 /// plus those of its live descendants; precise where clock ticks are not.
 fn tree_ns(pid: u32) -> u64 {
-    let mut todo = vec![pid];
-    let mut sum = 0;
-    while let Some(p) = todo.pop() {
-        for t in std::fs::read_dir(format!("/proc/{p}/task"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            sum += std::fs::read_to_string(t.path().join("schedstat"))
-                .ok()
-                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-                .unwrap_or(0);
-            let c = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-            todo.extend(c.split_whitespace().filter_map(|x| x.parse::<u32>().ok()));
-        }
-    }
-    sum
+    proc::tree(pid).into_iter().map(proc::on_cpu_ns).sum()
 }
 
 fn main() {
@@ -71,8 +35,9 @@ fn main() {
         "/config"
     )))
     .unwrap();
-    let plan = ebpf_perf::lab::Plan::from_config(&cfg).unwrap();
-    ebpf_perf::lab::up(&plan).unwrap_or_else(|e| panic!("the lab is needed (run as root): {e}"));
+    let plan = ebpf_perf::host::lab::Plan::from_config(&cfg).unwrap();
+    ebpf_perf::host::lab::up(&plan)
+        .unwrap_or_else(|e| panic!("the lab is needed (run as root): {e}"));
     let r = Remote::new(&cfg);
     let dir = format!("/tmp/ebpf-perf-monitor-cost-{}", std::process::id());
     let f = |n: &str| format!("{dir}/{n}");

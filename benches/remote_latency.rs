@@ -5,7 +5,7 @@
 //!
 //! Run as root: `cargo bench --bench remote_latency`.
 
-use ebpf_perf::remote::{Remote, SHORT};
+use ebpf_perf::host::remote::{Remote, SHORT};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -24,8 +24,9 @@ fn main() {
         "/config"
     )))
     .unwrap();
-    let plan = ebpf_perf::lab::Plan::from_config(&cfg).unwrap();
-    ebpf_perf::lab::up(&plan).unwrap_or_else(|e| panic!("the lab is needed (run as root): {e}"));
+    let plan = ebpf_perf::host::lab::Plan::from_config(&cfg).unwrap();
+    ebpf_perf::host::lab::up(&plan)
+        .unwrap_or_else(|e| panic!("the lab is needed (run as root): {e}"));
     let host = "host-server";
     let h = &cfg.ssh_hosts[host];
     let r = Remote::new(&cfg);

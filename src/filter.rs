@@ -1,7 +1,12 @@
 //! Trial selection (DESIGN 4): every positional term must match (AND); a term
 //! matches where it occurs on token boundaries, tokens being separated by `::`
 //! and `_`. `--exact` compares whole names (any listed name is selected);
-//! `--skip` drops names matched by the same rule.
+//! `--skip` drops names matched by the same rule. A selection is the
+//! matrix's trials a filter matches, plus the baselines they are compared
+//! with.
+
+use crate::matrix::Matrix;
+use std::collections::HashMap;
 
 /// What the user asked to run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,6 +51,49 @@ pub fn term_matches(name: &str, term: &str) -> bool {
     }
     name.match_indices(term)
         .any(|(at, _)| is_sep_before(name, at) && is_sep_after(name, at + term.len()))
+}
+
+/// Indices of the trials the filter selects, in matrix order.
+pub fn select(matrix: &Matrix, filter: &Filter) -> Vec<usize> {
+    (0..matrix.trials.len())
+        .filter(|&i| filter.matches(&matrix.trials[i].name))
+        .collect()
+}
+
+/// The selection plus the baseline trials its eBPF trials are compared with
+/// (same environment and variant), unless `have` already holds them; in
+/// matrix order, so baselines run first. The second value counts the added.
+pub fn with_baselines(
+    matrix: &Matrix,
+    selected: &[usize],
+    have: impl Fn(&str) -> bool,
+) -> (Vec<usize>, usize) {
+    // The pairing key: environment, test type, variant (pps and throughput
+    // both have a multi_2_tcp).
+    let key = |env: &str, v: &crate::domain::Variant| crate::naming::trial_name(None, env, v);
+    let mut baseline_of: HashMap<String, usize> = HashMap::new();
+    for c in matrix.cycles.iter().filter(|c| c.is_baseline()) {
+        for i in c.trials.clone() {
+            baseline_of.insert(key(&c.env, &matrix.trials[i].variant), i);
+        }
+    }
+    let mut out: Vec<usize> = selected.to_vec();
+    for &i in selected {
+        let t = &matrix.trials[i];
+        let c = matrix.cycle_of(t);
+        if c.is_baseline() {
+            continue;
+        }
+        if let Some(&b) = baseline_of.get(&key(&c.env, &t.variant)) {
+            if !have(&matrix.trials[b].name) {
+                out.push(b);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    let added = out.len() - selected.len();
+    (out, added)
 }
 
 #[cfg(test)]

@@ -1,43 +1,47 @@
 //! ebpf-perf: what an eBPF tool costs the network traffic it watches.
 //!
-//! The modules follow the data flow of DESIGN.md section 2:
-//! [`config`] (load + validate) -> [`matrix`] (cycles, trials, names) ->
-//! [`filter`] + [`partition`] + [`harness`] (select, shard, order, run:
-//! [`run`] on the hosts) ->
-//! [`results`] (the file on the controller) -> [`analysis`] (statistics,
-//! comparison, verdicts) -> [`junit`] (for CI) and [`report`] (HTML and
-//! Markdown, read from the results file alone); [`merge`] joins the results
-//! files of sharded runs into one. [`workflow`] writes the generated matrix as JSON; [`discover`] writes
-//! tools-file fragments for the eBPF tools it finds in directories. [`naming`] is the one
-//! place that knows names and paths; [`template`] fills command templates.
+//! The modules are listed in data-flow order, grouped by floor; a module
+//! uses only modules listed before it (`tests/architecture.rs` checks this).
+//! `docs/design.md` tells the whole flow.
 
-pub mod analysis;
-pub mod config;
-pub mod discover;
+// The ground floor: the shared vocabulary, which uses nothing else of the crate.
 pub mod domain;
-pub mod fetch;
-pub mod filter;
-pub mod harness;
-pub mod hosts;
-pub mod junit;
-pub mod lab;
 pub mod logging;
-pub mod matrix;
-pub mod merge;
 pub mod metrics;
-pub mod monitor;
 pub mod naming;
-pub mod partition;
-pub mod perf;
-pub mod process;
-pub mod readout;
-pub mod remote;
-pub mod report;
-pub mod results;
-pub mod run;
 pub mod stats;
 pub mod template;
+
+// The record: the results file's schema, and how its numbers read.
+pub mod results;
+pub mod readout;
+
+// Inputs: the configuration, the matrix of trials, and the selection.
+pub mod config;
+pub mod matrix;
+pub mod filter;
+pub mod partition;
+
+// Host operations: processes, SSH, the lab, probes, fetching.
+pub mod host;
+
+// Measuring: test commands and their parsers, monitors, the run stage.
+pub mod perf;
+pub mod monitor;
+pub mod run;
+
+// After the results, fed by the results file: statistics and verdicts,
+// JUnit, the report, and the merge of sharded runs.
+pub mod analysis;
+pub mod junit;
+pub mod report;
+pub mod merge;
+
+// Front doors: the test harness and the subcommands' own modules.
+pub mod harness;
+pub mod hosts;
 pub mod workflow;
+pub mod discover;
 
 /// Restores the default SIGPIPE action (Rust ignores it), so that output piped
 /// into `head` ends the program quietly, as for any command-line tool.

@@ -2,9 +2,8 @@
 //! (trials themselves run under `cargo test --test perf`).
 
 use clap::{Parser, Subcommand};
-use ebpf_perf::{
-    config, discover, fetch, harness, hosts, lab, matrix, merge, remote, report, results, workflow,
-};
+use ebpf_perf::host::{fetch, lab, remote};
+use ebpf_perf::{config, discover, harness, hosts, matrix, merge, report, results, workflow};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

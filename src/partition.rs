@@ -6,7 +6,7 @@
 //! The unit is the cycle, never the trial, so a case's fixtures (its eBPF
 //! program, monitors, hooks) are never split between jobs. A shard's
 //! baselines are added after partitioning (see
-//! [`crate::harness::with_baselines`]), so every shard runs the baselines its
+//! [`crate::filter::with_baselines`]), so every shard runs the baselines its
 //! eBPF trials are compared with.
 
 use sha2::{Digest, Sha256};

@@ -256,15 +256,9 @@ fn a_host_that_stays_unreachable_keeps_its_lease_until_hosts_clean() {
 fn lab_sshd(host: &str) -> u32 {
     let text = std::fs::read_to_string(format!("/var/lib/ebpf-perf-lab/sshd/{host}.pid")).unwrap();
     let wrapper = text.split_whitespace().next().unwrap().to_string();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let ppid = stat
-            .rsplit_once(") ")
-            .and_then(|(_, r)| r.split(' ').nth(1));
-        if ppid == Some(wrapper.as_str()) {
+    let wrapper: u32 = wrapper.parse().unwrap();
+    for pid in ebpf_perf::host::proc::pids() {
+        if ebpf_perf::host::proc::ppid(pid) == Some(wrapper) {
             return pid;
         }
     }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use ebpf_perf::remote::{Remote, SHORT};
+use ebpf_perf::host::remote::{Remote, SHORT};
 use std::path::Path;
 use std::process::Command;
 

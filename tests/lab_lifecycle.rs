@@ -4,7 +4,7 @@
 
 mod common;
 
-use ebpf_perf::lab::{self, Plan};
+use ebpf_perf::host::lab::{self, Plan};
 use std::path::Path;
 use std::process::Command;
 
@@ -38,7 +38,7 @@ fn down_leaves_nothing_and_up_repairs() {
     // An open SSH connection to every host: each sshd has per-connection
     // children in their own sessions (as a link drop leaves behind), which
     // `lab down` must stop with their sshd.
-    let remote = ebpf_perf::remote::Remote::new(&cfg);
+    let remote = ebpf_perf::host::remote::Remote::new(&cfg);
     for h in &plan.hosts {
         remote
             .exec(&h.name, "true", std::time::Duration::from_secs(10))
@@ -63,12 +63,7 @@ fn down_leaves_nothing_and_up_repairs() {
     assert!(!links().contains("epbr0"), "bridge left");
     for pid in &sshd {
         // Gone, or a zombie waiting for init to reap it: not running.
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(") ")
-                    .map(|(_, r)| r.chars().next().unwrap_or('?'))
-            });
+        let state = ebpf_perf::host::proc::state(*pid);
         assert!(
             matches!(state, None | Some('Z')),
             "sshd {pid} still running ({state:?})"

@@ -233,7 +233,7 @@ fn ports_and_durations_per_variant() {
 #[test]
 fn selected_ebpf_trials_bring_their_baselines() {
     use ebpf_perf::filter::Filter;
-    use ebpf_perf::harness::{select, with_baselines};
+    use ebpf_perf::filter::{select, with_baselines};
     let cfg = ebpf_perf::config::load(&common::seed_lab()).unwrap();
     let m = ebpf_perf::matrix::build(&cfg);
     let f = Filter {

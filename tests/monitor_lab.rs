@@ -143,25 +143,11 @@ fn counter_and_printf_cases_show_their_in_kernel_cost() {
 
 /// Sum of VmRSS (kB) over a process and its descendants.
 fn tree_rss(pid: u32) -> u64 {
-    let mut todo = vec![pid];
-    let mut sum = 0;
-    while let Some(p) = todo.pop() {
-        let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
-        sum += status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-            .unwrap_or(0);
-        for t in std::fs::read_dir(format!("/proc/{p}/task"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let c = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-            todo.extend(c.split_whitespace().filter_map(|x| x.parse::<u32>().ok()));
-        }
-    }
-    sum
+    use ebpf_perf::host::proc;
+    proc::tree(pid)
+        .into_iter()
+        .map(|p| proc::status_kb(p, "VmRSS:"))
+        .sum()
 }
 
 fn newest(dir: &Path, prefix: &str, since: SystemTime) -> Option<PathBuf> {

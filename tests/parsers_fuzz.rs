@@ -2,11 +2,12 @@
 //! recorded output (a truncated file), and bounded proptest runs of garbage
 //! and of real output with a stretch overwritten, go through the iperf3,
 //! netperf and sar parsers, the metrics step, the monitor's summaries, and
-//! the monitor agent's readers of /proc text.
+//! the /proc readers of `host::proc`.
 //! Bounded: a fixed number of cases (`PROPTEST_CASES` raises it).
 
 use ebpf_perf::domain::{Protocol, Variant};
-use ebpf_perf::monitor::{agent, summary};
+use ebpf_perf::host::proc;
+use ebpf_perf::monitor::summary;
 use ebpf_perf::perf::{self, parse, Input};
 use proptest::prelude::*;
 
@@ -77,24 +78,24 @@ fn all_parsers(text: &str) {
     let _ = summary::tool_series("2026-11-22 19:58:24", text, text, text, text);
     let _ = summary::host_cost("2026-11-22 19:58:24", text, text);
     let _ = summary::seconds(text);
-    let _ = agent::stat_fields_of(text);
-    let _ = agent::prog_of(text);
-    let _ = agent::cpu_times_of(text);
-    let _ = agent::meminfo_of(text);
-    let _ = agent::diskstats_of(text, |_| true);
+    let _ = proc::stat_fields_of(text);
+    let _ = proc::prog_of(text);
+    let _ = proc::cpu_times_of(text);
+    let _ = proc::meminfo_of(text);
+    let _ = proc::diskstats_of(text, |_| true);
 }
 
 #[test]
 fn the_proc_readers_read_this_machines_proc() {
-    let cpus = agent::cpu_times_of(&data("proc/stat"));
+    let cpus = proc::cpu_times_of(&data("proc/stat"));
     assert!(cpus.len() >= 2 && cpus[0].0 == "cpu", "{cpus:?}");
     assert!(cpus
         .iter()
         .all(|(_, busy, soft, total)| soft <= busy && busy <= total));
-    let (total, avail) = agent::meminfo_of(&data("proc/meminfo"));
+    let (total, avail) = proc::meminfo_of(&data("proc/meminfo"));
     assert!(total > 0 && avail <= total);
-    assert!(agent::stat_fields_of(&data("proc/pid_stat")).is_some_and(|f| f.len() > 20));
-    let p = agent::prog_of("prog_type:\t5\nprog_jited:\t1\nprog_tag:\t9df4b97d7850d00c\nprog_id:\t429\nrun_time_ns:\t13689139\nrun_cnt:\t47804\n");
+    assert!(proc::stat_fields_of(&data("proc/pid_stat")).is_some_and(|f| f.len() > 20));
+    let p = proc::prog_of("prog_type:\t5\nprog_jited:\t1\nprog_tag:\t9df4b97d7850d00c\nprog_id:\t429\nrun_time_ns:\t13689139\nrun_cnt:\t47804\n");
     assert_eq!(
         (p.id, p.run_time_ns, p.run_cnt, p.tag.as_str()),
         (429, 13689139, 47804, "9df4b97d7850d00c")

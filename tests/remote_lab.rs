@@ -4,8 +4,8 @@
 mod common;
 
 use ebpf_perf::config::HostKeyCheck;
-use ebpf_perf::process::Stopped;
-use ebpf_perf::remote::{Remote, RemoteError, SHORT};
+use ebpf_perf::host::process::Stopped;
+use ebpf_perf::host::remote::{Remote, RemoteError, SHORT};
 use ebpf_perf::template;
 use rstest::rstest;
 use std::borrow::Cow;
@@ -202,7 +202,7 @@ fn pid_reuse_guard_leaves_other_processes_alone() {
         )
         .unwrap();
     // A record whose start time differs describes an earlier process with the same PID.
-    let stale = ebpf_perf::process::ProcessRecord {
+    let stale = ebpf_perf::host::process::ProcessRecord {
         start_time: rec.start_time - 1,
         ..rec.clone()
     };
@@ -278,7 +278,7 @@ fn changed_host_key_is_refused(#[case] check: HostKeyCheck) {
         let text = std::fs::read_to_string(pubfile).unwrap();
         let b64 = text.split_whitespace().nth(1).unwrap();
         use base64::Engine;
-        ebpf_perf::remote::known_hosts::fingerprint(
+        ebpf_perf::host::remote::known_hosts::fingerprint(
             &base64::engine::general_purpose::STANDARD
                 .decode(b64)
                 .unwrap(),
@@ -328,10 +328,10 @@ fn session_is_reopened_after_sshd_restart() {
     let host = "vm-client";
     assert!(r.exec(host, "true", SHORT).unwrap().success());
     let before = r.local_addr(host).unwrap();
-    let plan = ebpf_perf::lab::Plan::from_config(&cfg).unwrap();
+    let plan = ebpf_perf::host::lab::Plan::from_config(&cfg).unwrap();
     // The restart ends sshd's per-connection processes too (they have their
     // own sessions), as a reboot would: our connection is gone on the host.
-    ebpf_perf::lab::restart_sshd(&plan, host).unwrap();
+    ebpf_perf::host::lab::restart_sshd(&plan, host).unwrap();
     let ss = std::process::Command::new("ip")
         .args([
             "netns",

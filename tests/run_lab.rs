@@ -687,14 +687,10 @@ fn quiet_and_threads_are_passed_to_libtest_but_trials_stay_serial() {
 /// Is any process on this machine running with exactly this argument? (Read
 /// only: the lab's hosts share this process table.)
 fn running_with_arg(arg: &str) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
-        })
+    use ebpf_perf::host::proc;
+    proc::pids()
+        .into_iter()
+        .filter(|&pid| proc::cmdline(pid).iter().any(|a| a == arg))
         .collect()
 }
 

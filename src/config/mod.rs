@@ -156,6 +156,31 @@ pub fn load(dir: &Path) -> Result<Config, ConfigError> {
     validate::load(dir)
 }
 
+/// Expands `~/` and resolves relative paths against the config directory.
+pub fn resolve_path(p: &str, config_dir: &Path) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/") {
+        if let Some(home) = std::env::var_os("HOME") {
+            return PathBuf::from(home).join(rest);
+        }
+    }
+    let path = PathBuf::from(p);
+    if path.is_absolute() {
+        path
+    } else {
+        config_dir.join(path)
+    }
+}
+
+impl SshHost {
+    /// The host's known_hosts file: its `known_hosts` key, else ~/.ssh/known_hosts.
+    pub fn known_hosts_file(&self, config_dir: &Path) -> PathBuf {
+        resolve_path(
+            self.known_hosts.as_deref().unwrap_or("~/.ssh/known_hosts"),
+            config_dir,
+        )
+    }
+}
+
 #[cfg(test)]
 mod pool_tests {
     use std::path::Path;

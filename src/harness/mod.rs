@@ -9,14 +9,13 @@ mod session;
 
 use crate::analysis::Earlier;
 use crate::config::{self, Config};
-use crate::filter::Filter;
+use crate::filter::{select, with_baselines, Filter};
 use crate::junit;
-use crate::matrix::{self, Matrix};
+use crate::matrix;
 use crate::results;
 use crate::run::Runner;
 use libtest_mimic::{Arguments, Failed, Trial};
 use session::Session;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -259,49 +258,6 @@ ebpf-perf harness options (before libtest's own):
                        hash:K/N (by a hash of the cycle id); a case is never split, and each
                        share runs the baselines its eBPF trials are compared with
 ";
-
-/// Indices of the trials the filter selects, in matrix order.
-pub fn select(matrix: &Matrix, filter: &Filter) -> Vec<usize> {
-    (0..matrix.trials.len())
-        .filter(|&i| filter.matches(&matrix.trials[i].name))
-        .collect()
-}
-
-/// The selection plus the baseline trials its eBPF trials are compared with
-/// (same environment and variant), unless `have` already holds them; in
-/// matrix order, so baselines run first. The second value counts the added.
-pub fn with_baselines(
-    matrix: &Matrix,
-    selected: &[usize],
-    have: impl Fn(&str) -> bool,
-) -> (Vec<usize>, usize) {
-    // The pairing key: environment, test type, variant (pps and throughput
-    // both have a multi_2_tcp).
-    let key = |env: &str, v: &crate::domain::Variant| crate::naming::trial_name(None, env, v);
-    let mut baseline_of: HashMap<String, usize> = HashMap::new();
-    for c in matrix.cycles.iter().filter(|c| c.is_baseline()) {
-        for i in c.trials.clone() {
-            baseline_of.insert(key(&c.env, &matrix.trials[i].variant), i);
-        }
-    }
-    let mut out: Vec<usize> = selected.to_vec();
-    for &i in selected {
-        let t = &matrix.trials[i];
-        let c = matrix.cycle_of(t);
-        if c.is_baseline() {
-            continue;
-        }
-        if let Some(&b) = baseline_of.get(&key(&c.env, &t.variant)) {
-            if !have(&matrix.trials[b].name) {
-                out.push(b);
-            }
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    let added = out.len() - selected.len();
-    (out, added)
-}
 
 /// Entry point of `harness/perf.rs`; `monitor_exe` is the monitor agent
 /// binary that gets copied to the hosts.

@@ -8,6 +8,9 @@
 //! Host files: total and per-CPU busy %, softirq share, memory, counters of
 //! the named interfaces, disk I/O.
 
+use crate::host::proc::{
+    bpf_progs, cpu_times, disks, meminfo, stat_fields, status_kb, tree, DiskCounters,
+};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
@@ -58,138 +61,6 @@ pub fn now_stamp() -> String {
     )
 }
 
-/// Fields after the `(comm)` of /proc/PID/stat (field 3 is index 0).
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    stat_fields_of(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
-}
-
-/// [`stat_fields`] of a /proc/PID/stat text (`comm` may hold spaces and `)`).
-pub fn stat_fields_of(s: &str) -> Option<Vec<String>> {
-    let rest = s.rsplit_once(") ")?.1;
-    Some(rest.split_whitespace().map(str::to_string).collect())
-}
-
-/// The tool's process tree: the leader and every descendant, via
-/// /proc/PID/task/TID/children.
-fn tree(root: u32) -> Vec<u32> {
-    let mut out = vec![root];
-    let mut i = 0;
-    while i < out.len() {
-        let pid = out[i];
-        if let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) {
-            for t in tasks.flatten() {
-                if let Ok(c) = fs::read_to_string(t.path().join("children")) {
-                    out.extend(c.split_whitespace().filter_map(|x| x.parse::<u32>().ok()));
-                }
-            }
-        }
-        i += 1;
-    }
-    out
-}
-
-fn status_kb(pid: u32, key: &str) -> u64 {
-    fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-/// One BPF program held by the tool.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prog {
-    pub id: u64,
-    pub prog_type: String,
-    pub tag: String,
-    pub run_time_ns: u64,
-    pub run_cnt: u64,
-}
-
-fn bpf_progs(pids: &[u32]) -> BTreeMap<u64, Prog> {
-    let mut out = BTreeMap::new();
-    for pid in pids {
-        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
-            continue;
-        };
-        for fd in fds.flatten() {
-            let is_prog = fs::read_link(fd.path())
-                .is_ok_and(|l| l.to_string_lossy() == "anon_inode:bpf-prog");
-            if !is_prog {
-                continue;
-            }
-            let Ok(info) = fs::read_to_string(format!(
-                "/proc/{pid}/fdinfo/{}",
-                fd.file_name().to_string_lossy()
-            )) else {
-                continue;
-            };
-            let p = prog_of(&info);
-            out.insert(p.id, p);
-        }
-    }
-    out
-}
-
-/// A BPF program from its /proc/PID/fdinfo text; missing fields are 0.
-pub fn prog_of(info: &str) -> Prog {
-    let field = |k: &str| {
-        info.lines()
-            .find_map(|l| l.strip_prefix(k))
-            .map(|v| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    Prog {
-        id: field("prog_id:").parse().unwrap_or(0),
-        prog_type: field("prog_type:"),
-        tag: field("prog_tag:"),
-        run_time_ns: field("run_time_ns:").parse().unwrap_or(0),
-        run_cnt: field("run_cnt:").parse().unwrap_or(0),
-    }
-}
-
-/// Per-CPU (user+nice+system+irq+softirq+steal, softirq, total) jiffies.
-fn cpu_times() -> Vec<(String, u64, u64, u64)> {
-    cpu_times_of(&fs::read_to_string("/proc/stat").unwrap_or_default())
-}
-
-/// [`cpu_times`] of a /proc/stat text; short or odd lines are skipped.
-pub fn cpu_times_of(s: &str) -> Vec<(String, u64, u64, u64)> {
-    s.lines()
-        .filter(|l| l.starts_with("cpu"))
-        .filter_map(|l| {
-            let mut f = l.split_whitespace();
-            let name = f.next()?.to_string();
-            let v: Vec<u64> = f.filter_map(|x| x.parse().ok()).collect();
-            if v.len() < 8 {
-                return None;
-            }
-            let sum = |ix: &[usize]| ix.iter().fold(0u64, |a, &i| a.saturating_add(v[i]));
-            let busy = sum(&[0, 1, 2, 5, 6, 7]);
-            let total = busy.saturating_add(sum(&[3, 4]));
-            Some((name, busy, v[6], total))
-        })
-        .collect()
-}
-
-fn meminfo() -> (u64, u64) {
-    meminfo_of(&fs::read_to_string("/proc/meminfo").unwrap_or_default())
-}
-
-/// (MemTotal, MemAvailable) in kB of a /proc/meminfo text; 0 when missing.
-pub fn meminfo_of(s: &str) -> (u64, u64) {
-    let get = |k: &str| {
-        s.lines()
-            .find(|l| l.starts_with(k))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            .unwrap_or(0u64)
-    };
-    (get("MemTotal:"), get("MemAvailable:"))
-}
-
 fn iface_counters(iface: &str) -> Option<[u64; 6]> {
     let base = Path::new("/sys/class/net").join(iface).join("statistics");
     let r = |n: &str| {
@@ -207,35 +78,6 @@ fn iface_counters(iface: &str) -> Option<[u64; 6]> {
         r("rx_dropped")?,
         r("tx_dropped")?,
     ])
-}
-
-/// A whole disk's counters: (name, sectors read, sectors written, I/Os).
-pub type DiskCounters = (String, u64, u64, u64);
-
-/// Whole disks of /proc/diskstats.
-fn disks() -> Vec<DiskCounters> {
-    diskstats_of(
-        &fs::read_to_string("/proc/diskstats").unwrap_or_default(),
-        |name| Path::new("/sys/block").join(name).exists(),
-    )
-}
-
-/// Whole disks of a /proc/diskstats text (`is_disk`: is it in /sys/block?).
-pub fn diskstats_of(s: &str, is_disk: impl Fn(&str) -> bool) -> Vec<DiskCounters> {
-    s.lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            if f.len() < 14 {
-                return None;
-            }
-            let name = f[2].to_string();
-            if name.starts_with("loop") || name.starts_with("ram") || !is_disk(&name) {
-                return None;
-            }
-            let n = |i: usize| f[i].parse::<u64>().unwrap_or(0);
-            Some((name, n(5), n(9), n(3).saturating_add(n(7))))
-        })
-        .collect()
 }
 
 struct Out(fs::File);

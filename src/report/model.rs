@@ -362,7 +362,12 @@ fn ratings(r: &Results, row: &Row) -> Vec<(String, &'static str, &'static str, S
         .trials
         .iter()
         .map(|&i| &r.trials[i])
-        .filter_map(|t| t.analysis.stats.get(super::charts::headline(t))?.cv_pct)
+        .filter_map(|t| {
+            t.analysis
+                .stats
+                .get(crate::metrics::headline(t.test_type).name)?
+                .cv_pct
+        })
         .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
     let mut out = Vec::new();
     for (what, v, good, fair, unit) in [

@@ -1,7 +1,7 @@
 //! Why a step failed, in the terms JUnit and people need: the step, the host,
 //! the command, its exit code and the tail of its stderr.
 
-use crate::remote::RemoteError;
+use crate::host::remote::RemoteError;
 use std::fmt;
 
 /// A failed step; boxed so that `Result<_, StepError>` stays small.
@@ -96,7 +96,7 @@ impl fmt::Display for StepError {
             write!(
                 f,
                 "; stderr: {}",
-                crate::remote::tail(&self.stderr_tail, 300)
+                crate::host::remote::tail(&self.stderr_tail, 300)
             )?;
         }
         Ok(())

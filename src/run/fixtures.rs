@@ -103,7 +103,7 @@ mod tests {
             terms: terms.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
         };
-        crate::harness::select(m, &f)
+        crate::filter::select(m, &f)
     }
 
     #[test]

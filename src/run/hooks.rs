@@ -15,10 +15,10 @@ use super::trace::Trace;
 use super::vars::Role;
 use super::Program;
 use crate::config::{HookTarget, HookTask, When};
+use crate::host::process::{ProcessRecord, Stopped};
+use crate::host::remote::Remote;
 use crate::naming;
 use crate::perf::Vars;
-use crate::process::{ProcessRecord, Stopped};
-use crate::remote::Remote;
 use crate::template::quote;
 use serde::Serialize;
 use std::time::Duration;
@@ -226,7 +226,7 @@ pub fn run(
                             .on(&t.host);
                         e.command = Some(command);
                         e.exit_code = Some(o.exit_code);
-                        e.stderr_tail = crate::remote::tail(&stderr, 1000);
+                        e.stderr_tail = crate::host::remote::tail(&stderr, 1000);
                         e
                     }
                 };
@@ -357,7 +357,7 @@ pub fn stop_background(
                         &b.host,
                         "read background hook output",
                         &format!("tail -c 1000 {}", quote(&b.output)),
-                        crate::remote::SHORT,
+                        crate::host::remote::SHORT,
                         None,
                     ) {
                         e.stderr_tail = o.stdout.trim().to_string();

@@ -18,9 +18,10 @@
 
 use super::error::StepError;
 use super::trace::Trace;
+use crate::host::proc;
+use crate::host::process::{self, ProcessRecord, Stopped};
+use crate::host::remote::{Remote, SHORT};
 use crate::naming;
-use crate::process::{self, ProcessRecord, Stopped};
-use crate::remote::{Remote, SHORT};
 use crate::template::quote;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -41,15 +42,6 @@ fn read_trim(path: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Start time (clock ticks after boot) of a local process.
-fn start_of(pid: &str) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    crate::monitor::agent::stat_fields_of(&stat)?
-        .get(19)?
-        .parse()
-        .ok()
-}
-
 impl Owner {
     /// This harness process.
     pub fn me(session: &str) -> Owner {
@@ -58,7 +50,7 @@ impl Owner {
             controller: read_trim("/proc/sys/kernel/hostname"),
             boot: read_trim("/proc/sys/kernel/random/boot_id"),
             pid: std::process::id(),
-            start: start_of("self").unwrap_or(0),
+            start: proc::start_time("self").unwrap_or(0),
         }
     }
 
@@ -90,7 +82,7 @@ impl Owner {
         if self.boot != here.boot || self.controller != here.controller {
             return None;
         }
-        Some(start_of(&self.pid.to_string()) == Some(self.start))
+        Some(proc::start_time(&self.pid.to_string()) == Some(self.start))
     }
 
     fn describe(&self) -> String {

@@ -8,6 +8,7 @@ pub mod fixtures;
 mod hooks;
 pub mod leftovers;
 mod monitoring;
+pub mod needs;
 mod perf_test;
 mod scopes;
 mod space;
@@ -26,10 +27,10 @@ pub struct TrialRun {
 }
 
 use crate::config::Config;
+use crate::host::process::ProcessRecord;
+use crate::host::remote::Remote;
 use crate::matrix::Matrix;
 use crate::naming;
-use crate::process::ProcessRecord;
-use crate::remote::Remote;
 use crate::results::{self, Status, TrialResult};
 use fixtures::ScopeKey;
 use std::collections::{BTreeMap, HashMap};
@@ -141,7 +142,7 @@ impl Runner {
             dirs: BTreeMap::new(),
             reconnect_wait: Duration::from_secs(60),
             no_wait: false,
-            tools: crate::hosts::needed_tools(&cfg, &matrix, selected),
+            tools: needs::needed_tools(&cfg, &matrix, selected),
             cfg,
             matrix,
         }
@@ -379,7 +380,7 @@ impl Runner {
                     crate::template::quote(&p.record.status_file),
                     crate::template::quote(&p.stderr_file)
                 ),
-                crate::remote::SHORT,
+                crate::host::remote::SHORT,
                 None,
             )?;
             let mut lines = out.stdout.splitn(2, '\n');

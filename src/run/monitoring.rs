@@ -7,11 +7,11 @@ use super::error::StepError;
 use super::trace::Trace;
 use super::vars::{self, Role};
 use super::{Active, Runner, Undo};
+use crate::host::process::ProcessRecord;
+use crate::host::remote::SHORT;
 use crate::matrix::Cycle;
 use crate::monitor::summary::{self, HostCost, ToolCost};
 use crate::naming;
-use crate::process::ProcessRecord;
-use crate::remote::SHORT;
 use crate::template::quote;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -290,7 +290,7 @@ const HOST_NOW: &str = "date -u '+%Y-%m-%d %H:%M:%S.%N'";
 /// from the hosts' cuts the right samples.
 pub fn host_clocks(r: &Runner, trace: &mut Trace) -> Result<BTreeMap<String, String>, StepError> {
     let hosts: Vec<&str> = r.monitors.iter().map(|a| a.host.as_str()).collect();
-    let read = super::trial::per_host(r, trace, &hosts, |r, host, t| {
+    let read = super::trace::per_host(r, trace, &hosts, |r, host, t| {
         let out = t.check(&r.remote, host, "read host clock", HOST_NOW, SHORT)?;
         let now = out.stdout.trim().to_string();
         if summary::seconds(&now).is_none() {
@@ -316,7 +316,7 @@ pub fn collect(
     from: &BTreeMap<String, String>,
 ) -> Result<Costs, StepError> {
     let agents = r.monitors.clone();
-    let results = super::trial::per_host(
+    let results = super::trace::per_host(
         r,
         trace,
         &agents.iter().map(|a| a.host.as_str()).collect::<Vec<_>>(),

@@ -7,9 +7,9 @@ use super::error::StepError;
 use super::trace::Trace;
 use super::Runner;
 use crate::domain::Variant;
+use crate::host::process::ProcessRecord;
+use crate::host::remote::{Spawn, SHORT};
 use crate::perf::{self, Metrics, Vars};
-use crate::process::ProcessRecord;
-use crate::remote::{Spawn, SHORT};
 use crate::template::quote;
 use std::time::{Duration, Instant};
 
@@ -84,8 +84,8 @@ pub(super) fn run(
          alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited right after starting:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}\n\
          [ \"$(cs)\" -ge \"$end\" ] && {{ echo \"port $1 is not listening after {READY_TIMEOUT_S} s\" >&2; exit 1; }}; sleep 0.02; done\n\
          alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited after it listened:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}; }}\n",
-        crate::process::ALIVE_FN,
-        crate::process::CLOCK_FN,
+        crate::host::process::ALIVE_FN,
+        crate::host::process::CLOCK_FN,
     );
     for ((port, (_, _, rec)), log) in plan.ports.iter().zip(started.iter()).zip(&logs) {
         wait += &format!(
@@ -220,7 +220,7 @@ pub(super) fn run(
             .on(&ctx.client);
             e.command = Some(plan.client_cmd.clone());
             e.exit_code = rc.parse().ok();
-            e.stderr_tail = crate::remote::tail(&format!("{}\n{}", out.stderr, body), 1000);
+            e.stderr_tail = crate::host::remote::tail(&format!("{}\n{}", out.stderr, body), 1000);
             return Err(e);
         }
         outputs.push(body.to_string());

@@ -11,9 +11,9 @@ use super::trace::Trace;
 use super::vars::{self, Role};
 use super::{Active, Program, Runner, Undo};
 use crate::config::{Config, HookTask, LayerHooks, Target as CaseTarget};
+use crate::host::remote::SHORT;
 use crate::matrix::Matrix;
 use crate::naming;
-use crate::remote::SHORT;
 use crate::template::quote;
 use serde_json::json;
 use std::sync::atomic::Ordering;
@@ -177,9 +177,9 @@ fn hook_targets(r: &Runner, key: &ScopeKey) -> Vec<Target> {
 
 fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepError> {
     if r.cfg.lab.is_some() {
-        let plan = crate::lab::Plan::from_config(&r.cfg)
+        let plan = crate::host::lab::Plan::from_config(&r.cfg)
             .map_err(|e| StepError::new("lab up", e.to_string()))?;
-        crate::lab::up(&plan).map_err(|e| StepError::new("lab up", e.to_string()))?;
+        crate::host::lab::up(&plan).map_err(|e| StepError::new("lab up", e.to_string()))?;
     }
     let hosts = global_hosts(r);
     let mut missing = Vec::new();
@@ -189,7 +189,7 @@ fn global(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepE
             .get(h)
             .map(|t| t.iter().cloned().collect())
             .unwrap_or_default();
-        let probe = crate::hosts::probe(&r.cfg, &r.remote, h, &tools);
+        let probe = crate::host::probe::probe(&r.cfg, &r.remote, h, &tools);
         if let Err(e) = &probe.reachable {
             return Err(StepError::new("connect", e.clone()).on(h));
         }

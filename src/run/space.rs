@@ -9,7 +9,7 @@
 pub const MIN_FREE_KB: u64 = 8 * 1024;
 
 /// Shell lines that exit 3 when `dir` has less than [`MIN_FREE_KB`] free,
-/// with a stderr line that [`crate::remote`] turns into a "no space" error
+/// with a stderr line that [`crate::host::remote`] turns into a "no space" error
 /// naming `dir`.
 pub fn guard(dir: &str) -> String {
     let d = crate::template::quote(dir);
@@ -44,7 +44,7 @@ mod tests {
         let err = String::from_utf8_lossy(&out.stderr);
         let line = err.lines().next().unwrap();
         assert_eq!(
-            crate::remote::exec::no_space_path(line).as_deref(),
+            crate::host::remote::exec::no_space_path(line).as_deref(),
             Some("/proc"),
             "{err}"
         );

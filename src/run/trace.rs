@@ -2,8 +2,8 @@
 //! call of the run stage goes through here so that metadata lists them all.
 
 use super::error::StepError;
-use crate::process::{ProcessRecord, Stopped};
-use crate::remote::{CmdOutput, Remote, Spawn};
+use crate::host::process::{ProcessRecord, Stopped};
+use crate::host::remote::{CmdOutput, Remote, Spawn};
 use serde::Serialize;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -185,4 +185,44 @@ impl Trace {
         }
         s.map_err(|e| StepError::remote(step, &e).on(host))
     }
+}
+
+/// Runs `f` once per distinct host, concurrently (each host has its own
+/// session); their commands join `trace` in host order.
+pub(super) fn per_host<T: Send>(
+    r: &super::Runner,
+    trace: &mut Trace,
+    hosts: &[&str],
+    f: impl Fn(&super::Runner, &str, &mut Trace) -> T + Sync,
+) -> Vec<T> {
+    let mut distinct: Vec<&str> = Vec::new();
+    for h in hosts {
+        if !distinct.contains(h) {
+            distinct.push(h);
+        }
+    }
+    let results: Vec<(T, Trace)> = std::thread::scope(|s| {
+        let handles: Vec<_> = distinct
+            .iter()
+            .map(|h| {
+                let f = &f;
+                s.spawn(move || {
+                    let mut t = Trace::default();
+                    let v = f(r, h, &mut t);
+                    (v, t)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a per-host step panicked"))
+            .collect()
+    });
+    results
+        .into_iter()
+        .map(|(v, t)| {
+            trace.commands.extend(t.commands);
+            v
+        })
+        .collect()
 }

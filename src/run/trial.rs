@@ -11,10 +11,10 @@ use super::trace::Trace;
 use super::vars::{self, Role};
 use super::Runner;
 use crate::domain::Variant;
+use crate::host::process::ProcessRecord;
+use crate::host::remote::SHORT;
 use crate::naming;
 use crate::perf::{self, Metrics};
-use crate::process::ProcessRecord;
-use crate::remote::SHORT;
 use crate::results;
 use crate::template::quote;
 use serde_json::json;
@@ -46,46 +46,6 @@ fn make_dir(
         .stdout
         .trim()
         .to_string())
-}
-
-/// Runs `f` once per distinct host, concurrently (each host has its own
-/// session); their commands join `trace` in host order.
-pub(super) fn per_host<T: Send>(
-    r: &Runner,
-    trace: &mut Trace,
-    hosts: &[&str],
-    f: impl Fn(&Runner, &str, &mut Trace) -> T + Sync,
-) -> Vec<T> {
-    let mut distinct: Vec<&str> = Vec::new();
-    for h in hosts {
-        if !distinct.contains(h) {
-            distinct.push(h);
-        }
-    }
-    let results: Vec<(T, Trace)> = std::thread::scope(|s| {
-        let handles: Vec<_> = distinct
-            .iter()
-            .map(|h| {
-                let f = &f;
-                s.spawn(move || {
-                    let mut t = Trace::default();
-                    let v = f(r, h, &mut t);
-                    (v, t)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a per-host step panicked"))
-            .collect()
-    });
-    results
-        .into_iter()
-        .map(|(v, t)| {
-            trace.commands.extend(t.commands);
-            v
-        })
-        .collect()
 }
 
 /// What a trial produced: its runs (in the results file's shape), where
@@ -132,7 +92,7 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
         subdirs.extend(kinds.iter().map(|k| format!("{n}/{k}")));
     }
     let subdirs: Vec<&str> = subdirs.iter().map(String::as_str).collect();
-    let made = per_host(r, &mut trace, &[&server, &client], |r, h, t| {
+    let made = super::trace::per_host(r, &mut trace, &[&server, &client], |r, h, t| {
         make_dir(r, t, h, &rel, &subdirs)
     });
     let mut out = Outcome {
@@ -335,7 +295,7 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
     let data = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
     let dirs_by_host = [(&server, &server_dir), (&client, &client_dir)];
     let mut meta_trace = Trace::default();
-    let written = per_host(r, &mut meta_trace, &[&server, &client], |r, h, _| {
+    let written = super::trace::per_host(r, &mut meta_trace, &[&server, &client], |r, h, _| {
         let d = dirs_by_host
             .iter()
             .find(|(host, _)| host.as_str() == h)
@@ -387,7 +347,7 @@ fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) -> RunOut {
     };
     let mut started: Vec<(String, String, ProcessRecord)> = Vec::new();
     let body = perf_test::run(r, ctx, v, trace, &mut started);
-    let stops = per_host(r, trace, &[&ctx.client, &ctx.server], |r, host, t| {
+    let stops = super::trace::per_host(r, trace, &[&ctx.client, &ctx.server], |r, host, t| {
         let recs: Vec<ProcessRecord> = started
             .iter()
             .rev()

@@ -146,8 +146,8 @@ pub fn lab() -> Option<ebpf_perf::config::Config> {
         return None;
     }
     let up = UP.get_or_init(|| {
-        let plan = ebpf_perf::lab::Plan::from_config(&cfg).map_err(|e| e.to_string())?;
-        ebpf_perf::lab::up(&plan)
+        let plan = ebpf_perf::host::lab::Plan::from_config(&cfg).map_err(|e| e.to_string())?;
+        ebpf_perf::host::lab::up(&plan)
             .map(drop)
             .map_err(|e| e.to_string())
     });
@@ -173,17 +173,10 @@ pub fn recorded_running(pid_file_text: &str) -> bool {
     let (Some(pid), Some(start)) = (it.next(), it.next()) else {
         return false;
     };
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .is_some_and(|s| {
-            let f: Vec<&str> = s
-                .rsplit_once(") ")
-                .map(|x| x.1)
-                .unwrap_or("")
-                .split(' ')
-                .collect();
-            f.first() != Some(&"Z") && f.get(19) == Some(&start)
-        })
+    match (pid.parse(), start.parse()) {
+        (Ok(pid), Ok(start)) => ebpf_perf::host::proc::runs_as(pid, start),
+        _ => false,
+    }
 }
 
 /// A copy of the default config with `duration: 2` tests made `duration: {secs}`,

@@ -1,8 +1,8 @@
 //! What the lab consists of, derived from a configuration.
 
 use super::LabError;
+use crate::config::resolve_path;
 use crate::config::{Config, LabKind};
-use crate::remote::session::{known_hosts_file, resolve_path};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
@@ -100,7 +100,7 @@ impl Plan {
                         "ssh_hosts.{name}: lab hosts need identity_file (the lab writes that key)"
                     ))
                 })?;
-            let kh = known_hosts_file(h, &cfg.dir);
+            let kh = h.known_hosts_file(&cfg.dir);
             if identity.get_or_insert(id.clone()) != &id || known.get_or_insert(kh.clone()) != &kh {
                 return Err(LabError::Plan(
                     "all lab hosts must share one identity_file and one known_hosts".into(),

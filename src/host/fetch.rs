@@ -1,8 +1,8 @@
 //! `ebpf-perf fetch`: copies a host's result tree (or any remote path) to
 //! this machine, file by file or packed remotely with tar+gzip as one file.
 
+use crate::host::remote::{Progress, Remote, RemoteError, SHORT};
 use crate::naming;
-use crate::remote::{Progress, Remote, RemoteError, SHORT};
 use crate::template::quote;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

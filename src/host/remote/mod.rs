@@ -21,7 +21,7 @@ pub use files::Progress;
 pub use session::{AuthMethod, KeyStatus};
 
 use crate::config::{Config, SshHost};
-use crate::process::{self, ProcessRecord, Stopped};
+use crate::host::process::{self, ProcessRecord, Stopped};
 use exec::ExecError;
 use indexmap::IndexMap;
 use std::collections::{BTreeMap, HashMap};
@@ -138,7 +138,7 @@ impl Remote {
                     config: self.config_dir.display().to_string(),
                 });
             }
-            if self.lab && !crate::lab::host_present(name) {
+            if self.lab && !crate::host::lab::host_present(name) {
                 return Err(RemoteError::LabDown {
                     host: name.to_string(),
                 });
@@ -372,7 +372,7 @@ impl Remote {
         self.exec(name, command, timeout)?.checked(name, command)
     }
 
-    /// Starts `command` detached (see [`crate::process`]).
+    /// Starts `command` detached (see [`crate::host::process`]).
     pub fn spawn(
         &self,
         name: &str,

@@ -60,29 +60,6 @@ pub struct Conn {
     pub key: KeyStatus,
 }
 
-/// Expands `~/` and resolves relative paths against the config directory.
-pub fn resolve_path(p: &str, config_dir: &Path) -> PathBuf {
-    if let Some(rest) = p.strip_prefix("~/") {
-        if let Some(home) = std::env::var_os("HOME") {
-            return PathBuf::from(home).join(rest);
-        }
-    }
-    let path = PathBuf::from(p);
-    if path.is_absolute() {
-        path
-    } else {
-        config_dir.join(path)
-    }
-}
-
-/// The known_hosts file of a host: its `known_hosts` key, else ~/.ssh/known_hosts.
-pub fn known_hosts_file(h: &SshHost, config_dir: &Path) -> PathBuf {
-    resolve_path(
-        h.known_hosts.as_deref().unwrap_or("~/.ssh/known_hosts"),
-        config_dir,
-    )
-}
-
 pub fn open(name: &str, h: &SshHost, config_dir: &Path) -> Result<Conn, RemoteError> {
     let addr_text = format!("{}:{}", h.host, h.port);
     let connect_err = |source| RemoteError::Connect {
@@ -155,7 +132,7 @@ fn verify_host_key(
             host: name.to_string(),
             what: "the server sent no host key".into(),
         })?;
-    let file = known_hosts_file(h, config_dir);
+    let file = h.known_hosts_file(config_dir);
     let text = match std::fs::read_to_string(&file) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -216,7 +193,7 @@ fn authenticate(
 ) -> Result<AuthMethod, RemoteError> {
     let mut tried = Vec::new();
     if let Some(id) = &h.identity_file {
-        let path = resolve_path(id, config_dir);
+        let path = crate::config::resolve_path(id, config_dir);
         match sess.userauth_pubkey_file(&h.user, None, &path, None) {
             Ok(()) if sess.authenticated() => return Ok(AuthMethod::IdentityFile),
             Ok(()) => tried.push(format!("identity file {}: not accepted", path.display())),

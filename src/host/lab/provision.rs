@@ -1,10 +1,10 @@
 //! `lab up`, `lab down`, `lab status`: making the plan real, idempotently,
 //! and removing exactly what it made. sshd runs as a process started and
-//! stopped by PID through [`crate::process`], like every other process.
+//! stopped by PID through [`crate::host::process`], like every other process.
 
 use super::plan::{netns_name, LabHost, Plan, BRIDGE, GUARD_ROUTE};
 use super::{packages, sys, LabError};
-use crate::process::{self, ProcessRecord, Stopped};
+use crate::host::process::{self, ProcessRecord, Stopped};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};

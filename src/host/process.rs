@@ -302,12 +302,7 @@ mod tests {
     }
 
     fn runs(pid: &str) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .is_some_and(|st| {
-                st.rsplit_once(") ")
-                    .is_some_and(|(_, r)| !r.starts_with('Z'))
-            })
+        pid.parse().is_ok_and(crate::host::proc::runs)
     }
 
     /// A daemon's children that left its process group (sshd's
