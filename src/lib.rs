@@ -6,6 +6,7 @@
 
 // The ground floor: the shared vocabulary, which uses nothing else of the crate.
 pub mod domain;
+pub mod exit;
 pub mod logging;
 pub mod metrics;
 pub mod naming;

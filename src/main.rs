@@ -2,6 +2,7 @@
 //! (trials themselves run under `cargo test --test perf`).
 
 use clap::{Parser, Subcommand};
+use ebpf_perf::exit::Exit;
 use ebpf_perf::host::{fetch, lab, remote};
 use ebpf_perf::{config, discover, harness, hosts, matrix, merge, report, results, workflow};
 use std::io::Write;
@@ -202,10 +203,10 @@ fn main() -> ExitCode {
             .map_err(Into::into),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Exit::Ok.into(),
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(harness::EXIT_CONFIG)
+            Exit::Config.into()
         }
     }
 }
@@ -219,7 +220,7 @@ fn merge_cmd(out: &std::path::Path, shards: &[PathBuf]) -> ExitCode {
         Ok(w) => w,
         Err(e) => {
             eprintln!("error: writing the merge into {}: {e}", out.display());
-            return ExitCode::FAILURE;
+            return Exit::Failed.into();
         }
     };
     let used = merged.session.shards.len() - w.bad_shards.len();
@@ -241,9 +242,9 @@ fn merge_cmd(out: &std::path::Path, shards: &[PathBuf]) -> ExitCode {
         Err(e) => eprintln!("warning: no report: {e}"),
     }
     if w.passed() {
-        ExitCode::SUCCESS
+        Exit::Ok.into()
     } else {
-        ExitCode::FAILURE
+        Exit::Failed.into()
     }
 }
 

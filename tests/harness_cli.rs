@@ -300,3 +300,21 @@ fn a_lab_config_with_a_hook_that_kills_by_name_is_refused_before_anything_runs()
         "{err}"
     );
 }
+
+/// `--help` reads no configuration and writes nothing, wherever it runs.
+#[test]
+fn help_works_in_a_directory_without_a_config_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = common::perf_in_dir(dir.path(), &["--help"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("--config-dir <DIR>") && out.contains("--list"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "it wrote files"
+    );
+}

@@ -4,6 +4,7 @@
 //! architecture runs it.
 
 use clap::Parser;
+use ebpf_perf::exit::Exit;
 use ebpf_perf::monitor::agent::{self, Options};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,7 +76,7 @@ fn main() -> ExitCode {
     });
     if tool.is_none() && host.is_none() {
         eprintln!("ebpf-perf-monitor: give --tool-dir and/or --host-dir");
-        return ExitCode::from(2);
+        return Exit::Config.into();
     }
     // One process; tool and host files may live in different directories.
     let host_thread = host.map(|h| std::thread::spawn(move || agent::run(&h)));
@@ -84,10 +85,10 @@ fn main() -> ExitCode {
         result = result.and(h.join().unwrap_or(Ok(())));
     }
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(Exit::Ok),
         Err(e) => {
             eprintln!("ebpf-perf-monitor: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(Exit::Failed)
         }
     }
 }

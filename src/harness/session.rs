@@ -7,6 +7,7 @@
 use super::HarnessArgs;
 use crate::analysis::{self, Earlier, Index, Settings, Sources};
 use crate::config::Config;
+use crate::exit::Exit;
 use crate::junit::{self, TrialRecord};
 use crate::report;
 use crate::results::{self, Results, Status};
@@ -138,12 +139,12 @@ impl Session {
             .collect();
         self.results.session.finished = Some(crate::naming::log_timestamp(chrono::Utc::now()));
         self.save_results();
-        let mut code = ExitCode::SUCCESS;
+        let mut code = ExitCode::from(Exit::Ok);
         match self.write_junit() {
             Ok(()) => eprintln!("JUnit: {}", self.junit.display()),
             Err(e) => {
                 eprintln!("error: cannot write JUnit {}: {e}", self.junit.display());
-                code = ExitCode::FAILURE;
+                code = ExitCode::from(Exit::Failed);
             }
         }
         eprintln!("Results: {}", self.results_path.display());
@@ -152,7 +153,7 @@ impl Session {
         }
         if self.runner.teardown_failed() {
             eprintln!("error: a teardown failed (see JUnit teardown:: entries)");
-            code = ExitCode::FAILURE;
+            code = ExitCode::from(Exit::Failed);
         }
         code
     }
@@ -188,7 +189,7 @@ impl Session {
         self.results.session.interrupted = true;
         // Teardown must run to completion: later Ctrl-C presses no longer cancel.
         let _ = self.finish();
-        std::process::exit(crate::run::EXIT_INTERRUPTED);
+        std::process::exit(i32::from(Exit::Interrupted.code()));
     }
 
     fn write_junit(&self) -> std::io::Result<()> {

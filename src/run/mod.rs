@@ -39,9 +39,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Exit status of a run stopped by Ctrl-C (128 + SIGINT).
-pub const EXIT_INTERRUPTED: i32 = 130;
-
 /// Something to undo when a scope is left.
 enum Undo {
     /// Stop a process we started, by its recorded PID.

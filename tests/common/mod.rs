@@ -108,6 +108,15 @@ fn harness_in_under(wrapper: &[&str], cfg: &Path, args: &[&str]) -> Command {
     c
 }
 
+/// Runs the perf harness with `args` in directory `dir`.
+pub fn perf_in_dir(dir: &Path, args: &[&str]) -> Output {
+    harness()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run perf harness")
+}
+
 /// Runs the perf harness with `args`.
 pub fn perf(args: &[&str]) -> Output {
     harness().args(args).output().expect("run perf harness")
