@@ -20,19 +20,25 @@ struct Cli {
     command: Command,
 }
 
+/// The configuration directory, as every subcommand that reads one takes it.
+#[derive(clap::Args)]
+struct ConfigDir {
+    /// Configuration directory.
+    #[arg(long, global = true, env = harness::CONFIG_ENV, default_value = harness::DEFAULT_CONFIG_DIR)]
+    config_dir: PathBuf,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check a configuration directory without connecting anywhere.
     Validate {
-        /// Configuration directory.
-        #[arg(long, env = harness::CONFIG_ENV, default_value = harness::DEFAULT_CONFIG_DIR)]
-        config_dir: PathBuf,
+        #[command(flatten)]
+        config: ConfigDir,
     },
     /// Write the generated workflow (cycles, tests, steps, result paths) as JSON.
     Workflow {
-        /// Configuration directory.
-        #[arg(long, env = harness::CONFIG_ENV, default_value = harness::DEFAULT_CONFIG_DIR)]
-        config_dir: PathBuf,
+        #[command(flatten)]
+        config: ConfigDir,
         /// Output file; stdout when absent.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -40,21 +46,20 @@ enum Command {
         #[arg(long)]
         pretty: bool,
     },
-    /// The built-in lab of network namespaces with their own sshd (root only).
+    /// The built-in lab of network namespaces with their own sshd (root
+    /// only; the configuration's ssh-config.yaml must say `lab: netns`).
     Lab {
         #[command(subcommand)]
         action: LabAction,
-        /// Configuration directory (its ssh-config.yaml must say `lab: netns`).
-        #[arg(long, global = true, env = harness::CONFIG_ENV, default_value = harness::DEFAULT_CONFIG_DIR)]
-        config_dir: PathBuf,
+        #[command(flatten)]
+        config: ConfigDir,
     },
     /// Checks the configured hosts over SSH.
     Hosts {
         #[command(subcommand)]
         action: HostsAction,
-        /// Configuration directory.
-        #[arg(long, global = true, env = harness::CONFIG_ENV, default_value = harness::DEFAULT_CONFIG_DIR)]
-        config_dir: PathBuf,
+        #[command(flatten)]
+        config: ConfigDir,
     },
     /// Copies a host's results (or any remote path) to this machine.
     Fetch {
@@ -70,9 +75,8 @@ enum Command {
         /// Pack remotely with tar+gzip and transfer one file.
         #[arg(long)]
         compress: bool,
-        /// Configuration directory.
-        #[arg(long, env = harness::CONFIG_ENV, default_value = harness::DEFAULT_CONFIG_DIR)]
-        config_dir: PathBuf,
+        #[command(flatten)]
+        config: ConfigDir,
     },
     /// Writes report.html and summary.md from a results file.
     Report {
@@ -149,29 +153,29 @@ fn main() -> ExitCode {
     ebpf_perf::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Validate { config_dir } => validate(&config_dir),
+        Command::Validate { config } => validate(&config.config_dir),
         Command::Workflow {
-            config_dir,
+            config,
             output,
             pretty,
-        } => write_workflow(&config_dir, output, pretty),
-        Command::Lab { action, config_dir } => lab_cmd(action, &config_dir),
+        } => write_workflow(&config.config_dir, output, pretty),
+        Command::Lab { action, config } => lab_cmd(action, &config.config_dir),
         Command::Hosts {
             action: HostsAction::Check,
-            config_dir,
-        } => hosts_check(&config_dir),
+            config,
+        } => hosts_check(&config.config_dir),
         Command::Hosts {
             action: HostsAction::Clean { force },
-            config_dir,
-        } => hosts_clean(&config_dir, force),
+            config,
+        } => hosts_clean(&config.config_dir, force),
         Command::Fetch {
             host,
             local_dir,
             remote_path,
             compress,
-            config_dir,
+            config,
         } => fetch_cmd(
-            &config_dir,
+            &config.config_dir,
             &host,
             &local_dir,
             remote_path.as_deref(),
