@@ -1,5 +1,6 @@
 //! Why a step failed, in the terms JUnit and people need: the step, the host,
-//! the command, its exit code and the tail of its stderr.
+//! the command, its exit code and the tail of its stderr, and the kind of
+//! its cause, kept typed so that callers decide by kind, never by message.
 
 use crate::host::remote::RemoteError;
 use std::fmt;
@@ -8,9 +9,37 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepError(Box<StepErrorData>);
 
+/// What kind of thing made a step fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A remote command ran past its timeout and was ended.
+    Timeout,
+    /// A command exited non-zero.
+    Exited,
+    /// The host could not be reached, or the connection was lost.
+    Unreachable,
+    /// Ctrl-C or SIGTERM stopped the run.
+    Interrupted,
+    /// Anything else: a parse error, a bad placeholder, a missing file...
+    Other,
+}
+
+impl Cause {
+    /// The kind of a remote error.
+    pub fn of(e: &RemoteError) -> Cause {
+        match e {
+            RemoteError::Timeout { .. } => Cause::Timeout,
+            RemoteError::Failed { .. } => Cause::Exited,
+            e if e.is_unreachable() => Cause::Unreachable,
+            _ => Cause::Other,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepErrorData {
     pub step: String,
+    pub cause: Cause,
     pub host: Option<String>,
     pub command: Option<String>,
     pub exit_code: Option<i32>,
@@ -22,12 +51,32 @@ impl StepError {
     pub fn new(step: impl Into<String>, message: impl Into<String>) -> StepError {
         StepError(Box::new(StepErrorData {
             step: step.into(),
+            cause: Cause::Other,
             host: None,
             command: None,
             exit_code: None,
             stderr_tail: String::new(),
             message: message.into(),
         }))
+    }
+
+    /// A step that the user stopped.
+    pub fn interrupted(step: impl Into<String>) -> StepError {
+        let mut e = StepError::new(step, "interrupted (Ctrl-C)");
+        e.cause = Cause::Interrupted;
+        e
+    }
+
+    /// A command of the step that exited with `code`.
+    pub fn exited(
+        step: impl Into<String>,
+        message: impl Into<String>,
+        code: Option<i32>,
+    ) -> StepError {
+        let mut e = StepError::new(step, message);
+        e.cause = Cause::Exited;
+        e.exit_code = code;
+        e
     }
 
     pub fn on(mut self, host: &str) -> StepError {
@@ -37,6 +86,7 @@ impl StepError {
 
     pub fn remote(step: impl Into<String>, e: &RemoteError) -> StepError {
         let mut s = StepError::new(step, e.to_string());
+        s.cause = Cause::of(e);
         if let RemoteError::Failed {
             host,
             command,
@@ -104,3 +154,34 @@ impl fmt::Display for StepError {
 }
 
 impl std::error::Error for StepError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cause_comes_from_the_error_kind_not_from_its_words() {
+        let timeout = RemoteError::Timeout {
+            host: "h".into(),
+            command: "sleep 9".into(),
+            secs: 1.0,
+        };
+        assert_eq!(StepError::remote("run", &timeout).cause, Cause::Timeout);
+        // A command that printed "timed out" and exited 1 did not time out.
+        let failed = RemoteError::Failed {
+            host: "h".into(),
+            command: "hook".into(),
+            code: 1,
+            stderr_tail: "connection timed out".into(),
+        };
+        let e = StepError::remote("hook", &failed);
+        assert_eq!((e.cause, e.exit_code), (Cause::Exited, Some(1)));
+        let lost = RemoteError::ConnectionLost {
+            host: "h".into(),
+            command: "x".into(),
+            detail: "timed out".into(),
+        };
+        assert_eq!(StepError::remote("x", &lost).cause, Cause::Unreachable);
+        assert_eq!(StepError::interrupted("run").cause, Cause::Interrupted);
+    }
+}

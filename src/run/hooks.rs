@@ -222,10 +222,13 @@ pub fn run(
                 let mut e = match out {
                     Err(e) => e,
                     Ok(o) => {
-                        let mut e = StepError::new(&step, format!("exited with {}", o.exit_code))
-                            .on(&t.host);
+                        let mut e = StepError::exited(
+                            &step,
+                            format!("exited with {}", o.exit_code),
+                            Some(o.exit_code),
+                        )
+                        .on(&t.host);
                         e.command = Some(command);
-                        e.exit_code = Some(o.exit_code);
                         e.stderr_tail = crate::host::remote::tail(&stderr, 1000);
                         e
                     }

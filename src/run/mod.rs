@@ -382,7 +382,7 @@ impl Runner {
             )?;
             let mut lines = out.stdout.splitn(2, '\n');
             let status = lines.next().unwrap_or("").trim().to_string();
-            let mut e = StepError::new(
+            let mut e = StepError::exited(
                 "eBPF program",
                 format!(
                     "the eBPF program (PID {}) exited with status {}",
@@ -393,10 +393,10 @@ impl Runner {
                         &status
                     }
                 ),
+                status.parse().ok(),
             )
             .on(&p.host);
             e.stderr_tail = lines.next().unwrap_or("").trim().to_string();
-            e.exit_code = status.parse().ok();
             // The rest of the case fails at once with the same error.
             if let Some(a) = self
                 .active

@@ -209,17 +209,17 @@ pub(super) fn run(
         let (head, body) = chunk.split_once("@@\n").unwrap_or((chunk, ""));
         let rc = head.rsplit(' ').next().unwrap_or("").trim();
         if rc != "0" {
-            let mut e = StepError::new(
+            let mut e = StepError::exited(
                 "run client",
                 format!(
                     "client of stream {} exited with {}",
                     i + 1,
                     if rc.is_empty() { "no status" } else { rc }
                 ),
+                rc.parse().ok(),
             )
             .on(&ctx.client);
             e.command = Some(plan.client_cmd.clone());
-            e.exit_code = rc.parse().ok();
             e.stderr_tail = crate::host::remote::tail(&format!("{}\n{}", out.stderr, body), 1000);
             return Err(e);
         }

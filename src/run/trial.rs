@@ -4,7 +4,7 @@
 //! directory, with what it started stopped right after it and its
 //! monitoring slice), and the metadata.
 
-use super::error::StepError;
+use super::error::{Cause, StepError};
 use super::hooks::{self, HookLog, Target};
 use super::perf_test::{self, Ctx};
 use super::trace::Trace;
@@ -202,7 +202,7 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
             break;
         }
         if r.cancel.load(std::sync::atomic::Ordering::SeqCst) {
-            error = Some(StepError::new("run", "interrupted (Ctrl-C)"));
+            error = Some(StepError::interrupted("run"));
             break;
         }
         let ctx = Ctx {
@@ -257,7 +257,7 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
     let ended = chrono::Utc::now();
     let status = match &error {
         None => "success",
-        Some(e) if e.message.contains("timed out") => "timeout",
+        Some(e) if e.cause == Cause::Timeout => "timeout",
         Some(_) => "failed",
     };
     let metadata = json!({
