@@ -3,8 +3,10 @@
 //! trial's runs back as a results-file entry, and tears down exactly what
 //! was set up (also after failures and on Ctrl-C).
 
+mod case;
 mod error;
 pub mod fixtures;
+mod global;
 mod hooks;
 pub mod leftovers;
 mod monitoring;
@@ -115,6 +117,29 @@ pub struct Runner {
 }
 
 impl Runner {
+    /// `{root}/session_{ts}` on a host.
+    fn session_dir(&self, host: &str) -> String {
+        format!(
+            "{}/session_{}",
+            naming::results_root(&self.cfg.ssh_hosts[host].workdir),
+            self.session_ts
+        )
+    }
+
+    /// Hosts of the selected environments with their roles (deduplicated).
+    fn global_hosts(&self) -> Vec<(String, vars::Role)> {
+        let mut v: Vec<(String, vars::Role)> = Vec::new();
+        for env in &self.envs {
+            for role in [vars::Role::Server, vars::Role::Client] {
+                let h = vars::host_of(&self.cfg, env, role);
+                if !v.iter().any(|(x, _)| *x == h) {
+                    v.push((h, role));
+                }
+            }
+        }
+        v
+    }
+
     pub fn new(
         cfg: Arc<Config>,
         matrix: Arc<Matrix>,
@@ -312,7 +337,7 @@ impl Runner {
                 Undo::StopBackground(started) => {
                     hooks::stop_background(&self.remote, &mut trace, &mut a.hooks, &started)
                 }
-                Undo::Summary => scopes::write_summary(self, &mut trace),
+                Undo::Summary => global::write_summary(self, &mut trace),
                 Undo::RestoreBpfStats { host, value } => {
                     monitoring::restore_bpf_stats(self, &mut trace, &host, &value)
                 }
@@ -324,7 +349,7 @@ impl Runner {
                         self.teardown_errors.push((label.clone(), e));
                     }
                     self.leased.retain(|h| !lost.contains(h));
-                    scopes::release_leases(self, &mut trace)
+                    global::release_leases(self, &mut trace)
                 }
             };
             if let Err(e) = res {

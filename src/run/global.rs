@@ -1,0 +1,246 @@
+//! The global scope's built-in steps: the lab (when the config is one),
+//! the leases on the hosts, result roots, required tools, host facts into
+//! the session metadata; at teardown, the session summary and the leases
+//! given back.
+
+use super::error::StepError;
+use super::trace::Trace;
+use super::vars::{self};
+use super::{Active, Runner, Undo};
+use crate::host::remote::SHORT;
+use crate::naming;
+use crate::template::quote;
+use serde_json::json;
+
+pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepError> {
+    if r.cfg.lab.is_some() {
+        let plan = crate::host::lab::Plan::from_config(&r.cfg)
+            .map_err(|e| StepError::new("lab up", e.to_string()))?;
+        crate::host::lab::up(&plan).map_err(|e| StepError::new("lab up", e.to_string()))?;
+    }
+    let hosts = r.global_hosts();
+    let mut missing = Vec::new();
+    for (h, _) in &hosts {
+        let tools: Vec<String> = r
+            .tools
+            .get(h)
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default();
+        let probe = crate::host::probe::probe(&r.cfg, &r.remote, h, &tools);
+        if let Err(e) = &probe.reachable {
+            return Err(StepError::new("connect", e.clone()).on(h));
+        }
+        if !probe.workdir_writable {
+            return Err(StepError::new(
+                "check workdir",
+                format!("{} is not writable", r.cfg.ssh_hosts[h].workdir),
+            )
+            .on(h));
+        }
+        if !probe.missing.is_empty() {
+            missing.push(format!("{h}: {}", probe.missing.join(", ")));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(StepError::new(
+            "check required tools",
+            format!(
+                "missing on the hosts (install them, e.g. `ebpf-perf lab up` for the lab): {}",
+                missing.join("; ")
+            ),
+        ));
+    }
+    // Hold the hosts for the run (in name order, so that two runs waiting
+    // for each other's hosts cannot deadlock); stop what a run killed hard
+    // left behind.
+    let me = super::leftovers::Owner::me(&r.session_ts);
+    let mut by_name: Vec<&String> = hosts.iter().map(|(h, _)| h).collect();
+    by_name.sort();
+    let cancel = r.cancel.clone();
+    let wait = (!r.no_wait).then_some(&*cancel);
+    for h in by_name {
+        let workdir = r.cfg.ssh_hosts[h].workdir.clone();
+        for note in super::leftovers::take(&r.remote, trace, h, &workdir, &me, false, wait)? {
+            eprintln!("ebpf-perf: {h}: {note}");
+        }
+        r.leased.push(h.clone());
+    }
+    a.undo.push(Undo::ReleaseLeases);
+    let names: Vec<String> = hosts.iter().map(|(h, _)| h.clone()).collect();
+    super::monitoring::deploy(r, trace, &names)?;
+    for (h, role) in &hosts {
+        let dir = r.session_dir(h);
+        trace.check(
+            &r.remote,
+            h,
+            "create result roots",
+            &format!(
+                "mkdir -p {}/baseline {}/ebpf {}",
+                quote(&naming::results_root(&r.cfg.ssh_hosts[h].workdir)),
+                quote(&naming::results_root(&r.cfg.ssh_hosts[h].workdir)),
+                quote(&dir)
+            ),
+            SHORT,
+        )?;
+        let ifaces: Vec<String> = r
+            .envs
+            .iter()
+            .map(|e| vars::env(&r.cfg, e, *role))
+            .filter(|v| v.get("host") == Some(h.as_str()))
+            .filter_map(|v| v.get("interface").map(str::to_string))
+            .collect();
+        let out = trace.check(
+            &r.remote,
+            h,
+            "record host facts",
+            &facts_script(&ifaces),
+            SHORT,
+        )?;
+        let facts = parse_facts(&out.stdout);
+        r.facts.insert(h.clone(), facts.clone());
+        let meta = json!({
+            "session": r.session_ts,
+            "generator": format!("ebpf-perf {}", env!("CARGO_PKG_VERSION")),
+            "config_dir": r.cfg.dir.display().to_string(),
+            "host": h,
+            "environments": r.envs,
+            "selected_trials": r.last.len(),
+            "facts": facts,
+            "commands": trace.commands,
+        });
+        let data = serde_json::to_vec_pretty(&meta).unwrap_or_default();
+        trace.write_file(
+            &r.remote,
+            h,
+            "write session metadata",
+            &format!("{dir}/session_metadata_{}.json", r.session_ts),
+            &data,
+        )?;
+    }
+    a.undo.push(Undo::Summary);
+    Ok(())
+}
+
+fn facts_script(ifaces: &[String]) -> String {
+    let mut s = String::from(
+        "echo \"kernel=$(uname -r)\"; echo \"cpus=$(nproc)\"; \
+         echo \"cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\"\n",
+    );
+    for i in ifaces {
+        let q = quote(i);
+        s += &format!("echo @nic {q}; ethtool -i {q} 2>/dev/null; echo @offload {q}; ethtool -k {q} 2>/dev/null\n");
+    }
+    s + "echo @sysctl; sysctl -a 2>/dev/null | grep '^net\\.' || true\n"
+}
+
+/// Host facts as JSON: kernel, CPUs, per-NIC driver and offloads, net.* sysctls.
+pub fn parse_facts(text: &str) -> serde_json::Value {
+    let mut top = serde_json::Map::new();
+    let mut nics = serde_json::Map::new();
+    let mut sysctl = serde_json::Map::new();
+    enum Sec {
+        Top,
+        Nic(String),
+        Offload(String),
+        Sysctl,
+    }
+    let mut sec = Sec::Top;
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("@nic ") {
+            sec = Sec::Nic(n.to_string());
+            continue;
+        }
+        if let Some(n) = line.strip_prefix("@offload ") {
+            sec = Sec::Offload(n.to_string());
+            continue;
+        }
+        if line == "@sysctl" {
+            sec = Sec::Sysctl;
+            continue;
+        }
+        match &sec {
+            Sec::Top => {
+                if let Some((k, v)) = line.split_once('=') {
+                    top.insert(k.into(), json!(v));
+                }
+            }
+            Sec::Nic(n) | Sec::Offload(n) => {
+                let Some((k, v)) = line.split_once(':') else {
+                    continue;
+                };
+                let entry = nics
+                    .entry(n.clone())
+                    .or_insert_with(|| json!({"driver_info": {}, "offloads": {}}));
+                let part = if matches!(sec, Sec::Nic(_)) {
+                    "driver_info"
+                } else {
+                    "offloads"
+                };
+                entry[part][k.trim()] = json!(v.trim());
+            }
+            Sec::Sysctl => {
+                if let Some((k, v)) = line.split_once(" = ") {
+                    sysctl.insert(k.into(), json!(v));
+                }
+            }
+        }
+    }
+    top.insert("nics".into(), serde_json::Value::Object(nics));
+    top.insert("sysctl_net".into(), serde_json::Value::Object(sysctl));
+    serde_json::Value::Object(top)
+}
+
+/// Gives back the leases taken at global setup.
+pub fn release_leases(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
+    let me = super::leftovers::Owner::me(&r.session_ts);
+    let mut first = Ok(());
+    for h in std::mem::take(&mut r.leased) {
+        let workdir = r.cfg.ssh_hosts[&h].workdir.clone();
+        let res = super::leftovers::release(&r.remote, trace, &h, &workdir, &me);
+        if first.is_ok() {
+            first = res;
+        }
+    }
+    first
+}
+
+/// Session summary at global teardown: trial counts by status, files and bytes.
+pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
+    let (passed, failed) = r.outcomes;
+    for (h, _) in r.global_hosts() {
+        let dirs = r.dirs.get(&h).cloned().unwrap_or_default();
+        let dir = r.session_dir(&h);
+        let list: Vec<String> = dirs
+            .iter()
+            .chain(std::iter::once(&dir))
+            .map(|d| quote(d).into_owned())
+            .collect();
+        let out = trace.check(
+            &r.remote,
+            &h,
+            "count result files",
+            &format!("echo \"$(find {l} -type f 2>/dev/null | wc -l) $(du -scb {l} 2>/dev/null | tail -n 1 | cut -f1)\"", l = list.join(" ")),
+            SHORT,
+        )?;
+        let mut it = out.stdout.split_whitespace();
+        let files: u64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+        let bytes: u64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+        let summary = json!({
+            "session": r.session_ts,
+            "host": h,
+            "trials": {"total": passed + failed, "passed": passed, "failed": failed},
+            "trial_directories": dirs,
+            "files": files,
+            "bytes": bytes,
+        });
+        let data = serde_json::to_vec_pretty(&summary).unwrap_or_default();
+        trace.write_file(
+            &r.remote,
+            &h,
+            "write session summary",
+            &format!("{dir}/summary_{}.json", r.session_ts),
+            &data,
+        )?;
+    }
+    Ok(())
+}
