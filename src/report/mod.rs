@@ -4,9 +4,11 @@
 //! render one [`model::Model`], so they show the same numbers.
 
 pub mod charts;
+pub mod compare;
 pub mod html;
 pub mod markdown;
 pub mod model;
+pub mod table;
 
 use crate::results::{self, Results};
 use std::path::{Path, PathBuf};

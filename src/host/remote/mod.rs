@@ -12,16 +12,18 @@
 mod error;
 pub mod exec;
 mod files;
+mod processes;
 pub mod known_hosts;
 pub mod session;
 
 pub use error::{tail, ChangedKey, RemoteError};
 pub use exec::CmdOutput;
 pub use files::Progress;
+pub use processes::Spawn;
 pub use session::{AuthMethod, KeyStatus};
 
 use crate::config::{Config, SshHost};
-use crate::host::process::{self, ProcessRecord, Stopped};
+use crate::host::process::ProcessRecord;
 use exec::ExecError;
 use indexmap::IndexMap;
 use std::collections::{BTreeMap, HashMap};
@@ -49,15 +51,6 @@ struct Down {
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// A command to start detached, with its output files and pid file.
-#[derive(Debug, Clone, Copy)]
-pub struct Spawn<'a> {
-    pub command: &'a str,
-    pub stdout: &'a str,
-    pub stderr: &'a str,
-    pub pid_file: &'a str,
 }
 
 /// Forgets a session without blocking on a polite SSH disconnect: shutting
@@ -220,31 +213,6 @@ impl Remote {
         }
     }
 
-    /// Processes whose stop could not reach `name`, not yet stopped.
-    pub fn pending(&self, name: &str) -> Vec<ProcessRecord> {
-        locked(&self.pending).get(name).cloned().unwrap_or_default()
-    }
-
-    /// Hosts with pending stops.
-    pub fn pending_hosts(&self) -> Vec<String> {
-        locked(&self.pending).keys().cloned().collect()
-    }
-
-    /// Does the pending stops of `name` (see [`Remote::stop_many`]); they stay
-    /// pending when the host still cannot be reached.
-    pub fn stop_pending(
-        &self,
-        name: &str,
-        grace: Duration,
-    ) -> Result<Vec<(ProcessRecord, Stopped)>, RemoteError> {
-        let ps = locked(&self.pending).remove(name).unwrap_or_default();
-        if ps.is_empty() {
-            return Ok(Vec::new());
-        }
-        let stopped = self.stop_many(name, &ps, grace)?;
-        Ok(ps.into_iter().zip(stopped).collect())
-    }
-
     /// Opens (or reuses) the session and says how it authenticated.
     pub fn connect(&self, name: &str) -> Result<ConnInfo, RemoteError> {
         let slot = self.slot(name)?;
@@ -370,144 +338,6 @@ impl Remote {
         timeout: Duration,
     ) -> Result<CmdOutput, RemoteError> {
         self.exec(name, command, timeout)?.checked(name, command)
-    }
-
-    /// Starts `command` detached (see [`crate::host::process`]).
-    pub fn spawn(
-        &self,
-        name: &str,
-        command: &str,
-        stdout: &str,
-        stderr: &str,
-        pid_file: &str,
-    ) -> Result<ProcessRecord, RemoteError> {
-        let mut v = self.spawn_many(
-            name,
-            &[Spawn {
-                command,
-                stdout,
-                stderr,
-                pid_file,
-            }],
-        )?;
-        Ok(v.remove(0))
-    }
-
-    /// Starts several commands detached in one round trip.
-    pub fn spawn_many(
-        &self,
-        name: &str,
-        specs: &[Spawn<'_>],
-    ) -> Result<Vec<ProcessRecord>, RemoteError> {
-        let scripts: Vec<String> = specs
-            .iter()
-            .map(|s| process::start_script(s.command, s.stdout, s.stderr, s.pid_file))
-            .collect();
-        let out = self.check(name, &process::batch(&scripts), SHORT)?;
-        let outputs = process::split_outputs(&out.stdout);
-        specs
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                outputs
-                    .get(i)
-                    .and_then(|o| process::parse_started(o, s.pid_file))
-                    .ok_or_else(|| RemoteError::Protocol {
-                        host: name.to_string(),
-                        what: format!(
-                            "starting `{}` printed no PID: {}",
-                            s.command,
-                            tail(&out.stdout, 200)
-                        ),
-                    })
-            })
-            .collect()
-    }
-
-    /// Stops a process started by [`Remote::spawn`], by its recorded PID.
-    pub fn stop(
-        &self,
-        name: &str,
-        p: &ProcessRecord,
-        grace: Duration,
-    ) -> Result<Stopped, RemoteError> {
-        let mut v = self.stop_many(name, std::slice::from_ref(p), grace)?;
-        Ok(v.remove(0))
-    }
-
-    /// Stops several recorded processes in one round trip (one after another).
-    /// When the host cannot be reached they become pending (see
-    /// [`Remote::stop_pending`]).
-    pub fn stop_many(
-        &self,
-        name: &str,
-        ps: &[ProcessRecord],
-        grace: Duration,
-    ) -> Result<Vec<Stopped>, RemoteError> {
-        let scripts: Vec<String> = ps.iter().map(|p| process::stop_script(p, grace)).collect();
-        let n = u32::try_from(ps.len()).unwrap_or(u32::MAX);
-        let out = match self.check(name, &process::batch(&scripts), grace * n + SHORT) {
-            Ok(o) => o,
-            Err(e) => {
-                if e.is_unreachable() {
-                    let mut pending = locked(&self.pending);
-                    let list = pending.entry(name.to_string()).or_default();
-                    list.extend(
-                        ps.iter()
-                            .filter(|p| !list.contains(p))
-                            .cloned()
-                            .collect::<Vec<_>>(),
-                    );
-                }
-                return Err(e);
-            }
-        };
-        let outputs = process::split_outputs(&out.stdout);
-        ps.iter()
-            .enumerate()
-            .map(|(i, p)| {
-                outputs
-                    .get(i)
-                    .and_then(|o| process::parse_stopped(o))
-                    .ok_or_else(|| RemoteError::Protocol {
-                        host: name.to_string(),
-                        what: format!(
-                            "stopping PID {}: unexpected output {:?}",
-                            p.pid,
-                            tail(&out.stdout, 200)
-                        ),
-                    })
-            })
-            .collect()
-    }
-
-    /// Waits until a process of `p`'s group holds an fd linking to `fd_link`.
-    pub fn wait_fd(
-        &self,
-        name: &str,
-        p: &ProcessRecord,
-        fd_link: &str,
-        max: Duration,
-    ) -> Result<String, RemoteError> {
-        let out = self.check(name, &process::wait_fd_script(p, fd_link, max), max + SHORT)?;
-        Ok(out.stdout.trim().to_string())
-    }
-
-    /// Waits until a recorded process has exited; `cancel` (Ctrl-C) ends the wait.
-    pub fn wait_exit(
-        &self,
-        name: &str,
-        p: &ProcessRecord,
-        timeout: Duration,
-        cancel: &std::sync::atomic::AtomicBool,
-    ) -> Result<(), RemoteError> {
-        self.exec_cancellable(name, &process::wait_script(p), timeout, cancel)
-            .map(drop)
-    }
-
-    pub fn is_alive(&self, name: &str, p: &ProcessRecord) -> Result<bool, RemoteError> {
-        let out = self.check(name, &process::alive_script(p), SHORT)?;
-        Ok(out.stdout.trim() == "alive")
     }
 
     pub fn mkdir_p(&self, name: &str, dir: &str) -> Result<(), RemoteError> {
