@@ -120,7 +120,7 @@ pub fn records_of(results: &Results) -> Vec<TrialRecord> {
             .session
             .shards
             .iter()
-            .filter(|s| s.status != "ok")
+            .filter(|s| s.status != crate::results::ShardStatus::Ok)
             .map(|s| TrialRecord {
                 name: format!("merge::shard::{}", s.source),
                 cycle_id: "merge".into(),

@@ -10,7 +10,7 @@
 //! missing, unreadable or incomplete is named in all three outputs, never
 //! dropped silently.
 
-use crate::results::{self, Results, Shard};
+use crate::results::{self, Results, Shard, ShardStatus};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -29,12 +29,12 @@ fn load(source: &Path) -> (Shard, Option<Results>) {
     let mut shard = Shard {
         source: source.display().to_string(),
         session: None,
-        status: "ok".into(),
+        status: ShardStatus::Ok,
         problem: String::new(),
         trials: 0,
     };
     if !file.exists() {
-        shard.status = "missing".into();
+        shard.status = ShardStatus::Missing;
         shard.problem = format!(
             "no results file at {}: its job failed before writing one, or its artifact was not downloaded",
             file.display()
@@ -43,17 +43,17 @@ fn load(source: &Path) -> (Shard, Option<Results>) {
     }
     match results::read(&file) {
         Err(e) => {
-            shard.status = "unreadable".into();
+            shard.status = ShardStatus::Unreadable;
             shard.problem = e.to_string();
             (shard, None)
         }
         Ok(r) => {
             shard.session = Some(r.session.id.clone());
             if r.session.interrupted {
-                shard.status = "incomplete".into();
+                shard.status = ShardStatus::Incomplete;
                 shard.problem = "interrupted (Ctrl-C); its finished trials are kept".into();
             } else if r.session.finished.is_none() {
-                shard.status = "incomplete".into();
+                shard.status = ShardStatus::Incomplete;
                 shard.problem =
                     "never finished (the job was killed mid-run); its finished trials are kept"
                         .into();
@@ -178,7 +178,7 @@ pub fn write(out: &Path, merged: &Results) -> Result<Written, std::io::Error> {
             .session
             .shards
             .iter()
-            .filter(|s| s.status != "ok")
+            .filter(|s| s.status != ShardStatus::Ok)
             .map(|s| format!("{} ({}: {})", s.source, s.status, s.problem))
             .collect(),
     })
@@ -247,7 +247,7 @@ mod tests {
             "owned copies win"
         );
         assert_eq!(m.session.shards.len(), 3);
-        assert!(m.session.shards.iter().all(|s| s.status == "ok"));
+        assert!(m.session.shards.iter().all(|s| s.status == ShardStatus::Ok));
         assert_eq!(
             m.session.shards.iter().map(|s| s.trials).sum::<usize>(),
             all.trials.len()

@@ -77,6 +77,37 @@ pub struct TeardownError {
     pub detail: String,
 }
 
+/// What became of a shard in a merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShardStatus {
+    /// Read and used.
+    Ok,
+    /// No results file.
+    Missing,
+    /// A results file that could not be read.
+    Unreadable,
+    /// Interrupted, or never finished.
+    Incomplete,
+}
+
+impl ShardStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShardStatus::Ok => "ok",
+            ShardStatus::Missing => "missing",
+            ShardStatus::Unreadable => "unreadable",
+            ShardStatus::Incomplete => "incomplete",
+        }
+    }
+}
+
+impl std::fmt::Display for ShardStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One shard of a merged file, and what became of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shard {
@@ -84,9 +115,7 @@ pub struct Shard {
     pub source: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
-    /// `ok`, `missing` (no results file), `unreadable`, or `incomplete`
-    /// (interrupted, or never finished).
-    pub status: String,
+    pub status: ShardStatus,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub problem: String,
     /// Trials it contributed (duplicates of other shards' not counted).

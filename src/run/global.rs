@@ -4,6 +4,7 @@
 //! given back.
 
 use super::error::StepError;
+use super::metadata::{SessionMetadata, SessionSummary, TrialCounts};
 use super::trace::Trace;
 use super::vars::{self};
 use super::{Active, Runner, Undo};
@@ -98,16 +99,16 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
         )?;
         let facts = parse_facts(&out.stdout);
         r.facts.insert(h.clone(), facts.clone());
-        let meta = json!({
-            "session": r.session_ts,
-            "generator": format!("ebpf-perf {}", env!("CARGO_PKG_VERSION")),
-            "config_dir": r.cfg.dir.display().to_string(),
-            "host": h,
-            "environments": r.envs,
-            "selected_trials": r.last.len(),
-            "facts": facts,
-            "commands": trace.commands,
-        });
+        let meta = SessionMetadata {
+            session: &r.session_ts,
+            generator: format!("ebpf-perf {}", env!("CARGO_PKG_VERSION")),
+            config_dir: r.cfg.dir.display().to_string(),
+            host: h,
+            environments: &r.envs,
+            selected_trials: r.last.len(),
+            facts: &facts,
+            commands: &trace.commands,
+        };
         let data = serde_json::to_vec_pretty(&meta).unwrap_or_default();
         trace.write_file(
             &r.remote,
@@ -225,14 +226,18 @@ pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError>
         let mut it = out.stdout.split_whitespace();
         let files: u64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
         let bytes: u64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
-        let summary = json!({
-            "session": r.session_ts,
-            "host": h,
-            "trials": {"total": passed + failed, "passed": passed, "failed": failed},
-            "trial_directories": dirs,
-            "files": files,
-            "bytes": bytes,
-        });
+        let summary = SessionSummary {
+            session: &r.session_ts,
+            host: &h,
+            trials: TrialCounts {
+                total: passed + failed,
+                passed,
+                failed,
+            },
+            trial_directories: &dirs,
+            files,
+            bytes,
+        };
         let data = serde_json::to_vec_pretty(&summary).unwrap_or_default();
         trace.write_file(
             &r.remote,

@@ -8,6 +8,7 @@ mod error;
 pub mod fixtures;
 mod global;
 mod hooks;
+mod metadata;
 pub mod leftovers;
 mod monitoring;
 pub mod needs;

@@ -4,8 +4,11 @@
 //! directory, with what it started stopped right after it and its
 //! monitoring slice), and the metadata.
 
-use super::error::{Cause, StepError};
+use super::error::StepError;
 use super::hooks::{self, HookLog, Target};
+use super::metadata::{
+    ExecStatus, Execution, HostEntry, Hosts, RunMetadata, TestCase, TrialMetadata,
+};
 use super::perf_test::{self, Ctx};
 use super::trace::Trace;
 use super::vars::{self, Role};
@@ -17,7 +20,6 @@ use crate::naming;
 use crate::perf::{self, Metrics};
 use crate::results;
 use crate::template::quote;
-use serde_json::json;
 use std::time::Duration;
 
 /// Creates `{root}/{prefix}_{ts}` (never an existing one) with the subdirs.
@@ -215,18 +217,22 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
             ts: ts.clone(),
         };
         let one = run_once(r, &ctx, &v, &mut trace);
-        run_meta.push(json!({
-            "run": name,
-            "start": one.run.start,
-            "end": one.run.end,
-            "status": if one.error.is_some() { "failed" } else { "success" },
-            "error": one.error.as_ref().map(StepError::detail),
-            "results": one.metrics,
-            "monitoring": one.costs,
-        }));
         if let Some(c) = &one.costs {
             out.lines = c.lines();
         }
+        run_meta.push(RunMetadata {
+            run: name.clone(),
+            start: one.run.start.clone(),
+            end: one.run.end.clone(),
+            status: if one.error.is_some() {
+                "failed"
+            } else {
+                "success"
+            },
+            error: one.error.as_ref().map(StepError::detail),
+            results: one.metrics,
+            monitoring: one.costs,
+        });
         error = one.error;
         if error.is_none() {
             if name.starts_with("warmup") {
@@ -255,43 +261,44 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
         error.get_or_insert(e);
     }
     let ended = chrono::Utc::now();
-    let status = match &error {
-        None => "success",
-        Some(e) if e.cause == Cause::Timeout => "timeout",
-        Some(_) => "failed",
+    let host = |t: &Target, role: &str, dir: &str| HostEntry {
+        name: t.host.clone(),
+        test_ip: t.vars.get(&format!("{role}_ip")).map(str::to_string),
+        interface: t.vars.get(&format!("{role}_interface")).map(str::to_string),
+        result_dir: dir.to_string(),
     };
-    let metadata = json!({
-        "test_case": {
-            "trial": trial.name,
-            "cycle": cycle.id,
-            "environment": cycle.env,
-            "test_type": v.test_type().as_str(),
-            "variant": v.name(),
-            "protocol": v.protocol().as_str(),
-            "streams": v.streams(),
-            "target_bw": target_bw(r, &v),
-            "duration_s": crate::matrix::duration(&r.cfg.perf, &v),
-            "warmup": warmup,
-            "repeats": repeats,
-            "tool_id": cycle.case.as_ref().map(|c| c.tool_id.clone()),
-            "case_id": cycle.case.as_ref().map(|c| c.case.id),
-            "case_name": cycle.case.as_ref().map(|c| c.case.name.clone()),
-            "parameters": cycle.case.as_ref().map(|c| c.case.parameters.clone()),
+    let metadata = TrialMetadata {
+        test_case: TestCase {
+            trial: trial.name.clone(),
+            cycle: cycle.id.clone(),
+            environment: cycle.env.clone(),
+            test_type: v.test_type().as_str(),
+            variant: v.name(),
+            protocol: v.protocol().as_str(),
+            streams: v.streams(),
+            target_bw: target_bw(r, &v),
+            duration_s: crate::matrix::duration(&r.cfg.perf, &v),
+            warmup,
+            repeats,
+            tool_id: cycle.case.as_ref().map(|c| c.tool_id.clone()),
+            case_id: cycle.case.as_ref().map(|c| c.case.id),
+            case_name: cycle.case.as_ref().map(|c| c.case.name.clone()),
+            parameters: cycle.case.as_ref().map(|c| c.case.parameters.clone()),
         },
-        "execution": {
-            "start": naming::log_timestamp(started),
-            "end": naming::log_timestamp(ended),
-            "duration_s": (ended - started).num_milliseconds() as f64 / 1000.0,
-            "status": status,
-            "error": error.as_ref().map(StepError::detail),
+        execution: Execution {
+            start: naming::log_timestamp(started),
+            end: naming::log_timestamp(ended),
+            duration_s: (ended - started).num_milliseconds() as f64 / 1000.0,
+            status: ExecStatus::of(error.as_ref()),
+            error: error.as_ref().map(StepError::detail),
         },
-        "hosts": {
-            "server": {"name": server, "test_ip": targets[0].vars.get("server_ip"), "interface": targets[0].vars.get("server_interface"), "result_dir": server_dir},
-            "client": {"name": client, "test_ip": targets[1].vars.get("client_ip"), "interface": targets[1].vars.get("client_interface"), "result_dir": client_dir},
+        hosts: Hosts {
+            server: host(&targets[0], "server", &server_dir),
+            client: host(&targets[1], "client", &client_dir),
         },
-        "commands": trace.commands,
-        "runs": run_meta,
-    });
+        commands: trace.commands,
+        runs: run_meta,
+    };
     let data = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
     let dirs_by_host = [(&server, &server_dir), (&client, &client_dir)];
     let mut meta_trace = Trace::default();
