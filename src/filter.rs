@@ -1,4 +1,4 @@
-//! Trial selection (DESIGN 4): every positional term must match (AND); a term
+//! Trial selection (docs/design.md §4): every positional term must match (AND); a term
 //! matches where it occurs on token boundaries, tokens being separated by `::`
 //! and `_`. `--exact` compares whole names (any listed name is selected);
 //! `--skip` drops names matched by the same rule. A selection is the

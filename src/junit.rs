@@ -1,4 +1,4 @@
-//! Reporting (DESIGN 7): the JUnit XML file CI reads, written for every run,
+//! Reporting (docs/design.md §7): the JUnit XML file CI reads, written for every run,
 //! including runs stopped by a configuration error.
 
 use crate::config::ConfigError;

@@ -1,4 +1,4 @@
-//! The matrix (DESIGN 4): cycles in run order (one baseline per environment,
+//! The matrix (docs/design.md §4): cycles in run order (one baseline per environment,
 //! then one per tool × case × applicable environment) and the trials they hold,
 //! one per expanded performance test variant.
 
@@ -125,7 +125,7 @@ fn scalar_str(s: &crate::config::Scalar) -> &str {
     }
 }
 
-/// Canonical parameter text of a case (DESIGN 6).
+/// Canonical parameter text of a case (docs/design.md §6).
 pub fn canonical_params(case: &EbpfCase) -> String {
     let texts: Vec<(&str, String)> = case
         .parameters

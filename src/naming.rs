@@ -1,5 +1,5 @@
-//! The one place that knows the naming and path rules of DESIGN.md sections 4
-//! and 6: which identifiers are safe as path segments, how variants, trials and
+//! The one place that knows the naming and path rules of docs/design.md §4
+//! and §6: which identifiers are safe as path segments, how variants, trials and
 //! cycles are named, how the remote result tree is laid out, what `hash6` is,
 //! and how timestamps are written.
 
@@ -108,7 +108,7 @@ pub fn cycle_id(case: Option<(&str, u32)>, env: &str) -> String {
     }
 }
 
-/// Trial name (DESIGN 4).
+/// Trial name (docs/design.md §4).
 pub fn trial_name(case: Option<(&str, u32)>, env: &str, variant: &Variant) -> String {
     trial_name_of(case, env, variant.test_type(), &variant.name())
 }

@@ -195,7 +195,7 @@ pub fn difference(base: &Summary, ebpf: &Summary) -> Difference {
     Difference { abs, rel_pct }
 }
 
-/// A verdict against a limit (DESIGN 7.1).
+/// A verdict against a limit (docs/design.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -338,7 +338,7 @@ mod tests {
         assert_eq!(difference(&one, &s).abs.ci95, None);
     }
 
-    // The budget rule of DESIGN 7.1, on each side of each bound.
+    // The budget rule of docs/design.md §7, on each side of each bound.
     #[rstest]
     #[case(Some([5.1, 9.0]), 5.0, Verdict::Exceeded)]
     #[case(Some([5.0, 9.0]), 5.0, Verdict::Inconclusive)]

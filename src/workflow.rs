@@ -89,7 +89,7 @@ fn hook_steps(tasks: &[HookTask], baseline: bool) -> impl Iterator<Item = String
 }
 
 /// Case-layer steps of a cycle: user tasks before the built-in ones on setup,
-/// after them on teardown (DESIGN 5).
+/// after them on teardown (docs/design.md §5).
 fn cycle_steps(hooks: &LayerHooks, case: Option<&EbpfCase>) -> (Vec<String>, Vec<String>) {
     let baseline = case.is_none();
     let mut setup: Vec<String> = hook_steps(&hooks.setup, baseline).collect();

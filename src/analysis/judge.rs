@@ -1,4 +1,4 @@
-//! Verdicts: budgets (DESIGN 7.1), RSS growth over the case (leak), and
+//! Verdicts: budgets (docs/design.md §7), RSS growth over the case (leak), and
 //! regressions of the overhead since an earlier session.
 
 use super::{Settings, Sources};

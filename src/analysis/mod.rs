@@ -1,4 +1,4 @@
-//! Analysis (DESIGN 7.1): turns the runs of a trial in the results file into
+//! Analysis (docs/design.md §7): turns the runs of a trial in the results file into
 //! statistics, pairs every eBPF trial with its baseline (same environment,
 //! test type and variant; from this run or from `--baseline-from`), and
 //! judges budgets, regressions against `--compare-to`, and RSS growth over

@@ -1,4 +1,4 @@
-//! Configuration (DESIGN 3): loads the files of a config directory, checks them
+//! Configuration (docs/design.md §3): loads the files of a config directory, checks them
 //! before anything connects, and hands out one normalized [`Config`].
 
 mod error;

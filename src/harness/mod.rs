@@ -1,4 +1,4 @@
-//! The custom test harness behind `cargo test --test perf` (DESIGN 4): parses
+//! The custom test harness behind `cargo test --test perf` (docs/design.md §4): parses
 //! its own options and filter terms, builds the matrix, selects trials (plus
 //! the baselines they are compared with), and hands the rest of the command
 //! line to libtest-mimic. Trials run one at a time in matrix order through a

@@ -127,7 +127,7 @@ pub fn plan(spec: &PerfSpec, v: &Variant) -> Option<Plan> {
     })
 }
 
-/// Parsed results of a trial (DESIGN 6).
+/// Parsed results of a trial (docs/design.md §6).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Metrics {
     #[serde(skip_serializing_if = "Option::is_none")]

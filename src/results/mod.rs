@@ -1,4 +1,4 @@
-//! The results file on the controller (DESIGN 7.1): one JSON document per
+//! The results file on the controller (docs/design.md §7): one JSON document per
 //! run with a versioned schema: the session, the hosts' facts, and every
 //! trial with every run's metrics, their statistics, the comparison with the
 //! baseline, the verdicts, and where the raw data lies on the hosts.

@@ -1,4 +1,4 @@
-//! Fixture scopes (DESIGN 5), as pytest's: global (once per session), tool
+//! Fixture scopes (docs/design.md §5), as pytest's: global (once per session), tool
 //! (per tool per environment), case (per eBPF case per environment, and the
 //! baseline of an environment), test (per trial). A scope is entered lazily by
 //! its first selected trial and left right after its last one; this module

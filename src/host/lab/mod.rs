@@ -1,4 +1,4 @@
-//! The built-in lab (DESIGN 8): network namespaces on this machine, one per
+//! The built-in lab (docs/design.md §8): network namespaces on this machine, one per
 //! configured host, each with its own sshd, joined to the controller by a
 //! bridge, plus the separate test links the environments name. The plan is
 //! derived from the configuration (`lab: netns`); `up` makes it real, `down`
