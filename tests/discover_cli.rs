@@ -3,17 +3,7 @@
 //! program with the parameters found.
 
 mod common;
-
-use std::process::{Command, Output};
-
-fn ebpf_perf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ebpf-perf"))
-        .args(args)
-        .current_dir(common::repo())
-        .env_remove("EBPF_PERF_CONFIG")
-        .output()
-        .unwrap()
-}
+use common::ebpf_perf;
 
 const DROPS_BT: &str = "#!/usr/bin/env bpftrace\n\
     kprobe:kfree_skb_reason /pid == $1/ { @drops[str($2)] = count(); }\n";

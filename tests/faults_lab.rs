@@ -15,7 +15,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 static LAB: Mutex<()> = Mutex::new(());
 
-const HOSTS_DIR: &str = "/var/lib/ebpf-perf-lab/hosts";
 const CLIENT_NS: &str = "ebpf-perf-host-client";
 
 /// `ip link set dev eth0 DIR` inside a lab host's namespace.
@@ -142,7 +141,7 @@ fn nothing_left_running(root: &Path, since: SystemTime) {
 }
 
 fn lease(host: &str) -> PathBuf {
-    Path::new(HOSTS_DIR).join(host).join(".ebpf-perf/lease")
+    common::lab_hosts().join(host).join(".ebpf-perf/lease")
 }
 
 /// The link of host-client drops while an eBPF trial's clients run there and
@@ -206,7 +205,7 @@ fn a_dropped_link_fails_its_trial_and_the_run_stops_its_processes_when_it_is_bac
     // What stayed on host-client was stopped once it was back.
     assert!(err.contains("host-client is reachable again"), "{err}");
     assert!(err.contains("host-client is back: PID"), "{err}");
-    nothing_left_running(Path::new(HOSTS_DIR), since);
+    nothing_left_running(&common::lab_hosts(), since);
     for h in ["host-server", "host-client"] {
         assert!(!lease(h).exists(), "{h}'s lease was not given back");
     }
@@ -246,7 +245,7 @@ fn a_host_that_stays_unreachable_keeps_its_lease_until_hosts_clean() {
     let said = common::stdout(&clean) + &common::stderr(&clean);
     assert!(clean.status.success(), "{said}");
     assert!(said.contains("host-client"), "{said}");
-    nothing_left_running(Path::new(HOSTS_DIR), since);
+    nothing_left_running(&common::lab_hosts(), since);
     assert!(!lease("host-client").exists());
 }
 
@@ -254,7 +253,7 @@ fn a_host_that_stays_unreachable_keeps_its_lease_until_hosts_clean() {
 /// records. Its sessions, and so the harness's commands, live in its mount
 /// namespace (`ip netns exec` makes one per host).
 fn lab_sshd(host: &str) -> u32 {
-    let text = std::fs::read_to_string(format!("/var/lib/ebpf-perf-lab/sshd/{host}.pid")).unwrap();
+    let text = std::fs::read_to_string(common::lab_dir().join(format!("sshd/{host}.pid"))).unwrap();
     let wrapper = text.split_whitespace().next().unwrap().to_string();
     let wrapper: u32 = wrapper.parse().unwrap();
     for pid in ebpf_perf::host::proc::pids() {
@@ -276,7 +275,7 @@ impl Tmpfs {
     fn new(host: &str, size: &str) -> Tmpfs {
         let dir = tempfile::Builder::new()
             .prefix("ebpf-perf-full-")
-            .tempdir_in("/var/lib/ebpf-perf-lab")
+            .tempdir_in(common::lab_dir())
             .unwrap();
         let sshd = lab_sshd(host);
         let ok = Command::new("nsenter")
@@ -355,7 +354,10 @@ fn a_full_disk_fails_the_trial_naming_host_and_path_and_loses_nothing() {
         );
         common::replace_in(
             &d.join("ssh-config.yaml"),
-            &format!("workdir: \"{HOSTS_DIR}/host-client\""),
+            &format!(
+                "workdir: \"{}\"",
+                common::lab_hosts().join("host-client").display()
+            ),
             &format!("workdir: \"{}\"", root.display()),
         );
     });
@@ -428,5 +430,5 @@ fn a_full_disk_fails_the_trial_naming_host_and_path_and_loses_nothing() {
     assert!(tmp.is_empty(), "{tmp:?}");
     std::fs::remove_file(view.join("fill")).unwrap();
     nothing_left_running(&view, since);
-    nothing_left_running(&Path::new(HOSTS_DIR).join("host-server"), since);
+    nothing_left_running(&common::lab_hosts().join("host-server"), since);
 }

@@ -1,19 +1,10 @@
 //! `ebpf-perf fetch` and `ebpf-perf hosts check` against the lab.
 
 mod common;
+use common::ebpf_perf;
 
 use ebpf_perf::host::remote::{Remote, SHORT};
 use std::path::Path;
-use std::process::Command;
-
-fn ebpf_perf(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ebpf-perf"))
-        .args(args)
-        .current_dir(common::repo())
-        .env_remove("EBPF_PERF_CONFIG")
-        .output()
-        .unwrap()
-}
 
 /// Every file below `root` with its bytes, by relative path.
 fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {

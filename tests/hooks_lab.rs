@@ -13,8 +13,6 @@ use std::sync::Mutex;
 
 static LAB: Mutex<()> = Mutex::new(());
 
-const HOSTS: &str = "/var/lib/ebpf-perf-lab/hosts";
-
 /// Files under `root` whose name satisfies `pred`, changed since `since`.
 fn files(root: &Path, since: std::time::SystemTime, pred: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -90,8 +88,8 @@ fn background_tasks_run_for_their_layer_are_stopped_by_pid_and_kept_in_the_data(
         common::stdout(&o),
         common::stderr(&o)
     );
-    let server = Path::new(HOSTS).join("host-server/performance-test-results");
-    let client = Path::new(HOSTS).join("host-client/performance-test-results");
+    let server = common::lab_results("host-server");
+    let client = common::lab_results("host-client");
 
     // The case's program, seen by the background task through {ebpf_pid}:
     // the command's own process (bpftrace), not the recording wrapper.
@@ -176,7 +174,7 @@ fn background_tasks_run_for_their_layer_are_stopped_by_pid_and_kept_in_the_data(
 
     // Every process of the run, background tasks included, by its pid file.
     let mut pids = Vec::new();
-    pid_files(Path::new(HOSTS), since, &mut pids);
+    pid_files(&common::lab_hosts(), since, &mut pids);
     let hooks: Vec<&PathBuf> = pids
         .iter()
         .filter(|p| {

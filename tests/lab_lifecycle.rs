@@ -3,18 +3,11 @@
 //! other tests (cargo runs test binaries one after another).
 
 mod common;
+use common::ebpf_perf;
 
 use ebpf_perf::host::lab::{self, Plan};
 use std::path::Path;
 use std::process::Command;
-
-fn ebpf_perf(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ebpf-perf"))
-        .args(args)
-        .current_dir(common::repo())
-        .output()
-        .unwrap()
-}
 
 fn links() -> String {
     String::from_utf8_lossy(

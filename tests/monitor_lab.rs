@@ -178,7 +178,7 @@ fn rss_matches_proc_and_monitors_stop_with_their_case() {
     });
     let since = SystemTime::now();
     let child = common::spawn_perf(cfg.path(), &["case_1", "tcp_rr"]);
-    let root = Path::new("/var/lib/ebpf-perf-lab/hosts/host-server/performance-test-results/ebpf");
+    let root = &common::lab_results("host-server").join("ebpf");
     let case_dir = std::fs::read_dir(root)
         .unwrap()
         .flatten()
@@ -242,12 +242,10 @@ fn rss_matches_proc_and_monitors_stop_with_their_case() {
     let mut pids = Vec::new();
     for d in [
         case_dir.join("monitoring"),
-        Path::new("/var/lib/ebpf-perf-lab/hosts/host-client/performance-test-results")
+        common::lab_results("host-client")
             .join(
                 case_dir
-                    .strip_prefix(
-                        "/var/lib/ebpf-perf-lab/hosts/host-server/performance-test-results",
-                    )
+                    .strip_prefix(common::lab_results("host-server"))
                     .unwrap(),
             )
             .join("monitoring"),

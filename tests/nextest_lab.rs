@@ -95,7 +95,7 @@ fn two_trials_run_through_nextest_each_in_its_own_process() {
     }
     // Nothing left running.
     let mut pids = Vec::new();
-    common::pid_files(Path::new("/var/lib/ebpf-perf-lab/hosts"), since, &mut pids);
+    common::pid_files(&common::lab_hosts(), since, &mut pids);
     assert!(!pids.is_empty());
     for p in &pids {
         assert!(

@@ -257,7 +257,7 @@ fn changed_host_key_is_refused(#[case] check: HostKeyCheck) {
     let Some(cfg) = common::lab() else { return };
     // A known_hosts whose line for host-client holds another ed25519 key.
     let other_key =
-        std::fs::read_to_string("/var/lib/ebpf-perf-lab/hostkeys/vm-client.pub").unwrap();
+        std::fs::read_to_string(common::lab_dir().join("hostkeys/vm-client.pub")).unwrap();
     let fake = format!(
         "# test\n198.18.0.12 {}\n",
         other_key
@@ -274,7 +274,7 @@ fn changed_host_key_is_refused(#[case] check: HostKeyCheck) {
         "{msg}"
     );
     // Both fingerprints: what the server offers and what the file holds.
-    let fp = |pubfile: &str| {
+    let fp = |pubfile: &std::path::Path| {
         let text = std::fs::read_to_string(pubfile).unwrap();
         let b64 = text.split_whitespace().nth(1).unwrap();
         use base64::Engine;
@@ -284,8 +284,8 @@ fn changed_host_key_is_refused(#[case] check: HostKeyCheck) {
                 .unwrap(),
         )
     };
-    let offered = fp("/var/lib/ebpf-perf-lab/hostkeys/host-client.pub");
-    let known = fp("/var/lib/ebpf-perf-lab/hostkeys/vm-client.pub");
+    let offered = fp(&common::lab_dir().join("hostkeys/host-client.pub"));
+    let known = fp(&common::lab_dir().join("hostkeys/vm-client.pub"));
     assert!(
         msg.contains("host-client") && msg.contains(&offered) && msg.contains(&known),
         "{msg} (offered {offered}, known {known})"

@@ -265,11 +265,7 @@ fn a_program_that_never_attaches_fails_its_case_unless_allowed() {
     }
     // Its program was stopped by PID at teardown.
     let mut pids = Vec::new();
-    pid_files(
-        Path::new("/var/lib/ebpf-perf-lab/hosts"),
-        started,
-        &mut pids,
-    );
+    pid_files(&common::lab_hosts(), started, &mut pids);
     assert!(!pids.is_empty());
     for p in &pids {
         assert!(!recorded_alive(p), "{} still running", p.display());
@@ -347,7 +343,7 @@ fn sigint_during_a_trial_stops_everything_and_writes_junit() {
     );
     // Every process the run started, on every lab host, by its recorded PID.
     let mut files = Vec::new();
-    pid_files(Path::new("/var/lib/ebpf-perf-lab/hosts"), since, &mut files);
+    pid_files(&common::lab_hosts(), since, &mut files);
     let names: Vec<String> = files
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
@@ -430,7 +426,7 @@ fn failing_setup_tears_down_what_was_set_up() {
     assert!(Path::new(&format!("{m}/tool_teardown")).exists());
     let mut files = Vec::new();
     pid_files(
-        Path::new("/var/lib/ebpf-perf-lab/hosts/host-server/performance-test-results/ebpf"),
+        &common::lab_results("host-server").join("ebpf"),
         since,
         &mut files,
     );
@@ -582,7 +578,8 @@ fn layers_run_in_order_and_only_where_selected() {
     let case_line = lines[pos("case setup tool_001_case_1_host")];
     let running_before: usize = case_line.rsplit(' ').next().unwrap().parse().unwrap();
     let pid_files_after = std::fs::read_dir(
-        Path::new("/var/lib/ebpf-perf-lab/hosts/host-server/performance-test-results/ebpf")
+        common::lab_results("host-server")
+            .join("ebpf")
             .read_dir()
             .unwrap()
             .flatten()
@@ -775,7 +772,7 @@ fn a_run_killed_hard_is_cleaned_up_by_the_next_run() {
     child.wait().unwrap();
     // What it started keeps running: the eBPF program on both hosts at least.
     let mut files = Vec::new();
-    pid_files(Path::new("/var/lib/ebpf-perf-lab/hosts"), since, &mut files);
+    pid_files(&common::lab_hosts(), since, &mut files);
     let left: Vec<&PathBuf> = files.iter().filter(|f| recorded_alive(f)).collect();
     assert!(
         left.iter()
@@ -810,10 +807,9 @@ fn a_run_killed_hard_is_cleaned_up_by_the_next_run() {
     // Its lease is given back: a second run finds the hosts free.
     for h in ["host-server", "host-client"] {
         assert!(
-            !Path::new(&format!(
-                "/var/lib/ebpf-perf-lab/hosts/{h}/.ebpf-perf/lease"
-            ))
-            .exists(),
+            !common::lab_hosts()
+                .join(format!("{h}/.ebpf-perf/lease"))
+                .exists(),
             "{h} lease left"
         );
     }
@@ -826,13 +822,13 @@ fn with_no_wait_a_host_held_by_a_live_run_is_refused_and_hosts_clean_says_so() {
     let cfg = config(|_| {});
     // A live owner: this test process itself.
     let me = ebpf_perf::run::leftovers::Owner::me("20261122_999999");
-    let lease = "/var/lib/ebpf-perf-lab/hosts/host-server/.ebpf-perf/lease";
-    std::fs::write(lease, me.text()).unwrap();
+    let lease = common::lab_hosts().join("host-server/.ebpf-perf/lease");
+    std::fs::write(&lease, me.text()).unwrap();
     let (o, jpath) = perf(
         cfg.path(),
         &["--exact", "baseline::host::latency::tcp_rr", "--no-wait"],
     );
-    let _ = std::fs::remove_file(lease);
+    let _ = std::fs::remove_file(&lease);
     assert!(!o.status.success());
     let f = &junit(&jpath)[0].failure_body;
     for want in [
@@ -872,7 +868,7 @@ fn a_second_run_on_held_hosts_waits_for_the_first_or_fails_at_once_with_no_wait(
             })
         })
         .collect();
-    let lease = Path::new("/var/lib/ebpf-perf-lab/hosts/host-server/.ebpf-perf/lease");
+    let lease = common::lab_hosts().join("host-server/.ebpf-perf/lease");
     assert!(!lease.exists(), "a run holds the lab already");
     let first = common::spawn_perf(cfgs[0].path(), &["--exact", trial]);
     let until = Instant::now() + Duration::from_secs(60);

@@ -115,9 +115,7 @@ fn merge(out: &Path, cfgs: &[tempfile::TempDir], extra: Option<&Path>) -> std::p
 
 /// The lease file of a lab host.
 fn lease(host: &str) -> std::path::PathBuf {
-    Path::new("/var/lib/ebpf-perf-lab/hosts")
-        .join(host)
-        .join(".ebpf-perf/lease")
+    common::lab_hosts().join(host).join(".ebpf-perf/lease")
 }
 
 #[test]

@@ -1,17 +1,7 @@
 //! `ebpf-perf workflow` and `ebpf-perf validate` as users run them.
 
 mod common;
-
-use std::process::Command;
-
-fn ebpf_perf(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ebpf-perf"))
-        .args(args)
-        .current_dir(common::repo())
-        .env_remove("EBPF_PERF_CONFIG")
-        .output()
-        .unwrap()
-}
+use common::ebpf_perf;
 
 #[test]
 fn workflow_of_the_seed_lab() {

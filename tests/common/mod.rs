@@ -10,6 +10,34 @@ pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The `ebpf-perf` command with `args`, run in the repository without the
+/// caller's `EBPF_PERF_CONFIG`.
+pub fn ebpf_perf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ebpf-perf"))
+        .args(args)
+        .current_dir(repo())
+        .env_remove("EBPF_PERF_CONFIG")
+        .output()
+        .expect("run ebpf-perf")
+}
+
+/// The lab's own directory (keys, sshd pid files, the hosts' workdirs).
+pub fn lab_dir() -> &'static Path {
+    Path::new(ebpf_perf::host::lab::LAB_DIR)
+}
+
+/// Where the lab's hosts keep their workdirs.
+pub fn lab_hosts() -> PathBuf {
+    lab_dir().join("hosts")
+}
+
+/// The results root of lab host `host`, as `naming` lays it out.
+pub fn lab_results(host: &str) -> PathBuf {
+    PathBuf::from(ebpf_perf::naming::results_root(
+        &lab_hosts().join(host).to_string_lossy(),
+    ))
+}
+
 pub fn corpus_base() -> PathBuf {
     repo().join("tests/corpus/base")
 }
@@ -334,7 +362,7 @@ pub fn recorded_alive(pid_file: &Path) -> bool {
 
 /// Waits until an eBPF trial's clients run (their pid file appears).
 pub fn wait_for_ebpf_clients(since: std::time::SystemTime) {
-    let root = Path::new("/var/lib/ebpf-perf-lab/hosts/host-client/performance-test-results/ebpf");
+    let root = &lab_results("host-client").join("ebpf");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut found = Vec::new();

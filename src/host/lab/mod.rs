@@ -10,7 +10,7 @@ mod provision;
 mod sys;
 
 pub use packages::PACKAGES;
-pub use plan::{host_present, netns_name, LabHost, LabLink, Plan, GUARD_ROUTE};
+pub use plan::{host_present, netns_name, LabHost, LabLink, Plan, GUARD_ROUTE, LAB_DIR};
 pub use provision::{down, restart_sshd, status, up, HostStatus, UpReport};
 
 use std::path::PathBuf;
