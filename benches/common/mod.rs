@@ -1,6 +1,6 @@
 //! A synthetic results file shaped like a real run, for the benchmarks.
 
-use ebpf_perf::results::{Results, Run, Series, Session, Status, TrialResult};
+use ebpf_perf::results::{Results, Run, Series, Session, TrialResult};
 
 pub const VARIANTS: usize = 16;
 pub const RUNS: usize = 3;
@@ -64,31 +64,20 @@ pub fn generate(envs: usize, cycles_per_env: usize) -> Results {
                         }
                     })
                     .collect();
-                r.trials.push(TrialResult {
-                    name: ebpf_perf::naming::trial_name_of(
-                        case.map(|id| ("tool_001", id)),
-                        &format!("env{e}"),
-                        ebpf_perf::domain::TestType::Throughput,
-                        &variant,
-                    ),
-                    cycle: cycle.clone(),
-                    env: format!("env{e}"),
-                    test_type: ebpf_perf::domain::TestType::Throughput,
-                    variant,
-                    tool_id: case.map(|_| "tool_001".into()),
-                    case_id: case,
-                    case_name: None,
-                    rate_cap_bps: None,
-                    status: Status::Passed,
-                    error: None,
-                    error_detail: String::new(),
-                    duration_s: 6.0,
-                    runs,
-                    warmups: vec![],
-                    remote: vec![],
-                    compared_only: false,
-                    analysis: Default::default(),
-                });
+                let tt = ebpf_perf::domain::TestType::Throughput;
+                let env = format!("env{e}");
+                let name = ebpf_perf::naming::trial_name_of(
+                    case.map(|id| ("tool_001", id)),
+                    &env,
+                    tt,
+                    &variant,
+                );
+                let mut t = TrialResult::new(name, cycle.clone(), env, tt, variant);
+                t.tool_id = case.map(|_| "tool_001".into());
+                t.case_id = case;
+                t.duration_s = 6.0;
+                t.runs = runs;
+                r.trials.push(t);
             }
         }
     }

@@ -13,35 +13,28 @@ fn trial(
     metric: &str,
     values: &[f64],
 ) -> TrialResult {
-    TrialResult {
-        name: name.into(),
-        cycle: match case {
-            Some(c) => format!("tool_x_case_{c}_host"),
-            None => "baseline_host".into(),
-        },
-        env: "host".into(),
-        test_type: crate::domain::TestType::Throughput,
-        variant: variant.into(),
-        tool_id: case.map(|_| "tool_x".into()),
-        case_id: case,
-        case_name: None,
-        rate_cap_bps: None,
-        status: Status::Passed,
-        error: None,
-        error_detail: String::new(),
-        duration_s: 1.0,
-        runs: values
-            .iter()
-            .map(|v| Run {
-                metrics: [(Name::from(metric), *v)].into(),
-                ..Default::default()
-            })
-            .collect(),
-        warmups: vec![],
-        remote: vec![],
-        compared_only: false,
-        analysis: Default::default(),
-    }
+    let cycle = match case {
+        Some(c) => format!("tool_x_case_{c}_host"),
+        None => "baseline_host".into(),
+    };
+    let mut t = TrialResult::new(
+        name,
+        cycle,
+        "host",
+        crate::domain::TestType::Throughput,
+        variant,
+    );
+    t.tool_id = case.map(|_| "tool_x".into());
+    t.case_id = case;
+    t.duration_s = 1.0;
+    t.runs = values
+        .iter()
+        .map(|v| Run {
+            metrics: [(Name::from(metric), *v)].into(),
+            ..Default::default()
+        })
+        .collect();
+    t
 }
 
 fn settings(budgets: &[(&str, f64)], strict: bool) -> Settings {
@@ -57,24 +50,27 @@ fn settings(budgets: &[(&str, f64)], strict: bool) -> Settings {
     }
 }
 
+/// A baseline and one eBPF trial of `variant`, with their runs of `metric`.
+fn pair(variant: &str, metric: &str, base: &[f64], ebpf: &[f64]) -> Results {
+    let mut r = Results::new(Session::default());
+    for (case, values) in [(None, base), (Some(1), ebpf)] {
+        let name = match case {
+            None => format!("baseline::host::throughput::{variant}"),
+            Some(c) => format!("tool_x::case_{c}::host::throughput::{variant}"),
+        };
+        r.trials.push(trial(&name, case, variant, metric, values));
+    }
+    r
+}
+
 /// Baseline ~1000, eBPF ~500: a 50 % loss with a tight interval.
 fn halved() -> Results {
-    let mut r = Results::new(Session::default());
-    r.trials.push(trial(
-        "baseline::host::throughput::multi_2_tcp",
-        None,
+    pair(
         "multi_2_tcp",
         "throughput_bps",
         &[990.0, 1000.0, 1010.0],
-    ));
-    r.trials.push(trial(
-        "tool_x::case_1::host::throughput::multi_2_tcp",
-        Some(1),
-        "multi_2_tcp",
-        "throughput_bps",
         &[495.0, 500.0, 505.0],
-    ));
-    r
+    )
 }
 
 fn judge_last(r: &mut Results, s: &Settings, src: &Sources<'_>) {
@@ -206,21 +202,12 @@ fn a_failed_baseline_is_named() {
 
 #[test]
 fn both_sides_at_the_cap_is_noted() {
-    let mut r = Results::new(Session::default());
-    r.trials.push(trial(
-        "baseline::host::throughput::single_tcp_1G",
-        None,
+    let mut r = pair(
         "single_tcp_1G",
         "throughput_bps",
         &[0.999e9, 0.998e9, 0.999e9],
-    ));
-    r.trials.push(trial(
-        "tool_x::case_1::host::throughput::single_tcp_1G",
-        Some(1),
-        "single_tcp_1G",
-        "throughput_bps",
         &[0.997e9, 0.998e9, 0.999e9],
-    ));
+    );
     r.trials[1].rate_cap_bps = Some(1e9);
     judge_last(&mut r, &settings(&[], false), &Sources::default());
     assert!(

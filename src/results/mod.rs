@@ -170,6 +170,36 @@ pub struct TrialResult {
 }
 
 impl TrialResult {
+    /// A passed trial with no runs yet, of no tool.
+    pub fn new(
+        name: impl Into<String>,
+        cycle: impl Into<String>,
+        env: impl Into<String>,
+        test_type: TestType,
+        variant: impl Into<String>,
+    ) -> TrialResult {
+        TrialResult {
+            name: name.into(),
+            cycle: cycle.into(),
+            env: env.into(),
+            test_type,
+            variant: variant.into(),
+            tool_id: None,
+            case_id: None,
+            case_name: None,
+            rate_cap_bps: None,
+            status: Status::Passed,
+            error: None,
+            error_detail: String::new(),
+            duration_s: 0.0,
+            runs: vec![],
+            warmups: vec![],
+            remote: vec![],
+            compared_only: false,
+            analysis: Analysis::default(),
+        }
+    }
+
     pub fn is_baseline(&self) -> bool {
         self.case_id.is_none()
     }
@@ -387,29 +417,18 @@ mod tests {
             id: "20261122_120000".into(),
             ..Default::default()
         });
-        r.trials.push(TrialResult {
-            name: "baseline::host::latency::tcp_rr".into(),
-            cycle: "baseline_host".into(),
-            env: "host".into(),
-            test_type: TestType::Latency,
-            variant: "tcp_rr".into(),
-            tool_id: None,
-            case_id: None,
-            case_name: None,
-            rate_cap_bps: None,
-            status: Status::Passed,
-            error: None,
-            error_detail: String::new(),
-            duration_s: 1.0,
-            runs: vec![Run {
-                metrics: [("latency_mean_us".into(), 20.5)].into(),
-                ..Default::default()
-            }],
-            warmups: vec![],
-            remote: vec![],
-            compared_only: false,
-            analysis: Analysis::default(),
+        let mut t = TrialResult::new(
+            "baseline::host::latency::tcp_rr",
+            "baseline_host",
+            "host",
+            TestType::Latency,
+            "tcp_rr",
+        );
+        t.runs.push(Run {
+            metrics: [("latency_mean_us".into(), 20.5)].into(),
+            ..Default::default()
         });
+        r.trials.push(t);
         write(&p, &r).unwrap();
         let back = read(&p).unwrap();
         assert_eq!(back.trials[0].values("latency_mean_us"), [20.5]);
