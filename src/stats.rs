@@ -39,6 +39,7 @@ pub fn t975(df: f64) -> Option<f64> {
 }
 
 /// One metric over the runs of a trial.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub n: usize,
@@ -47,10 +48,8 @@ pub struct Summary {
     /// Sample standard deviation (n - 1); 0 for a single run.
     pub stddev: f64,
     /// Coefficient of variation, percent of the mean; `None` for a zero mean.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cv_pct: Option<f64>,
     /// 95 % confidence interval of the mean (t); `None` with fewer than 2 runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci95: Option<[f64; 2]>,
 }
 
@@ -98,10 +97,10 @@ pub fn summarize_in(v: &mut Vec<f64>) -> Option<Summary> {
 
 /// An effect with its 95 % interval. The interval is `None` when it cannot
 /// be computed (fewer than two runs on a side).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     pub value: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci95: Option<[f64; 2]>,
 }
 
@@ -149,11 +148,11 @@ pub fn welch_df(df: f64) -> f64 {
 /// interval, Welch-Satterthwaite degrees of freedom) and the relative
 /// difference in percent of the baseline mean (delta method for the ratio of
 /// the means, same degrees of freedom).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Difference {
     pub abs: Estimate,
     /// `None` when the baseline mean is zero.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rel_pct: Option<Estimate>,
 }
 

@@ -36,12 +36,12 @@ pub struct Results {
     pub trials: Vec<TrialResult>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Session {
     /// `YYYYMMDD_HHMMSS`, as in the remote `session_{ts}` directories.
     pub id: String,
     pub started: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<String>,
     /// Set when the run was stopped by Ctrl-C.
     #[serde(default)]
@@ -53,9 +53,7 @@ pub struct Session {
     #[serde(default)]
     pub hosts: BTreeMap<String, serde_json::Value>,
     /// Where the baselines came from, when not from this run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_from: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare_to: Option<String>,
     /// Groups of cases to put side by side in reports (the tools file's
     /// `comparisons:`).
@@ -109,11 +107,11 @@ impl std::fmt::Display for ShardStatus {
 }
 
 /// One shard of a merged file, and what became of it.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shard {
     /// The directory (or file) it was read from.
     pub source: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
     pub status: ShardStatus,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -129,6 +127,7 @@ pub enum Status {
     Failed,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrialResult {
     pub name: String,
@@ -136,20 +135,15 @@ pub struct TrialResult {
     pub env: String,
     pub test_type: TestType,
     pub variant: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_id: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_name: Option<String>,
     /// Aggregate rate cap of the variant in bits/s (target bandwidth × streams).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_cap_bps: Option<f64>,
     /// Failed when the run failed (`error`) or a verdict failed it
     /// (`analysis.failures`).
     pub status: Status,
     /// Why the run itself failed: the step's error.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub error_detail: String,
@@ -249,19 +243,18 @@ pub struct Series {
 }
 
 /// What analysis concluded about a trial.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Analysis {
     pub stats: BTreeMap<Name, Summary>,
     /// Metrics whose CV is above the limit.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub noisy: Vec<Name>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub budgets: Vec<BudgetVerdict>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regressions: Vec<Regression>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leak: Option<Leak>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -281,6 +274,7 @@ pub struct Comparison {
     pub metrics: BTreeMap<Name, MetricComparison>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricComparison {
     pub baseline_mean: f64,
@@ -288,7 +282,6 @@ pub struct MetricComparison {
     /// eBPF minus baseline, in the metric's unit.
     pub abs: Estimate,
     /// The same in percent of the baseline mean (`None` for a zero baseline).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rel_pct: Option<Estimate>,
 }
 

@@ -31,6 +31,7 @@ pub struct LayerHooks {
     pub teardown: Vec<HookTask>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HookTask {
@@ -42,13 +43,11 @@ pub struct HookTask {
     #[serde(default, alias = "condition")]
     pub when: When,
     /// Seconds; default 60. Not for background tasks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u32>,
     #[serde(default)]
     pub ignore_errors: bool,
     /// A remote file (relative paths are under the layer's result
     /// directory) that gets the task's stdout and stderr.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// Started after the layer's setup and stopped by PID before its
     /// teardown (setup tasks only).

@@ -3,67 +3,57 @@
 use crate::domain::Protocol;
 use serde::{Deserialize, Serialize};
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerfFile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance_tests: Option<PerfSpec>,
     /// The seeds' alternative root key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_types: Option<PerfSpec>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerfSpec {
     /// Measured runs of every trial (default 1); a test type may override it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeats: Option<u32>,
     /// Runs before the measured ones, measured and discarded (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<u32>,
     /// A metric whose coefficient of variation is above this (percent) is
     /// flagged noisy (default 10).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_cv_pct: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput: Option<Throughput>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<Latency>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pps: Option<Pps>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Throughput {
     #[serde(flatten)]
     pub runs: RunCounts,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_stream: Option<SingleStream>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_stream: Option<MultiStream>,
 }
 
 /// Per test type overrides of the spec's `repeats` and `warmup`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunCounts {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeats: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<u32>,
 }
 
 /// Server and client command templates of one test kind.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Commands {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_cmd: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_cmd_tcp: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_cmd_udp: Option<String>,
 }
 
@@ -125,6 +115,7 @@ pub struct Latency {
     pub protocols: Vec<Protocol>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pps {
@@ -133,9 +124,7 @@ pub struct Pps {
     #[serde(flatten)]
     pub runs: RunCounts,
     /// Accepted for the seeds' sake; pps is always multi-stream.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_stream_only: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sar_cmd: Option<String>,
     pub streams: Vec<u32>,
     #[serde(default = "default_pps_base_port")]

@@ -3,11 +3,11 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SshFile {
     /// `netns`: the hosts are the built-in lab, provisioned on demand.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lab: Option<LabKind>,
     /// The hosts are real machines elsewhere: list, validate and generate
     /// workflows only; ebpf-perf refuses to connect to them.
@@ -22,6 +22,7 @@ pub enum LabKind {
     Netns,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SshHost {
@@ -30,14 +31,11 @@ pub struct SshHost {
     pub port: u16,
     pub user: String,
     pub workdir: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_env: Option<String>,
     #[serde(default)]
     pub host_key_check: HostKeyCheck,
     /// known_hosts file to check and extend; default `~/.ssh/known_hosts`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_hosts: Option<String>,
 }
 

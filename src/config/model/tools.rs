@@ -4,6 +4,7 @@ use super::{Scalar, Target};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ToolsFile {
@@ -11,7 +12,6 @@ pub struct ToolsFile {
     #[serde(default)]
     pub budgets: IndexMap<String, f64>,
     /// Default regression limit (percentage points of overhead growth).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regression_pct: Option<f64>,
     pub ebpf_tools: IndexMap<String, ToolRaw>,
     /// Cases that implement the same thing, shown side by side in reports.
@@ -20,57 +20,43 @@ pub struct ToolsFile {
 }
 
 /// `comparisons:` entry: two or more cases, `case_N` or `tool_id::case_N`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComparisonRaw {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub cases: Vec<String>,
 }
 
 /// A tool in either of the seeds' shapes; `validate` turns it into one shape.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ToolRaw {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     // nested shape
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub testcase_source: Option<TestcaseSource>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_associations: Option<TestAssociations>,
     // flat shape
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub testcase_file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_ids: Option<Vec<u32>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applicable_environments: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance_test_types: Option<Vec<String>>,
     // program shape
     /// Directory of the tool on the hosts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// The program file in `path` (`.bt` runs with bpftrace, `.py` with python3).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub executable: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<ToolParameters>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_scope: Option<TestScope>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cases: Option<Vec<InlineCase>>,
     #[serde(default)]
     pub resource_monitoring: ResourceMonitoring,
     /// This tool's budgets; they override the file's defaults by name.
     #[serde(default)]
     pub budgets: IndexMap<String, f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regression_pct: Option<f64>,
 }
 
