@@ -109,15 +109,8 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
         ));
     }
     for b in &a.budgets {
-        out.push(format!(
-            "budget {} {}: {} (measured {} {}; {})",
-            b.name,
-            b.limit,
-            b.verdict.as_str(),
-            num(b.measured.value),
-            interval(&b.measured, ""),
-            basis(b, a)
-        ));
+        let (head, measured, basis) = budget_parts(b, a);
+        out.push(format!("{head} (measured {measured}; {basis})"));
     }
     for r in &a.regressions {
         out.push(regression_line(r));
@@ -150,16 +143,19 @@ fn basis(b: &BudgetVerdict, a: &Analysis) -> String {
     }
 }
 
-pub fn budget_failure(b: &BudgetVerdict, a: &Analysis) -> String {
-    format!(
-        "budget {} {}: {}: measured {} {} ({})",
-        b.name,
-        b.limit,
-        b.verdict.as_str(),
-        num(b.measured.value),
-        interval(&b.measured, ""),
-        basis(b, a)
+/// A budget verdict's words: `budget NAME LIMIT: VERDICT`, the measured
+/// value with its interval, and what it was measured on.
+fn budget_parts(b: &BudgetVerdict, a: &Analysis) -> (String, String, String) {
+    (
+        format!("budget {} {}: {}", b.name, b.limit, b.verdict.as_str()),
+        format!("{} {}", num(b.measured.value), interval(&b.measured, "")),
+        basis(b, a),
     )
+}
+
+pub fn budget_failure(b: &BudgetVerdict, a: &Analysis) -> String {
+    let (head, measured, basis) = budget_parts(b, a);
+    format!("{head}: measured {measured} ({basis})")
 }
 
 /// One regression verdict, as system-out and `<failure>` both say it.

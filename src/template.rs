@@ -85,17 +85,7 @@ pub fn render<'v>(
     template: &str,
     value: impl Fn(&str) -> Option<Cow<'v, str>>,
 ) -> Result<String, Unknown> {
-    let mut out = String::with_capacity(template.len() + 32);
-    for seg in parse(template) {
-        match seg {
-            Segment::Text(t) => out.push_str(&t),
-            Segment::Placeholder(name) => {
-                let v = value(name).ok_or_else(|| Unknown(name.to_string()))?;
-                out.push_str(&quote(&v));
-            }
-        }
-    }
-    Ok(out)
+    substitute(template, |name| Some(quote(&value(name)?).into_owned()))
 }
 
 /// Fills a template whose result is not shell text (a file path): values go
@@ -104,6 +94,10 @@ pub fn fill<'v>(
     template: &str,
     value: impl Fn(&str) -> Option<Cow<'v, str>>,
 ) -> Result<String, Unknown> {
+    substitute(template, |name| value(name).map(Cow::into_owned))
+}
+
+fn substitute(template: &str, value: impl Fn(&str) -> Option<String>) -> Result<String, Unknown> {
     let mut out = String::with_capacity(template.len() + 32);
     for seg in parse(template) {
         match seg {

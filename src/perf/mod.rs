@@ -299,10 +299,7 @@ pub fn flat(m: &Metrics) -> BTreeMap<Name, f64> {
 mod tests {
     use super::*;
 
-    fn data(name: &str) -> String {
-        std::fs::read_to_string(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap()
-    }
+    use crate::test_data as data;
 
     #[test]
     fn multi_stream_sums_receiver_throughput() {

@@ -177,10 +177,7 @@ mod tests {
     //! sysstat 12.6.1) in the lab; see tests/data/.
     use super::*;
 
-    fn data(name: &str) -> String {
-        std::fs::read_to_string(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap()
-    }
+    use crate::test_data as data;
 
     #[test]
     fn iperf3_tcp() {

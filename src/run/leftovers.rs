@@ -121,11 +121,12 @@ pub fn running(
     only_ebpf: bool,
 ) -> Result<Vec<(String, ProcessRecord)>, StepError> {
     let root = naming::results_root(workdir);
+    let script = list_script(&root, only_ebpf);
     let out = trace.check(
         remote,
         host,
         "look for processes of earlier runs",
-        &list_script(&root, only_ebpf),
+        &script,
         SHORT,
     )?;
     Ok(out
@@ -235,13 +236,8 @@ pub fn take(
     let mut notes = Vec::new();
     let mut waiting: Option<(Instant, Instant)> = None;
     loop {
-        let out = trace.check(
-            remote,
-            host,
-            "take lease",
-            &create_script(&lease, me),
-            SHORT,
-        )?;
+        let script = create_script(&lease, me);
+        let out = trace.check(remote, host, "take lease", &script, SHORT)?;
         let Some(held) = out.stdout.strip_prefix("held\n") else {
             break;
         };

@@ -247,14 +247,16 @@ impl Costs {
         let f = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |x| format!("{x:.1}{unit}"));
         let mut out = Vec::new();
         for (h, t) in &self.tool {
+            let [ca, cp] = [t.cpu_avg_percent, t.cpu_peak_percent].map(|v| f(v, "%"));
+            let [ra, rp, rg] = [
+                t.rss_avg_kb,
+                t.rss_peak_kb,
+                t.rss_growth_since_case_start_kb,
+            ]
+            .map(|v| f(v, " kB"));
+            let log = f(t.log_growth_bytes_per_second, " B/s");
             out.push(format!(
-                "tool[{h}] cpu avg {} peak {}, rss avg {} peak {} growth {}, log {}",
-                f(t.cpu_avg_percent, "%"),
-                f(t.cpu_peak_percent, "%"),
-                f(t.rss_avg_kb, " kB"),
-                f(t.rss_peak_kb, " kB"),
-                f(t.rss_growth_since_case_start_kb, " kB"),
-                f(t.log_growth_bytes_per_second, " B/s"),
+                "tool[{h}] cpu avg {ca} peak {cp}, rss avg {ra} peak {rp} growth {rg}, log {log}"
             ));
             if let Some(b) = &t.bpf {
                 out.push(format!(
@@ -267,13 +269,15 @@ impl Costs {
             }
         }
         for (h, c) in &self.hosts {
+            let [ba, bp, si] = [
+                c.cpu_busy_avg_percent,
+                c.cpu_busy_peak_percent,
+                c.softirq_avg_percent,
+            ]
+            .map(|v| f(v, "%"));
+            let [rx, tx] = [c.rx_pps_avg, c.tx_pps_avg].map(|v| f(v, ""));
             out.push(format!(
-                "host[{h}] cpu busy avg {} peak {}, softirq {}, rx {} pps, tx {} pps",
-                f(c.cpu_busy_avg_percent, "%"),
-                f(c.cpu_busy_peak_percent, "%"),
-                f(c.softirq_avg_percent, "%"),
-                f(c.rx_pps_avg, ""),
-                f(c.tx_pps_avg, ""),
+                "host[{h}] cpu busy avg {ba} peak {bp}, softirq {si}, rx {rx} pps, tx {tx} pps"
             ));
         }
         out

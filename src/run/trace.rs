@@ -140,13 +140,8 @@ impl Trace {
     ) -> Result<(), StepError> {
         let start = Instant::now();
         let res = r.wait_exit(host, p, timeout, cancel);
-        self.record(
-            host,
-            step,
-            &format!("wait for PID {} to exit", p.pid),
-            start,
-            None,
-        );
+        let what = format!("wait for PID {} to exit", p.pid);
+        self.record(host, step, &what, start, None);
         res.map_err(|e| StepError::remote(step, &e).on(host))
     }
 
@@ -175,13 +170,8 @@ impl Trace {
         let start = Instant::now();
         let s = r.stop_many(host, ps, grace);
         for p in ps {
-            self.record(
-                host,
-                step,
-                &format!("stop PID {} (TERM, KILL after {grace:?})", p.pid),
-                start,
-                None,
-            );
+            let what = format!("stop PID {} (TERM, KILL after {grace:?})", p.pid);
+            self.record(host, step, &what, start, None);
         }
         s.map_err(|e| StepError::remote(step, &e).on(host))
     }

@@ -65,8 +65,9 @@ pub(super) fn check_hooks(
                         ck.template(src, &at("output"), out, &known);
                     }
                 }
-                check_background(ck, src, &at, layer, phase, task);
-                check_ebpf_use(ck, src, &at, layer, phase, task);
+                for (key, message) in placement_problems(layer, phase, task) {
+                    ck.at(src, &at(key), message);
+                }
                 if let Some(how) = kills_by_name(&task.run) {
                     if lab {
                         ck.at(
@@ -110,65 +111,47 @@ pub(super) fn check_hooks(
     h.clone()
 }
 
-/// A background task runs from the end of its layer's setup to the start
-/// of its teardown: it belongs under setup, and it has no timeout.
-fn check_background<'a>(
-    ck: &mut Checker,
-    src: &Source,
-    at: &dyn Fn(&'static str) -> [&'a str; 5],
-    layer: &str,
-    phase: &str,
-    task: &HookTask,
-) {
-    if !task.background {
-        return;
-    }
-    if phase == "teardown" {
-        ck.at(
-            src,
-            &at("background"),
+/// What is wrong with where a task stands, as (key, message) pairs.
+/// A background task runs from the end of its layer's setup to the start of
+/// its teardown: it belongs under setup, and it has no timeout.
+/// `{ebpf_pid}`/`{ebpf_command}` exist only while an eBPF cycle's program runs.
+fn placement_problems(layer: &str, phase: &str, task: &HookTask) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if task.background && phase == "teardown" {
+        out.push((
+            "background",
             format!(
                 "a background task starts after the {layer} layer's setup and is stopped before its \
                  teardown; list it under {layer}.setup"
             ),
-        );
+        ));
     }
-    if task.timeout.is_some() {
-        ck.at(
-            src,
-            &at("timeout"),
-            "a background task runs until its layer ends and is then stopped by PID; drop the timeout",
-        );
+    if task.background && task.timeout.is_some() {
+        out.push((
+            "timeout",
+            "a background task runs until its layer ends and is then stopped by PID; drop the timeout"
+                .into(),
+        ));
     }
-}
-
-/// `{ebpf_pid}`/`{ebpf_command}` exist only while an eBPF cycle's program runs.
-fn check_ebpf_use<'a>(
-    ck: &mut Checker,
-    src: &Source,
-    at: &dyn Fn(&'static str) -> [&'a str; 5],
-    layer: &str,
-    phase: &str,
-    task: &HookTask,
-) {
     if !task.uses_ebpf() || layer == "global" || layer == "tool" {
-        return;
+        return out;
     }
     if task.when != When::Ebpf {
-        ck.at(
-            src,
-            &at("run"),
-            "uses {ebpf_pid} or {ebpf_command}, which only eBPF cycles have; add `when: ebpf`",
-        );
+        out.push((
+            "run",
+            "uses {ebpf_pid} or {ebpf_command}, which only eBPF cycles have; add `when: ebpf`"
+                .into(),
+        ));
     }
     if layer == "case" && phase == "setup" && !task.background {
-        ck.at(
-            src,
-            &at("run"),
+        out.push((
+            "run",
             "uses {ebpf_pid} or {ebpf_command}, but case setup tasks run before the eBPF program \
-             starts; make it `background: true` (started once the program runs) or a test task",
-        );
+             starts; make it `background: true` (started once the program runs) or a test task"
+                .into(),
+        ));
     }
+    out
 }
 
 #[cfg(test)]
