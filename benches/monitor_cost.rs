@@ -8,8 +8,8 @@
 //! Run as root: `cargo bench --bench monitor_cost`.
 
 use ebpf_perf::host::proc;
-use ebpf_perf::host::process::ProcessRecord;
 use ebpf_perf::host::remote::{Remote, SHORT};
+use ebpf_perf::shell::process::ProcessRecord;
 use std::time::{Duration, Instant};
 
 const HOST: &str = "host-server";

@@ -8,7 +8,7 @@
 //! values of bpftrace's positional parameters are not in the script, so they
 //! start as "0", and the output says so.
 
-use crate::template::quote;
+use crate::shell::quote;
 use serde_yaml::{Mapping, Value};
 use std::path::{Path, PathBuf};
 

@@ -8,6 +8,7 @@
 pub mod domain;
 pub mod exit;
 pub mod logging;
+pub mod shell;
 pub mod metrics;
 pub mod naming;
 pub mod stats;

@@ -6,6 +6,7 @@
 //! blocks (`{ @n = count(); }`) pass through unchanged; `{{` and `}}` write a
 //! literal `{` or `}` where a name would otherwise be read.
 
+use crate::shell::quote;
 use std::borrow::Cow;
 
 /// A piece of a parsed template.
@@ -108,19 +109,6 @@ fn substitute(template: &str, value: impl Fn(&str) -> Option<String>) -> Result<
         }
     }
     Ok(out)
-}
-
-/// Shell-quotes one word for a POSIX shell (no quoting when it is not needed).
-pub fn quote(word: &str) -> Cow<'_, str> {
-    // try_quote only fails on a NUL byte, which no shell word can carry; drop it.
-    match shlex::try_quote(word) {
-        Ok(q) => q,
-        Err(_) => Cow::Owned(
-            shlex::try_quote(&word.replace('\0', ""))
-                .map(Cow::into_owned)
-                .unwrap_or_default(),
-        ),
-    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 mod common;
 
 use ebpf_perf::config::HostKeyCheck;
-use ebpf_perf::host::process::Stopped;
 use ebpf_perf::host::remote::{Remote, RemoteError, SHORT};
+use ebpf_perf::shell::process::Stopped;
 use ebpf_perf::template;
 use rstest::rstest;
 use std::borrow::Cow;
@@ -202,7 +202,7 @@ fn pid_reuse_guard_leaves_other_processes_alone() {
         )
         .unwrap();
     // A record whose start time differs describes an earlier process with the same PID.
-    let stale = ebpf_perf::host::process::ProcessRecord {
+    let stale = ebpf_perf::shell::process::ProcessRecord {
         start_time: rec.start_time - 1,
         ..rec.clone()
     };

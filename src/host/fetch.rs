@@ -3,7 +3,7 @@
 
 use crate::host::remote::{Progress, Remote, RemoteError, SHORT};
 use crate::naming;
-use crate::template::quote;
+use crate::shell::steps;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -87,15 +87,7 @@ pub fn fetch(
         .parent()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "/".into());
-    let made = remote.check(
-        host,
-        &format!(
-            "t=$(mktemp /tmp/ebpf-perf-fetch.XXXXXX.tgz) && tar czf \"$t\" -C {} {} && echo \"$t\"",
-            quote(&parent),
-            quote(&base)
-        ),
-        Duration::from_secs(600),
-    )?;
+    let made = remote.check(host, &steps::pack(&parent, &base), Duration::from_secs(600))?;
     let archive = made.stdout.trim().to_string();
     let local_tmp = tempfile::Builder::new()
         .suffix(".tgz")
@@ -106,7 +98,7 @@ pub fn fetch(
         })?;
     let got = remote.download(host, &archive, local_tmp.path(), progress);
     // The remote archive goes whatever happened.
-    let cleanup = remote.exec(host, &format!("rm -f -- {}", quote(&archive)), SHORT);
+    let cleanup = remote.exec(host, &steps::rm_f(&archive), SHORT);
     let n = got?;
     cleanup?;
     let f = std::fs::File::open(local_tmp.path()).map_err(|source| FetchError::Local {

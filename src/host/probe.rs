@@ -3,7 +3,6 @@
 
 use crate::config::Config;
 use crate::host::remote::{Remote, SHORT};
-use crate::template::quote;
 
 #[derive(Debug, Clone)]
 pub struct HostCheck {
@@ -54,12 +53,7 @@ pub fn probe(cfg: &Config, remote: &Remote, name: &str, tools: &[String]) -> Hos
             return row;
         }
     }
-    let probe = format!(
-        "d={wd}; mkdir -p \"$d\" && t=\"$d/.ebpf-perf-write-test.$$\" && : > \"$t\" && rm -f \"$t\" && echo workdir-ok\n\
-         for t in {tools}; do command -v \"$t\" >/dev/null 2>&1 || echo \"missing $t\"; done",
-        wd = quote(&h.workdir),
-        tools = tools.iter().map(|t| quote(t).into_owned()).collect::<Vec<_>>().join(" ")
-    );
+    let probe = crate::shell::steps::probe(&h.workdir, tools);
     match remote.exec(name, &probe, SHORT) {
         Ok(out) => {
             row.workdir_writable = out.stdout.lines().any(|l| l == "workdir-ok");

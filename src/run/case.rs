@@ -10,7 +10,7 @@ use super::{Active, Program, Runner, Undo};
 use crate::config::{HookTask, Target as CaseTarget};
 use crate::host::remote::SHORT;
 use crate::naming;
-use crate::template::quote;
+use crate::shell::steps;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ pub fn setup(
             &r.remote,
             &t.host,
             "create case directory",
-            &format!("mkdir -p {}", quote(&t.dir)),
+            &steps::mkdir_p(&[&t.dir]),
             SHORT,
         )?;
     }

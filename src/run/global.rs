@@ -10,7 +10,7 @@ use super::vars::{self};
 use super::{Active, Runner, Undo};
 use crate::host::remote::SHORT;
 use crate::naming;
-use crate::template::quote;
+use crate::shell::steps;
 use serde_json::json;
 
 pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepError> {
@@ -71,16 +71,16 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
     super::monitoring::deploy(r, trace, &names)?;
     for (h, role) in &hosts {
         let dir = r.session_dir(h);
+        let root = naming::results_root(&r.cfg.ssh_hosts[h].workdir);
         trace.check(
             &r.remote,
             h,
             "create result roots",
-            &format!(
-                "mkdir -p {}/baseline {}/ebpf {}",
-                quote(&naming::results_root(&r.cfg.ssh_hosts[h].workdir)),
-                quote(&naming::results_root(&r.cfg.ssh_hosts[h].workdir)),
-                quote(&dir)
-            ),
+            &steps::mkdir_p(&[
+                format!("{root}/baseline"),
+                format!("{root}/ebpf"),
+                dir.clone(),
+            ]),
             SHORT,
         )?;
         let ifaces: Vec<String> = r
@@ -94,7 +94,7 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
             &r.remote,
             h,
             "record host facts",
-            &facts_script(&ifaces),
+            &steps::host_facts(&ifaces),
             SHORT,
         )?;
         let facts = parse_facts(&out.stdout);
@@ -120,18 +120,6 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
     }
     a.undo.push(Undo::Summary);
     Ok(())
-}
-
-fn facts_script(ifaces: &[String]) -> String {
-    let mut s = String::from(
-        "echo \"kernel=$(uname -r)\"; echo \"cpus=$(nproc)\"; \
-         echo \"cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\"\n",
-    );
-    for i in ifaces {
-        let q = quote(i);
-        s += &format!("echo @nic {q}; ethtool -i {q} 2>/dev/null; echo @offload {q}; ethtool -k {q} 2>/dev/null\n");
-    }
-    s + "echo @sysctl; sysctl -a 2>/dev/null | grep '^net\\.' || true\n"
 }
 
 /// Host facts as JSON: kernel, CPUs, per-NIC driver and offloads, net.* sysctls.
@@ -211,16 +199,12 @@ pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError>
     for (h, _) in r.global_hosts() {
         let dirs = r.dirs.get(&h).cloned().unwrap_or_default();
         let dir = r.session_dir(&h);
-        let list: Vec<String> = dirs
-            .iter()
-            .chain(std::iter::once(&dir))
-            .map(|d| quote(d).into_owned())
-            .collect();
+        let list: Vec<&String> = dirs.iter().chain(std::iter::once(&dir)).collect();
         let out = trace.check(
             &r.remote,
             &h,
             "count result files",
-            &format!("echo \"$(find {l} -type f 2>/dev/null | wc -l) $(du -scb {l} 2>/dev/null | tail -n 1 | cut -f1)\"", l = list.join(" ")),
+            &steps::count_files(&list),
             SHORT,
         )?;
         let mut it = out.stdout.split_whitespace();

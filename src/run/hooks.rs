@@ -15,11 +15,11 @@ use super::trace::Trace;
 use super::vars::Role;
 use super::Program;
 use crate::config::{HookTarget, HookTask, When};
-use crate::host::process::{ProcessRecord, Stopped};
 use crate::host::remote::Remote;
 use crate::naming;
 use crate::perf::Vars;
-use crate::template::quote;
+use crate::shell::process::{ProcessRecord, Stopped};
+use crate::shell::steps;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -123,16 +123,6 @@ fn entry(layer: &str, phase: &str, task: &HookTask, t: &Target, command: &str) -
     }
 }
 
-/// `command` with its stdout and stderr going to `file`, written as `.part`
-/// and renamed when the command ends; exits with the command's status.
-fn to_output(command: &str, file: &str) -> String {
-    format!(
-        "o={f}; mkdir -p \"$(dirname \"$o\")\" || exit 1\n( {command}\n) >\"$o.part\" 2>&1; s=$?\n\
-         mv -f \"$o.part\" \"$o\"; exit $s",
-        f = quote(file)
-    )
-}
-
 /// The results of one layer instance, saved on each target host.
 #[derive(Debug, Clone, Default)]
 pub struct HookLog {
@@ -193,7 +183,7 @@ pub fn run(
                 }
             };
             let script = match &output_file {
-                Some(f) => to_output(&command, f),
+                Some(f) => steps::to_output(&command, f),
                 None => command.clone(),
             };
             let timeout = Duration::from_secs(u64::from(task.timeout.unwrap_or(DEFAULT_TIMEOUT)));
@@ -359,7 +349,7 @@ pub fn stop_background(
                         r,
                         &b.host,
                         "read background hook output",
-                        &format!("tail -c 1000 {}", quote(&b.output)),
+                        &steps::tail_bytes(&b.output, 1000),
                         crate::host::remote::SHORT,
                         None,
                     ) {

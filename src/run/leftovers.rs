@@ -19,10 +19,10 @@
 use super::error::StepError;
 use super::trace::Trace;
 use crate::host::proc;
-use crate::host::process::{self, ProcessRecord, Stopped};
 use crate::host::remote::{Remote, SHORT};
 use crate::naming;
-use crate::template::quote;
+use crate::shell::process::{self, ProcessRecord, Stopped};
+use crate::shell::steps;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -93,25 +93,6 @@ impl Owner {
     }
 }
 
-/// Lists recorded processes under `root` that have no exit status and still
-/// run: `left PIDFILE PID STARTTIME` lines.
-fn list_script(root: &str, only_ebpf: bool) -> String {
-    let names = if only_ebpf {
-        "-name 'ebpf_pid_*.txt'"
-    } else {
-        "\\( -name '*.pid' -o -name 'ebpf_pid_*.txt' \\)"
-    };
-    format!(
-        "{}\nfind {} -type f {names} 2>/dev/null | while IFS= read -r f; do\n\
-         [ -f \"$f.exit\" ] && continue\n\
-         read -r p t _ < \"$f\" 2>/dev/null || continue\n\
-         alive \"$p\" \"$t\" && echo \"left $f $p $t\"\n\
-         done; true\n",
-        process::ALIVE_FN,
-        quote(root)
-    )
-}
-
 /// Recorded processes of ours that still run on `host`.
 pub fn running(
     remote: &Remote,
@@ -121,7 +102,7 @@ pub fn running(
     only_ebpf: bool,
 ) -> Result<Vec<(String, ProcessRecord)>, StepError> {
     let root = naming::results_root(workdir);
-    let script = list_script(&root, only_ebpf);
+    let script = steps::list_left(&root, only_ebpf);
     let out = trace.check(
         remote,
         host,
@@ -190,34 +171,6 @@ pub fn stop_left(
 const LEASE_POLL: Duration = Duration::from_secs(2);
 const WAIT_NOTE: Duration = Duration::from_secs(60);
 
-/// Creates the lease only if there is none (a hard link of a complete file
-/// is atomic and fails when the name exists): prints `taken`, or `held` and
-/// the lease that is there.
-fn create_script(lease: &str, me: &Owner) -> String {
-    format!(
-        "l={l}; t=\"$l.new.$$\"\n\
-         mkdir -p \"$(dirname \"$l\")\" || exit 1\n\
-         printf '%s' {text} > \"$t\" || {{ rm -f \"$t\"; exit 1; }}\n\
-         if ln \"$t\" \"$l\" 2>/dev/null; then rm -f \"$t\"; echo taken; exit 0; fi\n\
-         rm -f \"$t\"; echo held; cat \"$l\" 2>/dev/null; true\n",
-        l = quote(lease),
-        text = quote(&me.text()),
-    )
-}
-
-/// Removes the lease only if it still is `expected` (moved aside first, so
-/// that of two runs taking over the same stale lease only one removes it,
-/// and a lease taken meanwhile is put back).
-fn remove_if_script(lease: &str, expected: &str) -> String {
-    format!(
-        "l={l}; m=\"$l.takeover.$$\"\n\
-         mv -f \"$l\" \"$m\" 2>/dev/null || exit 0\n\
-         if [ \"$(cat \"$m\")\" = {e} ]; then rm -f \"$m\"; else ln \"$m\" \"$l\" 2>/dev/null; rm -f \"$m\"; fi\n",
-        l = quote(lease),
-        e = quote(expected.trim_end()),
-    )
-}
-
 /// Takes the lease on `host` for `me`, then stops what a dead earlier run
 /// left (see the module doc). A lease whose owner is gone is taken over;
 /// `force` also takes over one that cannot be checked from here. A lease
@@ -236,7 +189,7 @@ pub fn take(
     let mut notes = Vec::new();
     let mut waiting: Option<(Instant, Instant)> = None;
     loop {
-        let script = create_script(&lease, me);
+        let script = steps::lease_create(&lease, &me.text());
         let out = trace.check(remote, host, "take lease", &script, SHORT)?;
         let Some(held) = out.stdout.strip_prefix("held\n") else {
             break;
@@ -252,7 +205,7 @@ pub fn take(
                     remote,
                     host,
                     "take lease",
-                    &remove_if_script(&lease, held),
+                    &steps::lease_remove_if(&lease, held),
                     SHORT,
                 )?;
                 continue;
@@ -315,7 +268,7 @@ pub fn take(
             remote,
             host,
             "take over lease",
-            &remove_if_script(&lease, &owner.text()),
+            &steps::lease_remove_if(&lease, &owner.text()),
             SHORT,
         )?;
     }
@@ -337,15 +290,8 @@ pub fn release(
     workdir: &str,
     me: &Owner,
 ) -> Result<(), StepError> {
-    let lease = quote(&naming::lease_path(workdir)).into_owned();
-    let mine = quote(me.text().trim()).into_owned();
-    trace.check(
-        remote,
-        host,
-        "release lease",
-        &format!("[ \"$(cat {lease} 2>/dev/null)\" = {mine} ] && rm -f {lease}; true"),
-        SHORT,
-    )?;
+    let script = steps::lease_release(&naming::lease_path(workdir), &me.text());
+    trace.check(remote, host, "release lease", &script, SHORT)?;
     Ok(())
 }
 
@@ -418,17 +364,17 @@ mod tests {
         let lease = dir.path().join(".ebpf-perf/lease").display().to_string();
         let a = Owner::me("20261122_000001");
         let b = Owner::me("20261122_000002");
-        assert_eq!(sh(&create_script(&lease, &a)), "taken\n");
+        assert_eq!(sh(&steps::lease_create(&lease, &a.text())), "taken\n");
         assert_eq!(
-            sh(&create_script(&lease, &b)),
+            sh(&steps::lease_create(&lease, &b.text())),
             format!("held\n{}", a.text())
         );
         // Taking over b's (stale) lease must not remove a's.
-        sh(&remove_if_script(&lease, &b.text()));
+        sh(&steps::lease_remove_if(&lease, &b.text()));
         assert_eq!(std::fs::read_to_string(&lease).unwrap(), a.text());
-        sh(&remove_if_script(&lease, &a.text()));
+        sh(&steps::lease_remove_if(&lease, &a.text()));
         assert!(!std::path::Path::new(&lease).exists());
-        assert_eq!(sh(&create_script(&lease, &b)), "taken\n");
+        assert_eq!(sh(&steps::lease_create(&lease, &b.text())), "taken\n");
         // Nothing but the lease is left in its directory.
         let names: Vec<_> = std::fs::read_dir(dir.path().join(".ebpf-perf"))
             .unwrap()

@@ -30,11 +30,11 @@ pub struct TrialRun {
 }
 
 use crate::config::Config;
-use crate::host::process::ProcessRecord;
 use crate::host::remote::Remote;
 use crate::matrix::Matrix;
 use crate::naming;
 use crate::results::{self, Status, TrialResult};
+use crate::shell::process::ProcessRecord;
 use fixtures::ScopeKey;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -398,10 +398,10 @@ impl Runner {
                 &self.remote,
                 &p.host,
                 "eBPF program exited",
-                &format!(
-                    "cat {} 2>/dev/null; echo; tail -c 2000 {}",
-                    crate::template::quote(&p.record.status_file),
-                    crate::template::quote(&p.stderr_file)
+                &crate::shell::steps::status_and_stderr(
+                    &p.record.status_file,
+                    &p.stderr_file,
+                    2000,
                 ),
                 crate::host::remote::SHORT,
                 None,

@@ -7,12 +7,12 @@ use super::error::StepError;
 use super::trace::Trace;
 use super::vars::{self, Role};
 use super::{Active, Runner, Undo};
-use crate::host::process::ProcessRecord;
 use crate::host::remote::SHORT;
 use crate::matrix::Cycle;
 use crate::monitor::summary::{self, HostCost, ToolCost};
 use crate::naming;
-use crate::template::quote;
+use crate::shell::process::ProcessRecord;
+use crate::shell::steps;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -70,10 +70,7 @@ pub fn deploy(r: &mut Runner, trace: &mut Trace, hosts: &[String]) -> Result<(),
             &r.remote,
             h,
             "deploy monitor",
-            &format!(
-                "uname -m; if test -x {}; then echo present; fi",
-                quote(&path)
-            ),
+            &steps::agent_probe(&path),
             SHORT,
         )?;
         let mut lines = probe.stdout.lines();
@@ -91,7 +88,7 @@ pub fn deploy(r: &mut Runner, trace: &mut Trace, hosts: &[String]) -> Result<(),
                 &r.remote,
                 h,
                 "deploy monitor",
-                &format!("chmod 755 {}", quote(&path)),
+                &steps::chmod_exec(&path),
                 SHORT,
             )?;
         }
@@ -178,25 +175,14 @@ pub fn start(
             .get("interface")
             .unwrap_or("")
             .to_string();
-        let mut cmd = format!(
-            "exec {} --ts {ts} --host-dir {} --iface {}",
-            quote(&agent),
-            quote(&host_dir),
-            quote(&iface)
-        );
+        let mut cmd = steps::agent_cmd(&agent, ts, &host_dir, &iface);
         let mut tool_dir = None;
         if let (Some((_, rec, log)), Some(m)) =
             (programs.iter().find(|(h, _, _)| *h == host), &monitoring)
         {
             if m.enabled {
                 let dir = format!("{root}/ebpf_monitoring");
-                cmd += &format!(
-                    " --tool-dir {} --tool {} {} --log {}",
-                    quote(&dir),
-                    rec.pid,
-                    rec.start_time,
-                    quote(log)
-                );
+                cmd += &steps::agent_tool_args(&dir, rec.pid, rec.start_time, log);
                 for (on, flag) in [
                     (m.cpu, "--no-cpu"),
                     (m.memory, "--no-memory"),
@@ -336,12 +322,8 @@ pub fn collect(
             let Some(start) = from.get(host) else {
                 return Ok(None);
             };
-            let mut script = format!(
-            "a={}; b=$({HOST_NOW})\n\
-             sl() {{ [ -f \"$1\" ] || return 0; awk -v a=\"$a\" -v b=\"$b\" '{{ t = $1 \" \" $2 }} t < a {{ if (t != pt) buf = \"\"; buf = buf $0 ORS; pt = t; next }} t <= b {{ printf \"%s\", buf; buf = \"\"; print }}' \"$1\" | tee \"$2.part\" && mv -f \"$2.part\" \"$2\" || rm -f \"$2.part\"; }}\n{}",
-            quote(start),
-            super::space::guard(&trial_dir),
-        );
+            let mut script =
+                steps::slice_prelude(start, HOST_NOW, &super::space::guard(&trial_dir));
             let mut files: Vec<(&str, String, String)> = HOST_FILES
                 .iter()
                 .map(|n| {
@@ -360,17 +342,11 @@ pub fn collect(
                         format!("{trial_dir}/ebpf_monitoring/{n}_{trial_ts}.log"),
                     )
                 }));
-                script += &format!(
-                    "echo {SLICE_MARK} first_memory; head -n 1 {} 2>/dev/null\n",
-                    quote(&format!("{td}/tool_memory_{}.log", a.ts))
-                );
+                let first = format!("{td}/tool_memory_{}.log", a.ts);
+                script += &steps::first_line(SLICE_MARK, "first_memory", &first);
             }
             for (name, src, dst) in &files {
-                script += &format!(
-                    "echo {SLICE_MARK} {name}; sl {} {}\n",
-                    quote(src),
-                    quote(dst)
-                );
+                script += &steps::slice(SLICE_MARK, name, src, dst);
             }
             let out = t.check(&r.remote, host, "collect monitoring", &script, SHORT)?;
             let mut parts: BTreeMap<String, String> = BTreeMap::new();

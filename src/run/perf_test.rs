@@ -7,10 +7,10 @@ use super::error::StepError;
 use super::trace::Trace;
 use super::Runner;
 use crate::domain::Variant;
-use crate::host::process::ProcessRecord;
 use crate::host::remote::{Spawn, SHORT};
 use crate::perf::{self, Metrics, Vars};
-use crate::template::quote;
+use crate::shell::process::ProcessRecord;
+use crate::shell::steps;
 use std::time::{Duration, Instant};
 
 /// How long servers may take to listen.
@@ -79,21 +79,9 @@ pub(super) fn run(
     }
     // Ready when every port listens (polled, no fixed sleep); a server that
     // exits instead fails the step with the tail of its log.
-    let mut wait = format!(
-        "{}\n{}\nend=$(( $(cs) + {READY_TIMEOUT_S}00 ))\nready() {{ until ss -Hltn \"sport = :$1\" | grep -q .; do\n\
-         alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited right after starting:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}\n\
-         [ \"$(cs)\" -ge \"$end\" ] && {{ echo \"port $1 is not listening after {READY_TIMEOUT_S} s\" >&2; exit 1; }}; sleep 0.02; done\n\
-         alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited after it listened:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}; }}\n",
-        crate::host::process::ALIVE_FN,
-        crate::host::process::CLOCK_FN,
-    );
+    let mut wait = steps::ready_prelude(READY_TIMEOUT_S);
     for ((port, (_, _, rec)), log) in plan.ports.iter().zip(started.iter()).zip(&logs) {
-        wait += &format!(
-            "ready {port} {} {} {}\n",
-            rec.pid,
-            rec.start_time,
-            quote(log)
-        );
+        wait += &steps::ready(*port, rec.pid, rec.start_time, log);
     }
     trace
         .check(&r.remote, &ctx.server, "wait for servers", &wait, SHORT)
@@ -141,7 +129,7 @@ pub(super) fn run(
     }
     // Clients, all started together, as one recorded process group.
     let dir = format!("{}/client_results", ctx.client_dir);
-    let mut script = format!("cd {} || exit 1\n", quote(&dir));
+    let mut script = steps::cd(&dir);
     // Each output is written as .part and renamed in place only after the
     // run, when its disk still has room (see `read client results`).
     for (i, port) in plan.ports.iter().enumerate() {
@@ -183,11 +171,7 @@ pub(super) fn run(
         timeout,
         &r.cancel,
     )?;
-    let mut collect = format!(
-        "cd {} || exit 1\n{}",
-        quote(&dir),
-        super::space::guard(&dir)
-    );
+    let mut collect = steps::cd(&dir) + &super::space::guard(&dir);
     for s in 1..=n {
         collect += &format!(
             "[ -f stream_{s}.{ext}.part ] && mv -f stream_{s}.{ext}.part stream_{s}.{ext}\n",
@@ -245,12 +229,7 @@ pub(super) fn run(
                         &r.remote,
                         &ctx.server,
                         "read sar",
-                        &format!(
-                            "{}mv -f {part} {f} && cat {f}",
-                            super::space::guard(&ctx.server_dir),
-                            part = quote(&format!("{file}.part")),
-                            f = quote(file)
-                        ),
+                        &steps::publish_and_cat(file, &super::space::guard(&ctx.server_dir)),
                         SHORT,
                     )?
                     .stdout,

@@ -12,13 +12,7 @@ pub const MIN_FREE_KB: u64 = 8 * 1024;
 /// with a stderr line that [`crate::host::remote`] turns into a "no space" error
 /// naming `dir`.
 pub fn guard(dir: &str) -> String {
-    let d = crate::template::quote(dir);
-    format!(
-        "f=$(df -Pk -- {d} 2>/dev/null | awk 'NR==2 {{print $4}}')\n\
-         if [ -n \"$f\" ] && [ \"$f\" -lt {MIN_FREE_KB} ]; then \
-         echo \"ebpf-perf: {dir}: No space left on device ($f kB free, a trial needs {MIN_FREE_KB} kB)\" >&2; exit 3; fi\n",
-        dir = dir.replace(['"', '$', '`', '\\'], "_"),
-    )
+    crate::shell::steps::space_guard(dir, MIN_FREE_KB)
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! call of the run stage goes through here so that metadata lists them all.
 
 use super::error::StepError;
-use crate::host::process::{ProcessRecord, Stopped};
 use crate::host::remote::{CmdOutput, Remote, Spawn};
+use crate::shell::process::{ProcessRecord, Stopped};
 use serde::Serialize;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};

@@ -14,12 +14,12 @@ use super::trace::Trace;
 use super::vars::{self, Role};
 use super::Runner;
 use crate::domain::Variant;
-use crate::host::process::ProcessRecord;
 use crate::host::remote::SHORT;
 use crate::naming;
 use crate::perf::{self, Metrics};
 use crate::results;
-use crate::template::quote;
+use crate::shell::process::ProcessRecord;
+use crate::shell::steps;
 use std::time::Duration;
 
 /// Creates `{root}/{prefix}_{ts}` (never an existing one) with the subdirs.
@@ -34,15 +34,7 @@ fn make_dir(
         "{}/{rel}",
         naming::results_root(&r.cfg.ssh_hosts[host].workdir)
     );
-    let subs: Vec<String> = subdirs.iter().map(|s| format!("\"$d\"/{s}")).collect();
-    let script = format!(
-        "b={b}; d=\"$b\"; n=0; mkdir -p \"$(dirname \"$b\")\" || exit 1\n\
-         until mkdir \"$d\" 2>/dev/null; do n=$((n+1)); [ $n -gt 100 ] && exit 1; d=\"${{b}}_$n\"; done\n\
-         mkdir -p {subs} || exit 1\n{guard}echo \"$d\"",
-        b = quote(&base),
-        subs = subs.join(" "),
-        guard = super::space::guard(&base),
-    );
+    let script = steps::make_unique_dir(&base, subdirs, &super::space::guard(&base));
     Ok(trace
         .check(&r.remote, host, "create trial directory", &script, SHORT)?
         .stdout

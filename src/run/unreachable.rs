@@ -10,7 +10,7 @@
 
 use super::error::StepError;
 use super::Runner;
-use crate::host::process::Stopped;
+use crate::shell::process::Stopped;
 use std::time::Duration;
 
 /// Grace of a pending stop (TERM, then KILL).
@@ -85,7 +85,7 @@ fn pid_file_of(status_file: &str) -> &str {
     status_file.strip_suffix(".exit").unwrap_or(status_file)
 }
 
-fn say_stopped(host: &str, done: &[(crate::host::process::ProcessRecord, Stopped)]) {
+fn say_stopped(host: &str, done: &[(crate::shell::process::ProcessRecord, Stopped)]) {
     for (p, how) in done {
         eprintln!(
             "ebpf-perf: {host} is back: PID {} ({}), left running while it was unreachable: {}",

@@ -28,7 +28,11 @@ fn literal(text: &str) -> String {
 /// The case command of a program-shape tool (a template).
 pub fn command(path: &str, executable: &str, template: &str) -> String {
     let file = format!("{}/{executable}", path.trim_end_matches('/'));
-    let mut cmd = format!("{}{}", runner(executable), literal(&template::quote(&file)));
+    let mut cmd = format!(
+        "{}{}",
+        runner(executable),
+        literal(&crate::shell::quote(&file))
+    );
     if !template.trim().is_empty() {
         cmd.push(' ');
         cmd.push_str(template.trim());

@@ -1,10 +1,10 @@
 //! `lab up`, `lab down`, `lab status`: making the plan real, idempotently,
 //! and removing exactly what it made. sshd runs as a process started and
-//! stopped by PID through [`crate::host::process`], like every other process.
+//! stopped by PID through [`crate::shell::process`], like every other process.
 
 use super::plan::{netns_name, LabHost, Plan, BRIDGE, GUARD_ROUTE};
 use super::{packages, sys, LabError};
-use crate::host::process::{self, ProcessRecord, Stopped};
+use crate::shell::process::{self, ProcessRecord, Stopped};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -324,20 +324,7 @@ fn start_sshd(plan: &Plan, h: &LabHost) -> Result<(), LabError> {
     }
     std::fs::write(&conf_path, conf)
         .map_err(|e| LabError::io(format!("writing {}", conf_path.display()), e))?;
-    // `ip netns exec` gives the namespace a fresh /sys without tracefs; eBPF
-    // tools run by this sshd need tracefs (tracepoints), debugfs and bpffs.
-    let inner = format!(
-        "mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing; \
-         mountpoint -q /sys/kernel/debug || mount -t debugfs nodev /sys/kernel/debug; \
-         mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf; \
-         exec /usr/sbin/sshd -D -e -f {}",
-        p(&conf_path)
-    );
-    let cmd = format!(
-        "exec ip netns exec {} sh -c {}",
-        h.netns,
-        crate::template::quote(&inner)
-    );
+    let cmd = crate::shell::steps::lab_sshd(&h.netns, &p(&conf_path));
     let log = p(&plan.sshd_log(h));
     let pid_file = p(&plan.sshd_pid_file(h));
     let out = sys::sh(&process::start_script(&cmd, &log, &log, &pid_file))?;

@@ -4,7 +4,6 @@
 //! and the exit code, output and duration returned.
 
 use super::session::Conn;
-use crate::template::quote;
 use std::io::{ErrorKind, Read};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,11 +81,7 @@ const LOCAL_GRACE: Duration = Duration::from_secs(5);
 /// The command line actually executed: the user's shell command under
 /// `timeout`, with KILL following TERM after 2 s.
 pub fn wrap(command: &str, timeout: Duration) -> String {
-    format!(
-        "exec timeout -k 2 {:.3} sh -c {}",
-        timeout.as_secs_f64(),
-        quote(command)
-    )
+    crate::shell::steps::with_timeout(command, timeout)
 }
 
 /// Where the failure happened, so the caller knows whether a retry is safe.

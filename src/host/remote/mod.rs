@@ -2,7 +2,7 @@
 //! per host, opened lazily and reused for every command of the run; a session
 //! found dead before a command started is reopened once, then the error
 //! surfaces. Commands always have a timeout; values in command lines are
-//! shell-quoted by the template layer.
+//! shell-quoted in `crate::shell`, where every snippet is built.
 //!
 //! A host that cannot be reached is marked down: its commands fail at once
 //! (no connect timeout each) until [`RETRY_UNREACHABLE`] has passed, when
@@ -23,7 +23,8 @@ pub use processes::Spawn;
 pub use session::{AuthMethod, KeyStatus};
 
 use crate::config::{Config, SshHost};
-use crate::host::process::ProcessRecord;
+use crate::shell::process::ProcessRecord;
+use crate::shell::steps;
 use exec::ExecError;
 use indexmap::IndexMap;
 use std::collections::{BTreeMap, HashMap};
@@ -341,33 +342,17 @@ impl Remote {
     }
 
     pub fn mkdir_p(&self, name: &str, dir: &str) -> Result<(), RemoteError> {
-        self.check(
-            name,
-            &format!("mkdir -p -- {}", crate::template::quote(dir)),
-            SHORT,
-        )
-        .map(drop)
+        self.check(name, &steps::mkdir_p(&[dir]), SHORT).map(drop)
     }
 
     pub fn read_file(&self, name: &str, path: &str) -> Result<String, RemoteError> {
-        self.check(
-            name,
-            &format!("cat -- {}", crate::template::quote(path)),
-            SHORT,
-        )
-        .map(|o| o.stdout)
+        self.check(name, &steps::cat(path), SHORT).map(|o| o.stdout)
     }
 
     /// Writes a file atomically: a temporary file in the same directory, then
     /// rename; a failed write leaves neither a temporary nor a short file.
     pub fn write_file(&self, name: &str, path: &str, data: &[u8]) -> Result<(), RemoteError> {
-        let q = crate::template::quote(path);
-        let tmp_path = format!("{path}.tmp.ebpf-perf");
-        let tmp = crate::template::quote(&tmp_path);
-        let cmd = format!(
-            "mkdir -p -- \"$(dirname -- {q})\" || exit 1\n\
-             cat > {tmp} && mv -f -- {tmp} {q} || {{ rm -f -- {tmp}; exit 1; }}"
-        );
+        let cmd = steps::write_stdin_to(path);
         match self.check_with_stdin(name, &cmd, data) {
             Err(RemoteError::NoSpace { host, detail, .. }) => Err(RemoteError::NoSpace {
                 host,

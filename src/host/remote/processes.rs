@@ -1,9 +1,9 @@
 //! Processes on a host through [`Remote`]: started detached, waited for,
-//! stopped by PID (see [`crate::host::process`]), and the stops that could
+//! stopped by PID (see [`crate::shell::process`]), and the stops that could
 //! not reach their host, kept to be done once it is back.
 
 use super::{locked, tail, Remote, RemoteError, SHORT};
-use crate::host::process::{self, ProcessRecord, Stopped};
+use crate::shell::process::{self, ProcessRecord, Stopped};
 use std::time::Duration;
 
 /// A command to start detached, with its output files and pid file.
@@ -16,7 +16,7 @@ pub struct Spawn<'a> {
 }
 
 impl Remote {
-    /// Starts `command` detached (see [`crate::host::process`]).
+    /// Starts `command` detached (see [`crate::shell::process`]).
     pub fn spawn(
         &self,
         name: &str,

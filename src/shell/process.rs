@@ -27,7 +27,7 @@
 //! Descendants are listed once, before the first signal: one that leaves the
 //! group in the instant between the listing and the signal is missed.
 
-use crate::template::quote;
+use super::quote;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

@@ -1,0 +1,23 @@
+//! The shell: the one quoting function, and the shell text the product
+//! sends to hosts, built here and nowhere else. [`process`] starts and stops
+//! processes by PID; [`steps`] holds the snippets of the run stage and of
+//! the host operations (directories, files, leases, monitors, probes).
+//! Every value that enters a snippet goes through [`quote`].
+
+pub mod process;
+pub mod steps;
+
+use std::borrow::Cow;
+
+/// Shell-quotes one word for a POSIX shell (no quoting when it is not needed).
+pub fn quote(word: &str) -> Cow<'_, str> {
+    // try_quote only fails on a NUL byte, which no shell word can carry; drop it.
+    match shlex::try_quote(word) {
+        Ok(q) => q,
+        Err(_) => Cow::Owned(
+            shlex::try_quote(&word.replace('\0', ""))
+                .map(Cow::into_owned)
+                .unwrap_or_default(),
+        ),
+    }
+}

@@ -1,0 +1,376 @@
+//! The snippets of the run stage and of the host operations, one function
+//! each: what they do is said here, their values are quoted here, and the
+//! callers only send them. Scripts that print something for the caller say
+//! what in their doc.
+
+use super::process::{ALIVE_FN, CLOCK_FN};
+use super::quote;
+use std::time::Duration;
+
+/// Every word quoted, joined by spaces.
+fn words<S: AsRef<str>>(ws: &[S]) -> String {
+    ws.iter()
+        .map(|w| quote(w.as_ref()).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// ------------------------------------------------------------ files and dirs
+
+/// Creates directories (and their parents).
+pub fn mkdir_p<S: AsRef<str>>(dirs: &[S]) -> String {
+    format!("mkdir -p -- {}", words(dirs))
+}
+
+/// Prints a file.
+pub fn cat(path: &str) -> String {
+    format!("cat -- {}", quote(path))
+}
+
+/// Prints the last `bytes` bytes of a file.
+pub fn tail_bytes(path: &str, bytes: u32) -> String {
+    format!("tail -c {bytes} {}", quote(path))
+}
+
+/// Removes a file.
+pub fn rm_f(path: &str) -> String {
+    format!("rm -f -- {}", quote(path))
+}
+
+/// Makes a file executable.
+pub fn chmod_exec(path: &str) -> String {
+    format!("chmod 755 {}", quote(path))
+}
+
+/// Enters `dir` or fails.
+pub fn cd(dir: &str) -> String {
+    format!("cd {} || exit 1\n", quote(dir))
+}
+
+/// Writes stdin to `path` atomically: a temporary file in the same
+/// directory, then rename; a failed write leaves neither a temporary nor a
+/// short file.
+pub fn write_stdin_to(path: &str) -> String {
+    let q = quote(path);
+    let tmp = quote(&format!("{path}.tmp.ebpf-perf")).into_owned();
+    format!(
+        "mkdir -p -- \"$(dirname -- {q})\" || exit 1\n\
+         cat > {tmp} && mv -f -- {tmp} {q} || {{ rm -f -- {tmp}; exit 1; }}"
+    )
+}
+
+/// Creates `{base}` (or `{base}_N` when it exists: a directory is never
+/// reused) with `subdirs` in it; prints the directory made. `guard` runs
+/// before the print (see [`space_guard`]).
+pub fn make_unique_dir(base: &str, subdirs: &[&str], guard: &str) -> String {
+    let subs: String = match subdirs {
+        [] => String::new(),
+        _ => {
+            let ds: Vec<String> = subdirs
+                .iter()
+                .map(|s| format!("\"$d\"/{}", quote(s)))
+                .collect();
+            format!("mkdir -p -- {} || exit 1\n", ds.join(" "))
+        }
+    };
+    format!(
+        "b={b}; d=\"$b\"; n=0; mkdir -p \"$(dirname \"$b\")\" || exit 1\n\
+         until mkdir \"$d\" 2>/dev/null; do n=$((n+1)); [ $n -gt 100 ] && exit 1; d=\"${{b}}_$n\"; done\n\
+         {subs}{guard}echo \"$d\"",
+        b = quote(base),
+    )
+}
+
+/// Shell lines that exit 3 when `dir` has less than `min_kb` free, with a
+/// stderr line naming `dir` that the remote layer turns into a "no space"
+/// error.
+pub fn space_guard(dir: &str, min_kb: u64) -> String {
+    let d = quote(dir);
+    format!(
+        "f=$(df -Pk -- {d} 2>/dev/null | awk 'NR==2 {{print $4}}')\n\
+         if [ -n \"$f\" ] && [ \"$f\" -lt {min_kb} ]; then \
+         echo \"ebpf-perf: \"{d}\": No space left on device ($f kB free, a trial needs {min_kb} kB)\" >&2; exit 3; fi\n",
+    )
+}
+
+/// Prints the number of files and of bytes under `dirs`: `FILES BYTES`.
+pub fn count_files<S: AsRef<str>>(dirs: &[S]) -> String {
+    let l = words(dirs);
+    format!(
+        "echo \"$(find {l} -type f 2>/dev/null | wc -l) $(du -scb {l} 2>/dev/null | tail -n 1 | cut -f1)\""
+    )
+}
+
+/// Packs `dir` of `parent` into a fresh archive under /tmp; prints its path.
+pub fn pack(parent: &str, dir: &str) -> String {
+    format!(
+        "t=$(mktemp /tmp/ebpf-perf-fetch.XXXXXX.tgz) && tar czf \"$t\" -C {} {} && echo \"$t\"",
+        quote(parent),
+        quote(dir)
+    )
+}
+
+// ------------------------------------------------------------------ commands
+
+/// The command line actually executed: the user's shell command under
+/// `timeout`, with KILL following TERM after 2 s.
+pub fn with_timeout(command: &str, timeout: Duration) -> String {
+    format!(
+        "exec timeout -k 2 {:.3} sh -c {}",
+        timeout.as_secs_f64(),
+        quote(command)
+    )
+}
+
+/// `command` with its stdout and stderr going to `file`, written as `.part`
+/// and renamed when the command ends; exits with the command's status.
+pub fn to_output(command: &str, file: &str) -> String {
+    format!(
+        "o={f}; mkdir -p \"$(dirname \"$o\")\" || exit 1\n( {command}\n) >\"$o.part\" 2>&1; s=$?\n\
+         mv -f \"$o.part\" \"$o\"; exit $s",
+        f = quote(file)
+    )
+}
+
+/// Prints a recorded process's exit status, a newline, and the last `bytes`
+/// of its stderr.
+pub fn status_and_stderr(status_file: &str, stderr_file: &str, bytes: u32) -> String {
+    format!(
+        "cat {} 2>/dev/null; echo; tail -c {bytes} {}",
+        quote(status_file),
+        quote(stderr_file)
+    )
+}
+
+// --------------------------------------------------------------------- hosts
+
+/// Checks the workdir is writable (prints `workdir-ok`) and prints
+/// `missing TOOL` for each program not on PATH.
+pub fn probe(workdir: &str, tools: &[String]) -> String {
+    format!(
+        "d={wd}; mkdir -p \"$d\" && t=\"$d/.ebpf-perf-write-test.$$\" && : > \"$t\" && rm -f \"$t\" && echo workdir-ok\n\
+         for t in {tools}; do command -v \"$t\" >/dev/null 2>&1 || echo \"missing $t\"; done",
+        wd = quote(workdir),
+        tools = words(tools)
+    )
+}
+
+/// Prints the host's facts: `kernel=`, `cpus=`, `cpu_model=` lines, then per
+/// interface `@nic NAME` (ethtool -i) and `@offload NAME` (ethtool -k)
+/// sections, then `@sysctl` and the net.* sysctls.
+pub fn host_facts(ifaces: &[String]) -> String {
+    let mut s = String::from(
+        "echo \"kernel=$(uname -r)\"; echo \"cpus=$(nproc)\"; \
+         echo \"cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\"\n",
+    );
+    for i in ifaces {
+        let q = quote(i);
+        s += &format!("echo @nic {q}; ethtool -i {q} 2>/dev/null; echo @offload {q}; ethtool -k {q} 2>/dev/null\n");
+    }
+    s + "echo @sysctl; sysctl -a 2>/dev/null | grep '^net\\.' || true\n"
+}
+
+/// The lab's sshd for namespace `netns`: tracefs, debugfs and bpffs
+/// mounted (`ip netns exec` gives a fresh /sys without them, and eBPF tools
+/// need them), then sshd in the foreground with `config`.
+pub fn lab_sshd(netns: &str, config: &str) -> String {
+    let inner = format!(
+        "mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing; \
+         mountpoint -q /sys/kernel/debug || mount -t debugfs nodev /sys/kernel/debug; \
+         mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf; \
+         exec /usr/sbin/sshd -D -e -f {}",
+        quote(config)
+    );
+    format!(
+        "exec ip netns exec {} sh -c {}",
+        quote(netns),
+        quote(&inner)
+    )
+}
+
+// ------------------------------------------------------------------- leases
+
+/// Lists recorded processes under `root` that have no exit status and still
+/// run: `left PIDFILE PID STARTTIME` lines.
+pub fn list_left(root: &str, only_ebpf: bool) -> String {
+    let names = if only_ebpf {
+        "-name 'ebpf_pid_*.txt'"
+    } else {
+        "\\( -name '*.pid' -o -name 'ebpf_pid_*.txt' \\)"
+    };
+    format!(
+        "{ALIVE_FN}\nfind {} -type f {names} 2>/dev/null | while IFS= read -r f; do\n\
+         [ -f \"$f.exit\" ] && continue\n\
+         read -r p t _ < \"$f\" 2>/dev/null || continue\n\
+         alive \"$p\" \"$t\" && echo \"left $f $p $t\"\n\
+         done; true\n",
+        quote(root)
+    )
+}
+
+/// Creates the lease only if there is none (a hard link of a complete file
+/// is atomic and fails when the name exists): prints `taken`, or `held` and
+/// the lease that is there.
+pub fn lease_create(lease: &str, text: &str) -> String {
+    format!(
+        "l={l}; t=\"$l.new.$$\"\n\
+         mkdir -p \"$(dirname \"$l\")\" || exit 1\n\
+         printf '%s' {text} > \"$t\" || {{ rm -f \"$t\"; exit 1; }}\n\
+         if ln \"$t\" \"$l\" 2>/dev/null; then rm -f \"$t\"; echo taken; exit 0; fi\n\
+         rm -f \"$t\"; echo held; cat \"$l\" 2>/dev/null; true\n",
+        l = quote(lease),
+        text = quote(text),
+    )
+}
+
+/// Removes the lease only if it still is `expected` (moved aside first, so
+/// that of two runs taking over the same stale lease only one removes it,
+/// and a lease taken meanwhile is put back).
+pub fn lease_remove_if(lease: &str, expected: &str) -> String {
+    format!(
+        "l={l}; m=\"$l.takeover.$$\"\n\
+         mv -f \"$l\" \"$m\" 2>/dev/null || exit 0\n\
+         if [ \"$(cat \"$m\")\" = {e} ]; then rm -f \"$m\"; else ln \"$m\" \"$l\" 2>/dev/null; rm -f \"$m\"; fi\n",
+        l = quote(lease),
+        e = quote(expected.trim_end()),
+    )
+}
+
+/// Removes the lease if it holds `mine`.
+pub fn lease_release(lease: &str, mine: &str) -> String {
+    let (l, m) = (quote(lease), quote(mine.trim()));
+    format!("[ \"$(cat {l} 2>/dev/null)\" = {m} ] && rm -f {l}; true")
+}
+
+// ----------------------------------------------------------------- monitors
+
+/// Prints the machine (`uname -m`), then `present` if `agent` is there.
+pub fn agent_probe(agent: &str) -> String {
+    format!(
+        "uname -m; if test -x {}; then echo present; fi",
+        quote(agent)
+    )
+}
+
+/// The monitor agent's command line for the host's files; add
+/// [`agent_tool_args`] to watch a tool too.
+pub fn agent_cmd(agent: &str, ts: &str, host_dir: &str, iface: &str) -> String {
+    format!(
+        "exec {} --ts {} --host-dir {} --iface {}",
+        quote(agent),
+        quote(ts),
+        quote(host_dir),
+        quote(iface)
+    )
+}
+
+/// The agent's arguments that watch a tool: its files' directory, its
+/// recorded PID and start time, and its log.
+pub fn agent_tool_args(dir: &str, pid: u32, start: u64, log: &str) -> String {
+    format!(
+        " --tool-dir {} --tool {pid} {start} --log {}",
+        quote(dir),
+        quote(log)
+    )
+}
+
+/// The start of a script that cuts monitor files to the window from
+/// `start` to the host's now: defines `sl SRC DST` (the lines of SRC in the
+/// window, written to DST as `.part` and renamed), after `guard`.
+pub fn slice_prelude(start: &str, host_now: &str, guard: &str) -> String {
+    format!(
+        "a={}; b=$({host_now})\n\
+         sl() {{ [ -f \"$1\" ] || return 0; awk -v a=\"$a\" -v b=\"$b\" '{{ t = $1 \" \" $2 }} t < a {{ if (t != pt) buf = \"\"; buf = buf $0 ORS; pt = t; next }} t <= b {{ printf \"%s\", buf; buf = \"\"; print }}' \"$1\" | tee \"$2.part\" && mv -f \"$2.part\" \"$2\" || rm -f \"$2.part\"; }}\n{guard}",
+        quote(start),
+    )
+}
+
+/// Prints `MARK NAME`, then the output of `sl SRC DST`.
+pub fn slice(mark: &str, name: &str, src: &str, dst: &str) -> String {
+    format!("echo {mark} {name}; sl {} {}\n", quote(src), quote(dst))
+}
+
+/// Prints `MARK NAME`, then the first line of `file`.
+pub fn first_line(mark: &str, name: &str, file: &str) -> String {
+    format!(
+        "echo {mark} {name}; head -n 1 {} 2>/dev/null\n",
+        quote(file)
+    )
+}
+
+// --------------------------------------------------------------- perf tests
+
+/// The start of a script that waits for servers: defines `ready PORT PID
+/// START LOG`, which returns once the port listens, and fails with the tail
+/// of LOG when the server exits, or after `timeout_s`.
+pub fn ready_prelude(timeout_s: u32) -> String {
+    format!(
+        "{ALIVE_FN}\n{CLOCK_FN}\nend=$(( $(cs) + {timeout_s}00 ))\nready() {{ until ss -Hltn \"sport = :$1\" | grep -q .; do\n\
+         alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited right after starting:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}\n\
+         [ \"$(cs)\" -ge \"$end\" ] && {{ echo \"port $1 is not listening after {timeout_s} s\" >&2; exit 1; }}; sleep 0.02; done\n\
+         alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited after it listened:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}; }}\n",
+    )
+}
+
+/// Waits for the server on `port` (see [`ready_prelude`]).
+pub fn ready(port: u16, pid: u32, start: u64, log: &str) -> String {
+    format!("ready {port} {pid} {start} {}\n", quote(log))
+}
+
+/// After `guard`, renames `file.part` to `file` and prints it.
+pub fn publish_and_cat(file: &str, guard: &str) -> String {
+    let part = quote(&format!("{file}.part")).into_owned();
+    let f = quote(file);
+    format!("{guard}mv -f {part} {f} && cat {f}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn sh(script: &str) -> std::process::Output {
+        Command::new("sh").arg("-c").arg(script).output().unwrap()
+    }
+
+    #[test]
+    fn values_with_shell_characters_reach_the_commands_as_one_word() {
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("a b'$(touch x)\"`;c");
+        let o = sh(&mkdir_p(&[odd.display().to_string()]));
+        assert!(o.status.success() && odd.is_dir(), "{o:?}");
+        assert!(!dir.path().join("x").exists());
+        let made = sh(&make_unique_dir(
+            &odd.join("t").display().to_string(),
+            &["run 1/x"],
+            "",
+        ));
+        let made = String::from_utf8_lossy(&made.stdout).trim().to_string();
+        assert!(
+            std::path::Path::new(&made).join("run 1/x").is_dir(),
+            "{made}"
+        );
+        let again = sh(&make_unique_dir(
+            &odd.join("t").display().to_string(),
+            &[],
+            "",
+        ));
+        assert!(String::from_utf8_lossy(&again.stdout)
+            .trim()
+            .ends_with("t_1"));
+    }
+
+    #[test]
+    fn the_space_guard_names_an_odd_directory_verbatim() {
+        let o = sh(&(space_guard("/proc", 8192) + "echo room"));
+        assert_eq!(o.status.code(), Some(3));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.starts_with("ebpf-perf: /proc: No space left on device"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let o = sh(&(space_guard(&dir.path().display().to_string(), 8192) + "echo room"));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "room\n");
+    }
+}
