@@ -172,8 +172,8 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         &selected,
         monitor_exe.filter(|p| p.exists()),
     );
-    runner.reconnect_wait = args.reconnect_wait;
-    runner.no_wait = args.no_wait;
+    runner.options.reconnect_wait = args.reconnect_wait;
+    runner.options.no_wait = args.no_wait;
     if let Err(e) = watch_signals(&runner.cancel) {
         eprintln!("warning: cannot install the Ctrl-C handler ({e}); Ctrl-C will not tear down");
     }

@@ -117,7 +117,7 @@ impl Session {
     }
 
     fn save_results(&mut self) {
-        self.results.session.hosts = self.runner.facts.clone();
+        self.results.session.hosts = self.runner.facts().clone();
         if let Err(e) = results::write(&self.results_path, &self.results) {
             eprintln!("ebpf-perf: error: {e}");
         }

@@ -73,7 +73,7 @@ pub fn setup(
     let mut watched = Vec::new();
     for &role in roles {
         let host = vars::host_of(&r.cfg, &c.env, role);
-        if monitored && r.agents.contains_key(&host) {
+        if monitored && r.fixtures.agents.contains_key(&host) {
             super::monitoring::enable_bpf_stats(r, a, trace, &host)?;
         }
         let case_dir = format!(
@@ -120,7 +120,7 @@ pub fn setup(
             format!("{command}\n").as_bytes(),
         )?;
         watched.push((host.clone(), record.clone(), stdout_file));
-        r.programs.push(Program {
+        r.fixtures.programs.push(Program {
             host,
             record,
             stderr_file,
@@ -132,7 +132,13 @@ pub fn setup(
     // to a bpf-prog); then it must stay alive for the settle time.
     // A tool that loads none says so (`allow_no_bpf`); otherwise measuring
     // without its program would report a baseline as the tool's cost.
-    for p in r.programs.clone().iter().filter(|_| !cc.case.allow_no_bpf) {
+    for p in r
+        .fixtures
+        .programs
+        .clone()
+        .iter()
+        .filter(|_| !cc.case.allow_no_bpf)
+    {
         let state = r
             .remote
             .wait_fd(&p.host, &p.record, BPF_PROG_FD, LOAD_TIMEOUT)
@@ -163,7 +169,7 @@ pub fn setup(
     {
         command_pids(r, trace)?;
     }
-    hooks::with_programs(&mut a.hook_targets, &r.programs);
+    hooks::with_programs(&mut a.hook_targets, &r.fixtures.programs);
     super::monitoring::start(r, a, trace, &c, ts, &watched)
 }
 
@@ -171,7 +177,7 @@ pub fn setup(
 /// wrapper's child, and below it while that is a shell (`sh -c`) with one
 /// child (a shell that did not exec its command).
 fn command_pids(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
-    for p in &mut r.programs {
+    for p in &mut r.fixtures.programs {
         let pid = p.record.pid;
         let out = trace.check(
             &r.remote,

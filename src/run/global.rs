@@ -23,6 +23,7 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
     let mut missing = Vec::new();
     for (h, _) in &hosts {
         let tools: Vec<String> = r
+            .selection
             .tools
             .get(h)
             .map(|t| t.iter().cloned().collect())
@@ -54,17 +55,17 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
     // Hold the hosts for the run (in name order, so that two runs waiting
     // for each other's hosts cannot deadlock); stop what a run killed hard
     // left behind.
-    let me = super::leftovers::Owner::me(&r.session_ts);
+    let me = super::leftovers::Owner::me(&r.ledger.session_ts);
     let mut by_name: Vec<&String> = hosts.iter().map(|(h, _)| h).collect();
     by_name.sort();
     let cancel = r.cancel.clone();
-    let wait = (!r.no_wait).then_some(&*cancel);
+    let wait = (!r.options.no_wait).then_some(&*cancel);
     for h in by_name {
         let workdir = r.cfg.ssh_hosts[h].workdir.clone();
         for note in super::leftovers::take(&r.remote, trace, h, &workdir, &me, false, wait)? {
             eprintln!("ebpf-perf: {h}: {note}");
         }
-        r.leased.push(h.clone());
+        r.ledger.leased.push(h.clone());
     }
     a.undo.push(Undo::ReleaseLeases);
     let names: Vec<String> = hosts.iter().map(|(h, _)| h.clone()).collect();
@@ -84,6 +85,7 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
             SHORT,
         )?;
         let ifaces: Vec<String> = r
+            .selection
             .envs
             .iter()
             .map(|e| vars::env(&r.cfg, e, *role))
@@ -98,14 +100,14 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
             SHORT,
         )?;
         let facts = parse_facts(&out.stdout);
-        r.facts.insert(h.clone(), facts.clone());
+        r.ledger.facts.insert(h.clone(), facts.clone());
         let meta = SessionMetadata {
-            session: &r.session_ts,
+            session: &r.ledger.session_ts,
             generator: format!("ebpf-perf {}", env!("CARGO_PKG_VERSION")),
             config_dir: r.cfg.dir.display().to_string(),
             host: h,
-            environments: &r.envs,
-            selected_trials: r.last.len(),
+            environments: &r.selection.envs,
+            selected_trials: r.selection.last.len(),
             facts: &facts,
             commands: &trace.commands,
         };
@@ -114,7 +116,7 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
             &r.remote,
             h,
             "write session metadata",
-            &format!("{dir}/session_metadata_{}.json", r.session_ts),
+            &format!("{dir}/session_metadata_{}.json", r.ledger.session_ts),
             &data,
         )?;
     }
@@ -181,9 +183,9 @@ pub fn parse_facts(text: &str) -> serde_json::Value {
 
 /// Gives back the leases taken at global setup.
 pub fn release_leases(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
-    let me = super::leftovers::Owner::me(&r.session_ts);
+    let me = super::leftovers::Owner::me(&r.ledger.session_ts);
     let mut first = Ok(());
-    for h in std::mem::take(&mut r.leased) {
+    for h in std::mem::take(&mut r.ledger.leased) {
         let workdir = r.cfg.ssh_hosts[&h].workdir.clone();
         let res = super::leftovers::release(&r.remote, trace, &h, &workdir, &me);
         if first.is_ok() {
@@ -195,9 +197,9 @@ pub fn release_leases(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError
 
 /// Session summary at global teardown: trial counts by status, files and bytes.
 pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
-    let (passed, failed) = r.outcomes;
+    let (passed, failed) = r.ledger.outcomes;
     for (h, _) in r.global_hosts() {
-        let dirs = r.dirs.get(&h).cloned().unwrap_or_default();
+        let dirs = r.ledger.dirs.get(&h).cloned().unwrap_or_default();
         let dir = r.session_dir(&h);
         let list: Vec<&String> = dirs.iter().chain(std::iter::once(&dir)).collect();
         let out = trace.check(
@@ -211,7 +213,7 @@ pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError>
         let files: u64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
         let bytes: u64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
         let summary = SessionSummary {
-            session: &r.session_ts,
+            session: &r.ledger.session_ts,
             host: &h,
             trials: TrialCounts {
                 total: passed + failed,
@@ -227,7 +229,7 @@ pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError>
             &r.remote,
             &h,
             "write session summary",
-            &format!("{dir}/summary_{}.json", r.session_ts),
+            &format!("{dir}/summary_{}.json", r.ledger.session_ts),
             &data,
         )?;
     }

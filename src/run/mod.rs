@@ -88,33 +88,53 @@ pub struct Runner {
     cfg: Arc<Config>,
     matrix: Arc<Matrix>,
     remote: Remote,
-    last: HashMap<ScopeKey, usize>,
-    envs: Vec<String>,
-    active: Vec<Active>,
-    session_ts: String,
     pub cancel: Arc<AtomicBool>,
-    /// Trials passed and failed so far (after judging), for the summary.
-    outcomes: (usize, usize),
-    /// Host facts recorded by global setup.
-    pub facts: BTreeMap<String, serde_json::Value>,
-    teardown_errors: Vec<(String, StepError)>,
-    programs: Vec<Program>,
-    /// Hosts whose lease this run holds.
-    leased: Vec<String>,
-    /// Result directories made this session, per host (for the summary).
-    dirs: BTreeMap<String, Vec<String>>,
-    /// The local monitor agent binary, when there is one.
-    monitor_exe: Option<PathBuf>,
-    /// Where the agent was deployed, per host.
-    agents: BTreeMap<String, String>,
-    /// The monitor agents of the current cycle.
-    monitors: Vec<monitoring::Agent>,
+    pub options: RunOptions,
+    selection: Selection,
+    fixtures: Fixtures,
+    ledger: Ledger,
+}
+
+/// How a run behaves, from the command line.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
     /// How long the end of the run waits for a host that became unreachable.
     pub reconnect_wait: Duration,
     /// Fail at once when another run holds a host, instead of waiting.
     pub no_wait: bool,
-    /// Per host, the programs the selected trials run there.
+    /// The local monitor agent binary, when there is one.
+    pub monitor_exe: Option<PathBuf>,
+}
+
+/// What the selected trials need: each scope's last trial, the
+/// environments, and per host the programs they run there.
+struct Selection {
+    last: HashMap<ScopeKey, usize>,
+    envs: Vec<String>,
     tools: BTreeMap<String, std::collections::BTreeSet<String>>,
+}
+
+/// What the entered scopes hold: their undo steps, the eBPF programs that
+/// run, and the monitor agents (deployed per host, running per cycle).
+#[derive(Default)]
+struct Fixtures {
+    active: Vec<Active>,
+    programs: Vec<Program>,
+    agents: BTreeMap<String, String>,
+    monitors: Vec<monitoring::Agent>,
+}
+
+/// What the run has done so far: its session id, trials passed and failed,
+/// host facts, teardowns that failed, leases held and result directories
+/// made (for the summary and the results file).
+#[derive(Default)]
+struct Ledger {
+    session_ts: String,
+    outcomes: (usize, usize),
+    facts: BTreeMap<String, serde_json::Value>,
+    teardown_errors: Vec<(String, StepError)>,
+    leased: Vec<String>,
+    dirs: BTreeMap<String, Vec<String>>,
 }
 
 impl Runner {
@@ -123,14 +143,14 @@ impl Runner {
         format!(
             "{}/session_{}",
             naming::results_root(&self.cfg.ssh_hosts[host].workdir),
-            self.session_ts
+            self.ledger.session_ts
         )
     }
 
     /// Hosts of the selected environments with their roles (deduplicated).
     fn global_hosts(&self) -> Vec<(String, vars::Role)> {
         let mut v: Vec<(String, vars::Role)> = Vec::new();
-        for env in &self.envs {
+        for env in &self.selection.envs {
             for role in [vars::Role::Server, vars::Role::Client] {
                 let h = vars::host_of(&self.cfg, env, role);
                 if !v.iter().any(|(x, _)| *x == h) {
@@ -148,27 +168,31 @@ impl Runner {
         monitor_exe: Option<PathBuf>,
     ) -> Runner {
         Runner {
-            monitor_exe,
-            agents: BTreeMap::new(),
-            monitors: Vec::new(),
             remote: Remote::new(&cfg),
-            last: fixtures::last_trials(&matrix, selected),
-            envs: fixtures::environments(&matrix, selected),
-            active: Vec::new(),
-            session_ts: naming::name_timestamp(chrono::Utc::now()),
             cancel: Arc::default(),
-            outcomes: (0, 0),
-            facts: BTreeMap::new(),
-            teardown_errors: Vec::new(),
-            programs: Vec::new(),
-            leased: Vec::new(),
-            dirs: BTreeMap::new(),
-            reconnect_wait: Duration::from_secs(60),
-            no_wait: false,
-            tools: needs::needed_tools(&cfg, &matrix, selected),
+            options: RunOptions {
+                reconnect_wait: Duration::from_secs(60),
+                no_wait: false,
+                monitor_exe,
+            },
+            selection: Selection {
+                last: fixtures::last_trials(&matrix, selected),
+                envs: fixtures::environments(&matrix, selected),
+                tools: needs::needed_tools(&cfg, &matrix, selected),
+            },
+            fixtures: Fixtures::default(),
+            ledger: Ledger {
+                session_ts: naming::name_timestamp(chrono::Utc::now()),
+                ..Ledger::default()
+            },
             cfg,
             matrix,
         }
+    }
+
+    /// Host facts recorded by global setup.
+    pub fn facts(&self) -> &BTreeMap<String, serde_json::Value> {
+        &self.ledger.facts
     }
 
     pub fn interrupted(&self) -> bool {
@@ -177,7 +201,7 @@ impl Runner {
 
     /// The session id (`YYYYMMDD_HHMMSS`) of the remote `session_{ts}` directories.
     pub fn session_id(&self) -> &str {
-        &self.session_ts
+        &self.ledger.session_ts
     }
 
     /// Runs trial `t` inside its scopes (entering those it is the first of);
@@ -236,15 +260,15 @@ impl Runner {
     /// Counts a judged trial for the session summary.
     pub fn note_outcome(&mut self, passed: bool) {
         if passed {
-            self.outcomes.0 += 1;
+            self.ledger.outcomes.0 += 1;
         } else {
-            self.outcomes.1 += 1;
+            self.ledger.outcomes.1 += 1;
         }
     }
 
     /// Leaves the scopes whose last selected trial is `t`.
     pub fn leave_after(&mut self, t: usize) {
-        for key in fixtures::ending_after(&self.last, t) {
+        for key in fixtures::ending_after(&self.selection.last, t) {
             self.leave(&key);
         }
     }
@@ -252,21 +276,21 @@ impl Runner {
     /// Is `t` the last selected trial of its case (its cycle)?
     pub fn is_case_last(&self, t: usize) -> bool {
         let cycle = self.matrix.trials[t].cycle;
-        self.last.get(&ScopeKey::Case { cycle }) == Some(&t)
+        self.selection.last.get(&ScopeKey::Case { cycle }) == Some(&t)
     }
 
     fn trial_in_scopes(&mut self, t: usize) -> Result<trial::Outcome, StepError> {
         unreachable::stop_where_back(self);
         for key in fixtures::scopes_of(&self.matrix, t) {
-            let pos = match self.active.iter().position(|a| a.key == key) {
+            let pos = match self.fixtures.active.iter().position(|a| a.key == key) {
                 Some(p) => p,
                 None => {
                     let a = self.enter(key);
-                    self.active.push(a);
-                    self.active.len() - 1
+                    self.fixtures.active.push(a);
+                    self.fixtures.active.len() - 1
                 }
             };
-            if let Some(e) = &self.active[pos].error {
+            if let Some(e) = &self.fixtures.active[pos].error {
                 return Err(e.clone());
             }
         }
@@ -300,10 +324,10 @@ impl Runner {
 
     /// Tears a scope down: its undo steps in reverse order.
     fn leave(&mut self, key: &ScopeKey) {
-        let Some(pos) = self.active.iter().position(|a| &a.key == key) else {
+        let Some(pos) = self.fixtures.active.iter().position(|a| &a.key == key) else {
             return;
         };
-        let mut a = self.active.remove(pos);
+        let mut a = self.fixtures.active.remove(pos);
         let label = key.label(&self.matrix);
         tracing::info!(scope = %label, "teardown");
         let mut trace = trace::Trace::default();
@@ -344,29 +368,29 @@ impl Runner {
                 }
                 Undo::ReleaseLeases => {
                     // Hosts that never came back keep their lease (see unreachable).
-                    let (lost, errors) = unreachable::settle(self, &self.leased);
+                    let (lost, errors) = unreachable::settle(self, &self.ledger.leased);
                     for e in errors {
                         eprintln!("ebpf-perf: {e}");
-                        self.teardown_errors.push((label.clone(), e));
+                        self.ledger.teardown_errors.push((label.clone(), e));
                     }
-                    self.leased.retain(|h| !lost.contains(h));
+                    self.ledger.leased.retain(|h| !lost.contains(h));
                     global::release_leases(self, &mut trace)
                 }
             };
             if let Err(e) = res {
                 eprintln!("ebpf-perf: teardown of {label}: {e}");
-                self.teardown_errors.push((label.clone(), e));
+                self.ledger.teardown_errors.push((label.clone(), e));
             }
         }
         if matches!(key, ScopeKey::Case { .. }) {
-            self.programs.clear();
-            self.monitors.clear();
+            self.fixtures.programs.clear();
+            self.fixtures.monitors.clear();
         }
     }
 
     /// Leaves every scope still entered, innermost first.
     pub fn finish(&mut self) {
-        let mut keys: Vec<ScopeKey> = self.active.iter().map(|a| a.key.clone()).collect();
+        let mut keys: Vec<ScopeKey> = self.fixtures.active.iter().map(|a| a.key.clone()).collect();
         keys.sort_by_key(|k| std::cmp::Reverse(k.depth()));
         for k in keys {
             self.leave(&k);
@@ -375,18 +399,18 @@ impl Runner {
 
     /// Has anything failed that the trial outcomes do not show?
     pub fn teardown_failed(&self) -> bool {
-        !self.teardown_errors.is_empty()
+        !self.ledger.teardown_errors.is_empty()
     }
 
     /// Teardowns that failed: (scope label, error).
     pub fn teardown_errors(&self) -> &[(String, StepError)] {
-        &self.teardown_errors
+        &self.ledger.teardown_errors
     }
 
     /// Fails the current case when one of its eBPF programs has exited.
     fn check_programs(&mut self) -> Result<(), StepError> {
         let mut trace = trace::Trace::default();
-        for p in self.programs.clone() {
+        for p in self.fixtures.programs.clone() {
             let alive = self
                 .remote
                 .is_alive(&p.host, &p.record)
@@ -425,13 +449,14 @@ impl Runner {
             e.stderr_tail = lines.next().unwrap_or("").trim().to_string();
             // The rest of the case fails at once with the same error.
             if let Some(a) = self
+                .fixtures
                 .active
                 .iter_mut()
                 .find(|a| matches!(a.key, ScopeKey::Case { .. }))
             {
                 a.error = Some(e.clone());
             }
-            self.programs.clear();
+            self.fixtures.programs.clear();
             return Err(e);
         }
         Ok(())

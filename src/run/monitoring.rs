@@ -51,7 +51,7 @@ fn agent_bytes(exe: &Path) -> std::io::Result<Vec<u8>> {
 /// Copies the agent to every host that lacks this build of it (same
 /// architecture only); hosts without it run unmonitored, with a warning.
 pub fn deploy(r: &mut Runner, trace: &mut Trace, hosts: &[String]) -> Result<(), StepError> {
-    let Some(exe) = r.monitor_exe.clone() else {
+    let Some(exe) = r.options.monitor_exe.clone() else {
         eprintln!("ebpf-perf: warning: no monitor agent binary; trials run without monitoring");
         return Ok(());
     };
@@ -92,7 +92,7 @@ pub fn deploy(r: &mut Runner, trace: &mut Trace, hosts: &[String]) -> Result<(),
                 SHORT,
             )?;
         }
-        r.agents.insert(h.clone(), path);
+        r.fixtures.agents.insert(h.clone(), path);
     }
     Ok(())
 }
@@ -159,10 +159,10 @@ pub fn start(
         .map(|t| t.monitoring.clone());
     for role in [Role::Server, Role::Client] {
         let host = vars::host_of(&r.cfg, &cycle.env, role);
-        if r.monitors.iter().any(|m| m.host == host) {
+        if r.fixtures.monitors.iter().any(|m| m.host == host) {
             continue;
         }
-        let Some(agent) = r.agents.get(&host).cloned() else {
+        let Some(agent) = r.fixtures.agents.get(&host).cloned() else {
             continue;
         };
         let root = format!(
@@ -208,7 +208,7 @@ pub fn start(
             what: "monitor".into(),
             record,
         });
-        r.monitors.push(Agent {
+        r.fixtures.monitors.push(Agent {
             host,
             ts: ts.to_string(),
             tool_dir,
@@ -279,7 +279,12 @@ const HOST_NOW: &str = "date -u '+%Y-%m-%d %H:%M:%S.%N'";
 /// the host that wrote the samples, so that a controller whose clock differs
 /// from the hosts' cuts the right samples.
 pub fn host_clocks(r: &Runner, trace: &mut Trace) -> Result<BTreeMap<String, String>, StepError> {
-    let hosts: Vec<&str> = r.monitors.iter().map(|a| a.host.as_str()).collect();
+    let hosts: Vec<&str> = r
+        .fixtures
+        .monitors
+        .iter()
+        .map(|a| a.host.as_str())
+        .collect();
     let read = super::trace::per_host(r, trace, &hosts, |r, host, t| {
         let out = t.check(&r.remote, host, "read host clock", HOST_NOW, SHORT)?;
         let now = out.stdout.trim().to_string();
@@ -305,7 +310,7 @@ pub fn collect(
     trial_ts: &str,
     from: &BTreeMap<String, String>,
 ) -> Result<Costs, StepError> {
-    let agents = r.monitors.clone();
+    let agents = r.fixtures.monitors.clone();
     let results = super::trace::per_host(
         r,
         trace,

@@ -109,12 +109,14 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
         format!("{server}:{server_dir}"),
         format!("{client}:{client_dir}"),
     ];
-    r.dirs
+    r.ledger
+        .dirs
         .entry(server.clone())
         .or_default()
         .push(server_dir.clone());
     if client != server {
-        r.dirs
+        r.ledger
+            .dirs
             .entry(client.clone())
             .or_default()
             .push(client_dir.clone());
@@ -155,7 +157,7 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
         let d = t.vars.get("duration").unwrap_or_default().to_string();
         t.vars.set("test_duration", d).set("timestamp", &ts);
     }
-    hooks::with_programs(&mut targets, &r.programs);
+    hooks::with_programs(&mut targets, &r.fixtures.programs);
     let mut log = HookLog {
         file_name: format!("hook_results_{ts}.json"),
         results: Vec::new(),
@@ -339,7 +341,7 @@ pub fn rate_cap_bps(r: &Runner, v: &Variant) -> Option<f64> {
 fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) -> RunOut {
     let start = chrono::Utc::now();
     // The window is cut by each host's clock, never by this machine's.
-    let clocks = if r.monitors.is_empty() {
+    let clocks = if r.fixtures.monitors.is_empty() {
         Ok(Default::default())
     } else {
         super::monitoring::host_clocks(r, trace)
@@ -372,7 +374,7 @@ fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) -> RunOut {
     }
     let (from, to) = (naming::log_timestamp(start), naming::log_timestamp(end));
     let costs = match clocks {
-        _ if r.monitors.is_empty() => None,
+        _ if r.fixtures.monitors.is_empty() => None,
         Err(e) => {
             error.get_or_insert(e);
             None

@@ -27,7 +27,7 @@ pub fn stop_where_back(r: &Runner) {
     }
 }
 
-/// At the end of the run: waits up to `r.reconnect_wait` for each host that
+/// At the end of the run: waits up to `r.options.reconnect_wait` for each host that
 /// is down or has pending stops, then stops what runs there. Returns the
 /// hosts that stayed unreachable (their leases are kept) and one error per
 /// such host naming what was left running.
@@ -46,12 +46,12 @@ pub fn settle(r: &Runner, leased: &[String]) -> (Vec<String>, Vec<StepError>) {
                 "ebpf-perf: {h} is unreachable with {} process(es) of this run still running there; \
                  waiting up to {} s for it to come back (--reconnect-wait)",
                 pending.len(),
-                r.reconnect_wait.as_secs()
+                r.options.reconnect_wait.as_secs()
             );
         }
         let back = r
             .remote
-            .wait_reachable(&h, r.reconnect_wait, &r.cancel)
+            .wait_reachable(&h, r.options.reconnect_wait, &r.cancel)
             .and_then(|()| r.remote.stop_pending(&h, GRACE));
         match back {
             Ok(done) => say_stopped(&h, &done),
@@ -64,7 +64,7 @@ pub fn settle(r: &Runner, leased: &[String]) -> (Vec<String>, Vec<StepError>) {
                     .collect();
                 let mut msg = format!(
                     "{h} stayed unreachable for {} s after the run ({e})",
-                    r.reconnect_wait.as_secs()
+                    r.options.reconnect_wait.as_secs()
                 );
                 if !left.is_empty() {
                     msg += &format!("; still running there: {}", left.join(", "));
