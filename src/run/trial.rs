@@ -62,66 +62,33 @@ struct RunOut {
     error: Option<StepError>,
 }
 
-pub fn run(r: &mut Runner, t: usize) -> Outcome {
-    let trial = r.matrix.trials[t].clone();
-    let cycle = r.matrix.cycle_of(&trial).clone();
-    let v = trial.variant.clone();
-    let mut trace = Trace::default();
-    let started = chrono::Utc::now();
-    let ts = naming::name_timestamp(started);
-    let server = vars::host_of(&r.cfg, &cycle.env, Role::Server);
-    let client = vars::host_of(&r.cfg, &cycle.env, Role::Client);
-    let (warmup, repeats) = r.cfg.perf.runs(v.test_type());
-    let names: Vec<String> = (1..=warmup)
-        .map(|k| format!("warmup_{k}"))
-        .chain((1..=repeats).map(|k| format!("run_{k}")))
-        .collect();
-    let rel = format!("{}_{ts}", r.matrix.trial_dir_prefix(&trial));
-    let mut kinds = vec!["client_results", "server_results", "monitoring"];
-    if !cycle.is_baseline() {
-        kinds.push("ebpf_monitoring");
+/// What one trial is, worked out once: its names, hosts and directories.
+struct TrialCtx {
+    trial: crate::matrix::Trial,
+    cycle: crate::matrix::Cycle,
+    v: Variant,
+    started: chrono::DateTime<chrono::Utc>,
+    ts: String,
+    server: String,
+    client: String,
+    server_dir: String,
+    client_dir: String,
+    warmup: u32,
+    repeats: u32,
+}
+
+impl TrialCtx {
+    /// `warmup_K`, then `run_K`: the runs' directory names, in order.
+    fn run_names(&self) -> Vec<String> {
+        (1..=self.warmup)
+            .map(|k| format!("warmup_{k}"))
+            .chain((1..=self.repeats).map(|k| format!("run_{k}")))
+            .collect()
     }
-    let mut subdirs = vec!["monitoring".to_string()];
-    for n in &names {
-        subdirs.extend(kinds.iter().map(|k| format!("{n}/{k}")));
-    }
-    let subdirs: Vec<&str> = subdirs.iter().map(String::as_str).collect();
-    let made = super::trace::per_host(r, &mut trace, &[&server, &client], |r, h, t| {
-        make_dir(r, t, h, &rel, &subdirs)
-    });
-    let mut out = Outcome {
-        runs: Vec::new(),
-        warmups: Vec::new(),
-        remote: Vec::new(),
-        lines: Vec::new(),
-        error: None,
-    };
-    let dirs: Vec<String> = match made.into_iter().collect::<Result<_, _>>() {
-        Ok(d) => d,
-        Err(e) => {
-            out.error = Some(e);
-            return out;
-        }
-    };
-    let server_dir = dirs[0].clone();
-    let client_dir = dirs.last().cloned().unwrap_or_else(|| server_dir.clone());
-    out.remote = vec![
-        format!("{server}:{server_dir}"),
-        format!("{client}:{client_dir}"),
-    ];
-    r.ledger
-        .dirs
-        .entry(server.clone())
-        .or_default()
-        .push(server_dir.clone());
-    if client != server {
-        r.ledger
-            .dirs
-            .entry(client.clone())
-            .or_default()
-            .push(client_dir.clone());
-    }
-    let test_vars = |role: Role, dir: &str| {
+
+    /// The placeholders a test's commands and hooks see on `role`'s host.
+    fn vars(&self, r: &Runner, role: Role, dir: &str) -> perf::Vars {
+        let (v, cycle) = (&self.v, &self.cycle);
         let mut x = vars::env(&r.cfg, &cycle.env, role);
         x.set("test_type", v.test_type().as_str())
             .set("variant", v.name())
@@ -129,7 +96,7 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
             .set("streams", v.streams().to_string())
             .set(
                 "duration",
-                crate::matrix::duration(&r.cfg.perf, &v).to_string(),
+                crate::matrix::duration(&r.cfg.perf, v).to_string(),
             )
             .set("result_dir", dir)
             .set("cycle", &cycle.id);
@@ -138,32 +105,77 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
                 .set("case_id", cc.case.id.to_string());
         }
         x
-    };
-    let mut targets = vec![
-        Target {
-            host: server.clone(),
-            role: Role::Server,
-            vars: test_vars(Role::Server, &server_dir),
-            dir: format!("{server_dir}/monitoring"),
-        },
-        Target {
-            host: client.clone(),
-            role: Role::Client,
-            vars: test_vars(Role::Client, &client_dir),
-            dir: format!("{client_dir}/monitoring"),
-        },
-    ];
-    for t in &mut targets {
-        let d = t.vars.get("duration").unwrap_or_default().to_string();
-        t.vars.set("test_duration", d).set("timestamp", &ts);
     }
-    hooks::with_programs(&mut targets, &r.fixtures.programs);
+
+    /// The test layer's hook targets: server, then client.
+    fn targets(&self, r: &Runner) -> Vec<Target> {
+        let mut targets = vec![
+            Target {
+                host: self.server.clone(),
+                role: Role::Server,
+                vars: self.vars(r, Role::Server, &self.server_dir),
+                dir: format!("{}/monitoring", self.server_dir),
+            },
+            Target {
+                host: self.client.clone(),
+                role: Role::Client,
+                vars: self.vars(r, Role::Client, &self.client_dir),
+                dir: format!("{}/monitoring", self.client_dir),
+            },
+        ];
+        for t in &mut targets {
+            let d = t.vars.get("duration").unwrap_or_default().to_string();
+            t.vars.set("test_duration", d).set("timestamp", &self.ts);
+        }
+        hooks::with_programs(&mut targets, &r.fixtures.programs);
+        targets
+    }
+
+    /// One run's context: its directories on both hosts.
+    fn run_ctx(&self, r: &Runner, name: &str) -> Ctx {
+        let (sd, cd) = (
+            format!("{}/{name}", self.server_dir),
+            format!("{}/{name}", self.client_dir),
+        );
+        Ctx {
+            server_vars: self.vars(r, Role::Server, &sd),
+            client_vars: self.vars(r, Role::Client, &cd),
+            server: self.server.clone(),
+            client: self.client.clone(),
+            server_dir: sd,
+            client_dir: cd,
+            ts: self.ts.clone(),
+        }
+    }
+}
+
+pub fn run(r: &mut Runner, t: usize) -> Outcome {
+    let mut trace = Trace::default();
+    let mut out = Outcome {
+        runs: Vec::new(),
+        warmups: Vec::new(),
+        remote: Vec::new(),
+        lines: Vec::new(),
+        error: None,
+    };
+    let tc = match enter(r, &mut trace, t) {
+        Ok(tc) => tc,
+        Err(e) => {
+            out.error = Some(e);
+            return out;
+        }
+    };
+    out.remote = vec![
+        format!("{}:{}", tc.server, tc.server_dir),
+        format!("{}:{}", tc.client, tc.client_dir),
+    ];
+    let targets = tc.targets(r);
     let mut log = HookLog {
-        file_name: format!("hook_results_{ts}.json"),
+        file_name: format!("hook_results_{}.json", tc.ts),
         results: Vec::new(),
     };
     let tasks = r.cfg.hooks.test.clone();
-    let baseline = Some(cycle.is_baseline());
+    let baseline = Some(tc.cycle.is_baseline());
 
     // The user's setup, then the runs; a failed run ends the trial.
     let mut error = hooks::run(
@@ -187,54 +199,14 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
             &tasks.setup,
             &targets,
             baseline,
-            &ts,
+            &tc.ts,
             &mut background,
         )
         .err();
     }
     let mut run_meta = Vec::new();
-    for name in &names {
-        if error.is_some() {
-            break;
-        }
-        if r.cancel.load(std::sync::atomic::Ordering::SeqCst) {
-            error = Some(StepError::interrupted("run"));
-            break;
-        }
-        let ctx = Ctx {
-            server_vars: test_vars(Role::Server, &format!("{server_dir}/{name}")),
-            client_vars: test_vars(Role::Client, &format!("{client_dir}/{name}")),
-            server: server.clone(),
-            client: client.clone(),
-            server_dir: format!("{server_dir}/{name}"),
-            client_dir: format!("{client_dir}/{name}"),
-            ts: ts.clone(),
-        };
-        let one = run_once(r, &ctx, &v, &mut trace);
-        if let Some(c) = &one.costs {
-            out.lines = c.lines();
-        }
-        run_meta.push(RunMetadata {
-            run: name.clone(),
-            start: one.run.start.clone(),
-            end: one.run.end.clone(),
-            status: if one.error.is_some() {
-                "failed"
-            } else {
-                "success"
-            },
-            error: one.error.as_ref().map(StepError::detail),
-            results: one.metrics,
-            monitoring: one.costs,
-        });
-        error = one.error;
-        if error.is_none() {
-            if name.starts_with("warmup") {
-                out.warmups.push(one.run);
-            } else {
-                out.runs.push(one.run);
-            }
-        }
+    if error.is_none() {
+        error = runs(r, &tc, &mut trace, &mut out, &mut run_meta);
     }
     // Background tasks stop first; the user's teardown runs whatever happened.
     if let Err(e) = hooks::stop_background(&r.remote, &mut trace, &mut log, &background) {
@@ -254,6 +226,117 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
     if let Err(e) = teardown {
         error.get_or_insert(e);
     }
+    let meta = metadata(r, &tc, &targets, error.as_ref(), trace, run_meta);
+    if let Err(e) = write_metadata(r, &tc, &meta) {
+        error.get_or_insert(e);
+    }
+    out.error = error;
+    out
+}
+
+/// Works the trial out and makes its directories on both hosts (recorded
+/// for the session summary).
+fn enter(r: &mut Runner, trace: &mut Trace, t: usize) -> Result<TrialCtx, StepError> {
+    let trial = r.matrix.trials[t].clone();
+    let cycle = r.matrix.cycle_of(&trial).clone();
+    let v = trial.variant.clone();
+    let started = chrono::Utc::now();
+    let ts = naming::name_timestamp(started);
+    let server = vars::host_of(&r.cfg, &cycle.env, Role::Server);
+    let client = vars::host_of(&r.cfg, &cycle.env, Role::Client);
+    let (warmup, repeats) = r.cfg.perf.runs(v.test_type());
+    let mut tc = TrialCtx {
+        trial,
+        cycle,
+        v,
+        started,
+        ts,
+        server,
+        client,
+        server_dir: String::new(),
+        client_dir: String::new(),
+        warmup,
+        repeats,
+    };
+    let rel = format!("{}_{}", r.matrix.trial_dir_prefix(&tc.trial), tc.ts);
+    let mut kinds = vec!["client_results", "server_results", "monitoring"];
+    if !tc.cycle.is_baseline() {
+        kinds.push("ebpf_monitoring");
+    }
+    let mut subdirs = vec!["monitoring".to_string()];
+    for n in &tc.run_names() {
+        subdirs.extend(kinds.iter().map(|k| format!("{n}/{k}")));
+    }
+    let subdirs: Vec<&str> = subdirs.iter().map(String::as_str).collect();
+    let made = super::trace::per_host(r, trace, &[&tc.server, &tc.client], |r, h, t| {
+        make_dir(r, t, h, &rel, &subdirs)
+    });
+    let dirs: Vec<String> = made.into_iter().collect::<Result<_, _>>()?;
+    tc.server_dir = dirs[0].clone();
+    tc.client_dir = dirs
+        .last()
+        .cloned()
+        .unwrap_or_else(|| tc.server_dir.clone());
+    for (h, d) in [(&tc.server, &tc.server_dir), (&tc.client, &tc.client_dir)] {
+        let made = r.ledger.dirs.entry(h.clone()).or_default();
+        if !made.contains(d) {
+            made.push(d.clone());
+        }
+    }
+    Ok(tc)
+}
+
+/// The warmups, then the measured runs, each in its own directory; the
+/// first failure (or Ctrl-C) ends them.
+fn runs(
+    r: &mut Runner,
+    tc: &TrialCtx,
+    trace: &mut Trace,
+    out: &mut Outcome,
+    meta: &mut Vec<RunMetadata>,
+) -> Option<StepError> {
+    for name in tc.run_names() {
+        if r.cancel.load(std::sync::atomic::Ordering::SeqCst) {
+            return Some(StepError::interrupted("run"));
+        }
+        let one = run_once(r, &tc.run_ctx(r, &name), &tc.v, trace);
+        if let Some(c) = &one.costs {
+            out.lines = c.lines();
+        }
+        meta.push(RunMetadata {
+            run: name.clone(),
+            start: one.run.start.clone(),
+            end: one.run.end.clone(),
+            status: if one.error.is_some() {
+                "failed"
+            } else {
+                "success"
+            },
+            error: one.error.as_ref().map(StepError::detail),
+            results: one.metrics,
+            monitoring: one.costs,
+        });
+        if one.error.is_some() {
+            return one.error;
+        }
+        if name.starts_with("warmup") {
+            out.warmups.push(one.run);
+        } else {
+            out.runs.push(one.run);
+        }
+    }
+    None
+}
+
+/// The trial's `metadata_{ts}.json`.
+fn metadata(
+    r: &Runner,
+    tc: &TrialCtx,
+    targets: &[Target],
+    error: Option<&StepError>,
+    trace: Trace,
+    runs: Vec<RunMetadata>,
+) -> TrialMetadata {
     let ended = chrono::Utc::now();
     let host = |t: &Target, role: &str, dir: &str| HostEntry {
         name: t.host.clone(),
@@ -261,56 +344,61 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
         interface: t.vars.get(&format!("{role}_interface")).map(str::to_string),
         result_dir: dir.to_string(),
     };
-    let metadata = TrialMetadata {
+    let (v, cycle) = (&tc.v, &tc.cycle);
+    TrialMetadata {
         test_case: TestCase {
-            trial: trial.name.clone(),
+            trial: tc.trial.name.clone(),
             cycle: cycle.id.clone(),
             environment: cycle.env.clone(),
             test_type: v.test_type().as_str(),
             variant: v.name(),
             protocol: v.protocol().as_str(),
             streams: v.streams(),
-            target_bw: target_bw(r, &v),
-            duration_s: crate::matrix::duration(&r.cfg.perf, &v),
-            warmup,
-            repeats,
+            target_bw: target_bw(r, v),
+            duration_s: crate::matrix::duration(&r.cfg.perf, v),
+            warmup: tc.warmup,
+            repeats: tc.repeats,
             tool_id: cycle.case.as_ref().map(|c| c.tool_id.clone()),
             case_id: cycle.case.as_ref().map(|c| c.case.id),
             case_name: cycle.case.as_ref().map(|c| c.case.name.clone()),
             parameters: cycle.case.as_ref().map(|c| c.case.parameters.clone()),
         },
         execution: Execution {
-            start: naming::log_timestamp(started),
+            start: naming::log_timestamp(tc.started),
             end: naming::log_timestamp(ended),
-            duration_s: (ended - started).num_milliseconds() as f64 / 1000.0,
-            status: ExecStatus::of(error.as_ref()),
-            error: error.as_ref().map(StepError::detail),
+            duration_s: (ended - tc.started).num_milliseconds() as f64 / 1000.0,
+            status: ExecStatus::of(error),
+            error: error.map(StepError::detail),
         },
         hosts: Hosts {
-            server: host(&targets[0], "server", &server_dir),
-            client: host(&targets[1], "client", &client_dir),
+            server: host(&targets[0], "server", &tc.server_dir),
+            client: host(&targets[1], "client", &tc.client_dir),
         },
         commands: trace.commands,
-        runs: run_meta,
-    };
-    let data = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
-    let dirs_by_host = [(&server, &server_dir), (&client, &client_dir)];
-    let mut meta_trace = Trace::default();
-    let written = super::trace::per_host(r, &mut meta_trace, &[&server, &client], |r, h, _| {
-        let d = dirs_by_host
-            .iter()
-            .find(|(host, _)| host.as_str() == h)
-            .map(|(_, d)| d.as_str())
-            .unwrap_or_default();
-        r.remote
-            .write_file(h, &format!("{d}/metadata_{ts}.json"), &data)
-            .map_err(|e| StepError::remote("write metadata", &e).on(h))
-    });
-    if let Some(e) = written.into_iter().find_map(Result::err) {
-        error.get_or_insert(e);
+        runs,
     }
-    out.error = error;
-    out
+}
+
+/// Writes the metadata into the trial's directory on each host.
+fn write_metadata(r: &Runner, tc: &TrialCtx, meta: &TrialMetadata) -> Result<(), StepError> {
+    let data = serde_json::to_vec_pretty(meta).unwrap_or_default();
+    let dirs_by_host = [(&tc.server, &tc.server_dir), (&tc.client, &tc.client_dir)];
+    let mut meta_trace = Trace::default();
+    let written =
+        super::trace::per_host(r, &mut meta_trace, &[&tc.server, &tc.client], |r, h, _| {
+            let d = dirs_by_host
+                .iter()
+                .find(|(host, _)| host.as_str() == h)
+                .map(|(_, d)| d.as_str())
+                .unwrap_or_default();
+            r.remote
+                .write_file(h, &format!("{d}/metadata_{}.json", tc.ts), &data)
+                .map_err(|e| StepError::remote("write metadata", &e).on(h))
+        });
+    written
+        .into_iter()
+        .collect::<Result<Vec<()>, _>>()
+        .map(drop)
 }
 
 /// The configured target bandwidth of a variant, as written.
