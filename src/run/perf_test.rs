@@ -30,21 +30,76 @@ pub(super) struct Ctx {
     pub(super) ts: String,
 }
 
+/// What the run started, by host: (host, what, record), to be stopped after.
+pub(super) type Started = Vec<(String, String, ProcessRecord)>;
+
 pub(super) fn run(
     r: &Runner,
     ctx: &Ctx,
     v: &Variant,
     trace: &mut Trace,
-    started: &mut Vec<(String, String, ProcessRecord)>,
+    started: &mut Started,
 ) -> Result<Metrics, StepError> {
     let plan = perf::plan(&r.cfg.perf, v)
         .ok_or_else(|| StepError::new("plan", "the spec lacks this test's commands"))?;
-    let render = |vars: &Vars, t: &str, step: &str, host: &str| {
-        vars.render(t)
-            .map_err(|e| StepError::new(step, e.to_string()).on(host))
+    start_servers(r, ctx, &plan, trace, started)?;
+    let sar = match (v, &plan.sar_cmd) {
+        (Variant::Pps { .. }, Some(t)) => Some(start_sar(r, ctx, &plan, t, trace, started)?),
+        _ => None,
     };
+    let outputs = run_clients(r, ctx, &plan, trace, started)?;
+    let sar_text = match &sar {
+        Some((rec, file)) => Some(read_sar(r, ctx, &plan, rec, file, trace)?),
+        None => None,
+    };
+    let iface = ctx
+        .server_vars
+        .get("server_interface")
+        .unwrap_or_default()
+        .to_string();
+    perf::metrics(
+        v,
+        &outputs,
+        sar_text.as_deref().map(|s| (s, iface.as_str())),
+    )
+    .map_err(|e| {
+        // Name the file the bad output is in.
+        let (host, file) = match (e.input, &sar) {
+            (perf::Input::Sar, Some((_, file))) => (&ctx.server, file.to_string()),
+            (perf::Input::Sar, None) => (&ctx.server, "(no sar output)".to_string()),
+            (perf::Input::Stream(s), _) => (
+                &ctx.client,
+                format!("{}/stream_{s}.{}", clients_dir(ctx), plan.output_ext),
+            ),
+        };
+        StepError::new("parse results", format!("{} (in {host}:{file})", e.message)).on(host)
+    })
+}
+
+fn render(vars: &Vars, t: &str, step: &str, host: &str) -> Result<String, StepError> {
+    vars.render(t)
+        .map_err(|e| StepError::new(step, e.to_string()).on(host))
+}
+
+/// The variables of stream `s` (1-based) on `port`.
+fn stream_vars(vars: &Vars, plan: &perf::Plan, port: u16, s: usize, result_file: &str) -> Vars {
+    vars.with("port", port.to_string())
+        .with("stream", s.to_string())
+        .with("target_bw", plan.target_bw.clone().unwrap_or_default())
+        .with("result_file", result_file)
+}
+
+/// Servers, one per port, started in one round trip, then waited for until
+/// every port listens (polled, no fixed sleep); a server that exits instead
+/// fails the step with the tail of its log.
+fn start_servers(
+    r: &Runner,
+    ctx: &Ctx,
+    plan: &perf::Plan,
+    trace: &mut Trace,
+    started: &mut Started,
+) -> Result<(), StepError> {
     let n = plan.ports.len();
-    // Servers, one per port, started in one round trip.
     let mut files = Vec::new();
     for (i, port) in plan.ports.iter().enumerate() {
         let log = if n == 1 {
@@ -53,12 +108,7 @@ pub(super) fn run(
             format!("server_{}.log", i + 1)
         };
         let out = format!("{}/server_results/{log}", ctx.server_dir);
-        let sv = ctx
-            .server_vars
-            .with("port", port.to_string())
-            .with("stream", (i + 1).to_string())
-            .with("target_bw", plan.target_bw.clone().unwrap_or_default())
-            .with("result_file", &out);
+        let sv = stream_vars(&ctx.server_vars, plan, *port, i + 1, &out);
         let cmd = render(&sv, &plan.server_cmd, "start server", &ctx.server)?;
         let pid = format!("{}/server_results/server_{}.pid", ctx.server_dir, i + 1);
         files.push((cmd, out, pid));
@@ -73,15 +123,12 @@ pub(super) fn run(
         })
         .collect();
     let recs = trace.spawn_many(&r.remote, &ctx.server, "start servers", &specs)?;
-    let logs: Vec<&String> = files.iter().map(|(_, out, _)| out).collect();
+    let mut wait = steps::ready_prelude(READY_TIMEOUT_S);
+    for ((rec, port), (_, log, _)) in recs.iter().zip(&plan.ports).zip(&files) {
+        wait += &steps::ready(*port, rec.pid, rec.start_time, log);
+    }
     for (rec, port) in recs.into_iter().zip(&plan.ports) {
         started.push((ctx.server.clone(), format!("server on port {port}"), rec));
-    }
-    // Ready when every port listens (polled, no fixed sleep); a server that
-    // exits instead fails the step with the tail of its log.
-    let mut wait = steps::ready_prelude(READY_TIMEOUT_S);
-    for ((port, (_, _, rec)), log) in plan.ports.iter().zip(started.iter()).zip(&logs) {
-        wait += &steps::ready(*port, rec.pid, rec.start_time, log);
     }
     trace
         .check(&r.remote, &ctx.server, "wait for servers", &wait, SHORT)
@@ -90,76 +137,79 @@ pub(super) fn run(
             e.command = files.first().map(|(cmd, _, _)| cmd.clone());
             e
         })?;
-    // sar for pps, on the server's test interface.
-    let mut sar = None;
-    if let (Variant::Pps { .. }, Some(t)) = (v, &plan.sar_cmd) {
-        // Not network_stats_*: that name is the monitor slice of the same window.
-        let file = format!("{}/monitoring/sar_dev_{}.log", ctx.server_dir, ctx.ts);
-        // Written as .part, renamed in place once read (see `read sar`). A
-        // template that writes `> {result_file}` itself runs as written.
-        let part = format!("{file}.part");
-        let sv = ctx
-            .server_vars
-            .with("duration", plan.duration.to_string())
-            .with(
-                "port",
-                plan.ports.first().map(u16::to_string).unwrap_or_default(),
-            )
-            .with("stream", "1")
-            .with("target_bw", plan.target_bw.clone().unwrap_or_default())
-            .with("result_file", &part);
-        let cmd = format!(
-            "export LC_ALL=C S_TIME_FORMAT=ISO; {}",
-            render(&sv, t, "start sar", &ctx.server)?
-        );
-        let stdout = if t.contains("{result_file}") {
-            format!("{file}.out")
-        } else {
-            part.clone()
-        };
-        let rec = trace.spawn(
-            &r.remote,
-            &ctx.server,
-            "start sar",
-            &cmd,
-            (&stdout, &format!("{file}.err"), &format!("{file}.pid")),
-        )?;
-        started.push((ctx.server.clone(), "sar".into(), rec.clone()));
-        sar = Some((rec, file));
-    }
-    // Clients, all started together, as one recorded process group.
-    let dir = format!("{}/client_results", ctx.client_dir);
-    let mut script = steps::cd(&dir);
-    // Each output is written as .part and renamed in place only after the
-    // run, when its disk still has room (see `read client results`).
+    Ok(())
+}
+
+/// sar for pps, on the server's test interface; its record and its file.
+fn start_sar(
+    r: &Runner,
+    ctx: &Ctx,
+    plan: &perf::Plan,
+    template: &str,
+    trace: &mut Trace,
+    started: &mut Started,
+) -> Result<(ProcessRecord, String), StepError> {
+    // Not network_stats_*: that name is the monitor slice of the same window.
+    let file = format!("{}/monitoring/sar_dev_{}.log", ctx.server_dir, ctx.ts);
+    // Written as .part, renamed in place once read (see `read sar`). A
+    // template that writes `> {result_file}` itself runs as written.
+    let part = format!("{file}.part");
+    let port = plan.ports.first().copied().unwrap_or_default();
+    let sv = stream_vars(&ctx.server_vars, plan, port, 1, &part)
+        .with("duration", plan.duration.to_string());
+    let cmd = format!(
+        "export LC_ALL=C S_TIME_FORMAT=ISO; {}",
+        render(&sv, template, "start sar", &ctx.server)?
+    );
+    let stdout = if template.contains("{result_file}") {
+        format!("{file}.out")
+    } else {
+        part.clone()
+    };
+    let rec = trace.spawn(
+        &r.remote,
+        &ctx.server,
+        "start sar",
+        &cmd,
+        (&stdout, &format!("{file}.err"), &format!("{file}.pid")),
+    )?;
+    started.push((ctx.server.clone(), "sar".into(), rec.clone()));
+    Ok((rec, file))
+}
+
+fn clients_dir(ctx: &Ctx) -> String {
+    format!("{}/client_results", ctx.client_dir)
+}
+
+/// Clients, all started together as one recorded process group, waited
+/// for, and their outputs read back (each written as .part and renamed in
+/// place only after the run, when its disk still has room).
+fn run_clients(
+    r: &Runner,
+    ctx: &Ctx,
+    plan: &perf::Plan,
+    trace: &mut Trace,
+    started: &mut Started,
+) -> Result<Vec<String>, StepError> {
+    let dir = clients_dir(ctx);
+    let mut streams = Vec::new();
     for (i, port) in plan.ports.iter().enumerate() {
         let s = i + 1;
         let result_file = format!("{dir}/stream_{s}.{}.part", plan.output_ext);
-        let cv = ctx
-            .client_vars
-            .with("port", port.to_string())
-            .with("stream", s.to_string())
-            .with("target_bw", plan.target_bw.clone().unwrap_or_default())
-            .with("result_file", &result_file);
+        let cv = stream_vars(&ctx.client_vars, plan, *port, s, &result_file);
         let cmd = render(&cv, &plan.client_cmd, "run client", &ctx.client)?;
-        let stdout = if plan.client_cmd.contains("{result_file}") {
-            format!("stream_{s}.stdout")
-        } else {
-            format!("stream_{s}.{}.part", plan.output_ext)
-        };
-        script += &format!("( {cmd}\n  echo $? > stream_{s}.rc ) > {stdout} 2> stream_{s}.err &\n");
+        let writes_own_file = plan.client_cmd.contains("{result_file}");
+        streams.push((cmd, writes_own_file));
     }
-    script += "wait\n";
+    let script = steps::clients(&dir, &streams, plan.output_ext);
+    let log = format!("{dir}/clients.log");
+    let pid = format!("{dir}/clients.pid");
     let clients = trace.spawn(
         &r.remote,
         &ctx.client,
         "start clients",
         &script,
-        (
-            &format!("{dir}/clients.log"),
-            &format!("{dir}/clients.log"),
-            &format!("{dir}/clients.pid"),
-        ),
+        (&log, &log, &pid),
     )?;
     started.push((ctx.client.clone(), "clients".into(), clients.clone()));
     let timeout = Duration::from_secs(u64::from(plan.duration)) + CLIENT_GRACE;
@@ -171,16 +221,9 @@ pub(super) fn run(
         timeout,
         &r.cancel,
     )?;
-    let mut collect = steps::cd(&dir) + &super::space::guard(&dir);
-    for s in 1..=n {
-        collect += &format!(
-            "[ -f stream_{s}.{ext}.part ] && mv -f stream_{s}.{ext}.part stream_{s}.{ext}\n",
-            ext = plan.output_ext
-        );
-    }
-    for s in 1..=n {
-        collect += &format!("printf '\\n{MARK} {s} rc %s@@\\n' \"$(cat stream_{s}.rc 2>/dev/null)\"; cat stream_{s}.{}; cat stream_{s}.err >&2\n", plan.output_ext);
-    }
+    let n = plan.ports.len();
+    let collect =
+        steps::collect_streams(&dir, n, plan.output_ext, MARK, &super::space::guard(&dir));
     let out = trace.check(
         &r.remote,
         &ctx.client,
@@ -216,46 +259,24 @@ pub(super) fn run(
         )
         .on(&ctx.client));
     }
-    // sar ends with its interval count; wait for it (bounded), then read it.
-    let sar_text = match &sar {
-        Some((rec, file)) => {
-            let until = Instant::now() + Duration::from_secs(u64::from(plan.duration) + 5);
-            while r.remote.is_alive(&ctx.server, rec).unwrap_or(false) && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Some(
-                trace
-                    .check(
-                        &r.remote,
-                        &ctx.server,
-                        "read sar",
-                        &steps::publish_and_cat(file, &super::space::guard(&ctx.server_dir)),
-                        SHORT,
-                    )?
-                    .stdout,
-            )
-        }
-        None => None,
-    };
-    let iface = ctx
-        .server_vars
-        .get("server_interface")
-        .unwrap_or_default()
-        .to_string();
-    perf::metrics(
-        v,
-        &outputs,
-        sar_text.as_deref().map(|s| (s, iface.as_str())),
-    )
-    .map_err(|e| {
-        // Name the file the bad output is in.
-        let (host, file) = match (e.input, &sar) {
-            (perf::Input::Sar, Some((_, file))) => (&ctx.server, file.to_string()),
-            (perf::Input::Sar, None) => (&ctx.server, "(no sar output)".to_string()),
-            (perf::Input::Stream(s), _) => {
-                (&ctx.client, format!("{dir}/stream_{s}.{}", plan.output_ext))
-            }
-        };
-        StepError::new("parse results", format!("{} (in {host}:{file})", e.message)).on(host)
-    })
+    Ok(outputs)
+}
+
+/// sar ends with its interval count: waits for it (bounded), then reads it.
+fn read_sar(
+    r: &Runner,
+    ctx: &Ctx,
+    plan: &perf::Plan,
+    rec: &ProcessRecord,
+    file: &str,
+    trace: &mut Trace,
+) -> Result<String, StepError> {
+    let until = Instant::now() + Duration::from_secs(u64::from(plan.duration) + 5);
+    while r.remote.is_alive(&ctx.server, rec).unwrap_or(false) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let script = steps::publish_and_cat(file, &super::space::guard(&ctx.server_dir));
+    Ok(trace
+        .check(&r.remote, &ctx.server, "read sar", &script, SHORT)?
+        .stdout)
 }

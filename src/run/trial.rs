@@ -434,7 +434,7 @@ fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) -> RunOut {
     } else {
         super::monitoring::host_clocks(r, trace)
     };
-    let mut started: Vec<(String, String, ProcessRecord)> = Vec::new();
+    let mut started: perf_test::Started = Vec::new();
     let body = perf_test::run(r, ctx, v, trace, &mut started);
     let stops = super::trace::per_host(r, trace, &[&ctx.client, &ctx.server], |r, host, t| {
         let recs: Vec<ProcessRecord> = started

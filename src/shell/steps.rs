@@ -317,6 +317,41 @@ pub fn ready(port: u16, pid: u32, start: u64, log: &str) -> String {
     format!("ready {port} {pid} {start} {}\n", quote(log))
 }
 
+/// The clients of a run, in `dir`, all started at once, then waited for:
+/// stream S (1-based) writes its exit status to `stream_S.rc`, its stderr to
+/// `stream_S.err`, and its stdout to `stream_S.EXT.part` (or, when its
+/// command writes its own result file, to `stream_S.stdout`). `commands`
+/// are rendered templates, shell text already.
+pub fn clients(dir: &str, commands: &[(String, bool)], ext: &str) -> String {
+    let mut script = cd(dir);
+    for (i, (cmd, writes_own_file)) in commands.iter().enumerate() {
+        let s = i + 1;
+        let stdout = if *writes_own_file {
+            format!("stream_{s}.stdout")
+        } else {
+            format!("stream_{s}.{ext}.part")
+        };
+        script += &format!("( {cmd}\n  echo $? > stream_{s}.rc ) > {stdout} 2> stream_{s}.err &\n");
+    }
+    script + "wait\n"
+}
+
+/// In `dir`, after `guard`: renames each stream's `.part` output in place,
+/// then prints per stream `\nMARK S rc STATUS@@\n` and its output (its
+/// stderr to stderr).
+pub fn collect_streams(dir: &str, n: usize, ext: &str, mark: &str, guard: &str) -> String {
+    let mut s = cd(dir) + guard;
+    for k in 1..=n {
+        s += &format!(
+            "[ -f stream_{k}.{ext}.part ] && mv -f stream_{k}.{ext}.part stream_{k}.{ext}\n"
+        );
+    }
+    for k in 1..=n {
+        s += &format!("printf '\\n{mark} {k} rc %s@@\\n' \"$(cat stream_{k}.rc 2>/dev/null)\"; cat stream_{k}.{ext}; cat stream_{k}.err >&2\n");
+    }
+    s
+}
+
 /// After `guard`, renames `file.part` to `file` and prints it.
 pub fn publish_and_cat(file: &str, guard: &str) -> String {
     let part = quote(&format!("{file}.part")).into_owned();
