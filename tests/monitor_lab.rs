@@ -356,7 +356,7 @@ fn windows_are_cut_by_the_hosts_clocks_when_the_controller_is_skewed() {
     );
     let r = ebpf_perf::results::read(&results).unwrap();
     // The controller's clock really was skewed.
-    let started = ebpf_perf::monitor::summary::seconds(&r.session.started).unwrap();
+    let started = ebpf_perf::monitor::costs::seconds(&r.session.started).unwrap();
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()

@@ -7,7 +7,7 @@
 
 use ebpf_perf::domain::{Protocol, Variant};
 use ebpf_perf::host::proc;
-use ebpf_perf::monitor::summary;
+use ebpf_perf::monitor::costs;
 use ebpf_perf::perf::{self, parse, Input};
 use proptest::prelude::*;
 
@@ -73,11 +73,11 @@ fn all_parsers(text: &str) {
             );
         }
     }
-    let _ = summary::bpf_cost(text);
-    let _ = summary::tool_cost("2026-11-22 19:58:24", text, text, text, text, Some(1.0));
-    let _ = summary::tool_series("2026-11-22 19:58:24", text, text, text, text);
-    let _ = summary::host_cost("2026-11-22 19:58:24", text, text);
-    let _ = summary::seconds(text);
+    let _ = costs::bpf_cost(text);
+    let _ = costs::tool_cost("2026-11-22 19:58:24", text, text, text, text, Some(1.0));
+    let _ = costs::tool_series("2026-11-22 19:58:24", text, text, text, text);
+    let _ = costs::host_cost("2026-11-22 19:58:24", text, text);
+    let _ = costs::seconds(text);
     let _ = proc::stat_fields_of(text);
     let _ = proc::prog_of(text);
     let _ = proc::cpu_times_of(text);
@@ -198,7 +198,7 @@ fn every_metric_a_parser_emits_is_in_the_catalog() {
     }
     let log = |n: &str| data(&format!("monitor/{n}.log"));
     let from = "2026-11-22 19:58:24";
-    let tool = monitor::summary::tool_cost(
+    let tool = monitor::costs::tool_cost(
         from,
         &log("tool_cpu_usage"),
         &log("tool_memory"),
@@ -206,12 +206,12 @@ fn every_metric_a_parser_emits_is_in_the_catalog() {
         &log("bpf_prog_stats"),
         Some(1.0),
     );
-    let host = monitor::summary::host_cost(from, &log("cpu_mem"), &log("network_stats"));
+    let host = monitor::costs::host_cost(from, &log("cpu_mem"), &log("network_stats"));
     let (tools, hosts) = (
         [("s".to_string(), tool)].into(),
         [("s".to_string(), host)].into(),
     );
-    names.extend(monitor::summary::flat(&tools, &hosts).into_keys());
+    names.extend(monitor::costs::flat(&tools, &hosts).into_keys());
     for want in [
         "throughput_bps",
         "latency_p50_us",

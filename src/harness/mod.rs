@@ -2,11 +2,11 @@
 //! its own options and filter terms, builds the matrix, selects trials (plus
 //! the baselines they are compared with), and hands the rest of the command
 //! line to libtest-mimic. Trials run one at a time in matrix order through a
-//! [`session::Session`]: run, judge, record.
+//! [`driver::Driver`]: run, judge, record.
 
 mod options;
 mod pool;
-mod session;
+mod driver;
 
 pub use options::*;
 
@@ -18,8 +18,8 @@ use crate::junit;
 use crate::matrix;
 use crate::results;
 use crate::run::Runner;
+use driver::Driver;
 use libtest_mimic::{Arguments, Failed, Trial};
-use session::Session;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -177,25 +177,25 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     if let Err(e) = watch_signals(&runner.cancel) {
         eprintln!("warning: cannot install the Ctrl-C handler ({e}); Ctrl-C will not tear down");
     }
-    let mut session = Session::new(args, &cfg, runner, pool.pool, baseline_from, compare_to);
-    session.compared_only = selected
+    let mut driver = Driver::new(args, &cfg, runner, pool.pool, baseline_from, compare_to);
+    driver.compared_only = selected
         .iter()
         .copied()
         .filter(|t| !filtered.contains(t))
         .collect();
-    let session = Arc::new(Mutex::new(session));
+    let driver = Arc::new(Mutex::new(driver));
     let trials: Vec<Trial> = selected
         .iter()
         .map(|&i| {
-            let session = session.clone();
+            let driver = driver.clone();
             Trial::test(matrix.trials[i].name.clone(), move || {
-                let mut s = session.lock().unwrap_or_else(|p| p.into_inner());
+                let mut s = driver.lock().unwrap_or_else(|p| p.into_inner());
                 s.run_trial(i).map_err(Failed::from)
             })
         })
         .collect();
     let conclusion = libtest_mimic::run(&largs, trials);
-    let mut s = session.lock().unwrap_or_else(|p| p.into_inner());
+    let mut s = driver.lock().unwrap_or_else(|p| p.into_inner());
     let code = s.finish();
     if code != ExitCode::from(Exit::Ok) {
         return code;

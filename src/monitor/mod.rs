@@ -2,7 +2,7 @@
 //! (`ebpf-perf-monitor`, see [`agent`]) runs on each host for a whole cycle
 //! and writes case-long files; after each trial the harness slices the
 //! trial's time window into that trial's `monitoring/` and `ebpf_monitoring/`
-//! directories and summarizes it ([`summary`]).
+//! directories and sums up what it cost ([`costs`]).
 
 pub mod agent;
-pub mod summary;
+pub mod costs;

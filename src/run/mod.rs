@@ -33,7 +33,7 @@ use crate::config::Config;
 use crate::host::remote::Remote;
 use crate::matrix::Matrix;
 use crate::naming;
-use crate::results::{self, Status, TrialResult};
+use crate::results::{Status, TrialResult};
 use crate::shell::process::ProcessRecord;
 use fixtures::ScopeKey;
 use std::collections::{BTreeMap, HashMap};
@@ -210,50 +210,25 @@ impl Runner {
         let start = Instant::now();
         let trial = self.matrix.trials[t].clone();
         let cycle = self.matrix.cycle_of(&trial).clone();
-        let (out, lines) = match self.trial_in_scopes(t) {
-            Ok(o) => {
-                let lines = o.lines.clone();
-                (o, lines)
-            }
-            Err(e) => (
-                trial::Outcome {
-                    runs: Vec::new(),
-                    warmups: Vec::new(),
-                    remote: Vec::new(),
-                    lines: Vec::new(),
-                    error: Some(e),
-                },
-                Vec::new(),
-            ),
+        let v = &trial.variant;
+        let mut result =
+            TrialResult::new(&trial.name, &cycle.id, &cycle.env, v.test_type(), v.name());
+        if let Some(c) = &cycle.case {
+            result.tool_id = Some(c.tool_id.clone());
+            result.case_id = Some(c.case.id);
+            result.case_name = Some(c.case.name.clone());
+        }
+        result.rate_cap_bps = trial::rate_cap_bps(self, v);
+        let (lines, error) = match self.trial_in_scopes(t, &mut result) {
+            Ok(done) => done,
+            Err(e) => (Vec::new(), Some(e)),
         };
-        let result = TrialResult {
-            name: trial.name.clone(),
-            cycle: cycle.id.clone(),
-            env: cycle.env.clone(),
-            test_type: trial.variant.test_type(),
-            variant: trial.variant.name(),
-            tool_id: cycle.case.as_ref().map(|c| c.tool_id.clone()),
-            case_id: cycle.case.as_ref().map(|c| c.case.id),
-            case_name: cycle.case.as_ref().map(|c| c.case.name.clone()),
-            rate_cap_bps: trial::rate_cap_bps(self, &trial.variant),
-            status: if out.error.is_some() {
-                Status::Failed
-            } else {
-                Status::Passed
-            },
-            error: out.error.as_ref().map(ToString::to_string),
-            error_detail: out
-                .error
-                .as_ref()
-                .map(StepError::detail)
-                .unwrap_or_default(),
-            duration_s: start.elapsed().as_secs_f64(),
-            runs: out.runs,
-            warmups: out.warmups,
-            remote: out.remote,
-            compared_only: false,
-            analysis: results::Analysis::default(),
-        };
+        if let Some(e) = &error {
+            result.status = Status::Failed;
+            result.error = Some(e.to_string());
+            result.error_detail = e.detail();
+        }
+        result.duration_s = start.elapsed().as_secs_f64();
         TrialRun { result, lines }
     }
 
@@ -279,7 +254,13 @@ impl Runner {
         self.selection.last.get(&ScopeKey::Case { cycle }) == Some(&t)
     }
 
-    fn trial_in_scopes(&mut self, t: usize) -> Result<trial::Outcome, StepError> {
+    /// Runs trial `t` inside its scopes; `Err` when a scope failed (nothing
+    /// ran), else its lines and its own error.
+    fn trial_in_scopes(
+        &mut self,
+        t: usize,
+        result: &mut TrialResult,
+    ) -> Result<(Vec<String>, Option<StepError>), StepError> {
         unreachable::stop_where_back(self);
         for key in fixtures::scopes_of(&self.matrix, t) {
             let pos = match self.fixtures.active.iter().position(|a| a.key == key) {
@@ -295,14 +276,12 @@ impl Runner {
             }
         }
         self.check_programs()?;
-        let mut out = trial::run(self, t);
-        if out.error.is_none() {
+        let (lines, mut error) = trial::run(self, t, result);
+        if error.is_none() {
             // The program must have lived through the whole trial.
-            if let Err(e) = self.check_programs() {
-                out.error = Some(e);
-            }
+            error = self.check_programs().err();
         }
-        Ok(out)
+        Ok((lines, error))
     }
 
     /// Sets a scope up; a failure is kept in the scope (its teardown still runs).

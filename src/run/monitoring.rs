@@ -9,7 +9,7 @@ use super::vars::{self, Role};
 use super::{Active, Runner, Undo};
 use crate::host::remote::SHORT;
 use crate::matrix::Cycle;
-use crate::monitor::summary::{self, HostCost, ToolCost};
+use crate::monitor::costs::{self, HostCost, ToolCost};
 use crate::naming;
 use crate::shell::process::ProcessRecord;
 use crate::shell::steps;
@@ -288,7 +288,7 @@ pub fn host_clocks(r: &Runner, trace: &mut Trace) -> Result<BTreeMap<String, Str
     let read = super::trace::per_host(r, trace, &hosts, |r, host, t| {
         let out = t.check(&r.remote, host, "read host clock", HOST_NOW, SHORT)?;
         let now = out.stdout.trim().to_string();
-        if summary::seconds(&now).is_none() {
+        if costs::seconds(&now).is_none() {
             return Err(StepError::new(
                 "read host clock",
                 format!("`{HOST_NOW}` printed {now:?}, not a time; is GNU date installed?"),
@@ -369,7 +369,7 @@ pub fn collect(
         let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
         costs.hosts.insert(
             a.host.clone(),
-            summary::host_cost(from, get("cpu_mem"), get("network_stats")),
+            costs::host_cost(from, get("cpu_mem"), get("network_stats")),
         );
         if has_tool {
             let first_rss = get("first_memory")
@@ -378,7 +378,7 @@ pub fn collect(
                 .and_then(|v| v.parse().ok());
             costs.series.insert(
                 a.host.clone(),
-                summary::tool_series(
+                costs::tool_series(
                     from,
                     get("tool_cpu_usage"),
                     get("tool_memory"),
@@ -388,7 +388,7 @@ pub fn collect(
             );
             costs.tool.insert(
                 a.host.clone(),
-                summary::tool_cost(
+                costs::tool_cost(
                     from,
                     get("tool_cpu_usage"),
                     get("tool_memory"),

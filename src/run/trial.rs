@@ -42,18 +42,6 @@ fn make_dir(
         .to_string())
 }
 
-/// What a trial produced: its runs (in the results file's shape), where
-/// they lie, and the error that failed it, if any.
-pub struct Outcome {
-    pub runs: Vec<results::Run>,
-    pub warmups: Vec<results::Run>,
-    /// `host:path` of the trial directory on each host.
-    pub remote: Vec<String>,
-    /// The last run's monitoring summary, one line per host and program.
-    pub lines: Vec<String>,
-    pub error: Option<StepError>,
-}
-
 /// One run of the performance test in `{trial}/{name}` on both hosts.
 struct RunOut {
     run: results::Run,
@@ -149,23 +137,21 @@ impl TrialCtx {
     }
 }
 
-pub fn run(r: &mut Runner, t: usize) -> Outcome {
+/// Runs trial `t`: its runs go into `result` (in the results file's shape,
+/// with where they lie); gives back the last run's monitoring lines and the
+/// error that failed the trial, if any.
+pub fn run(
+    r: &mut Runner,
+    t: usize,
+    result: &mut results::TrialResult,
+) -> (Vec<String>, Option<StepError>) {
     let mut trace = Trace::default();
-    let mut out = Outcome {
-        runs: Vec::new(),
-        warmups: Vec::new(),
-        remote: Vec::new(),
-        lines: Vec::new(),
-        error: None,
-    };
+    let mut lines = Vec::new();
     let tc = match enter(r, &mut trace, t) {
         Ok(tc) => tc,
-        Err(e) => {
-            out.error = Some(e);
-            return out;
-        }
+        Err(e) => return (lines, Some(e)),
     };
-    out.remote = vec![
+    result.remote = vec![
         format!("{}:{}", tc.server, tc.server_dir),
         format!("{}:{}", tc.client, tc.client_dir),
     ];
@@ -206,7 +192,7 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
     }
     let mut run_meta = Vec::new();
     if error.is_none() {
-        error = runs(r, &tc, &mut trace, &mut out, &mut run_meta);
+        error = runs(r, &tc, &mut trace, result, &mut lines, &mut run_meta);
     }
     // Background tasks stop first; the user's teardown runs whatever happened.
     if let Err(e) = hooks::stop_background(&r.remote, &mut trace, &mut log, &background) {
@@ -230,8 +216,7 @@ pub fn run(r: &mut Runner, t: usize) -> Outcome {
     if let Err(e) = write_metadata(r, &tc, &meta) {
         error.get_or_insert(e);
     }
-    out.error = error;
-    out
+    (lines, error)
 }
 
 /// Works the trial out and makes its directories on both hosts (recorded
@@ -292,7 +277,8 @@ fn runs(
     r: &mut Runner,
     tc: &TrialCtx,
     trace: &mut Trace,
-    out: &mut Outcome,
+    result: &mut results::TrialResult,
+    lines: &mut Vec<String>,
     meta: &mut Vec<RunMetadata>,
 ) -> Option<StepError> {
     for name in tc.run_names() {
@@ -301,7 +287,7 @@ fn runs(
         }
         let one = run_once(r, &tc.run_ctx(r, &name), &tc.v, trace);
         if let Some(c) = &one.costs {
-            out.lines = c.lines();
+            *lines = c.lines();
         }
         meta.push(RunMetadata {
             run: name.clone(),
@@ -320,9 +306,9 @@ fn runs(
             return one.error;
         }
         if name.starts_with("warmup") {
-            out.warmups.push(one.run);
+            result.warmups.push(one.run);
         } else {
-            out.runs.push(one.run);
+            result.runs.push(one.run);
         }
     }
     None
@@ -484,7 +470,7 @@ fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) -> RunOut {
     let metrics = body.ok();
     let mut flat = metrics.as_ref().map(crate::perf::flat).unwrap_or_default();
     if let Some(c) = &costs {
-        flat.extend(crate::monitor::summary::flat(&c.tool, &c.hosts));
+        flat.extend(crate::monitor::costs::flat(&c.tool, &c.hosts));
     }
     RunOut {
         run: results::Run {

@@ -1,4 +1,4 @@
-//! One run of the harness as a sequence of trials: each is run by the
+//! The driver of one harness run, a sequence of trials: each is run by the
 //! [`Runner`], judged by [`analysis`], counted, recorded for JUnit, and the
 //! results file is rewritten (atomically) after every trial, so that a crash
 //! or Ctrl-C loses at most the trial in flight. Ctrl-C tears down, writes
@@ -15,7 +15,7 @@ use crate::run::Runner;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub struct Session {
+pub struct Driver {
     runner: Runner,
     results: Results,
     results_path: PathBuf,
@@ -32,7 +32,7 @@ pub struct Session {
     pub compared_only: std::collections::HashSet<usize>,
 }
 
-impl Session {
+impl Driver {
     pub fn new(
         args: &HarnessArgs,
         cfg: &Config,
@@ -40,7 +40,7 @@ impl Session {
         pool: Option<usize>,
         baseline_from: Option<Earlier>,
         compare_to: Option<Earlier>,
-    ) -> Session {
+    ) -> Driver {
         let mut selection = args.filter.terms.clone();
         selection.extend(args.filter.skip.iter().map(|s| format!("--skip {s}")));
         if args.filter.exact {
@@ -62,7 +62,7 @@ impl Session {
             comparisons: cfg.comparisons.clone(),
             ..Default::default()
         });
-        Session {
+        Driver {
             runner,
             results,
             results_path: args.results.clone(),
