@@ -86,26 +86,41 @@ pub fn python_uses_bpf(text: &str) -> bool {
     })
 }
 
+/// The characters of Python source outside string literals, each with the
+/// bracket depth before it.
+fn unquoted(text: &str) -> impl Iterator<Item = (usize, char, i32)> + '_ {
+    let (mut depth, mut quote_ch) = (0i32, None::<char>);
+    text.char_indices()
+        .filter_map(move |(i, c)| match (quote_ch, c) {
+            (Some(q), c) if c == q => {
+                quote_ch = None;
+                None
+            }
+            (Some(_), _) => None,
+            (None, '"' | '\'') => {
+                quote_ch = Some(c);
+                None
+            }
+            (None, c) => {
+                let before = depth;
+                match c {
+                    '(' | '[' | '{' => depth += 1,
+                    ')' | ']' | '}' => depth -= 1,
+                    _ => {}
+                }
+                Some((i, c, before))
+            }
+        })
+}
+
 /// The text of each `add_argument(...)` call's arguments.
 fn add_argument_calls(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     for (start, m) in text.match_indices("add_argument(") {
         let body = &text[start + m.len()..];
-        let mut depth = 0i32;
-        let mut quote_ch: Option<char> = None;
-        for (i, c) in body.char_indices() {
-            match (quote_ch, c) {
-                (Some(q), c) if c == q => quote_ch = None,
-                (Some(_), _) => {}
-                (None, '"' | '\'') => quote_ch = Some(c),
-                (None, '(' | '[' | '{') => depth += 1,
-                (None, ')' | ']' | '}') if depth > 0 => depth -= 1,
-                (None, ')') => {
-                    out.push(&body[..i]);
-                    break;
-                }
-                _ => {}
-            }
+        let end = unquoted(body).find(|&(_, c, depth)| c == ')' && depth <= 0);
+        if let Some((i, _, _)) = end {
+            out.push(&body[..i]);
         }
     }
     out
@@ -114,19 +129,11 @@ fn add_argument_calls(text: &str) -> Vec<&str> {
 /// Splits call arguments at top-level commas.
 fn split_args(call: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    let (mut depth, mut quote_ch, mut from) = (0i32, None::<char>, 0);
-    for (i, c) in call.char_indices() {
-        match (quote_ch, c) {
-            (Some(q), c) if c == q => quote_ch = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote_ch = Some(c),
-            (None, '(' | '[' | '{') => depth += 1,
-            (None, ')' | ']' | '}') => depth -= 1,
-            (None, ',') if depth == 0 => {
-                out.push(call[from..i].trim());
-                from = i + 1;
-            }
-            _ => {}
+    let mut from = 0;
+    for (i, c, depth) in unquoted(call) {
+        if c == ',' && depth == 0 {
+            out.push(call[from..i].trim());
+            from = i + 1;
         }
     }
     out.push(call[from..].trim());

@@ -132,22 +132,16 @@ fn budgets_exceeded_within_and_inconclusive() {
 #[test]
 fn strict_fails_inconclusive() {
     let mut r = halved();
-    judge_last(
-        &mut r,
-        &settings(&[("throughput_loss_pct", 50.0)], true),
-        &Sources::default(),
-    );
+    let strict = settings(&[("throughput_loss_pct", 50.0)], true);
+    judge_last(&mut r, &strict, &Sources::default());
     assert_eq!(r.trials[1].status, Status::Failed);
 }
 
 #[test]
 fn budgets_never_apply_to_baselines() {
     let mut r = halved();
-    judge_last(
-        &mut r,
-        &settings(&[("throughput_loss_pct", 0.0)], true),
-        &Sources::default(),
-    );
+    let strict = settings(&[("throughput_loss_pct", 0.0)], true);
+    judge_last(&mut r, &strict, &Sources::default());
     assert!(r.trials[0].analysis.budgets.is_empty());
     assert_eq!(r.trials[0].status, Status::Passed);
 }

@@ -109,29 +109,14 @@ fn clk_tck() -> f64 {
 pub fn run(o: &Options) -> std::io::Result<()> {
     fs::create_dir_all(&o.dir)?;
     let tool = o.tool.filter(|_| o.cpu || o.memory || o.bpf || o.log_size);
-    let mut f_cpu = (tool.is_some() && o.cpu)
-        .then(|| Out::open(&o.dir, "tool_cpu_usage", &o.ts))
-        .transpose()?;
-    let mut f_mem = (tool.is_some() && o.memory)
-        .then(|| Out::open(&o.dir, "tool_memory", &o.ts))
-        .transpose()?;
-    let mut f_log = (o.log.is_some() && o.log_size)
-        .then(|| Out::open(&o.dir, "tool_logsize", &o.ts))
-        .transpose()?;
-    let mut f_bpf = (tool.is_some() && o.bpf)
-        .then(|| Out::open(&o.dir, "bpf_prog_stats", &o.ts))
-        .transpose()?;
-    let mut f_host = o
-        .host
-        .then(|| Out::open(&o.dir, "cpu_mem", &o.ts))
-        .transpose()?;
-    let mut f_net = (o.host && !o.ifaces.is_empty())
-        .then(|| Out::open(&o.dir, "network_stats", &o.ts))
-        .transpose()?;
-    let mut f_disk = o
-        .host
-        .then(|| Out::open(&o.dir, "disk_io", &o.ts))
-        .transpose()?;
+    let open = |on: bool, name: &str| on.then(|| Out::open(&o.dir, name, &o.ts)).transpose();
+    let mut f_cpu = open(tool.is_some() && o.cpu, "tool_cpu_usage")?;
+    let mut f_mem = open(tool.is_some() && o.memory, "tool_memory")?;
+    let mut f_log = open(o.log.is_some() && o.log_size, "tool_logsize")?;
+    let mut f_bpf = open(tool.is_some() && o.bpf, "bpf_prog_stats")?;
+    let mut f_host = open(o.host, "cpu_mem")?;
+    let mut f_net = open(o.host && !o.ifaces.is_empty(), "network_stats")?;
+    let mut f_disk = open(o.host, "disk_io")?;
     let tck = clk_tck();
     let mut prev_tool: Option<(Instant, u64)> = None;
     let mut prev_cpu: Option<Vec<(String, u64, u64, u64)>> = None;

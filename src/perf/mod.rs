@@ -303,30 +303,21 @@ mod tests {
 
     #[test]
     fn multi_stream_sums_receiver_throughput() {
-        let v = Variant::Multi {
-            streams: 2,
-            protocol: Protocol::Tcp,
-        };
-        let m = metrics(
-            &v,
-            &[data("iperf3_tcp.json"), data("iperf3_tcp.json")],
-            None,
-        )
-        .unwrap();
+        let (streams, protocol) = (2, Protocol::Tcp);
+        let outputs = [data("iperf3_tcp.json"), data("iperf3_tcp.json")];
+        let m = metrics(&Variant::Multi { streams, protocol }, &outputs, None).unwrap();
         assert!((m.throughput_bps.unwrap() - 2.0 * 999_158_041.664_375_3).abs() < 2.0);
         assert_eq!(m.retransmits, Some(0));
     }
 
     #[test]
     fn pps_takes_sar_and_cross_checks_with_iperf3() {
-        let v = Variant::Pps {
-            streams: 1,
-            protocol: Protocol::Udp,
-        };
+        let (streams, protocol) = (1, Protocol::Udp);
+        let sar = data("sar_dev.txt");
         let m = metrics(
-            &v,
+            &Variant::Pps { streams, protocol },
             &[data("iperf3_udp_64.json")],
-            Some((&data("sar_dev.txt"), "port-storage")),
+            Some((&sar, "port-storage")),
         )
         .unwrap();
         assert_eq!(m.packets_per_second, Some(16_597.5));

@@ -92,13 +92,8 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
             .filter(|v| v.get("host") == Some(h.as_str()))
             .filter_map(|v| v.get("interface").map(str::to_string))
             .collect();
-        let out = trace.check(
-            &r.remote,
-            h,
-            "record host facts",
-            &steps::host_facts(&ifaces),
-            SHORT,
-        )?;
+        let script = steps::host_facts(&ifaces);
+        let out = trace.check(&r.remote, h, "record host facts", &script, SHORT)?;
         let facts = parse_facts(&out.stdout);
         r.ledger.facts.insert(h.clone(), facts.clone());
         let meta = SessionMetadata {

@@ -66,13 +66,8 @@ pub fn deploy(r: &mut Runner, trace: &mut Trace, hosts: &[String]) -> Result<(),
             "{}/ebpf-perf-monitor-{hash}",
             crate::naming::own_dir(&r.cfg.ssh_hosts[h].workdir)
         );
-        let probe = trace.check(
-            &r.remote,
-            h,
-            "deploy monitor",
-            &steps::agent_probe(&path),
-            SHORT,
-        )?;
+        let script = steps::agent_probe(&path);
+        let probe = trace.check(&r.remote, h, "deploy monitor", &script, SHORT)?;
         let mut lines = probe.stdout.lines();
         let arch = lines.next().unwrap_or("").trim().to_string();
         if arch != std::env::consts::ARCH {
@@ -196,13 +191,8 @@ pub fn start(
             }
         }
         let log = format!("{host_dir}/monitor_{ts}.log");
-        let record = trace.spawn(
-            &r.remote,
-            &host,
-            "start monitor",
-            &cmd,
-            (&log, &log, &format!("{host_dir}/monitor_{ts}.pid")),
-        )?;
+        let pid = format!("{host_dir}/monitor_{ts}.pid");
+        let record = trace.spawn(&r.remote, &host, "start monitor", &cmd, (&log, &log, &pid))?;
         a.undo.push(Undo::Stop {
             host: host.clone(),
             what: "monitor".into(),

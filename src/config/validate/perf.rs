@@ -153,19 +153,10 @@ pub(super) fn check_perf(
         }
         if let Some(s) = &t.single_stream {
             let base = [root, "throughput", "single_stream"];
-            check_protocols(
-                ck,
-                src,
-                &[root, "throughput", "single_stream", "protocols"],
-                &s.protocols,
-            );
+            let ss = |k: &'static str| [root, "throughput", "single_stream", k];
+            check_protocols(ck, src, &ss("protocols"), &s.protocols);
             check_commands(ck, src, &base, &s.commands, &s.protocols, &known);
-            check_duration(
-                ck,
-                src,
-                &[root, "throughput", "single_stream", "duration"],
-                s.duration,
-            );
+            check_duration(ck, src, &ss("duration"), s.duration);
             let bw_path = [root, "throughput", "single_stream", "target_bw"];
             ck.non_empty(src, &bw_path, &s.target_bw, "bandwidth");
             for bw in &s.target_bw {
@@ -179,21 +170,12 @@ pub(super) fn check_perf(
                     "lists a bandwidth twice (trial names would collide)",
                 );
             }
-            ck.non_empty(
-                src,
-                &[root, "throughput", "single_stream", "ports"],
-                &s.ports,
-                "port",
-            );
+            ck.non_empty(src, &ss("ports"), &s.ports, "port");
         }
         if let Some(m) = &t.multi_stream {
             let base = [root, "throughput", "multi_stream"];
-            check_protocols(
-                ck,
-                src,
-                &[root, "throughput", "multi_stream", "protocols"],
-                &m.protocols,
-            );
+            let ms = |k: &'static str| [root, "throughput", "multi_stream", k];
+            check_protocols(ck, src, &ms("protocols"), &m.protocols);
             // Commands fall back to single_stream's.
             let single = t.single_stream.as_ref().map(|s| &s.commands);
             let merged = Commands {
@@ -214,25 +196,9 @@ pub(super) fn check_perf(
                     .or_else(|| single.and_then(|s| s.client_cmd_udp.clone())),
             };
             check_commands(ck, src, &base, &merged, &m.protocols, &known);
-            check_streams(
-                ck,
-                src,
-                &[root, "throughput", "multi_stream", "streams"],
-                &m.streams,
-                m.base_port,
-            );
-            check_duration(
-                ck,
-                src,
-                &[root, "throughput", "multi_stream", "duration"],
-                m.duration,
-            );
-            check_bw(
-                ck,
-                src,
-                &[root, "throughput", "multi_stream", "target_bw"],
-                &m.target_bw,
-            );
+            check_streams(ck, src, &ms("streams"), &m.streams, m.base_port);
+            check_duration(ck, src, &ms("duration"), m.duration);
+            check_bw(ck, src, &ms("target_bw"), &m.target_bw);
         }
     }
     if let Some(l) = &spec.latency {

@@ -217,22 +217,11 @@ mod tests {
             e(&blob("ssh-ed25519", b"stolen")),
             e(&rsa)
         );
-        assert_eq!(check(&text, "198.18.0.11", &k), Verdict::Known { line: 2 });
-        assert_eq!(
-            check(&text, "198.18.0.11", &other),
-            Verdict::Changed {
-                line: 2,
-                known: fingerprint(&k)
-            }
-        );
-        assert_eq!(check(&text, "hashed.lab", &k), Verdict::Known { line: 3 });
-        assert_eq!(
-            check(&text, "hashed.lab", &other),
-            Verdict::Changed {
-                line: 3,
-                known: fingerprint(&k)
-            }
-        );
+        for (host, line) in [("198.18.0.11", 2), ("hashed.lab", 3)] {
+            assert_eq!(check(&text, host, &k), Verdict::Known { line });
+            let known = fingerprint(&k);
+            assert_eq!(check(&text, host, &other), Verdict::Changed { line, known });
+        }
         assert_eq!(
             check(&text, "[198.18.0.12]:2222", &k),
             Verdict::Known { line: 4 }

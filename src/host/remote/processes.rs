@@ -15,6 +15,22 @@ pub struct Spawn<'a> {
     pub pid_file: &'a str,
 }
 
+/// One output of a batch, parsed; a protocol error saying `what` when it is
+/// missing or says something else.
+fn parsed<T>(
+    host: &str,
+    output: Option<&&str>,
+    parse: impl FnOnce(&str) -> Option<T>,
+    what: impl FnOnce() -> String,
+) -> Result<T, RemoteError> {
+    output
+        .and_then(|o| parse(o))
+        .ok_or_else(|| RemoteError::Protocol {
+            host: host.to_string(),
+            what: what(),
+        })
+}
+
 impl Remote {
     /// Starts `command` detached (see [`crate::shell::process`]).
     pub fn spawn(
@@ -49,23 +65,17 @@ impl Remote {
             .collect();
         let out = self.check(name, &process::batch(&scripts), SHORT)?;
         let outputs = process::split_outputs(&out.stdout);
-        specs
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                outputs
-                    .get(i)
-                    .and_then(|o| process::parse_started(o, s.pid_file))
-                    .ok_or_else(|| RemoteError::Protocol {
-                        host: name.to_string(),
-                        what: format!(
-                            "starting `{}` printed no PID: {}",
-                            s.command,
-                            tail(&out.stdout, 200)
-                        ),
-                    })
-            })
-            .collect()
+        let said = tail(&out.stdout, 200);
+        let parse = |(i, s): (usize, &Spawn<'_>)| {
+            let what = || format!("starting `{}` printed no PID: {said}", s.command);
+            parsed(
+                name,
+                outputs.get(i),
+                |o| process::parse_started(o, s.pid_file),
+                what,
+            )
+        };
+        specs.iter().enumerate().map(parse).collect()
     }
 
     /// Stops a process started by [`Remote::spawn`], by its recorded PID.
@@ -107,22 +117,12 @@ impl Remote {
             }
         };
         let outputs = process::split_outputs(&out.stdout);
-        ps.iter()
-            .enumerate()
-            .map(|(i, p)| {
-                outputs
-                    .get(i)
-                    .and_then(|o| process::parse_stopped(o))
-                    .ok_or_else(|| RemoteError::Protocol {
-                        host: name.to_string(),
-                        what: format!(
-                            "stopping PID {}: unexpected output {:?}",
-                            p.pid,
-                            tail(&out.stdout, 200)
-                        ),
-                    })
-            })
-            .collect()
+        let said = tail(&out.stdout, 200);
+        let parse = |(i, p): (usize, &ProcessRecord)| {
+            let what = || format!("stopping PID {}: unexpected output {said:?}", p.pid);
+            parsed(name, outputs.get(i), process::parse_stopped, what)
+        };
+        ps.iter().enumerate().map(parse).collect()
     }
 
     /// Waits until a process of `p`'s group holds an fd linking to `fd_link`.
