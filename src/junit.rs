@@ -3,6 +3,7 @@
 
 use crate::config::ConfigError;
 use crate::results::{Results, Status, TeardownError, TrialResult};
+use crate::untrusted;
 use junit_report::{Duration as JDuration, Report, TestCase, TestSuite};
 use std::io;
 use std::path::Path;
@@ -46,7 +47,7 @@ fn jdur(d: Duration) -> JDuration {
 pub fn write_trials(path: &Path, records: &[TrialRecord]) -> io::Result<()> {
     let mut suites: Vec<TestSuite> = Vec::new();
     for r in records {
-        let suite_name = format!("ebpf_perf.{}", r.cycle_id);
+        let suite_name = untrusted::xml(&format!("ebpf_perf.{}", r.cycle_id));
         let idx = match suites.iter().position(|s| s.name == suite_name) {
             Some(i) => i,
             None => {
@@ -54,24 +55,27 @@ pub fn write_trials(path: &Path, records: &[TrialRecord]) -> io::Result<()> {
                 suites.len() - 1
             }
         };
+        // Names, messages and output can hold what hosts printed: each is
+        // made well-formed XML here, whatever it holds.
+        let (name, d) = (untrusted::xml(&r.name), jdur(r.duration));
         let mut tc = match &r.outcome {
             Outcome::Passed { system_out } => {
-                let mut tc = TestCase::success(&r.name, jdur(r.duration));
+                let mut tc = TestCase::success(&name, d);
                 if !system_out.is_empty() {
-                    tc.set_system_out(system_out);
+                    tc.set_system_out(&untrusted::cdata(system_out));
                 }
                 tc
             }
             Outcome::Failed { message, detail } => {
-                let mut tc = TestCase::failure(&r.name, jdur(r.duration), "trial", message);
+                let mut tc = TestCase::failure(&name, d, "trial", &untrusted::xml(message));
                 if !detail.is_empty() {
-                    tc.set_system_err(detail);
+                    tc.set_system_err(&untrusted::cdata(detail));
                 }
                 tc
             }
             Outcome::Error { message, detail } => {
-                let mut tc = TestCase::error(&r.name, jdur(r.duration), "teardown", message);
-                tc.set_system_err(detail);
+                let mut tc = TestCase::error(&name, d, "teardown", &untrusted::xml(message));
+                tc.set_system_err(&untrusted::cdata(detail));
                 tc
             }
         };

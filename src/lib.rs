@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod naming;
 pub mod stats;
 pub mod template;
+pub mod untrusted;
 
 // The record: the results file's schema, and how its numbers read.
 pub mod results;

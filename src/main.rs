@@ -236,7 +236,8 @@ fn merge_cmd(out: &std::path::Path, shards: &[PathBuf]) -> ExitCode {
     );
     for s in &merged.session.shards {
         if !s.problem.is_empty() {
-            eprintln!("warning: shard {} ({}): {}", s.source, s.status, s.problem);
+            let problem = ebpf_perf::untrusted::visible(&s.problem);
+            eprintln!("warning: shard {} ({}): {problem}", s.source, s.status);
         }
     }
     println!("JUnit: {}", w.junit.display());

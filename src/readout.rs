@@ -176,7 +176,8 @@ pub fn regression_line(r: &Regression) -> String {
 /// The one-line reason a judged trial failed.
 pub fn failure_message(t: &TrialResult) -> String {
     match &t.error {
-        Some(e) => e.clone(),
+        // A results file can come from elsewhere: its words are made visible.
+        Some(e) => crate::untrusted::visible(e).into_owned(),
         None if !t.analysis.failures.is_empty() => t.analysis.failures.join("; "),
         None => "no run was measured".into(),
     }

@@ -244,6 +244,79 @@ fn a_case_whose_program_exits_fails_exactly_its_trials() {
     );
 }
 
+/// What a hostile tool prints on stderr: a CDATA terminator with a forged
+/// testcase, every control character, invalid UTF-8, `\r`, and Markdown
+/// that would link, embed, mention and head a section.
+const HOSTILE: &str = r#"printf ']]></failure></testcase><testcase name="injected"/><![CDATA[\n' >&2
+printf '\000\001\002\003\004\005\006\007\010\011\013\014\015\016\017\020\021\022\023\024\025\026\027\030\031\032\033\034\035\036\037|\n' >&2
+printf '\033[31mred\033[0m \377\376 not utf-8 \r over\n' >&2
+printf '[click](https://evil.example) ![img](https://evil.example/x.png) @org/team\n# heading\n' >&2
+exit 3
+"#;
+
+/// Text of a Markdown document outside its code spans.
+fn outside_code_spans(md: &str) -> String {
+    let mut out = String::new();
+    let mut rest = md;
+    while let Some(start) = rest.find('`') {
+        out.push_str(&rest[..start]);
+        let fence = rest[start..].chars().take_while(|c| *c == '`').count();
+        let after = &rest[start + fence..];
+        let close = after.find(&"`".repeat(fence)).expect("code span closed");
+        rest = &after[close + fence..];
+    }
+    out + rest
+}
+
+#[test]
+fn hostile_output_of_a_tool_leaves_junit_well_formed_and_the_summary_inert() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let scripts = tempfile::tempdir().unwrap();
+    let script = scripts.path().join("hostile.sh");
+    std::fs::write(&script, HOSTILE).unwrap();
+    let cfg = case_2_prefixed(&format!("sh {}; exit 3; ", script.display()));
+    let (o, jpath) = perf(cfg.path(), &["host", "tcp_rr", "--skip", "baseline"]);
+    assert!(!o.status.success());
+    // JUnit: well-formed (an independent parser reads it), exactly the trials.
+    let cases = junit(&jpath);
+    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "baseline::host::latency::tcp_rr",
+            "tool_001::case_1::host::latency::tcp_rr",
+            "tool_001::case_2::host::latency::tcp_rr",
+            "tool_002::case_3::host::latency::tcp_rr"
+        ]
+    );
+    let body = &cases[2].failure_body;
+    assert!(
+        body.contains(r#"]]></failure></testcase><testcase name="injected"/>"#),
+        "the tool's words are kept, as text: {body}"
+    );
+    assert!(
+        body.contains("\\x1b[31mred") && body.contains("\\x00\\x01"),
+        "{body}"
+    );
+    let xml = std::fs::read_to_string(&jpath).unwrap();
+    assert!(!xml.chars().any(|c| c.is_control() && !"\n\t\r".contains(c)));
+    // The summary is inert: what the tool said stands only in code spans.
+    let md = std::fs::read_to_string(cfg.path().join("summary.md")).unwrap();
+    assert!(md.contains("evil.example"), "the failure is listed: {md}");
+    let live = outside_code_spans(&md);
+    for bad in ["evil.example", "@org", "](", "# heading", "\u{1b}", "\r"] {
+        assert!(!live.contains(bad), "{bad:?} is live in summary.md:\n{md}");
+    }
+    // The terminal sees control characters, made visible.
+    let said = format!("{}{}", common::stdout(&o), common::stderr(&o));
+    assert!(said.contains("\\x1b[31mred"), "{said}");
+    assert!(
+        !said.contains('\u{1b}') && !said.contains('\u{1}'),
+        "{said:?}"
+    );
+}
+
 #[test]
 fn a_program_that_never_attaches_fails_its_case_unless_allowed() {
     let Some(_) = common::lab() else { return };

@@ -4,19 +4,17 @@
 
 use super::model::{self, Mark, Model};
 use crate::readout as lines;
+use crate::untrusted;
 use std::fmt::Write;
 
 /// Rows shown before "… N more".
 pub const TOP_ROWS: usize = 15;
 const TOP_CHANGES: usize = 10;
 
-/// Text from configs and hosts, made inert: no HTML, no table breaks.
+/// Text from configs, hosts and results files, made inert (see
+/// [`untrusted::markdown`]); safe in a table cell too.
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
-        .replace('\n', " ")
+    untrusted::markdown(s, true)
 }
 
 fn icon(m: Mark) -> &'static str {
@@ -104,7 +102,7 @@ pub fn render(m: &Model) -> String {
     if !failures.is_empty() {
         let _ = writeln!(s, "\n### Failures\n");
         for f in failures.iter().take(TOP_ROWS) {
-            let _ = writeln!(s, "- {}", esc(f));
+            let _ = writeln!(s, "- {}", untrusted::markdown(f, false));
         }
         if failures.len() > TOP_ROWS {
             let _ = writeln!(s, "- … {} more in report.html", failures.len() - TOP_ROWS);

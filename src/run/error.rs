@@ -103,8 +103,13 @@ impl StepError {
         s
     }
 
-    /// Multi-line detail for JUnit's failure body.
+    /// Multi-line detail for JUnit's failure body, with what the host
+    /// printed made visible (see [`crate::untrusted`]).
     pub fn detail(&self) -> String {
+        crate::untrusted::visible(&self.detail_raw()).into_owned()
+    }
+
+    fn detail_raw(&self) -> String {
         let mut s = format!("step: {}\n", self.step);
         if let Some(h) = &self.host {
             s += &format!("host: {h}\n");
@@ -136,20 +141,21 @@ impl std::ops::DerefMut for StepError {
 }
 
 impl fmt::Display for StepError {
+    /// One line for people; what the host printed has its control
+    /// characters made visible (see [`crate::untrusted`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.step)?;
+        let mut s = self.step.clone();
         if let Some(h) = &self.host {
-            write!(f, " on {h}")?;
+            s += &format!(" on {h}");
         }
-        write!(f, ": {}", self.message)?;
+        s += &format!(": {}", self.message);
         if !self.stderr_tail.is_empty() {
-            write!(
-                f,
+            s += &format!(
                 "; stderr: {}",
                 crate::host::remote::tail(&self.stderr_tail, 300)
-            )?;
+            );
         }
-        Ok(())
+        f.write_str(&crate::untrusted::visible(&s))
     }
 }
 
