@@ -190,3 +190,85 @@ fn hosts_check_fails_when_a_tool_is_missing() {
     let line = out.lines().find(|l| l.starts_with("host-server")).unwrap();
     assert!(line.contains("no-such-ebpf-tool"), "{out}");
 }
+
+/// Every symlink below `root` whose target resolves outside it.
+fn links_out_of(root: &Path) -> Vec<String> {
+    let root = root.canonicalize().unwrap();
+    let mut out = Vec::new();
+    let mut todo = vec![root.clone()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.file_type().is_symlink() {
+                let t = std::fs::read_link(&p).unwrap();
+                let abs = p.parent().unwrap().join(t);
+                if !abs.canonicalize().is_ok_and(|a| a.starts_with(&root)) {
+                    out.push(p.display().to_string());
+                }
+            } else if m.is_dir() {
+                todo.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// A host whose tree holds a symlink out, and later a directory of that
+/// name: neither `fetch` writes outside --local-dir, with or without
+/// --compress, even when an earlier copy left such a symlink behind.
+#[test]
+fn fetch_never_writes_outside_the_local_dir() {
+    let Some(cfg) = common::lab() else { return };
+    let r = Remote::new(&cfg);
+    let outside = tempfile::tempdir().unwrap();
+    let src = format!("/tmp/ebpf-perf-fetch-hostile-{}", std::process::id());
+    let o = outside.path().display();
+    r.check(
+        "host-client",
+        &format!("rm -rf {src} && mkdir -p {src} && echo a > {src}/a && ln -s {o} {src}/link"),
+        SHORT,
+    )
+    .unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let fetch = |compress: bool| {
+        let mut args = vec!["fetch", "--host", "host-client", "--remote-path", &src];
+        args.extend(["--local-dir", dest.path().to_str().unwrap()]);
+        if compress {
+            args.push("--compress");
+        }
+        ebpf_perf(&args)
+    };
+    // Step 1: the symlink is not copied.
+    for compress in [true, false] {
+        let got = fetch(compress);
+        assert!(got.status.success(), "{}", common::stderr(&got));
+        assert!(links_out_of(dest.path()).is_empty(), "compress={compress}");
+    }
+    // Step 2: the host swaps the link for a directory while a symlink of
+    // that name (left by an older copy) points out of the local copy.
+    let base = Path::new(&src).file_name().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dest.path().join(base).join("link")).unwrap();
+    r.check(
+        "host-client",
+        &format!("rm {src}/link && mkdir {src}/link && echo pwn > {src}/link/pwn"),
+        SHORT,
+    )
+    .unwrap();
+    for compress in [false, true] {
+        let got = fetch(compress);
+        assert!(!got.status.success(), "compress={compress}");
+        assert!(
+            common::stderr(&got).contains("symlink"),
+            "{}",
+            common::stderr(&got)
+        );
+        assert_eq!(
+            std::fs::read_dir(outside.path()).unwrap().count(),
+            0,
+            "compress={compress} wrote outside --local-dir"
+        );
+    }
+    r.check("host-client", &format!("rm -rf {src}"), SHORT)
+        .unwrap();
+}

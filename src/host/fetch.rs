@@ -1,6 +1,7 @@
 //! `ebpf-perf fetch`: copies a host's result tree (or any remote path) to
 //! this machine, file by file or packed remotely with tar+gzip as one file.
 
+use crate::host::confined;
 use crate::host::remote::{Progress, Remote, RemoteError, SHORT};
 use crate::naming;
 use crate::shell::steps;
@@ -80,7 +81,7 @@ pub fn fetch(
         source,
     })?;
     if !compress {
-        let n = remote.download(host, &root, &dest, progress)?;
+        let n = remote.download(host, &root, (local_dir, Path::new(&base)), progress)?;
         return Ok((dest, n));
     }
     let parent = Path::new(&root)
@@ -96,7 +97,12 @@ pub fn fetch(
             what: format!("creating a temporary file in {}", local_dir.display()),
             source,
         })?;
-    let got = remote.download(host, &archive, local_tmp.path(), progress);
+    let tmp_name = local_tmp
+        .path()
+        .file_name()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let got = remote.download(host, &archive, (local_dir, &tmp_name), progress);
     // The remote archive goes whatever happened.
     let cleanup = remote.exec(host, &steps::rm_f(&archive), SHORT);
     let n = got?;
@@ -105,12 +111,112 @@ pub fn fetch(
         what: format!("opening {}", local_tmp.path().display()),
         source,
     })?;
-    tar::Archive::new(flate2::read::GzDecoder::new(f))
-        .unpack(local_dir)
-        .map_err(|source| FetchError::Unpack {
-            archive: local_tmp.path().to_path_buf(),
-            dir: local_dir.to_path_buf(),
-            source,
-        })?;
+    unpack(f, local_dir, &base).map_err(|source| FetchError::Unpack {
+        archive: local_tmp.path().to_path_buf(),
+        dir: local_dir.join(&base),
+        source,
+    })?;
     Ok((dest, n))
+}
+
+/// Unpacks the archive of `base` below `local_dir`: directories and regular
+/// files only (links, devices and the like are skipped), every entry inside
+/// `base/` or the whole archive is refused, written through
+/// [`confined`] (no symlink followed, modes 0644/0755).
+fn unpack(archive: std::fs::File, local_dir: &Path, base: &str) -> std::io::Result<()> {
+    use tar::EntryType;
+    let mut a = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    for entry in a.entries()? {
+        let mut e = entry?;
+        let path = e.path()?.into_owned();
+        let inside = path
+            .components()
+            .find(|c| *c != std::path::Component::CurDir)
+            .is_some_and(|c| c.as_os_str() == base);
+        if !inside {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "the archive holds {}, outside {base}/; refusing it",
+                    path.display()
+                ),
+            ));
+        }
+        match e.header().entry_type() {
+            EntryType::Directory => {
+                confined::create_dirs(local_dir, &path)?;
+            }
+            EntryType::Regular | EntryType::Continuous => {
+                let mut f = confined::create_file(local_dir, &path)?;
+                std::io::copy(&mut e, &mut f)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gzipped tar holding `entries` (raw names, so that `..` and absolute
+    /// names go in as a hostile host would send them).
+    fn archive(entries: &[(&str, tar::EntryType, &[u8])]) -> std::fs::File {
+        let mut f = tempfile::tempfile().unwrap();
+        {
+            let gz = flate2::write::GzEncoder::new(&mut f, flate2::Compression::fast());
+            let mut b = tar::Builder::new(gz);
+            for (name, kind, data) in entries {
+                let mut h = tar::Header::new_old();
+                let raw = &mut h.as_old_mut().name;
+                raw[..name.len()].copy_from_slice(name.as_bytes());
+                h.set_entry_type(*kind);
+                h.set_size(data.len() as u64);
+                h.set_mode(0o4777);
+                if *kind == tar::EntryType::Symlink {
+                    h.set_link_name("/").unwrap();
+                }
+                h.set_cksum();
+                b.append(&h, *data).unwrap();
+            }
+            b.into_inner().unwrap().finish().unwrap();
+        }
+        use std::io::Seek;
+        f.rewind().unwrap();
+        f
+    }
+
+    #[test]
+    fn an_archive_writes_only_plain_files_below_its_base() {
+        use tar::EntryType::{Directory, Regular, Symlink};
+        let dir = tempfile::tempdir().unwrap();
+        let a = archive(&[
+            ("r/", Directory, b""),
+            ("r/ok.txt", Regular, b"ok"),
+            ("r/link", Symlink, b""),
+        ]);
+        unpack(a, dir.path(), "r").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("r/ok.txt")).unwrap(), b"ok");
+        assert!(std::fs::symlink_metadata(dir.path().join("r/link")).is_err());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("r/ok.txt"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7000, 0, "no setuid from the host: {mode:o}");
+        for name in [
+            ".git/hooks/pre-commit",
+            "r/../../escaped",
+            "/tmp/abs",
+            "other/x",
+        ] {
+            let e = unpack(archive(&[(name, Regular, b"x")]), dir.path(), "r").unwrap_err();
+            assert!(
+                e.to_string().contains("refusing") || e.to_string().contains("plain"),
+                "{name}: {e}"
+            );
+        }
+        assert!(!dir.path().join(".git").exists() && !dir.path().join("other").exists());
+    }
 }

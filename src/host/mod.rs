@@ -4,9 +4,10 @@
 //! scripts of [`crate::shell::process`]); [`proc`] reads this machine's
 //! `/proc`; [`lab`] provisions the built-in lab of network namespaces;
 //! [`probe`] checks that a host can run what it is asked to; [`fetch`]
-//! copies result trees home. The shell text sent is built in
+//! copies result trees home, writing them through [`confined`]. The shell text sent is built in
 //! [`crate::shell`].
 
+pub mod confined;
 pub mod fetch;
 pub mod lab;
 pub mod probe;

@@ -2,6 +2,7 @@
 
 use super::error::RemoteError;
 use super::session::Conn;
+use crate::host::confined;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -17,11 +18,14 @@ impl Progress for () {
     fn bytes(&mut self, _: u64) {}
 }
 
+/// Copies `remote` (a file or a tree; remote symlinks are skipped) to
+/// `rel` below the local directory `into`, never writing outside it (see
+/// [`crate::host::confined`]).
 pub fn download(
     host: &str,
     conn: &Conn,
     remote: &str,
-    local: &Path,
+    (into, rel): (&Path, &Path),
     progress: &mut dyn Progress,
 ) -> Result<u64, RemoteError> {
     let ssh = |what: String| {
@@ -45,10 +49,13 @@ pub fn download(
         .stat(&root)
         .map_err(ssh(format!("{remote} cannot be read")))?;
     let mut total = 0;
-    let mut todo: Vec<(PathBuf, PathBuf, bool)> = vec![(root, local.to_path_buf(), stat.is_dir())];
+    let local = into;
+    let mut todo: Vec<(PathBuf, PathBuf, bool)> =
+        vec![(PathBuf::from(remote), rel.to_path_buf(), stat.is_dir())];
     while let Some((src, dst, is_dir)) = todo.pop() {
+        let shown = local.join(&dst).display().to_string();
         if is_dir {
-            std::fs::create_dir_all(&dst).map_err(io(format!("creating {}", dst.display())))?;
+            confined::create_dirs(local, &dst).map_err(io(format!("creating {shown}")))?;
             let entries = sftp
                 .readdir(&src)
                 .map_err(ssh(format!("listing {}", src.display())))?;
@@ -68,11 +75,8 @@ pub fn download(
         let mut f = sftp
             .open(&src)
             .map_err(ssh(format!("opening {}", src.display())))?;
-        if let Some(dir) = dst.parent() {
-            std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-        }
         let mut out =
-            std::fs::File::create(&dst).map_err(io(format!("creating {}", dst.display())))?;
+            confined::create_file(local, &dst).map_err(io(format!("creating {shown}")))?;
         let mut buf = vec![0u8; 256 * 1024];
         loop {
             let n = f
@@ -82,7 +86,7 @@ pub fn download(
                 break;
             }
             out.write_all(&buf[..n])
-                .map_err(io(format!("writing {}", dst.display())))?;
+                .map_err(io(format!("writing {shown}")))?;
             total += n as u64;
             progress.bytes(n as u64);
         }

@@ -370,16 +370,18 @@ impl Remote {
     }
 
     /// Copies a remote directory tree (or one file) to `local`.
+    /// Copies `remote` to `rel` below the local directory `into` (see
+    /// [`files::download`]).
     pub fn download(
         &self,
         name: &str,
         remote: &str,
-        local: &Path,
+        (into, rel): (&Path, &Path),
         progress: &mut dyn Progress,
     ) -> Result<u64, RemoteError> {
         let slot = self.slot(name)?;
         let mut g = locked(&slot);
         let conn = self.conn(name, &mut g)?;
-        files::download(name, conn, remote, local, progress)
+        files::download(name, conn, remote, (into, rel), progress)
     }
 }
