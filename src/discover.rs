@@ -351,12 +351,13 @@ pub fn fragment(found: &[Found], dirs: &[PathBuf], o: &Options) -> String {
         tool.insert("cases".into(), Value::Sequence(vec![Value::Mapping(case)]));
         let mut one = Mapping::new();
         one.insert(id.into(), Value::Mapping(tool));
-        out.push_str(&format!("  # {} ({})\n", f.file.display(), f.kind));
+        let what = format!("{} ({})", f.file.display(), f.kind);
+        out.push_str(&format!("  # {}\n", comment(&what)));
         if f.kind == "bpftrace" && !f.params.is_empty() {
             out.push_str("  # positional parameters start as \"0\": set each case's values\n");
         }
         for n in &f.notes {
-            out.push_str(&format!("  # {n}\n"));
+            out.push_str(&format!("  # {}\n", comment(n)));
         }
         let yaml = serde_yaml::to_string(&Value::Mapping(one)).unwrap_or_default();
         for line in yaml.lines() {
@@ -366,6 +367,12 @@ pub fn fragment(found: &[Found], dirs: &[PathBuf], o: &Options) -> String {
         }
     }
     out
+}
+
+/// Text for a YAML comment: one line, whatever a file name or a scanned
+/// literal holds (a newline would start YAML of its own).
+fn comment(text: &str) -> String {
+    crate::untrusted::visible(text).replace('\n', "\\n")
 }
 
 fn file_name(p: &Path) -> String {
@@ -436,5 +443,31 @@ parser.add_argument("count", nargs="?", default=99)
         assert_eq!(notes.len(), 4, "{notes:?}");
         assert!(notes[0].contains("--verbose") && notes[1].contains("--pid"));
         assert!(notes[2].contains("--cgroup") && notes[3].contains("\"count\""));
+    }
+
+    #[test]
+    fn a_file_name_cannot_write_yaml_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = "a\nebpf_tools: {injected: {}}\nb.bt";
+        std::fs::write(
+            dir.path().join(name),
+            "tracepoint:net:netif_rx { @n = count(); }",
+        )
+        .unwrap();
+        let found = scan(&[dir.path().to_path_buf()]).unwrap();
+        let o = Options {
+            hosts_dir: None,
+            environments: vec!["host".into()],
+            test_types: vec!["latency".into()],
+            first_id: 1,
+        };
+        let text = fragment(&found, &[dir.path().to_path_buf()], &o);
+        let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let tools = doc["ebpf_tools"].as_mapping().unwrap();
+        assert_eq!(tools.len(), 1, "{text}");
+        assert!(
+            !tools.keys().any(|k| k.as_str() == Some("injected")),
+            "{text}"
+        );
     }
 }
