@@ -10,6 +10,15 @@ use md5::{Digest, Md5};
 /// Root of all results under a host's workdir.
 pub const RESULTS_DIR: &str = "performance-test-results";
 
+/// The lab's addresses: 198.18.0.0/15, reserved for benchmarking (RFC 2544).
+pub const LAB_RANGE: &str = "198.18.0.0/15";
+
+/// Is `host` an IPv4 address inside [`LAB_RANGE`]?
+pub fn in_lab_range(host: &str) -> bool {
+    host.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|ip| ip.octets()[0] == 198 && matches!(ip.octets()[1], 18 | 19))
+}
+
 /// Separator between the parts of a trial name.
 pub const NAME_SEP: &str = "::";
 

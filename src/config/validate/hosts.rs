@@ -25,6 +25,18 @@ pub(super) fn check_ssh(ck: &mut Checker, (src, f): &(Source, SshFile)) {
         if h.port == 0 {
             ck.at(src, &p("port"), "0 is not a port; expected 1-65535");
         }
+        if f.lab.is_some() && host_ok && !crate::naming::in_lab_range(&h.host) {
+            ck.at(
+                src,
+                &p("host"),
+                format!(
+                    "{:?} is outside {}; a lab configuration (`lab: netns`) reaches only \
+                     the lab's own addresses, so nothing of a run leaves this machine",
+                    h.host,
+                    crate::naming::LAB_RANGE
+                ),
+            );
+        }
         if h.user.is_empty()
             || h.user
                 .chars()

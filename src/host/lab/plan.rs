@@ -12,7 +12,7 @@ pub const BRIDGE: &str = "epbr0";
 const NETNS_PREFIX: &str = "ebpf-perf-";
 /// Lab traffic never leaves this machine: this route makes every lab address
 /// outside the namespaces unreachable instead of sending it to the default route.
-pub const GUARD_ROUTE: &str = "198.18.0.0/15";
+pub const GUARD_ROUTE: &str = crate::naming::LAB_RANGE;
 
 /// Name of the network namespace of a lab host.
 pub fn netns_name(host: &str) -> String {
@@ -61,8 +61,7 @@ fn lab_ip(s: &str, what: &str) -> Result<Ipv4Addr, LabError> {
     let ip: Ipv4Addr = s
         .parse()
         .map_err(|_| LabError::Plan(format!("{what} {s:?} is not an IPv4 address")))?;
-    let o = ip.octets();
-    if !(o[0] == 198 && (o[1] == 18 || o[1] == 19)) {
+    if !crate::naming::in_lab_range(s) {
         return Err(LabError::Plan(format!(
             "{what} {ip} is outside 198.18.0.0/15; the lab only uses benchmarking addresses"
         )));
