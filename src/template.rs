@@ -75,6 +75,36 @@ pub fn placeholders(template: &str) -> Vec<&str> {
     names
 }
 
+/// The placeholders that stand inside shell quotes (`'...'` or `"..."`) of
+/// a command template. Their values are quoted already; inside quotes that
+/// quoting would be undone (`echo '{v}'` with `v` = `a'; rm -r x; '`).
+pub fn quoted_placeholders(template: &str) -> Vec<&str> {
+    let (mut single, mut double, mut escaped) = (false, false, false);
+    let mut out: Vec<&str> = Vec::new();
+    for seg in parse(template) {
+        match seg {
+            Segment::Placeholder(n) if single || double => {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+            Segment::Placeholder(_) => escaped = false,
+            Segment::Text(t) => {
+                for c in t.chars() {
+                    match c {
+                        _ if escaped => escaped = false,
+                        '\\' if !single => escaped = true,
+                        '\'' if !double => single = !single,
+                        '"' if !single => double = !double,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A placeholder that has no value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown placeholder {{{0}}}")]
@@ -113,6 +143,18 @@ fn substitute(template: &str, value: impl Fn(&str) -> Option<String>) -> Result<
 
 #[cfg(test)]
 mod tests {
+    #[rstest]
+    #[case("echo '{v}'", &["v"])]
+    #[case("echo \"x {v} y\"", &["v"])]
+    #[case("echo {v} 'lit' {w}", &[])]
+    #[case("sh -c 'a' {v} \"b\"", &[])]
+    #[case("echo \\' {v}", &[])]
+    #[case("echo \"it's\" {v}", &[])]
+    #[case("bpftrace -e 'k:f { @[{v}] = count(); }'", &["v"])]
+    fn placeholders_inside_quotes_are_found(#[case] t: &str, #[case] want: &[&str]) {
+        assert_eq!(quoted_placeholders(t), want);
+    }
+
     use super::*;
     use rstest::rstest;
 

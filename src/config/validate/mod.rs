@@ -150,6 +150,16 @@ impl Checker {
         if t.trim().is_empty() {
             self.at(src, path, "command is empty; expected a command template");
         }
+        for name in template::quoted_placeholders(t) {
+            self.at(
+                src,
+                path,
+                format!(
+                    "{{{name}}} stands inside quotes; its value is quoted already (one shell word, \
+                     verbatim), and quotes around it would undo that: write {{{name}}} without them"
+                ),
+            );
+        }
         for name in template::placeholders(t) {
             if !known(name) {
                 self.at(
