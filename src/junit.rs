@@ -178,7 +178,5 @@ fn write_report(path: &Path, report: &Report) -> io::Result<()> {
     }
     let mut buf = Vec::new();
     report.write_xml(&mut buf).map_err(io::Error::other)?;
-    let tmp = path.with_extension("xml.tmp");
-    std::fs::write(&tmp, buf)?;
-    std::fs::rename(&tmp, path)
+    crate::results::write_atomic(path, &buf)
 }

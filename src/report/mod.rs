@@ -56,10 +56,7 @@ fn put(path: PathBuf, text: &str) -> Result<PathBuf, ReportError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let w = || -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-        tmp.persist(&path).map_err(|e| e.error)?;
-        Ok(())
+        results::write_atomic(&path, text.as_bytes())
     };
     w().map_err(|source| ReportError::Write {
         path: path.clone(),

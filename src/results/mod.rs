@@ -392,9 +392,20 @@ pub fn write(path: &Path, results: &Results) -> Result<(), ResultsError> {
     std::fs::create_dir_all(dir).map_err(err)?;
     // Compact: a large matrix's file is read by programs (and `jq` for people).
     let data = serde_json::to_vec(results).map_err(|e| err(io::Error::other(e)))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    io::Write::write_all(&mut tmp, &data).map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
+    write_atomic(path, &data).map_err(err)
+}
+
+/// Writes a file of the controller atomically: a fresh temporary file in the
+/// same directory (created exclusively, under an unpredictable name), then
+/// renamed over `path`; a crash leaves the old file or the new one.
+pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    io::Write::write_all(&mut tmp, data)?;
+    tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 

@@ -57,16 +57,16 @@ pub fn deploy(r: &mut Runner, trace: &mut Trace, hosts: &[String]) -> Result<(),
     };
     let data = agent_bytes(&exe)
         .map_err(|e| StepError::new("deploy monitor", format!("reading {}: {e}", exe.display())))?;
-    let hash: String = md5_bytes(&data)[..6]
+    let sha256: String = <sha2::Sha256 as sha2::Digest>::digest(&data)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     for h in hosts {
-        let path = format!(
-            "{}/ebpf-perf-monitor-{hash}",
-            crate::naming::own_dir(&r.cfg.ssh_hosts[h].workdir)
-        );
-        let script = steps::agent_probe(&path);
+        let own = crate::naming::own_dir(&r.cfg.ssh_hosts[h].workdir);
+        let path = format!("{own}/ebpf-perf-monitor-{}", &sha256[..12]);
+        // `present` only when the file there is this build, byte for byte:
+        // anything else at that name is replaced before it runs.
+        let script = steps::agent_probe(&own, &path, &sha256);
         let probe = trace.check(&r.remote, h, "deploy monitor", &script, SHORT)?;
         let mut lines = probe.stdout.lines();
         let arch = lines.next().unwrap_or("").trim().to_string();
@@ -90,11 +90,6 @@ pub fn deploy(r: &mut Runner, trace: &mut Trace, hosts: &[String]) -> Result<(),
         r.fixtures.agents.insert(h.clone(), path);
     }
     Ok(())
-}
-
-fn md5_bytes(data: &[u8]) -> [u8; 16] {
-    use md5::{Digest, Md5};
-    Md5::digest(data).into()
 }
 
 /// Turns BPF run-time statistics on for the case; the previous value is

@@ -48,14 +48,15 @@ pub fn cd(dir: &str) -> String {
 }
 
 /// Writes stdin to `path` atomically: a temporary file in the same
-/// directory, then rename; a failed write leaves neither a temporary nor a
-/// short file.
+/// directory (made by mktemp: exclusive, unpredictable), then rename; a
+/// failed write leaves neither a temporary nor a short file.
 pub fn write_stdin_to(path: &str) -> String {
     let q = quote(path);
-    let tmp = quote(&format!("{path}.tmp.ebpf-perf")).into_owned();
+    let pattern = quote(&format!("{path}.XXXXXX")).into_owned();
     format!(
         "mkdir -p -- \"$(dirname -- {q})\" || exit 1\n\
-         cat > {tmp} && mv -f -- {tmp} {q} || {{ rm -f -- {tmp}; exit 1; }}"
+         t=$(mktemp -- {pattern}) || exit 1\n\
+         cat > \"$t\" && chmod 644 \"$t\" && mv -f -- \"$t\" {q} || {{ rm -f -- \"$t\"; exit 1; }}"
     )
 }
 
@@ -244,11 +245,15 @@ pub fn lease_release(lease: &str, mine: &str) -> String {
 
 // ----------------------------------------------------------------- monitors
 
-/// Prints the machine (`uname -m`), then `present` if `agent` is there.
-pub fn agent_probe(agent: &str) -> String {
+/// Makes the framework's own directory `own` (0700), prints the machine
+/// (`uname -m`), then `present` if `agent` is there, executable, with the
+/// SHA-256 `sha256`.
+pub fn agent_probe(own: &str, agent: &str, sha256: &str) -> String {
+    let (d, a) = (quote(own), quote(agent));
     format!(
-        "uname -m; if test -x {}; then echo present; fi",
-        quote(agent)
+        "mkdir -p -- {d} && chmod 700 -- {d} || exit 1\nuname -m\n\
+         if test -x {a} && [ \"$(sha256sum -- {a} | cut -d' ' -f1)\" = {h} ]; then echo present; fi",
+        h = quote(sha256)
     )
 }
 
@@ -407,5 +412,60 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let o = sh(&(space_guard(&dir.path().display().to_string(), 8192) + "echo room"));
         assert_eq!(String::from_utf8_lossy(&o.stdout), "room\n");
+    }
+
+    #[test]
+    fn the_agent_is_present_only_when_its_bytes_are_this_build() {
+        use sha2::Digest;
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join(".ebpf-perf");
+        let agent = own.join("agent");
+        let good = b"#!/bin/sh\necho monitor\n";
+        let sha: String = sha2::Sha256::digest(good)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let probe = || {
+            let (o, a) = (own.display().to_string(), agent.display().to_string());
+            String::from_utf8(sh(&agent_probe(&o, &a, &sha)).stdout).unwrap()
+        };
+        assert!(!probe().contains("present"), "nothing there yet");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&own).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        std::fs::write(&agent, b"#!/bin/sh\necho planted\n").unwrap();
+        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(!probe().contains("present"), "other bytes at the name");
+        std::fs::write(&agent, good).unwrap();
+        assert!(probe().contains("present"));
+    }
+
+    #[test]
+    fn a_remote_write_leaves_no_predictable_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/f.json");
+        // A symlink at the old temporary name must not be followed.
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("sub/f.json.tmp.ebpf-perf")).unwrap();
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(write_stdin_to(&path.display().to_string()))
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(b"data")?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        assert!(o.status.success());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "data");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
+            2
+        );
     }
 }
