@@ -188,17 +188,33 @@ pub fn take(
     let lease = naming::lease_path(workdir);
     let mut notes = Vec::new();
     let mut waiting: Option<(Instant, Instant)> = None;
+    let mut empty = 0;
     loop {
         let script = steps::lease_create(&lease, &me.text());
         let out = trace.check(remote, host, "take lease", &script, SHORT)?;
+        if out.stdout.starts_with("bad") {
+            return Err(StepError::new(
+                "take lease",
+                format!("{lease} is a directory or a symlink, not a lease file; remove it"),
+            )
+            .on(host));
+        }
         let Some(held) = out.stdout.strip_prefix("held\n") else {
             break;
         };
         let owner = match Owner::parse(held) {
             Some(o) if &o == me => break,
             Some(o) => o,
-            // Released between our two looks: try again.
-            None if held.trim().is_empty() => continue,
+            // Released between our two looks: try again, a moment later;
+            // a lease that stays empty is no lease and is replaced below.
+            None if held.trim().is_empty() && empty < 3 => {
+                empty += 1;
+                if wait.is_some_and(|c| c.load(Ordering::SeqCst)) {
+                    return Err(StepError::interrupted("take lease").on(host));
+                }
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
+            }
             None => {
                 notes.push(format!("replaced an unreadable lease ({lease})"));
                 trace.check(
@@ -381,5 +397,17 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["lease"]);
+    }
+
+    #[test]
+    fn a_directory_at_the_lease_is_no_lease() {
+        let dir = tempfile::tempdir().unwrap();
+        let lease = dir.path().join("lease");
+        std::fs::create_dir(&lease).unwrap();
+        let me = Owner::me("20261122_000001").text();
+        let path = lease.display().to_string();
+        // A link into the directory would have "taken" it every time.
+        assert_eq!(sh(&steps::lease_create(&path, &me)), "bad\n");
+        assert_eq!(std::fs::read_dir(&lease).unwrap().count(), 0);
     }
 }

@@ -211,13 +211,15 @@ pub fn list_left(root: &str, only_ebpf: bool) -> String {
 
 /// Creates the lease only if there is none (a hard link of a complete file
 /// is atomic and fails when the name exists): prints `taken`, or `held` and
-/// the lease that is there.
+/// the lease that is there, or `bad` when a directory or a symlink stands at
+/// its name (into which a link would always succeed).
 pub fn lease_create(lease: &str, text: &str) -> String {
     format!(
         "l={l}; t=\"$l.new.$$\"\n\
+         if [ -d \"$l\" ] || [ -L \"$l\" ]; then echo bad; exit 0; fi\n\
          mkdir -p \"$(dirname \"$l\")\" || exit 1\n\
          printf '%s' {text} > \"$t\" || {{ rm -f \"$t\"; exit 1; }}\n\
-         if ln \"$t\" \"$l\" 2>/dev/null; then rm -f \"$t\"; echo taken; exit 0; fi\n\
+         if ln -T \"$t\" \"$l\" 2>/dev/null; then rm -f \"$t\"; echo taken; exit 0; fi\n\
          rm -f \"$t\"; echo held; cat \"$l\" 2>/dev/null; true\n",
         l = quote(lease),
         text = quote(text),
