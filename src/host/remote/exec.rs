@@ -108,6 +108,16 @@ pub fn run(
     sess.set_blocking(true);
     let not_started = |e: ssh2::Error| ExecError::NotStarted(e.to_string());
     let started = |e: ssh2::Error| ExecError::Started(e.to_string());
+    let deadline = start + timeout + LOCAL_GRACE;
+    // Blocking calls (the upload of stdin, the final close) end at the
+    // command's deadline too: libssh2 fails them with a timeout error.
+    let left_ms = || {
+        let ms = deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis();
+        u32::try_from(ms).unwrap_or(u32::MAX).max(1)
+    };
+    let _reset = BlockingTimeout::set(sess, left_ms());
     let mut ch = sess.channel_session().map_err(not_started)?;
     ch.exec(&wrap(command, timeout)).map_err(not_started)?;
     if !stdin.is_empty() {
@@ -115,8 +125,7 @@ pub fn run(
     }
     ch.send_eof().map_err(started)?;
     sess.set_blocking(false);
-    let deadline = start + timeout + LOCAL_GRACE;
-    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let (mut out, mut err) = (Capped::default(), Capped::default());
     let mut buf = [0u8; 32 * 1024];
     let result = loop {
         let mut progressed = false;
@@ -127,7 +136,7 @@ pub fn run(
             match s.read(&mut buf) {
                 Ok(0) => closed += 1,
                 Ok(n) => {
-                    sink.extend_from_slice(&buf[..n]);
+                    sink.push(&buf[..n]);
                     progressed = true;
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
@@ -159,16 +168,71 @@ pub fn run(
         return Err(e);
     }
     sess.set_blocking(true);
+    sess.set_timeout(left_ms());
     ch.wait_close().map_err(started)?;
     let exit_code = ch.exit_status().map_err(started)?;
     let duration = start.elapsed();
     Ok(CmdOutput {
         timed_out: exit_code == TIMEOUT_EXIT && duration >= timeout,
         exit_code,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
+        stdout: out.text(),
+        stderr: err.text(),
         duration,
     })
+}
+
+/// A limit on the session's blocking calls, lifted when dropped (whichever
+/// way the call that set it ends).
+pub struct BlockingTimeout<'a>(&'a ssh2::Session);
+
+impl<'a> BlockingTimeout<'a> {
+    pub fn set(sess: &'a ssh2::Session, ms: u32) -> BlockingTimeout<'a> {
+        sess.set_timeout(ms);
+        BlockingTimeout(sess)
+    }
+}
+
+impl Drop for BlockingTimeout<'_> {
+    fn drop(&mut self) {
+        self.0.set_timeout(0);
+    }
+}
+
+/// How much of a command's stdout or stderr is kept at its head, and as
+/// much at its tail: what a command prints can no longer fill the
+/// controller's memory.
+pub const KEEP: usize = 8 << 20;
+
+/// A stream's head and tail, with how much was left out between them.
+#[derive(Default)]
+struct Capped {
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    dropped: u64,
+}
+
+impl Capped {
+    fn push(&mut self, mut bytes: &[u8]) {
+        let room = KEEP.saturating_sub(self.head.len());
+        let (h, rest) = bytes.split_at(room.min(bytes.len()));
+        self.head.extend_from_slice(h);
+        bytes = rest;
+        self.tail.extend(bytes);
+        let over = self.tail.len().saturating_sub(KEEP);
+        self.tail.drain(..over);
+        self.dropped += over as u64;
+    }
+
+    fn text(self) -> String {
+        let mut all = self.head;
+        if self.dropped > 0 {
+            all.extend_from_slice(
+                format!("\n[ebpf-perf: {} bytes left out here]\n", self.dropped).as_bytes(),
+            );
+        }
+        all.extend(self.tail);
+        String::from_utf8_lossy(&all).into_owned()
+    }
 }
 
 /// Sleeps until the session's socket is readable (or writable when libssh2
@@ -195,6 +259,24 @@ fn wait_socket(conn: &Conn, max: Duration) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_flood_of_output_keeps_its_head_and_tail_only() {
+        let mut c = super::Capped::default();
+        let chunk = vec![b'x'; 1 << 20];
+        c.push(b"HEAD");
+        for _ in 0..40 {
+            c.push(&chunk);
+        }
+        c.push(b"TAIL");
+        let t = c.text();
+        assert!(t.len() <= 2 * super::KEEP + 100, "{}", t.len());
+        assert!(t.starts_with("HEAD") && t.ends_with("TAIL"));
+        assert!(t.contains("bytes left out here"));
+        let mut small = super::Capped::default();
+        small.push(b"all of it");
+        assert_eq!(small.text(), "all of it");
+    }
+
     use rstest::rstest;
 
     /// Lines as dash, coreutils and tee print them on a full tmpfs.

@@ -12,6 +12,9 @@ pub trait Progress {
     fn bytes(&mut self, n: u64);
 }
 
+/// How long one SFTP call may block (no byte moved) before the transfer fails.
+const STALL_MS: u32 = 60_000;
+
 /// Says nothing.
 impl Progress for () {
     fn file(&mut self, _: &Path, _: u64) {}
@@ -43,6 +46,8 @@ pub fn download(
         }
     };
     conn.sess.set_blocking(true);
+    // A transfer that makes no progress for this long fails.
+    let _stall = super::exec::BlockingTimeout::set(&conn.sess, STALL_MS);
     let sftp = conn.sess.sftp().map_err(ssh("opening SFTP".into()))?;
     let root = PathBuf::from(remote);
     let stat = sftp
