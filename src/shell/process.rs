@@ -56,6 +56,11 @@ pub enum Stopped {
 
 const STAT_FIELD: &str = "sed 's/^.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f";
 
+/// The environment variable every process we start (and all it starts)
+/// carries, holding its status file: what marks a process group as ours
+/// once its leader is gone (after a reboot, a PGID can be another's).
+pub const MARK_VAR: &str = "EBPF_PERF_MARK";
+
 /// Shell function `alive PID STARTTIME`: true while that process (not a
 /// zombie, not a reused PID) runs. For scripts that check recorded processes.
 pub const ALIVE_FN: &str = "alive() { s=$(sed 's/^.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1); \
@@ -78,7 +83,7 @@ pub fn start_script(command: &str, stdout: &str, stderr: &str, pid_file: &str) -
         "set -e\n\
          for f in {out} {err} {pidf}; do mkdir -p \"$(dirname \"$f\")\"; done\n\
          rm -f {st}\n\
-         setsid sh -c {wrapper} ebpf-perf-process {cmd} {out} {err} {st} </dev/null >/dev/null 2>&1 &\n\
+         {MARK_VAR}={st} setsid sh -c {wrapper} ebpf-perf-process {cmd} {out} {err} {st} </dev/null >/dev/null 2>&1 &\n\
          p=$!\n\
          t=$({STAT_FIELD}20)\n\
          [ -n \"$t\" ] || t=0\n\
@@ -129,6 +134,7 @@ pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
          stt() {{ {STAT_FIELD}20; }}\n\
          {ALIVE_FN}\n\
          group() {{ ps -e -o pgid=,pid=,stat= | awk -v g=\"$p\" '$1 == g && $3 !~ /^Z/ {{ print $2 }}'; }}\n\
+         marked() {{ for q in $(group); do tr '\\0' '\\n' </proc/$q/environ 2>/dev/null | grep -qxF -- \"{MARK_VAR}=$st\" && echo $q; done; }}\n\
          {DESCENDANTS_FN}\n\
          stray() {{ for k in $kids; do alive ${{k%%:*}} ${{k#*:}} && echo ${{k%%:*}}; done; }}\n\
          running() {{ alive $p $t || [ -n \"$(group)\" ] || [ -n \"$(stray)\" ]; }}\n\
@@ -137,7 +143,7 @@ pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
          ending() {{ alive $p $t && [ -z \"$(tr -d '\\0' </proc/$p/cmdline 2>/dev/null)\" ]; }}\n\
          i=0; while ending && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done\n\
          if ! alive $p $t; then\n\
-           if [ -n \"$(group)\" ]; then kill -KILL -$p 2>/dev/null; echo killed; exit 0; fi\n\
+           if [ -n \"$(marked)\" ]; then kill -KILL -$p 2>/dev/null; echo killed; exit 0; fi\n\
            echo exited; report; exit 0; fi\n\
          if ! tr '\\0' '\\n' </proc/$p/cmdline | grep -qxF -- \"$st\"; then\n\
            echo \"notours $(tr '\\0' ' ' </proc/$p/cmdline | cut -c1-200)\"; exit 0; fi\n\
@@ -299,6 +305,54 @@ mod tests {
             !runs(&grandchild),
             "the command's background child {grandchild} survived"
         );
+    }
+
+    /// A group whose leader is gone: `sh` leaves a `sleep` in its group and
+    /// exits. Returns the group id and the sleep's PID.
+    fn orphaned_group(marked: Option<&str>) -> (u32, String) {
+        let env = marked.map_or(String::new(), |st| format!("{MARK_VAR}={} ", quote(st)));
+        let out = sh(&format!(
+            "{env}setsid sh -c 'sleep 300 >/dev/null 2>&1 & echo $$ $!' </dev/null 2>/dev/null"
+        ));
+        let mut it = out.split_whitespace();
+        let (pgid, sleeper) = (it.next().unwrap(), it.next().unwrap().to_string());
+        for _ in 0..100 {
+            if !runs(pgid) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (pgid.parse().unwrap(), sleeper)
+    }
+
+    #[test]
+    fn a_group_whose_leader_is_gone_is_signalled_only_when_it_is_marked_ours() {
+        let d = tempfile::tempdir().unwrap();
+        let st = d.path().join("p.pid.exit").display().to_string();
+        // Another's group (say, after a reboot): its leader's PID and start
+        // time cannot be checked any more, and its members are not ours.
+        let (pgid, sleeper) = orphaned_group(None);
+        let rec = ProcessRecord {
+            pid: pgid,
+            start_time: 1,
+            status_file: st.clone(),
+        };
+        let s = parse_stopped(&sh(&stop_script(&rec, Duration::from_secs(1)))).unwrap();
+        assert!(matches!(s, Stopped::AlreadyExited { .. }), "{s:?}");
+        assert!(runs(&sleeper), "another's process {sleeper} was signalled");
+        sh(&format!("kill {sleeper}"));
+        // Ours: its members carry our mark, and go.
+        let (pgid, sleeper) = orphaned_group(Some(&st));
+        let rec = ProcessRecord { pid: pgid, ..rec };
+        let s = parse_stopped(&sh(&stop_script(&rec, Duration::from_secs(1)))).unwrap();
+        assert_eq!(s, Stopped::Killed);
+        for _ in 0..100 {
+            if !runs(&sleeper) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!runs(&sleeper), "our group member {sleeper} survived");
     }
 
     fn runs(pid: &str) -> bool {
