@@ -324,11 +324,7 @@ fn bpf_stats_is_restored_after_the_case_also_when_it_fails() {
 fn windows_are_cut_by_the_hosts_clocks_when_the_controller_is_skewed() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    if std::process::Command::new("faketime")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
+    if !common::test_tool("faketime", "faketime") {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
             "faketime missing under CI=true (.ci/run installs it)"

@@ -18,6 +18,10 @@ const HOSTILE: &str = "<script>alert(1)</script>";
 /// loopback proxy, so that nothing can leave this machine even if the page
 /// asked for it; the net log then shows what the page requested.
 fn chromium(page: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    assert!(
+        common::test_tool("chromium", "chromium"),
+        "chromium is missing and cannot be installed without root: install Debian's `chromium` package"
+    );
     let netlog = out.join("netlog.json");
     let profile = out.join("profile");
     let mut c = Command::new("chromium");

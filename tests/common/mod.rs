@@ -21,6 +21,33 @@ pub fn ebpf_perf(args: &[&str]) -> Output {
         .expect("run ebpf-perf")
 }
 
+/// Is `program` on PATH? When it is not and this runs as root, Debian's
+/// `package` is installed first, the way the lab installs its own packages
+/// (a fresh machine passes `cargo test` with no manual step).
+pub fn test_tool(program: &str, package: &str) -> bool {
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|p| p.into_inner());
+    let found = || {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {program}"))
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if found() {
+        return true;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return false;
+    }
+    eprintln!("installing the test tool {program} (Debian package {package})");
+    if let Err(e) = ebpf_perf::host::lab::install(&[package]) {
+        eprintln!("cannot install {package}: {e}");
+    }
+    found()
+}
+
 /// The lab's own directory (keys, sshd pid files, the hosts' workdirs).
 pub fn lab_dir() -> &'static Path {
     Path::new(ebpf_perf::host::lab::LAB_DIR)

@@ -9,7 +9,7 @@ mod plan;
 mod provision;
 mod sys;
 
-pub use packages::PACKAGES;
+pub use packages::{install, PACKAGES};
 pub use plan::{host_present, netns_name, LabHost, LabLink, Plan, GUARD_ROUTE, LAB_DIR};
 pub use provision::{down, restart_sshd, status, up, HostStatus, UpReport};
 

@@ -68,10 +68,16 @@ pub fn ensure() -> Result<Vec<&'static str>, LabError> {
         return Ok(missing);
     }
     eprintln!("lab: installing {}", missing.join(" "));
+    install(&missing)?;
+    Ok(missing)
+}
+
+/// Installs Debian packages with apt-get (root only), `non-free` enabled.
+pub fn install(packages: &[&str]) -> Result<(), LabError> {
     enable_non_free()?;
     sys::run("apt-get", &["update", "-qq"])?;
     let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
-    args.extend(&missing);
+    args.extend(packages);
     let out = std::process::Command::new("apt-get")
         .args(&args)
         .env("DEBIAN_FRONTEND", "noninteractive")
@@ -83,5 +89,5 @@ pub fn ensure() -> Result<Vec<&'static str>, LabError> {
             detail: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
-    Ok(missing)
+    Ok(())
 }
