@@ -100,59 +100,95 @@ fn hosts_match(field: &str, name: &str) -> bool {
     hit
 }
 
-/// Checks `blob`, the key `name` (see [`host_name`]) offered, against `text`.
-pub fn check(text: &str, name: &str, blob: &[u8]) -> Verdict {
-    let Some(offered_type) = key_type(blob) else {
-        return Verdict::Unknown;
-    };
-    let mut changed = None;
-    for (i, line) in text.lines().enumerate() {
+/// A line of the file that names a key: its marker, host patterns, key type
+/// and key. Lines with an unknown marker (a typo) name nothing: read as
+/// plain lines they would trust their key for every host they match.
+struct Entry<'a> {
+    line: usize,
+    marker: Option<&'a str>,
+    hosts: &'a str,
+    ktype: &'a str,
+    key: Option<Vec<u8>>,
+}
+
+fn entries(text: &str) -> impl Iterator<Item = Entry<'_>> {
+    text.lines().enumerate().filter_map(|(i, line)| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
-            continue;
+            return None;
         }
         let mut fields = line.split_whitespace();
-        let mut first = fields.next().unwrap_or_default();
+        let mut first = fields.next()?;
         let marker = first.starts_with('@').then(|| {
             let m = first;
             first = fields.next().unwrap_or_default();
             m
         });
-        let (Some(ktype), Some(kdata)) = (fields.next(), fields.next()) else {
-            continue;
-        };
-        if marker == Some("@cert-authority") || !hosts_match(first, name) {
-            continue;
+        if !matches!(marker, None | Some("@revoked") | Some("@cert-authority")) {
+            return None;
         }
-        let same_key = B64.decode(kdata).is_ok_and(|k| k == blob);
-        if marker == Some("@revoked") {
-            if same_key {
-                return Verdict::Revoked { line: i + 1 };
-            }
-            continue;
-        }
-        if ktype != offered_type {
-            continue;
-        }
-        if same_key {
-            return Verdict::Known { line: i + 1 };
-        }
-        changed.get_or_insert_with(|| {
-            let known = B64
-                .decode(kdata)
-                .map_or_else(|_| "(not base64)".to_string(), |k| fingerprint(&k));
-            (i + 1, known)
-        });
-    }
-    changed.map_or(Verdict::Unknown, |(line, known)| Verdict::Changed {
-        line,
-        known,
+        let (ktype, kdata) = (fields.next()?, fields.next()?);
+        Some(Entry {
+            line: i + 1,
+            marker,
+            hosts: first,
+            ktype,
+            key: B64.decode(kdata).ok(),
+        })
     })
 }
 
-/// Appends a line for `name` and `blob` to the file (creating it, mode 600).
+/// The key types on record for `name` (plain lines only), in file order.
+pub fn types_for<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for e in entries(text).filter(|e| e.marker.is_none() && hosts_match(e.hosts, name)) {
+        if !out.contains(&e.ktype) {
+            out.push(e.ktype);
+        }
+    }
+    out
+}
+
+/// Checks `blob`, the key `name` (see [`host_name`]) offered, against `text`.
+/// A revocation anywhere in the file wins over a line that trusts the key;
+/// a host on record only with keys of other types has changed keys.
+pub fn check(text: &str, name: &str, blob: &[u8]) -> Verdict {
+    let Some(offered_type) = key_type(blob) else {
+        return Verdict::Unknown;
+    };
+    let same = |e: &Entry<'_>| e.key.as_deref() == Some(blob);
+    if let Some(e) = entries(text).find(|e| e.marker == Some("@revoked") && same(e)) {
+        return Verdict::Revoked { line: e.line };
+    }
+    let mine: Vec<Entry<'_>> = entries(text)
+        .filter(|e| e.marker.is_none() && hosts_match(e.hosts, name))
+        .collect();
+    if let Some(e) = mine.iter().find(|e| e.ktype == offered_type && same(e)) {
+        return Verdict::Known { line: e.line };
+    }
+    // Another key of this type, or, failing that, keys of other types only.
+    let other = mine
+        .iter()
+        .find(|e| e.ktype == offered_type)
+        .or_else(|| mine.first());
+    match other {
+        Some(e) => Verdict::Changed {
+            line: e.line,
+            known: e
+                .key
+                .as_deref()
+                .map_or_else(|| "(not base64)".to_string(), fingerprint),
+        },
+        None => Verdict::Unknown,
+    }
+}
+
+/// Appends a line for `name` and `blob` to the file (creating it, mode
+/// 600): the whole line in one write, under an exclusive lock of the file,
+/// so that runs adding keys at once cannot interleave.
 pub fn append(path: &Path, name: &str, blob: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -163,7 +199,12 @@ pub fn append(path: &Path, name: &str, blob: &[u8]) -> std::io::Result<()> {
         .append(true)
         .mode(0o600)
         .open(path)?;
-    writeln!(f, "{name} {ktype} {}", B64.encode(blob))
+    // SAFETY: flock on a descriptor this function owns; released on close.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let line = format!("{name} {ktype} {}\n", B64.encode(blob));
+    f.write_all(line.as_bytes())
 }
 
 #[cfg(test)]
@@ -233,8 +274,51 @@ mod tests {
             check(&text, "anything", &blob("ssh-ed25519", b"stolen")),
             Verdict::Revoked { line: 6 }
         );
-        // A key of another type than the known one is new, not changed.
-        assert_eq!(check(&text, "rsaonly", &k), Verdict::Unknown);
+        // A host on record with keys of other types only: offered another
+        // type, its keys changed (a man in the middle offering only ECDSA
+        // against a recorded ed25519 must not be taken for a new host).
+        assert!(matches!(
+            check(&text, "rsaonly", &k),
+            Verdict::Changed { line: 7, .. }
+        ));
+        assert_eq!(types_for(&text, "rsaonly"), ["ssh-rsa"]);
+    }
+
+    #[test]
+    fn a_revocation_anywhere_wins_and_an_unknown_marker_trusts_nothing() {
+        let k = blob("ssh-ed25519", b"key-a");
+        let e = B64.encode(&k);
+        let trusted_then_revoked = format!("h ssh-ed25519 {e}\n@revoked * ssh-ed25519 {e}\n");
+        assert_eq!(
+            check(&trusted_then_revoked, "h", &k),
+            Verdict::Revoked { line: 2 }
+        );
+        let typo = format!("@revokd * ssh-ed25519 {e}\n");
+        assert_eq!(check(&typo, "anyhost", &k), Verdict::Unknown);
+        assert!(types_for(&typo, "anyhost").is_empty());
+    }
+
+    #[test]
+    fn appends_are_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kh");
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for j in 0..50 {
+                        let k = blob("ssh-ed25519", format!("key-{i}-{j}").as_bytes());
+                        append(&path, &format!("h{i}"), &k).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 400);
+        assert!(text.lines().all(|l| l.split_whitespace().count() == 3));
     }
 
     #[test]

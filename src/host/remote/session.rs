@@ -86,6 +86,7 @@ pub fn open(name: &str, h: &SshHost, config_dir: &Path) -> Result<Conn, RemoteEr
     let mut sess = Session::new().map_err(ssh("creating a session"))?;
     sess.set_tcp_stream(tcp.try_clone().map_err(connect_err)?);
     sess.set_timeout(HANDSHAKE_TIMEOUT_MS);
+    pin_host_key_types(h, &sess, config_dir);
     sess.handshake().map_err(ssh("SSH handshake"))?;
     let key = verify_host_key(name, h, &sess, config_dir)?;
     let auth = authenticate(name, h, &sess, config_dir)?;
@@ -96,6 +97,29 @@ pub fn open(name: &str, h: &SshHost, config_dir: &Path) -> Result<Conn, RemoteEr
         auth,
         key,
     })
+}
+
+/// Asks the server for a host key of a type on record for it, so that a key
+/// of a recorded type is checked against the record (a server offering
+/// another type is then a changed key, see `known_hosts::check`).
+fn pin_host_key_types(h: &SshHost, sess: &Session, config_dir: &Path) {
+    if h.host_key_check == HostKeyCheck::Off {
+        return;
+    }
+    let text = std::fs::read_to_string(h.known_hosts_file(config_dir)).unwrap_or_default();
+    let name = known_hosts::host_name(&h.host, h.port);
+    let algorithms: Vec<&str> = known_hosts::types_for(&text, &name)
+        .into_iter()
+        .flat_map(|t| match t {
+            "ssh-rsa" => vec!["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
+            t => vec![t],
+        })
+        .collect();
+    if !algorithms.is_empty() {
+        if let Err(e) = sess.method_pref(ssh2::MethodType::HostKey, &algorithms.join(",")) {
+            tracing::debug!(error = %e, "host key types not pinned");
+        }
+    }
 }
 
 /// Makes the kernel end the connection when the link stops answering, so
@@ -179,7 +203,7 @@ fn verify_host_key(
                 what: format!("adding the host key to {}", file.display()),
                 source,
             })?;
-            tracing::info!(host = name, %fingerprint, file = %file.display(), "host key added");
+            tracing::warn!(host = name, %fingerprint, file = %file.display(), "host key added");
             Ok(KeyStatus::Added { file })
         }
     }
