@@ -114,7 +114,12 @@ pub fn running(
         .stdout
         .lines()
         .filter_map(|l| {
-            let mut it = l.strip_prefix("left ")?.rsplitn(3, ' ');
+            let mut it = l.strip_prefix("left ")?.rsplitn(4, ' ');
+            let boot = it
+                .next()
+                .filter(|b| *b != "-")
+                .unwrap_or_default()
+                .to_string();
             let start_time = it.next()?.parse().ok()?;
             let pid = it.next()?.parse().ok()?;
             let file = it.next()?.to_string();
@@ -124,6 +129,7 @@ pub fn running(
                     pid,
                     start_time,
                     status_file: process::status_file(&file),
+                    boot,
                 },
             ))
         })

@@ -39,6 +39,10 @@ pub struct ProcessRecord {
     pub start_time: u64,
     /// Where the wrapper writes the exit status; also our mark on the process.
     pub status_file: String,
+    /// The host's boot id when it started (empty in records from before it
+    /// was kept): a stop after a reboot touches nothing.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub boot: String,
 }
 
 /// How a stop ended.
@@ -61,6 +65,9 @@ const STAT_FIELD: &str = "sed 's/^.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' 
 /// once its leader is gone (after a reboot, a PGID can be another's).
 pub const MARK_VAR: &str = "EBPF_PERF_MARK";
 
+/// Prints the host's boot id (empty where the kernel has none).
+pub const BOOT_ID: &str = "cat /proc/sys/kernel/random/boot_id 2>/dev/null";
+
 /// Shell function `alive PID STARTTIME`: true while that process (not a
 /// zombie, not a reused PID) runs. For scripts that check recorded processes.
 pub const ALIVE_FN: &str = "alive() { s=$(sed 's/^.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1); \
@@ -71,7 +78,7 @@ pub const ALIVE_FN: &str = "alive() { s=$(sed 's/^.*) //' /proc/$1/stat 2>/dev/n
 /// runs on a busy host.
 pub const CLOCK_FN: &str = "cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }";
 
-/// Script that starts `command` detached; prints `started PID STARTTIME`.
+/// Script that starts `command` detached; prints `started PID STARTTIME BOOTID`.
 pub fn start_script(command: &str, stdout: &str, stderr: &str, pid_file: &str) -> String {
     let status = status_file(pid_file);
     let wrapper = "sh -c \"$1\" </dev/null >>\"$2\" 2>>\"$3\" & c=$!; \
@@ -87,8 +94,9 @@ pub fn start_script(command: &str, stdout: &str, stderr: &str, pid_file: &str) -
          p=$!\n\
          t=$({STAT_FIELD}20)\n\
          [ -n \"$t\" ] || t=0\n\
-         echo \"$p $t\" > {pidf}\n\
-         echo \"started $p $t\"\n",
+         b=$({BOOT_ID})\n\
+         echo \"$p $t $b\" > {pidf}\n\
+         echo \"started $p $t $b\"\n",
         out = quote(stdout),
         err = quote(stderr),
         pidf = quote(pid_file),
@@ -111,6 +119,7 @@ pub fn parse_started(stdout: &str, pid_file: &str) -> Option<ProcessRecord> {
         pid: it.next()?.parse().ok()?,
         start_time: it.next()?.parse().ok()?,
         status_file: status_file(pid_file),
+        boot: it.next().unwrap_or_default().to_string(),
     })
 }
 
@@ -130,6 +139,7 @@ pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
     let twentieths = (grace.as_millis() / 50).max(1);
     format!(
         "p={pid}; t={start}; st={st}; g={twentieths}\n\
+         if [ -n {boot} ] && [ \"$({BOOT_ID})\" != {boot} ]; then echo \"notours recorded before the host rebooted\"; exit 0; fi\n\
          state() {{ {STAT_FIELD}1; }}\n\
          stt() {{ {STAT_FIELD}20; }}\n\
          {ALIVE_FN}\n\
@@ -159,6 +169,7 @@ pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
         pid = p.pid,
         start = p.start_time,
         st = quote(&p.status_file),
+        boot = quote(&p.boot),
     )
 }
 
@@ -271,7 +282,10 @@ mod tests {
         let p = start(d.path(), "echo 'out put'; echo err >&2; exec sleep 30");
         assert_eq!(sh(&alive_script(&p)).trim(), "alive");
         let pidfile = std::fs::read_to_string(d.path().join("p.pid")).unwrap();
-        assert_eq!(pidfile.trim(), format!("{} {}", p.pid, p.start_time));
+        assert_eq!(
+            pidfile.trim(),
+            format!("{} {} {}", p.pid, p.start_time, p.boot)
+        );
         let s = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(3)))).unwrap();
         assert_eq!(s, Stopped::Terminated { status: Some(143) });
         assert_eq!(sh(&alive_script(&p)).trim(), "gone");
@@ -336,6 +350,7 @@ mod tests {
             pid: pgid,
             start_time: 1,
             status_file: st.clone(),
+            boot: String::new(),
         };
         let s = parse_stopped(&sh(&stop_script(&rec, Duration::from_secs(1)))).unwrap();
         assert!(matches!(s, Stopped::AlreadyExited { .. }), "{s:?}");
@@ -353,6 +368,22 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(!runs(&sleeper), "our group member {sleeper} survived");
+    }
+
+    #[test]
+    fn a_record_from_before_a_reboot_stops_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let p = start(d.path(), "exec sleep 30");
+        assert!(!p.boot.is_empty(), "the boot id is recorded: {p:?}");
+        let before_reboot = ProcessRecord {
+            boot: "00000000-0000-0000-0000-000000000000".into(),
+            ..p.clone()
+        };
+        let s = parse_stopped(&sh(&stop_script(&before_reboot, Duration::from_secs(1)))).unwrap();
+        assert!(matches!(s, Stopped::NotOurs { .. }), "{s:?}");
+        assert_eq!(sh(&alive_script(&p)).trim(), "alive");
+        let s = parse_stopped(&sh(&stop_script(&p, Duration::from_secs(3)))).unwrap();
+        assert!(matches!(s, Stopped::Terminated { .. }), "{s:?}");
     }
 
     fn runs(pid: &str) -> bool {

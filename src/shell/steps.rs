@@ -3,7 +3,7 @@
 //! callers only send them. Scripts that print something for the caller say
 //! what in their doc.
 
-use super::process::{ALIVE_FN, CLOCK_FN};
+use super::process::{ALIVE_FN, BOOT_ID, CLOCK_FN};
 use super::quote;
 use std::time::Duration;
 
@@ -192,7 +192,8 @@ pub fn lab_sshd(netns: &str, config: &str) -> String {
 // ------------------------------------------------------------------- leases
 
 /// Lists recorded processes under `root` that have no exit status and still
-/// run: `left PIDFILE PID STARTTIME` lines.
+/// run: `left PIDFILE PID STARTTIME BOOTID` lines (`-` for no boot id);
+/// records of an earlier boot are not ours any more.
 pub fn list_left(root: &str, only_ebpf: bool) -> String {
     let names = if only_ebpf {
         "-name 'ebpf_pid_*.txt'"
@@ -200,10 +201,11 @@ pub fn list_left(root: &str, only_ebpf: bool) -> String {
         "\\( -name '*.pid' -o -name 'ebpf_pid_*.txt' \\)"
     };
     format!(
-        "{ALIVE_FN}\nfind {} -type f {names} 2>/dev/null | while IFS= read -r f; do\n\
+        "{ALIVE_FN}\nnow=$({BOOT_ID})\nfind {} -type f {names} 2>/dev/null | while IFS= read -r f; do\n\
          [ -f \"$f.exit\" ] && continue\n\
-         read -r p t _ < \"$f\" 2>/dev/null || continue\n\
-         alive \"$p\" \"$t\" && echo \"left $f $p $t\"\n\
+         read -r p t b _ < \"$f\" 2>/dev/null || continue\n\
+         [ -n \"$b\" ] && [ \"$b\" != \"$now\" ] && continue\n\
+         alive \"$p\" \"$t\" && echo \"left $f $p $t ${{b:--}}\"\n\
          done; true\n",
         quote(root)
     )
