@@ -202,16 +202,11 @@ fn case_2_prefixed(prefix: &str) -> tempfile::TempDir {
     })
 }
 
-#[test]
-fn a_case_whose_program_exits_fails_exactly_its_trials() {
-    let Some(_) = common::lab() else { return };
-    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let cfg = case_2_prefixed("echo 'probe attach failed' >&2; exit 3; ");
-    let (o, jpath) = perf(cfg.path(), &["host", "tcp_rr", "--skip", "baseline"]);
-    assert!(!o.status.success());
-    let cases = junit(&jpath);
+/// The JUnit cases of `host tcp_rr --skip baseline`: exactly its trials,
+/// the baseline they are compared with first.
+fn host_tcp_rr_trials(jpath: &Path) -> Vec<Case> {
+    let cases = junit(jpath);
     let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
-    // The baseline they are compared with runs first.
     assert_eq!(
         names,
         [
@@ -221,6 +216,17 @@ fn a_case_whose_program_exits_fails_exactly_its_trials() {
             "tool_002::case_3::host::latency::tcp_rr"
         ]
     );
+    cases
+}
+
+#[test]
+fn a_case_whose_program_exits_fails_exactly_its_trials() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = case_2_prefixed("echo 'probe attach failed' >&2; exit 3; ");
+    let (o, jpath) = perf(cfg.path(), &["host", "tcp_rr", "--skip", "baseline"]);
+    assert!(!o.status.success());
+    let cases = host_tcp_rr_trials(&jpath);
     let cases = &cases[1..];
     assert!(cases[0].failure.is_none(), "{:?}", cases[0].failure);
     let f = cases[1].failure.as_deref().expect("case 2 fails");
@@ -279,17 +285,7 @@ fn hostile_output_of_a_tool_leaves_junit_well_formed_and_the_summary_inert() {
     let (o, jpath) = perf(cfg.path(), &["host", "tcp_rr", "--skip", "baseline"]);
     assert!(!o.status.success());
     // JUnit: well-formed (an independent parser reads it), exactly the trials.
-    let cases = junit(&jpath);
-    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "baseline::host::latency::tcp_rr",
-            "tool_001::case_1::host::latency::tcp_rr",
-            "tool_001::case_2::host::latency::tcp_rr",
-            "tool_002::case_3::host::latency::tcp_rr"
-        ]
-    );
+    let cases = host_tcp_rr_trials(&jpath);
     let body = &cases[2].failure_body;
     assert!(
         body.contains(r#"]]></failure></testcase><testcase name="injected"/>"#),

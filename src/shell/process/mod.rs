@@ -1,0 +1,257 @@
+//! The one way to start and stop a process, on a remote host or on this
+//! machine (the lab's sshd): as POSIX shell scripts that whichever transport
+//! runs.
+//!
+//! Start: the command runs detached (`setsid`: own session and process group,
+//! stdin from /dev/null, stdout/stderr appended to files) under a small wrapper
+//! that records its exit status. The wrapper's PID and start time (from
+//! /proc/PID/stat) are written to a pid file and returned.
+//!
+//! A process caught while it exits (alive, but its command line already
+//! empty) is given up to 2 s to finish before it is judged, so that it is
+//! not taken for someone else's.
+//! The wrapper's `wait` returns early (128 + signal) when TERM interrupts it;
+//! it waits again, so the status recorded is the command's own.
+//! A command that ends at once can be gone, wrapper and all, before its start
+//! time is read; it is then recorded with start time 0, which no running
+//! process has, so it is never signalled, and its stop reports the exit
+//! status the wrapper wrote.
+//!
+//! Stop: only if /proc/PID still has the recorded start time and its command
+//! line names our status file (so a reused PID is never touched): TERM to the
+//! process group, and to every descendant that left the group (a daemon's
+//! setsid children, e.g. sshd's per-connection processes), KILL after the
+//! grace period, and then up to 2 s more for the killed to be gone (a busy
+//! host takes a moment to end them). A process that already exited is not
+//! an error; its exit status is reported when the wrapper recorded it.
+//! Descendants are listed once, before the first signal: one that leaves the
+//! group in the instant between the listing and the signal is missed.
+
+use super::quote;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A process we started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    pub pid: u32,
+    /// Field 22 of /proc/PID/stat (clock ticks after boot).
+    pub start_time: u64,
+    /// Where the wrapper writes the exit status; also our mark on the process.
+    pub status_file: String,
+    /// The host's boot id when it started (empty in records from before it
+    /// was kept): a stop after a reboot touches nothing.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub boot: String,
+}
+
+/// How a stop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    /// It had exited before; `status` when it was recorded.
+    AlreadyExited { status: Option<i32> },
+    /// It ended on TERM within the grace period.
+    Terminated { status: Option<i32> },
+    /// It ignored TERM and was killed.
+    Killed,
+    /// The PID now belongs to another process, which was left alone.
+    NotOurs { detail: String },
+}
+
+const STAT_FIELD: &str = "sed 's/^.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f";
+
+/// The environment variable every process we start (and all it starts)
+/// carries, holding its status file: what marks a process group as ours
+/// once its leader is gone (after a reboot, a PGID can be another's).
+pub const MARK_VAR: &str = "EBPF_PERF_MARK";
+
+/// Prints the host's boot id (empty where the kernel has none).
+pub const BOOT_ID: &str = "cat /proc/sys/kernel/random/boot_id 2>/dev/null";
+
+/// Shell function `alive PID STARTTIME`: true while that process (not a
+/// zombie, not a reused PID) runs. For scripts that check recorded processes.
+pub const ALIVE_FN: &str = "alive() { s=$(sed 's/^.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1); \
+     [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$(sed 's/^.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f20)\" = \"$2\" ]; }";
+
+/// Shell function `cs`: centiseconds since boot (from /proc/uptime), for
+/// loops that must end after a wall-clock time however slowly each round
+/// runs on a busy host.
+pub const CLOCK_FN: &str = "cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }";
+
+/// Script that starts `command` detached; prints `started PID STARTTIME BOOTID`.
+pub fn start_script(command: &str, stdout: &str, stderr: &str, pid_file: &str) -> String {
+    let status = status_file(pid_file);
+    let wrapper = "sh -c \"$1\" </dev/null >>\"$2\" 2>>\"$3\" & c=$!; \
+                   trap 'kill -TERM $c 2>/dev/null' TERM INT HUP; \
+                   wait $c; s=$?; while kill -0 $c 2>/dev/null; do wait $c; s=$?; done; \
+                   wait $c 2>/dev/null; r=$?; [ $r -ne 127 ] && s=$r; \
+                   echo $s >\"$4\"";
+    format!(
+        "set -e\n\
+         for f in {out} {err} {pidf}; do mkdir -p \"$(dirname \"$f\")\"; done\n\
+         rm -f {st}\n\
+         {MARK_VAR}={st} setsid sh -c {wrapper} ebpf-perf-process {cmd} {out} {err} {st} </dev/null >/dev/null 2>&1 &\n\
+         p=$!\n\
+         t=$({STAT_FIELD}20)\n\
+         [ -n \"$t\" ] || t=0\n\
+         b=$({BOOT_ID})\n\
+         echo \"$p $t $b\" > {pidf}\n\
+         echo \"started $p $t $b\"\n",
+        out = quote(stdout),
+        err = quote(stderr),
+        pidf = quote(pid_file),
+        st = quote(&status),
+        wrapper = quote(wrapper),
+        cmd = quote(command),
+    )
+}
+
+/// The status file that belongs to a pid file.
+pub fn status_file(pid_file: &str) -> String {
+    format!("{pid_file}.exit")
+}
+
+/// Parses the output of [`start_script`].
+pub fn parse_started(stdout: &str, pid_file: &str) -> Option<ProcessRecord> {
+    let line = stdout.lines().find_map(|l| l.strip_prefix("started "))?;
+    let mut it = line.split_whitespace();
+    Some(ProcessRecord {
+        pid: it.next()?.parse().ok()?,
+        start_time: it.next()?.parse().ok()?,
+        status_file: status_file(pid_file),
+        boot: it.next().unwrap_or_default().to_string(),
+    })
+}
+
+/// Shell function `descendants PID`: the PIDs under PID (children,
+/// grandchildren, ...) that are not in its process group: those that left it
+/// with setsid, as a daemon's per-connection children do (sshd). Read while
+/// PID runs; once it exits they are reparented and can no longer be told
+/// apart from other processes.
+const DESCENDANTS_FN: &str = "descendants() { ps -e -o pid=,ppid=,pgid= | awk -v r=\"$1\" \
+     '{ par[$1] = $2; grp[$1] = $3 } END { for (q in par) { a = par[q]; n = 0; \
+     while (a > 1 && a != r && n < 256) { a = par[a]; n++ } if (a == r && grp[q] != r) print q } }'; }";
+
+/// Script that stops a recorded process (see the module doc). The whole
+/// process group must be gone before it counts as stopped, and so must every
+/// descendant that left the group (each checked by its own start time).
+pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
+    let twentieths = (grace.as_millis() / 50).max(1);
+    format!(
+        "p={pid}; t={start}; st={st}; g={twentieths}\n\
+         if [ -n {boot} ] && [ \"$({BOOT_ID})\" != {boot} ]; then echo \"notours recorded before the host rebooted\"; exit 0; fi\n\
+         state() {{ {STAT_FIELD}1; }}\n\
+         stt() {{ {STAT_FIELD}20; }}\n\
+         {ALIVE_FN}\n\
+         group() {{ ps -e -o pgid=,pid=,stat= | awk -v g=\"$p\" '$1 == g && $3 !~ /^Z/ {{ print $2 }}'; }}\n\
+         marked() {{ for q in $(group); do tr '\\0' '\\n' </proc/$q/environ 2>/dev/null | grep -qxF -- \"{MARK_VAR}=$st\" && echo $q; done; }}\n\
+         {DESCENDANTS_FN}\n\
+         stray() {{ for k in $kids; do alive ${{k%%:*}} ${{k#*:}} && echo ${{k%%:*}}; done; }}\n\
+         running() {{ alive $p $t || [ -n \"$(group)\" ] || [ -n \"$(stray)\" ]; }}\n\
+         report() {{ if [ -f \"$st\" ]; then echo \"status $(cat \"$st\")\"; fi; }}\n\
+         if [ -n \"$(state)\" ] && [ \"$(stt)\" != \"$t\" ]; then echo \"notours start time $(stt), recorded $t\"; exit 0; fi\n\
+         ending() {{ alive $p $t && [ -z \"$(tr -d '\\0' </proc/$p/cmdline 2>/dev/null)\" ]; }}\n\
+         i=0; while ending && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done\n\
+         if ! alive $p $t; then\n\
+           if [ -n \"$(marked)\" ]; then kill -KILL -$p 2>/dev/null; echo killed; exit 0; fi\n\
+           echo exited; report; exit 0; fi\n\
+         if ! tr '\\0' '\\n' </proc/$p/cmdline | grep -qxF -- \"$st\"; then\n\
+           echo \"notours $(tr '\\0' ' ' </proc/$p/cmdline | cut -c1-200)\"; exit 0; fi\n\
+         kids=\"\"; for q in $(descendants $p); do kids=\"$kids $q:$(p=$q; {STAT_FIELD}20)\"; done\n\
+         kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null || true\n\
+         for q in $(stray); do kill -TERM $q 2>/dev/null || true; done\n\
+         i=0; while running && [ $i -lt $g ]; do sleep 0.05; i=$((i+1)); done\n\
+         if running; then kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null || true\n\
+           for q in $(stray); do kill -KILL $q 2>/dev/null || true; done\n\
+           i=0; while running && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done; echo killed; exit 0; fi\n\
+         echo terminated\n\
+         report\n",
+        pid = p.pid,
+        start = p.start_time,
+        st = quote(&p.status_file),
+        boot = quote(&p.boot),
+    )
+}
+
+/// Parses the output of [`stop_script`].
+pub fn parse_stopped(stdout: &str) -> Option<Stopped> {
+    let status = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("status "))
+        .and_then(|s| s.trim().parse().ok());
+    let first = stdout.lines().next()?;
+    Some(match first.split_whitespace().next()? {
+        "exited" => Stopped::AlreadyExited { status },
+        "terminated" => Stopped::Terminated { status },
+        "killed" => Stopped::Killed,
+        "notours" => Stopped::NotOurs {
+            detail: first.trim_start_matches("notours").trim().to_string(),
+        },
+        _ => return None,
+    })
+}
+
+/// Script that tells whether a recorded process still runs: prints `alive`
+/// or `gone`.
+pub fn alive_script(p: &ProcessRecord) -> String {
+    format!(
+        "{ALIVE_FN}\nif alive {pid} {start}; then echo alive; else echo gone; fi\n",
+        pid = p.pid,
+        start = p.start_time
+    )
+}
+
+/// Script that waits (at most `max`) until a process of the recorded process
+/// group holds a file descriptor whose link contains `fd_link` (for eBPF
+/// programs: `anon_inode:bpf-prog`, i.e. its BPF programs are loaded). Prints
+/// `ready`, `exited` or `timeout`.
+pub fn wait_fd_script(p: &ProcessRecord, fd_link: &str, max: Duration) -> String {
+    let centis = (max.as_millis() / 10).max(1);
+    format!(
+        "p={pid}; t={start}\n\
+         {ALIVE_FN}\n\
+         {CLOCK_FN}\n\
+         end=$(( $(cs) + {centis} ))\n\
+         while :; do\n\
+           alive $p $t || {{ echo exited; exit 0; }}\n\
+           for q in $(ps -e -o pgid=,pid= | awk -v g=\"$p\" '$1 == g {{ print $2 }}'); do\n\
+             ls -l /proc/$q/fd 2>/dev/null | grep -qF -- {link} && {{ echo ready; exit 0; }}\n\
+           done\n\
+           [ \"$(cs)\" -ge \"$end\" ] && {{ echo timeout; exit 0; }}\n\
+           sleep 0.02\n\
+         done\n",
+        pid = p.pid,
+        start = p.start_time,
+        link = quote(fd_link),
+    )
+}
+
+/// Several scripts run in one shell, each in its own subshell, each output
+/// preceded by a marker line; [`split_outputs`] takes them apart.
+pub fn batch(scripts: &[String]) -> String {
+    scripts
+        .iter()
+        .map(|s| format!("echo {BATCH_MARK}\n(\n{s})\n"))
+        .collect()
+}
+
+const BATCH_MARK: &str = "@@ebpf-perf-batch@@";
+
+/// The outputs of the scripts of a [`batch`], in order.
+pub fn split_outputs(stdout: &str) -> Vec<&str> {
+    stdout.split(&format!("{BATCH_MARK}\n")).skip(1).collect()
+}
+
+/// Script that returns once a recorded process has exited (polling /proc).
+pub fn wait_script(p: &ProcessRecord) -> String {
+    format!(
+        "p={pid}; t={start}\n\
+         {ALIVE_FN}\n\
+         while alive $p $t; do sleep 0.02; done\n",
+        pid = p.pid,
+        start = p.start_time
+    )
+}
+
+#[cfg(test)]
+mod tests;
