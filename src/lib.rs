@@ -12,6 +12,7 @@ pub mod shell;
 pub mod metrics;
 pub mod naming;
 pub mod stats;
+pub mod precision;
 pub mod template;
 pub mod untrusted;
 

@@ -72,9 +72,28 @@ pub fn bits(bps: f64) -> String {
 pub enum Resolution {
     /// A fixed step (sar's two decimals: 0.01; a counter: 1).
     Step(f64),
-    /// A histogram with one bucket width per decade (netperf's latency
-    /// percentiles: 1 µs below 10 µs, 10 µs below 100 µs, and so on).
+    /// A histogram with one bucket width per decade: netperf 2.7's latency
+    /// percentiles come in whole µs below 100 µs (every recorded lab value
+    /// is an integer from 7 to 71), then, 100 buckets a decade, 10 µs below
+    /// 1 ms, 100 µs below 10 ms, and so on.
     Decade,
+}
+
+impl Resolution {
+    /// The step of a value near `v`.
+    pub fn step_at(self, v: f64) -> f64 {
+        match self {
+            Resolution::Step(s) => s,
+            Resolution::Decade => {
+                let v = v.abs();
+                if v < 100.0 {
+                    1.0
+                } else {
+                    10f64.powf(v.log10().floor() - 1.0)
+                }
+            }
+        }
+    }
 }
 
 /// One metric of the catalog.
@@ -209,6 +228,11 @@ pub const CATALOG: &[Metric] = &[
 /// The catalog entry of `name`.
 pub fn get(name: &str) -> Option<&'static Metric> {
     CATALOG.iter().find(|m| m.name == name)
+}
+
+/// The resolution step of metric `name` near `v` (0 for unknown names).
+pub fn step_of(name: &str, v: f64) -> f64 {
+    get(name).map_or(0.0, |m| m.resolution.step_at(v))
 }
 
 /// A value of metric `name` with its unit (unknown names: three decimals).

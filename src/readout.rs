@@ -27,6 +27,27 @@ pub fn interval(e: &Estimate, unit: &str) -> String {
     }
 }
 
+/// Why a trial stopped adding runs, and its precision then:
+/// `stopped: target reached (latency_mean_us ±3.1 % own, ±6.2 % overhead, target ±8 %)`.
+pub fn stop(s: &crate::precision::Stop) -> String {
+    let mut parts = Vec::new();
+    if let Some(o) = s.own_pct {
+        parts.push(format!("±{o:.1} % own"));
+    }
+    if let Some(o) = s.overhead_pct {
+        parts.push(format!("±{o:.1} % overhead"));
+    }
+    if let Some(t) = s.target_pct {
+        parts.push(format!("target ±{t} %"));
+    }
+    format!(
+        "stopped: {} ({} {})",
+        s.reason.as_str(),
+        s.metric,
+        parts.join(", ")
+    )
+}
+
 pub fn signed(v: f64) -> String {
     if v >= 0.0 {
         format!("+{}", num(v))
@@ -41,12 +62,15 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
     let mut out = Vec::new();
     let n = t.runs.len();
     out.push(format!(
-        "runs {n}{}",
+        "runs {n}{}{}",
         if t.warmups.is_empty() {
             String::new()
         } else {
             format!(" (+{} warmup discarded)", t.warmups.len())
-        }
+        },
+        t.stop
+            .as_ref()
+            .map_or(String::new(), |s| format!("; {}", stop(s)))
     ));
     for m in metrics::CATALOG.iter().filter(|m| m.shown).map(|m| m.name) {
         let Some(s) = a.stats.get(m) else { continue };
@@ -79,14 +103,15 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
             let Some(x) = c.metrics.get(m) else { continue };
             if let Some(r) = &x.rel_pct {
                 out.push(format!(
-                    "overhead {m} {}% {} {}",
+                    "overhead {m} {}% {} {}{}",
                     signed(r.value),
                     interval(r, "%"),
-                    if r.significant() {
+                    if x.significant {
                         "significant"
                     } else {
                         "not significant"
-                    }
+                    },
+                    x.q.map_or(String::new(), |q| format!(" (q {q:.3})"))
                 ));
             }
             out.push(format!(

@@ -50,7 +50,30 @@ pub struct Summary {
     /// Coefficient of variation, percent of the mean; `None` for a zero mean.
     pub cv_pct: Option<f64>,
     /// 95 % confidence interval of the mean (t); `None` with fewer than 2 runs.
+    /// Never narrower than ±step/2 (see [`Summary::with_step`]).
     pub ci95: Option<[f64; 2]>,
+    /// The step in which the measuring tool reports the metric (netperf's
+    /// percentiles, sar's two decimals); it floors the interval.
+    pub step: Option<f64>,
+}
+
+impl Summary {
+    /// Floors the interval at ±`step`/2: every value was rounded to a
+    /// multiple of `step`, so the mean is known to no better than that, and
+    /// runs that are identical after rounding do not give a zero-width
+    /// interval. The step is kept for [`difference`].
+    pub fn with_step(mut self, step: f64) -> Summary {
+        let half = step / 2.0;
+        if let Some([lo, hi]) = self.ci95 {
+            if step > 0.0 && (hi - lo) / 2.0 < half {
+                self.ci95 = Some([self.mean - half, self.mean + half]);
+            }
+            if step > 0.0 {
+                self.step = Some(step);
+            }
+        }
+        self
+    }
 }
 
 fn median(sorted: &[f64]) -> f64 {
@@ -92,6 +115,7 @@ pub fn summarize_in(v: &mut Vec<f64>) -> Option<Summary> {
         stddev,
         cv_pct: (mean != 0.0).then(|| 100.0 * stddev / mean.abs()),
         ci95,
+        step: None,
     })
 }
 
@@ -154,6 +178,10 @@ pub struct Difference {
     pub abs: Estimate,
     /// `None` when the baseline mean is zero.
     pub rel_pct: Option<Estimate>,
+    /// Two-sided p-value of Welch's t test of no difference, with the same
+    /// resolution floor as the interval (so p < 0.05 exactly when the
+    /// interval excludes zero); `None` with fewer than two runs a side.
+    pub p: Option<f64>,
 }
 
 pub fn difference(base: &Summary, ebpf: &Summary) -> Difference {
@@ -165,18 +193,40 @@ pub fn difference(base: &Summary, ebpf: &Summary) -> Difference {
     let both = base.n > 1 && ebpf.n > 1;
     let se = (vb + ve).sqrt();
     // Welch-Satterthwaite; with no spread at all the interval is the point.
-    let t = if se > 0.0 {
-        let df = (vb + ve).powi(2)
-            / (vb.powi(2) / (base.n - 1).max(1) as f64 + ve.powi(2) / (ebpf.n - 1).max(1) as f64);
-        t975(welch_df(df))
+    // Welch-Satterthwaite; with no spread at all the interval is the point.
+    let df = if se > 0.0 {
+        welch_df(
+            (vb + ve).powi(2)
+                / (vb.powi(2) / (base.n - 1).max(1) as f64
+                    + ve.powi(2) / (ebpf.n - 1).max(1) as f64),
+        )
     } else {
-        Some(0.0)
+        // No spread on either side: only a resolution floor can widen it.
+        (base.n + ebpf.n).saturating_sub(2).max(1) as f64
     };
+    let t = if se > 0.0 { t975(df) } else { Some(0.0) };
     let t = t.filter(|_| both);
+    // Each mean is known to ±step/2 at best (see `Summary::with_step`), so
+    // their difference to no better than the sum of both.
+    let floor = (base.step.unwrap_or(0.0) + ebpf.step.unwrap_or(0.0)) / 2.0;
+    let h = t.map(|t| (t * se).max(floor));
     let abs = Estimate {
         value: diff,
-        ci95: t.map(|t| [diff - t * se, diff + t * se]),
+        ci95: h.map(|h| [diff - h, diff + h]),
     };
+    let p = t.and_then(|_| {
+        // The floor as a standard error: t975 · se_floor = floor.
+        let se = se.max(floor / t975(df)?);
+        // A difference that rounding alone can make is no evidence at all.
+        if diff.abs() <= floor {
+            return Some(1.0);
+        }
+        if se == 0.0 {
+            return Some(0.0);
+        }
+        let dist = StudentsT::new(0.0, 1.0, df).ok()?;
+        Some((2.0 * (1.0 - dist.cdf((diff / se).abs()))).clamp(0.0, 1.0))
+    });
     let rel_pct = (base.mean != 0.0).then(|| {
         let r = ebpf.mean / base.mean;
         let mut var_r = 0.0;
@@ -185,13 +235,42 @@ pub fn difference(base: &Summary, ebpf: &Summary) -> Difference {
         } else {
             var_r += ve / base.mean.powi(2);
         }
-        let h = t.map(|t| t * var_r.sqrt());
+        let ci95 = t.map(|t| {
+            let h = t * var_r.sqrt();
+            match abs.ci95 {
+                // Where rounding sets the width, the relative interval is
+                // the absolute one over the baseline: exactly as wide, and
+                // on the same side of zero.
+                Some([lo, hi]) if h < floor / base.mean.abs() => {
+                    let [a, b] = [100.0 * lo / base.mean, 100.0 * hi / base.mean];
+                    [a.min(b), a.max(b)]
+                }
+                _ => [100.0 * (r - 1.0 - h), 100.0 * (r - 1.0 + h)],
+            }
+        });
         Estimate {
             value: 100.0 * (r - 1.0),
-            ci95: h.map(|h| [100.0 * (r - 1.0 - h), 100.0 * (r - 1.0 + h)]),
+            ci95,
         }
     });
-    Difference { abs, rel_pct }
+    Difference { abs, rel_pct, p }
+}
+
+/// Benjamini–Hochberg q-values (adjusted p-values) of `p`, in its order:
+/// q_(i) = min over j ≥ i of p_(j) · m / j, capped at 1, where p_(j) is the
+/// j-th smallest of m. Labelling "significant" the tests with q ≤ α keeps the
+/// expected share of false discoveries among them at α or below.
+pub fn bh_q(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut q = vec![1.0; m];
+    let mut running = 1.0f64;
+    for (rank, &i) in order.iter().enumerate().rev() {
+        running = running.min(p[i] * m as f64 / (rank + 1) as f64);
+        q[i] = running.min(1.0);
+    }
+    q
 }
 
 /// A verdict against a limit (docs/design.md §7).
@@ -375,5 +454,62 @@ mod tests {
         close(lo, 1.7153040054301498);
         close(hi, 2.6846959945698496);
         assert_eq!(slope(&pts[..2]), None);
+    }
+    // Source: statsmodels 0.13.5,
+    // `multipletests([0.01, 0.04, 0.03, 0.2, 0.5, 0.001, 0.045, 0.9], method="fdr_bh")[1]`.
+    #[test]
+    fn bh_q_values_match_statsmodels() {
+        let p = [0.01, 0.04, 0.03, 0.2, 0.5, 0.001, 0.045, 0.9];
+        let want = [
+            0.04,
+            0.072,
+            0.072,
+            0.26666666666666666,
+            0.5714285714285714,
+            0.008,
+            0.072,
+            0.9,
+        ];
+        for (q, w) in bh_q(&p).iter().zip(want) {
+            close(*q, w);
+        }
+        assert!(bh_q(&[]).is_empty());
+    }
+
+    // Source: scipy 1.10.1, `scipy.stats.ttest_ind(a, b, equal_var=False).pvalue`;
+    // ours uses the degrees of freedom floored to 1/256 (see `welch_df`),
+    // which makes p a little larger (conservative), by well under 1 %.
+    #[rstest]
+    #[case(&[990.4, 1002.3, 995.7, 998.9], &[941.2, 955.8, 948.1], 0.0012769897630057019)]
+    #[case(&[22.0, 22.1, 21.9], &[20.0, 26.0, 15.0], 0.652496042698892)]
+    fn welch_p_values_match_scipy(#[case] b: &[f64], #[case] e: &[f64], #[case] want: f64) {
+        let p = difference(&summarize(b).unwrap(), &summarize(e).unwrap())
+            .p
+            .unwrap();
+        assert!(p >= want && p <= want * 1.01, "{p} vs {want}");
+    }
+
+    // The recorded A/A case of netperf's p50: three identical runs a side,
+    // 39 µs against 38 µs, reported in whole µs. Without the floor this was
+    // "-2.56 % [-2.56, -2.56] significant".
+    #[test]
+    fn identical_quantized_runs_never_differ_significantly() {
+        let base = summarize(&[39.0, 39.0, 39.0]).unwrap().with_step(1.0);
+        let ebpf = summarize(&[38.0, 38.0, 38.0]).unwrap().with_step(1.0);
+        assert_eq!(base.ci95, Some([38.5, 39.5]));
+        assert_eq!(base.step, Some(1.0));
+        let d = difference(&base, &ebpf);
+        assert_eq!(d.abs.ci95, Some([-2.0, 0.0]));
+        let [lo, hi] = d.rel_pct.unwrap().ci95.unwrap();
+        assert!(lo < hi && hi >= 0.0, "[{lo}, {hi}]");
+        assert!(!d.abs.significant() && !d.rel_pct.unwrap().significant());
+        assert!(d.p.unwrap() >= 0.05, "{:?}", d.p);
+    }
+
+    #[test]
+    fn the_floor_leaves_wider_intervals_alone() {
+        let s = summarize(&[941.2, 955.8, 948.1]).unwrap();
+        assert_eq!(s.clone().with_step(1.0).ci95, s.ci95);
+        assert_eq!(summarize(&[5.0]).unwrap().with_step(1.0).ci95, None);
     }
 }

@@ -166,7 +166,10 @@ fn summarize(t: &TrialResult) -> BTreeMap<Name, stats::Summary> {
         .filter_map(|c| {
             column.clear();
             column.extend(c.iter().map(|p| p.1));
-            Some((c[0].0.into(), stats::summarize_in(&mut column)?))
+            let name = c[0].0;
+            let s = stats::summarize_in(&mut column)?;
+            let step = crate::metrics::step_of(name, s.mean);
+            Some((name.into(), s.with_step(step)))
         })
         .collect()
 }
@@ -191,6 +194,9 @@ pub fn compare(
                 ebpf_mean: e.mean,
                 abs: d.abs,
                 rel_pct: d.rel_pct,
+                p: d.p,
+                q: None,
+                significant: false,
             },
         );
     }
@@ -274,6 +280,39 @@ pub fn analyze(
     apply(&mut results.trials[idx], a);
 }
 
+/// The false discovery rate the session's "significant" labels are held to.
+pub const FDR_LEVEL: f64 = 0.05;
+
+/// Benjamini–Hochberg over every comparison of the session: sets each
+/// compared metric's q-value and `significant` label, and states the count
+/// in the session. Call after the trials' analyses change.
+pub fn control_fdr(results: &mut Results) {
+    let mut p = Vec::new();
+    for t in &results.trials {
+        if let Some(c) = &t.analysis.comparison {
+            p.extend(c.metrics.values().filter_map(|m| m.p));
+        }
+    }
+    let q = stats::bh_q(&p);
+    let mut q = q.into_iter();
+    let mut significant = 0;
+    for t in &mut results.trials {
+        let Some(c) = &mut t.analysis.comparison else {
+            continue;
+        };
+        for m in c.metrics.values_mut() {
+            m.q = m.p.and_then(|_| q.next());
+            m.significant = m.q.is_some_and(|q| q <= FDR_LEVEL);
+            significant += usize::from(m.significant);
+        }
+    }
+    results.session.fdr = (!p.is_empty()).then(|| crate::results::Fdr {
+        comparisons: p.len(),
+        significant,
+        level: FDR_LEVEL,
+    });
+}
+
 /// Analyzes every trial of a results file, on every core: baselines first,
 /// as they are compared with; the last trial of each cycle gets the leak
 /// check.
@@ -298,6 +337,7 @@ pub fn analyze_all(results: &mut Results, settings: &Settings, src: &Sources<'_>
             .collect();
         drop(old);
     }
+    control_fdr(results);
 }
 
 #[cfg(test)]

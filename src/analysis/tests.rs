@@ -76,7 +76,8 @@ fn halved() -> Results {
 fn judge_last(r: &mut Results, s: &Settings, src: &Sources<'_>) {
     let i = Index::of(r);
     analyze(r, &i, 0, s, src, false);
-    analyze(r, &i, 1, s, src, false)
+    analyze(r, &i, 1, s, src, false);
+    control_fdr(r);
 }
 
 fn one(r: &mut Results, idx: usize, s: &Settings, src: &Sources<'_>, last: bool) -> Analysis {
@@ -95,9 +96,12 @@ fn loss_is_measured_against_the_baseline_of_this_run() {
     let rel = c.metrics["throughput_bps"].rel_pct.unwrap();
     assert!((rel.value + 50.0).abs() < 1e-9);
     assert!(rel.significant());
-    assert!(system_out(&r.trials[1]).iter().any(|l| l
-        .starts_with("overhead throughput_bps -50.00% [")
-        && l.ends_with("] significant")));
+    assert!(system_out(&r.trials[1])
+        .iter()
+        .any(|l| l.starts_with("overhead throughput_bps -50.00% [")
+            && l.contains("] significant (q 0.0")));
+    let fdr = r.session.fdr.as_ref().unwrap();
+    assert_eq!((fdr.comparisons, fdr.significant), (1, 1));
 }
 
 #[test]

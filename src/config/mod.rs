@@ -59,23 +59,55 @@ pub struct Tool {
 
 /// Defaults of a spec without `repeats`, `warmup` or `max_cv_pct`.
 pub const DEFAULT_REPEATS: u32 = 1;
+/// Defaults of a precision target without `min_repeats` or `max_repeats`.
+pub const DEFAULT_MIN_REPEATS: u32 = 3;
+pub const DEFAULT_MAX_REPEATS: u32 = 10;
 pub const DEFAULT_MAX_CV_PCT: f64 = 10.0;
 /// Regression limit of tools that set none (percentage points).
 pub const DEFAULT_REGRESSION_PCT: f64 = 5.0;
 
 impl PerfSpec {
-    /// (warmup, repeats) of a test type: its own, else the spec's, else 0 and 1.
-    pub fn runs(&self, t: TestType) -> (u32, u32) {
-        let own = match t {
+    fn own_runs(&self, t: TestType) -> RunCounts {
+        match t {
             TestType::Throughput => self.throughput.as_ref().map(|x| x.runs),
             TestType::Latency => self.latency.as_ref().map(|x| x.runs),
             TestType::Pps => self.pps.as_ref().map(|x| x.runs),
         }
-        .unwrap_or_default();
-        (
-            own.warmup.or(self.warmup).unwrap_or(0),
-            own.repeats.or(self.repeats).unwrap_or(DEFAULT_REPEATS),
-        )
+        .unwrap_or_default()
+    }
+
+    /// The run plan of a test type: each setting its own, else the spec's.
+    /// Without a `target_ci_pct` (or with a test type's own `repeats` and
+    /// no target of its own), `repeats` runs (default 1); with one, between
+    /// `min_repeats` (default 3) and `max_repeats` (default 10).
+    pub fn plan(&self, t: TestType) -> crate::precision::Plan {
+        let own = self.own_runs(t);
+        let (p, q) = (own.precision(), self.precision());
+        let warmup = own.warmup.or(self.warmup).unwrap_or(0);
+        let target = match (own.repeats, p.target_ci_pct) {
+            (Some(_), None) => None,
+            _ => p.target_ci_pct.or(q.target_ci_pct),
+        };
+        let Some(target) = target else {
+            let n = own.repeats.or(self.repeats).unwrap_or(DEFAULT_REPEATS);
+            return crate::precision::Plan::fixed(warmup, n);
+        };
+        let min = p
+            .min_repeats
+            .or(q.min_repeats)
+            .unwrap_or(DEFAULT_MIN_REPEATS)
+            .max(2);
+        crate::precision::Plan {
+            warmup,
+            min,
+            max: p
+                .max_repeats
+                .or(q.max_repeats)
+                .unwrap_or(DEFAULT_MAX_REPEATS)
+                .max(min),
+            target_ci_pct: Some(target),
+            max_trial_s: p.max_trial_s.or(q.max_trial_s),
+        }
     }
 
     pub fn max_cv_pct(&self) -> f64 {
@@ -122,18 +154,57 @@ impl Config {
         out
     }
 
-    /// `--repeat N`: every test type runs N measured runs.
-    pub fn override_repeats(&mut self, n: u32) {
+    /// Every test type's run counts, for the command line's overrides.
+    fn all_runs(&mut self) -> impl Iterator<Item = &mut RunCounts> {
         let p = &mut self.perf;
-        p.repeats = Some(n);
-        if let Some(t) = &mut p.throughput {
-            t.runs.repeats = None;
+        [
+            p.throughput.as_mut().map(|t| &mut t.runs),
+            p.latency.as_mut().map(|t| &mut t.runs),
+            p.pps.as_mut().map(|t| &mut t.runs),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// `--repeat N`: every test type runs N measured runs (no precision target).
+    pub fn override_repeats(&mut self, n: u32) {
+        self.perf.repeats = Some(n);
+        self.perf.target_ci_pct = None;
+        for r in self.all_runs() {
+            r.repeats = None;
+            r.target_ci_pct = None;
         }
-        if let Some(t) = &mut p.latency {
-            t.runs.repeats = None;
-        }
-        if let Some(t) = &mut p.pps {
-            t.runs.repeats = None;
+    }
+
+    /// `--target-ci`, `--min-repeats`, `--max-repeats`, `--max-trial-s`: each
+    /// one given replaces the spec's and every test type's.
+    pub fn override_precision(&mut self, o: Precision) {
+        let set = |p: &mut Precision, own: bool| {
+            if o.target_ci_pct.is_some() {
+                p.target_ci_pct = if own { None } else { o.target_ci_pct };
+            }
+            if o.min_repeats.is_some() {
+                p.min_repeats = if own { None } else { o.min_repeats };
+            }
+            if o.max_repeats.is_some() {
+                p.max_repeats = if own { None } else { o.max_repeats };
+            }
+            if o.max_trial_s.is_some() {
+                p.max_trial_s = if own { None } else { o.max_trial_s };
+            }
+        };
+        let mut spec = self.perf.precision();
+        set(&mut spec, false);
+        self.perf.set_precision(spec);
+        let target = o.target_ci_pct.is_some();
+        for r in self.all_runs() {
+            let mut own = r.precision();
+            set(&mut own, true);
+            r.set_precision(own);
+            if target {
+                // A test type's own fixed count gives way to the target.
+                r.repeats = None;
+            }
         }
     }
 

@@ -25,7 +25,9 @@ pub struct Driver {
     index: Index,
     baseline_from: Option<Earlier>,
     compare_to: Option<Earlier>,
-    records: Vec<TrialRecord>,
+    /// Each trial's monitoring lines, for its JUnit record (made when the
+    /// file is written: the q-values change as trials are added).
+    lines: Vec<Vec<String>>,
     /// Write report.html and summary.md next to the results file.
     report: bool,
     /// Baselines run only to be compared with (not in the selection).
@@ -71,7 +73,7 @@ impl Driver {
             index: Index::default(),
             baseline_from,
             compare_to,
-            records: Vec::new(),
+            lines: Vec::new(),
             report: !args.no_report,
             compared_only: Default::default(),
         }
@@ -82,7 +84,8 @@ impl Driver {
         if self.runner.interrupted() {
             self.abort();
         }
-        let mut run = self.runner.run_trial(t);
+        let baseline = self.baseline_headline(t);
+        let mut run = self.runner.run_trial(t, baseline);
         run.result.compared_only = self.compared_only.contains(&t);
         self.results.trials.push(run.result);
         let idx = self.results.trials.len() - 1;
@@ -99,10 +102,11 @@ impl Driver {
             &sources,
             self.runner.is_case_last(t),
         );
+        analysis::control_fdr(&mut self.results);
         let trial = &self.results.trials[idx];
         let passed = trial.status == Status::Passed;
         self.runner.note_outcome(passed);
-        self.records.push(junit::record(trial, &run.lines));
+        self.lines.push(run.lines);
         let message = (!passed).then(|| crate::readout::failure_message(trial));
         // Teardown of the scopes this trial ends (the summary counts it).
         self.runner.leave_after(t);
@@ -114,6 +118,27 @@ impl Driver {
             None => Ok(()),
             Some(m) => Err(m),
         }
+    }
+
+    /// The headline metric's summary in the baseline that trial `t` will be
+    /// compared with (this run's, else `--baseline-from`'s), if any.
+    fn baseline_headline(&self, t: usize) -> Option<crate::stats::Summary> {
+        let trial = &self.runner.matrix().trials[t];
+        let cycle = self.runner.matrix().cycle_of(trial);
+        cycle.case.as_ref()?;
+        let tt = trial.variant.test_type();
+        let mut probe =
+            results::TrialResult::new(&trial.name, &cycle.id, &cycle.env, tt, trial.variant.name());
+        probe.case_id = Some(0);
+        let sources = Sources {
+            baseline_from: self.baseline_from.as_ref(),
+            compare_to: None,
+        };
+        let (b, _) = analysis::find_baseline(&self.results, &self.index, &probe, &sources).ok()?;
+        b.analysis
+            .stats
+            .get(crate::metrics::headline(tt).name)
+            .cloned()
     }
 
     fn save_results(&mut self) {
@@ -193,7 +218,13 @@ impl Driver {
     }
 
     fn write_junit(&self) -> std::io::Result<()> {
-        let mut recs = self.records.clone();
+        let mut recs: Vec<TrialRecord> = self
+            .results
+            .trials
+            .iter()
+            .zip(&self.lines)
+            .map(|(t, l)| junit::record(t, l))
+            .collect();
         recs.extend(junit::teardown_records(
             &self.results.session.teardown_errors,
         ));

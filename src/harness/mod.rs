@@ -72,6 +72,7 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     if let Some(n) = args.repeat {
         cfg.override_repeats(n);
     }
+    cfg.override_precision(args.precision);
     let pool = match pool::choose(args.pool, args.partition.as_ref(), cfg.pool_count()) {
         Ok(c) => c,
         Err(e) => {

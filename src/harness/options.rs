@@ -44,6 +44,20 @@ struct Options {
     /// Measured runs of every trial, overriding `repeats`
     #[arg(long, value_name = "N", env = REPEAT_ENV)]
     repeat: Option<String>,
+    /// Add runs until the headline overhead's 95 % interval is within ±PCT
+    /// (of the baseline), overriding every `target_ci_pct`
+    #[arg(long, value_name = "PCT")]
+    target_ci: Option<String>,
+    /// With a precision target: at least N runs (`min_repeats`)
+    #[arg(long, value_name = "N")]
+    min_repeats: Option<String>,
+    /// With a precision target: at most N runs (`max_repeats`)
+    #[arg(long, value_name = "N")]
+    max_repeats: Option<String>,
+    /// With a precision target: start no run that would end after S seconds
+    /// of a trial's runs (`max_trial_s`)
+    #[arg(long, value_name = "S")]
+    max_trial_s: Option<String>,
     /// Take baselines that this run does not measure from results file F
     #[arg(long, value_name = "F")]
     baseline_from: Option<PathBuf>,
@@ -89,13 +103,15 @@ struct Options {
 }
 
 /// The harness's view of its command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HarnessArgs {
     pub config_dir: PathBuf,
     pub junit: PathBuf,
     pub results: PathBuf,
     /// Overrides every `repeats` of the spec.
     pub repeat: Option<u32>,
+    /// Overrides of the spec's precision settings (`--target-ci` and co).
+    pub precision: crate::config::Precision,
     pub baseline_from: Option<PathBuf>,
     pub compare_to: Option<PathBuf>,
     /// Inconclusive verdicts fail too.
@@ -129,6 +145,8 @@ pub enum MissingValue {
     NoTests(String),
     #[error("{0} takes a whole number of seconds, not {1:?}")]
     Seconds(String, String),
+    #[error("{0} takes a number above 0, not {1:?}")]
+    Positive(String, String),
     #[error(transparent)]
     Partition(#[from] crate::partition::PartitionError),
     #[error("{0} takes a pool number >= 1, not {1:?}")]
@@ -249,6 +267,25 @@ pub fn parse_args(
         .repeat
         .map(|v| repeat_count(&source("repeat"), &v))
         .transpose()?;
+    let positive = |long: &str, v: Option<String>| {
+        v.map(|v| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x > 0.0)
+                .ok_or(MissingValue::Positive(format!("--{long}"), v))
+        })
+        .transpose()
+    };
+    let count = |long: &str, v: Option<String>| {
+        v.map(|v| repeat_count(&format!("--{long}"), &v))
+            .transpose()
+    };
+    let precision = crate::config::Precision {
+        target_ci_pct: positive("target-ci", o.target_ci)?,
+        min_repeats: count("min-repeats", o.min_repeats)?,
+        max_repeats: count("max-repeats", o.max_repeats)?,
+        max_trial_s: positive("max-trial-s", o.max_trial_s)?,
+    };
     let pool = o
         .pool
         .map(|v| pool_number(&source("pool"), &v))
@@ -258,6 +295,7 @@ pub fn parse_args(
         junit: o.junit,
         results: o.results,
         repeat,
+        precision,
         baseline_from: o.baseline_from,
         compare_to: o.compare_to,
         strict: o.strict,

@@ -65,6 +65,8 @@ pub struct Session {
     /// Set by `ebpf-perf merge`: the shards this file was merged from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<Shard>,
+    /// How many comparisons the session made and how many are significant.
+    pub fdr: Option<Fdr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,6 +154,8 @@ pub struct TrialResult {
     pub runs: Vec<Run>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warmups: Vec<Run>,
+    /// Why the trial stopped adding runs, and how precise it was then.
+    pub stop: Option<crate::precision::Stop>,
     /// `host:path` of the trial directory on each host.
     pub remote: Vec<String>,
     /// A baseline the selection (or this shard) did not hold, run only so
@@ -188,6 +192,7 @@ impl TrialResult {
             duration_s: 0.0,
             runs: vec![],
             warmups: vec![],
+            stop: None,
             remote: vec![],
             compared_only: false,
             analysis: Analysis::default(),
@@ -283,6 +288,24 @@ pub struct MetricComparison {
     pub abs: Estimate,
     /// The same in percent of the baseline mean (`None` for a zero baseline).
     pub rel_pct: Option<Estimate>,
+    /// Two-sided p-value of Welch's t test (see [`crate::stats::Difference`]).
+    pub p: Option<f64>,
+    /// Benjamini–Hochberg q-value over every comparison of the session
+    /// (see [`Fdr`]); `significant` is `q <= level`.
+    pub q: Option<f64>,
+    #[serde(default)]
+    pub significant: bool,
+}
+
+/// The session's many comparisons, and the false discovery rate their
+/// "significant" labels are held to (Benjamini–Hochberg).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fdr {
+    /// Comparisons with a p-value (eBPF trial × compared metric).
+    pub comparisons: usize,
+    /// Of those, labelled significant (q ≤ level).
+    pub significant: usize,
+    pub level: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -93,6 +93,9 @@ pub struct Runner {
     selection: Selection,
     fixtures: Fixtures,
     ledger: Ledger,
+    /// The headline metric's summary in the baseline of the trial that
+    /// runs now: its precision target holds the overhead's interval.
+    baseline: Option<crate::stats::Summary>,
 }
 
 /// How a run behaves, from the command line.
@@ -181,6 +184,7 @@ impl Runner {
                 tools: needs::needed_tools(&cfg, &matrix, selected),
             },
             fixtures: Fixtures::default(),
+            baseline: None,
             ledger: Ledger {
                 session_ts: naming::name_timestamp(chrono::Utc::now()),
                 ..Ledger::default()
@@ -188,6 +192,10 @@ impl Runner {
             cfg,
             matrix,
         }
+    }
+
+    pub fn matrix(&self) -> &Matrix {
+        &self.matrix
     }
 
     /// Host facts recorded by global setup.
@@ -206,7 +214,10 @@ impl Runner {
 
     /// Runs trial `t` inside its scopes (entering those it is the first of);
     /// the scopes it is the last of stay entered until [`Runner::leave_after`].
-    pub fn run_trial(&mut self, t: usize) -> TrialRun {
+    /// `baseline` is the baseline's summary of the headline metric, when
+    /// the trial is compared with one (see [`crate::precision`]).
+    pub fn run_trial(&mut self, t: usize, baseline: Option<crate::stats::Summary>) -> TrialRun {
+        self.baseline = baseline;
         let start = Instant::now();
         let trial = self.matrix.trials[t].clone();
         let cycle = self.matrix.cycle_of(&trial).clone();

@@ -61,16 +61,25 @@ struct TrialCtx {
     client: String,
     server_dir: String,
     client_dir: String,
-    warmup: u32,
-    repeats: u32,
+    plan: crate::precision::Plan,
+}
+
+/// The runs' kinds of result directories.
+fn kinds(baseline: bool) -> Vec<&'static str> {
+    let mut kinds = vec!["client_results", "server_results", "monitoring"];
+    if !baseline {
+        kinds.push("ebpf_monitoring");
+    }
+    kinds
 }
 
 impl TrialCtx {
-    /// `warmup_K`, then `run_K`: the runs' directory names, in order.
+    /// `warmup_K`, then `run_K` up to the plan's least count: the runs'
+    /// directories made with the trial's (later runs make their own).
     fn run_names(&self) -> Vec<String> {
-        (1..=self.warmup)
+        (1..=self.plan.warmup)
             .map(|k| format!("warmup_{k}"))
-            .chain((1..=self.repeats).map(|k| format!("run_{k}")))
+            .chain((1..=self.plan.min).map(|k| format!("run_{k}")))
             .collect()
     }
 
@@ -229,7 +238,7 @@ fn enter(r: &mut Runner, trace: &mut Trace, t: usize) -> Result<TrialCtx, StepEr
     let ts = naming::name_timestamp(started);
     let server = vars::host_of(&r.cfg, &cycle.env, Role::Server);
     let client = vars::host_of(&r.cfg, &cycle.env, Role::Client);
-    let (warmup, repeats) = r.cfg.perf.runs(v.test_type());
+    let plan = r.cfg.perf.plan(v.test_type());
     let mut tc = TrialCtx {
         trial,
         cycle,
@@ -240,14 +249,10 @@ fn enter(r: &mut Runner, trace: &mut Trace, t: usize) -> Result<TrialCtx, StepEr
         client,
         server_dir: String::new(),
         client_dir: String::new(),
-        warmup,
-        repeats,
+        plan,
     };
     let rel = format!("{}_{}", r.matrix.trial_dir_prefix(&tc.trial), tc.ts);
-    let mut kinds = vec!["client_results", "server_results", "monitoring"];
-    if !tc.cycle.is_baseline() {
-        kinds.push("ebpf_monitoring");
-    }
+    let kinds = kinds(tc.cycle.is_baseline());
     let mut subdirs = vec!["monitoring".to_string()];
     for n in &tc.run_names() {
         subdirs.extend(kinds.iter().map(|k| format!("{n}/{k}")));
@@ -271,8 +276,9 @@ fn enter(r: &mut Runner, trace: &mut Trace, t: usize) -> Result<TrialCtx, StepEr
     Ok(tc)
 }
 
-/// The warmups, then the measured runs, each in its own directory; the
-/// first failure (or Ctrl-C) ends them.
+/// The warmups, then the measured runs, each in its own directory, until
+/// the plan says stop (see [`crate::precision`]); the first failure (or
+/// Ctrl-C) ends them.
 fn runs(
     r: &mut Runner,
     tc: &TrialCtx,
@@ -281,10 +287,21 @@ fn runs(
     lines: &mut Vec<String>,
     meta: &mut Vec<RunMetadata>,
 ) -> Option<StepError> {
-    for name in tc.run_names() {
+    let headline = crate::metrics::headline(tc.v.test_type());
+    let names = (1..=tc.plan.warmup)
+        .map(|k| format!("warmup_{k}"))
+        .chain((1..=tc.plan.max).map(|k| format!("run_{k}")));
+    let (mut elapsed, mut slowest) = (0.0f64, 0.0f64);
+    for (i, name) in names.enumerate() {
         if r.cancel.load(std::sync::atomic::Ordering::SeqCst) {
             return Some(StepError::interrupted("run"));
         }
+        if i >= (tc.plan.warmup + tc.plan.min) as usize {
+            if let Err(e) = make_run_dirs(r, tc, trace, &name) {
+                return Some(e);
+            }
+        }
+        let began = std::time::Instant::now();
         let one = run_once(r, &tc.run_ctx(r, &name), &tc.v, trace);
         if let Some(c) = &one.costs {
             *lines = c.lines();
@@ -307,11 +324,58 @@ fn runs(
         }
         if name.starts_with("warmup") {
             result.warmups.push(one.run);
-        } else {
-            result.runs.push(one.run);
+            continue;
+        }
+        result.runs.push(one.run);
+        let took = began.elapsed().as_secs_f64();
+        elapsed += took;
+        slowest = slowest.max(took);
+        let own: Vec<f64> = result
+            .runs
+            .iter()
+            .filter_map(|run| run.metrics.get(headline.name).copied())
+            .collect();
+        let state = crate::precision::State {
+            own: &own,
+            baseline: r.baseline.as_ref(),
+            elapsed_s: elapsed,
+            slowest_s: slowest,
+        };
+        if let Some(stop) = crate::precision::check(&tc.plan, headline, &state) {
+            result.stop = Some(stop);
+            break;
         }
     }
     None
+}
+
+/// The directories of a run beyond the plan's least count, on both hosts.
+fn make_run_dirs(
+    r: &Runner,
+    tc: &TrialCtx,
+    trace: &mut Trace,
+    name: &str,
+) -> Result<(), StepError> {
+    let made = super::trace::per_host(r, trace, &[&tc.server, &tc.client], |r, h, t| {
+        let dir = if h == tc.server {
+            &tc.server_dir
+        } else {
+            &tc.client_dir
+        };
+        let dirs: Vec<String> = kinds(tc.cycle.is_baseline())
+            .iter()
+            .map(|k| format!("{dir}/{name}/{k}"))
+            .collect();
+        t.check(
+            &r.remote,
+            h,
+            "create run directory",
+            &steps::mkdir_p(&dirs),
+            SHORT,
+        )
+        .map(drop)
+    });
+    made.into_iter().collect::<Result<Vec<()>, _>>().map(drop)
 }
 
 /// The trial's `metadata_{ts}.json`.
@@ -342,8 +406,8 @@ fn metadata(
             streams: v.streams(),
             target_bw: target_bw(r, v),
             duration_s: crate::matrix::duration(&r.cfg.perf, v),
-            warmup: tc.warmup,
-            repeats: tc.repeats,
+            warmup: tc.plan.warmup,
+            repeats: runs.iter().filter(|m| m.run.starts_with("run_")).count() as u32,
             tool_id: cycle.case.as_ref().map(|c| c.tool_id.clone()),
             case_id: cycle.case.as_ref().map(|c| c.case.id),
             case_name: cycle.case.as_ref().map(|c| c.case.name.clone()),

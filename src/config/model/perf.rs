@@ -20,6 +20,11 @@ pub struct PerfSpec {
     pub repeats: Option<u32>,
     /// Runs before the measured ones, measured and discarded (default 0).
     pub warmup: Option<u32>,
+    /// See [`Precision`].
+    pub target_ci_pct: Option<f64>,
+    pub min_repeats: Option<u32>,
+    pub max_repeats: Option<u32>,
+    pub max_trial_s: Option<f64>,
     /// A metric whose coefficient of variation is above this (percent) is
     /// flagged noisy (default 10).
     pub max_cv_pct: Option<f64>,
@@ -38,13 +43,57 @@ pub struct Throughput {
     pub multi_stream: Option<MultiStream>,
 }
 
-/// Per test type overrides of the spec's `repeats` and `warmup`.
+/// Per test type overrides of the spec's `repeats`, `warmup` and precision.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunCounts {
     pub repeats: Option<u32>,
     pub warmup: Option<u32>,
+    /// See [`Precision`].
+    pub target_ci_pct: Option<f64>,
+    pub min_repeats: Option<u32>,
+    pub max_repeats: Option<u32>,
+    pub max_trial_s: Option<f64>,
+}
+
+/// The precision settings of a spec or a test type, as one value.
+macro_rules! precision_of {
+    ($t:ty) => {
+        impl $t {
+            pub fn precision(&self) -> Precision {
+                Precision {
+                    target_ci_pct: self.target_ci_pct,
+                    min_repeats: self.min_repeats,
+                    max_repeats: self.max_repeats,
+                    max_trial_s: self.max_trial_s,
+                }
+            }
+
+            pub fn set_precision(&mut self, p: Precision) {
+                self.target_ci_pct = p.target_ci_pct;
+                self.min_repeats = p.min_repeats;
+                self.max_repeats = p.max_repeats;
+                self.max_trial_s = p.max_trial_s;
+            }
+        }
+    };
+}
+precision_of!(PerfSpec);
+precision_of!(RunCounts);
+
+/// Runs driven by precision: a trial adds runs until the 95 % interval of
+/// its headline overhead is at most `target_ci_pct` wide on each side (in
+/// percent of the baseline), between `min_repeats` and `max_repeats` runs,
+/// and starts no run that would end after `max_trial_s` seconds of runs.
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Precision {
+    pub target_ci_pct: Option<f64>,
+    pub min_repeats: Option<u32>,
+    pub max_repeats: Option<u32>,
+    pub max_trial_s: Option<f64>,
 }
 
 /// Server and client command templates of one test kind.

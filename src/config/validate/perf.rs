@@ -119,7 +119,7 @@ pub(super) fn check_perf(
     let known = |n: &str| {
         ENV_PLACEHOLDERS.contains(&n) || PERF_PLACEHOLDERS.contains(&n) || vars.contains(n)
     };
-    check_runs(ck, src, &[root], spec.repeats);
+    check_runs(ck, src, &[root], spec.repeats, &spec.precision());
     if let Some(cv) = spec.max_cv_pct.filter(|v| !(v.is_finite() && *v > 0.0)) {
         ck.at(
             src,
@@ -133,7 +133,7 @@ pub(super) fn check_perf(
         ("pps", spec.pps.as_ref().map(|t| t.runs)),
     ] {
         if let Some(r) = runs {
-            check_runs(ck, src, &[root, ty], r.repeats);
+            check_runs(ck, src, &[root, ty], r.repeats, &r.precision());
         }
     }
     if spec.throughput.is_none() && spec.latency.is_none() && spec.pps.is_none() {
@@ -227,11 +227,57 @@ pub(super) fn check_perf(
     spec
 }
 
-/// `repeats: 0` would measure nothing.
-fn check_runs(ck: &mut Checker, src: &Source, base: &[&str], repeats: Option<u32>) {
-    if repeats == Some(0) {
+/// `repeats: 0` would measure nothing; a precision target needs a
+/// positive percentage, at least two runs (one run has no interval), a
+/// floor no higher than the ceiling, and a positive time cap.
+fn check_runs(
+    ck: &mut Checker,
+    src: &Source,
+    base: &[&str],
+    repeats: Option<u32>,
+    p: &crate::config::Precision,
+) {
+    let at = |ck: &mut Checker, key: &str, msg: String| {
         let mut path = base.to_vec();
-        path.push("repeats");
-        ck.at(src, &path, "0 runs measure nothing; expected repeats >= 1");
+        path.push(key);
+        ck.at(src, &path, msg);
+    };
+    if repeats == Some(0) {
+        at(
+            ck,
+            "repeats",
+            "0 runs measure nothing; expected repeats >= 1".into(),
+        );
+    }
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    if let Some(t) = p.target_ci_pct.filter(|t| !positive(*t)) {
+        at(
+            ck,
+            "target_ci_pct",
+            format!("{t} is not a precision; expected a half-width in percent > 0"),
+        );
+    }
+    if let Some(s) = p.max_trial_s.filter(|s| !positive(*s)) {
+        at(
+            ck,
+            "max_trial_s",
+            format!("{s} is not a time cap; expected seconds > 0"),
+        );
+    }
+    if let Some(n) = p.min_repeats.filter(|n| *n < 2) {
+        at(
+            ck,
+            "min_repeats",
+            format!("{n} run(s) give no interval; expected min_repeats >= 2"),
+        );
+    }
+    if let (Some(lo), Some(hi)) = (p.min_repeats, p.max_repeats) {
+        if hi < lo {
+            at(
+                ck,
+                "max_repeats",
+                format!("{hi} is below min_repeats {lo}; expected max_repeats >= min_repeats"),
+            );
+        }
     }
 }
