@@ -27,6 +27,7 @@ fn settings() -> Settings {
         max_cv_pct: 10.0,
         budgets: [("tool_001".to_string(), budgets)].into(),
         regression_pct: [("tool_001".to_string(), 5.0)].into(),
+        ..Default::default()
     }
 }
 

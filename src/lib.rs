@@ -37,6 +37,7 @@ pub mod run;
 // After the results, fed by the results file: statistics and verdicts,
 // JUnit, the report, and the merge of sharded runs.
 pub mod analysis;
+pub mod calibration;
 pub mod junit;
 pub mod report;
 pub mod merge;

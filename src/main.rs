@@ -34,6 +34,24 @@ enum Command {
     Validate {
         #[command(flatten)]
         config: ConfigDir,
+        /// A calibration file (`ebpf-perf calibrate`): flag budgets tighter
+        /// than the smallest effect these hosts can detect.
+        #[arg(long, value_name = "FILE")]
+        calibration: Option<PathBuf>,
+    },
+    /// How sensitive are these hosts? From results files whose baselines
+    /// were measured in blocks (bracketing, or the harness's `--calibrate
+    /// N`): per baseline and metric the run CV, the A/A interval, the
+    /// minimum detectable effect (95 % confidence, 80 % power), the A/A
+    /// false-positive rate, and the runs a side that 1/2/5/10 % effects
+    /// need. Writes a calibration file.
+    Calibrate {
+        /// Results files.
+        #[arg(long, required = true, num_args = 1..)]
+        results: Vec<PathBuf>,
+        /// The calibration file to write.
+        #[arg(long, default_value = ebpf_perf::naming::CALIBRATION_FILE)]
+        out: PathBuf,
     },
     /// Write the generated workflow (cycles, tests, steps, result paths) as JSON.
     Workflow {
@@ -153,7 +171,11 @@ fn main() -> ExitCode {
     ebpf_perf::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Validate { config } => validate(&config.config_dir),
+        Command::Validate {
+            config,
+            calibration,
+        } => validate(&config.config_dir, calibration.as_deref()),
+        Command::Calibrate { results, out } => calibrate_cmd(&results, &out),
         Command::Workflow {
             config,
             output,
@@ -393,8 +415,39 @@ fn hosts_check(dir: &std::path::Path) -> CliResult {
     }
 }
 
-fn validate(dir: &std::path::Path) -> CliResult {
+fn calibrate_cmd(files: &[PathBuf], out: &std::path::Path) -> CliResult {
+    let mut all = Vec::new();
+    for f in files {
+        all.push(results::read(f)?);
+    }
+    let cal = ebpf_perf::calibration::from_results(&all);
+    if cal.trials.is_empty() {
+        return Err("no baseline in these files was measured in two or more blocks; run with bracketing (baseline_every_cases) or `cargo test --test perf -- --calibrate 3`".into());
+    }
+    print!("{}", ebpf_perf::calibration::table(&cal));
+    std::fs::write(out, serde_json::to_vec_pretty(&cal)?)
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!("Calibration: {}", out.display());
+    Ok(())
+}
+
+fn validate(dir: &std::path::Path, calibration: Option<&std::path::Path>) -> CliResult {
     let cfg = config::load(dir)?;
+    if let Some(path) = calibration {
+        let cal = ebpf_perf::calibration::read(path)?;
+        for (tool, t) in &cfg.tools {
+            for x in ebpf_perf::calibration::too_tight(&cal, &t.budgets) {
+                eprintln!(
+                    "warning: {tool}: budget {} {} is tighter than these hosts can see: the smallest effect they detect is {:.2} ({}; {})",
+                    x.budget,
+                    x.limit,
+                    x.detectable,
+                    x.unit,
+                    path.display()
+                );
+            }
+        }
+    }
     for w in &cfg.warnings {
         eprintln!("warning: {w}");
     }

@@ -189,6 +189,10 @@ pub fn name_timestamp(t: DateTime<Utc>) -> String {
 }
 
 /// Timestamp as used in log lines: `YYYY-MM-DD HH:MM:SS.nnnnnnnnn`.
+/// The calibration file the harness's `--calibrate N` writes next to the
+/// results file (and `ebpf-perf calibrate`'s default).
+pub const CALIBRATION_FILE: &str = "calibration.json";
+
 pub fn log_timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.9f").to_string()
 }

@@ -48,6 +48,20 @@ pub fn stop(s: &crate::precision::Stop) -> String {
     )
 }
 
+/// `drift latency_mean_us: the baseline moved +7.2 % [+3.1, +11.3] between
+/// its blocks around this trial (limit 5 %); its verdicts are inconclusive`.
+pub fn drift_note(d: &crate::results::Drift) -> String {
+    format!(
+        "drift {}: the baseline moved {}% {} between its blocks around this trial ({} to {}; limit {} %); verdicts on it are inconclusive",
+        d.metric,
+        signed(d.change_pct.value),
+        interval(&d.change_pct, "%"),
+        value(&d.metric, d.before_mean),
+        value(&d.metric, d.after_mean),
+        d.limit_pct
+    )
+}
+
 pub fn signed(v: f64) -> String {
     if v >= 0.0 {
         format!("+{}", num(v))

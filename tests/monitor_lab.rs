@@ -14,11 +14,8 @@ const BPF_STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
 /// The default config (2 s tests) with one run per trial, edited by `edit`.
 fn config(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
     common::lab_config(2, |d| {
-        common::replace_in(
-            &d.join("performance-test-spec.yaml"),
-            "repeats: 3",
-            "repeats: 1",
-        );
+        common::fixed_runs_in(d, 1);
+        common::no_budgets_in(d);
         edit(d)
     })
 }

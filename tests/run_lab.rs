@@ -929,11 +929,8 @@ fn a_second_run_on_held_hosts_waits_for_the_first_or_fails_at_once_with_no_wait(
     let cfgs: Vec<tempfile::TempDir> = (0..3)
         .map(|_| {
             common::lab_config(5, |d| {
-                replace_in(
-                    &d.join("performance-test-spec.yaml"),
-                    "repeats: 3",
-                    "repeats: 1",
-                )
+                common::fixed_runs_in(d, 1);
+                common::no_budgets_in(d)
             })
         })
         .collect();

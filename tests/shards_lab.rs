@@ -17,11 +17,8 @@ static HOSTS: Mutex<()> = Mutex::new(());
 /// A shard's config: the default one with `secs`-second tests and one run.
 fn shard_config(secs: u32) -> tempfile::TempDir {
     common::lab_config(secs, |d| {
-        common::replace_in(
-            &d.join("performance-test-spec.yaml"),
-            "repeats: 3",
-            "repeats: 1",
-        )
+        common::fixed_runs_in(d, 1);
+        common::no_budgets_in(d)
     })
 }
 

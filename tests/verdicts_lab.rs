@@ -44,6 +44,11 @@ ebpf_tools:
 /// 3 s tests, one 400M TCP variant the server sends (-R, so that the capped
 /// egress carries the data), two tools running the same counter case.
 fn kat_config(cap: bool) -> tempfile::TempDir {
+    kat_config_capped(cap.then_some(CAP_MBIT))
+}
+
+/// [`kat_config`] with the cap at `cap_mbit` (none: no cap).
+fn kat_config_capped(cap: Option<f64>) -> tempfile::TempDir {
     common::lab_config(3, |d| {
         let spec = d.join("performance-test-spec.yaml");
         replace_in(
@@ -53,11 +58,11 @@ fn kat_config(cap: bool) -> tempfile::TempDir {
         );
         replace_in(&spec, "-b {target_bw} -J\"", "-b {target_bw} -R -J\"");
         std::fs::write(d.join("ebpf-tools-config.yaml"), TOOLS).unwrap();
-        if cap {
+        if let Some(cap) = cap {
             std::fs::write(
                 d.join("hooks.yaml"),
                 format!(
-                    "hooks:\n  case:\n    setup:\n      - {{name: cap, on: server, when: ebpf, run: \"tc qdisc replace dev {{server_interface}} root tbf rate {CAP_MBIT}mbit burst 64kb latency 100ms\"}}\n    teardown:\n      - {{name: uncap, on: server, when: ebpf, run: \"tc qdisc del dev {{server_interface}} root\"}}\n"
+                    "hooks:\n  case:\n    setup:\n      - {{name: cap, on: server, when: ebpf, run: \"tc qdisc replace dev {{server_interface}} root tbf rate {cap}mbit burst 64kb latency 100ms\"}}\n    teardown:\n      - {{name: uncap, on: server, when: ebpf, run: \"tc qdisc del dev {{server_interface}} root\"}}\n"
                 ),
             )
             .unwrap();
@@ -96,7 +101,10 @@ fn a_tbf_cap_is_recovered_as_throughput_loss_and_judged_by_budgets() {
     );
     let ra = results::read(&a_results).unwrap();
     let base = common::trial(&ra, "baseline::host::throughput::single_tcp_400M");
-    assert_eq!(base.runs.len(), 3, "repeats: 3 of the default config");
+    // The default config's precision: at least min_repeats runs, and why it stopped.
+    assert!(base.runs.len() >= 5, "{}", base.runs.len());
+    let stop = base.stop.as_ref().expect("a stop reason");
+    assert_eq!(stop.runs as usize, base.runs.len());
     let base_mbit = base.analysis.stats["throughput_bps"].mean / 1e6;
     assert!(
         (0.9 * TARGET_MBIT..1.05 * TARGET_MBIT).contains(&base_mbit),
@@ -184,6 +192,35 @@ fn a_tbf_cap_is_recovered_as_throughput_loss_and_judged_by_budgets() {
         "{text}"
     );
     assert!(text.contains("overhead throughput_bps -"), "{text}");
+    // C: a cap at 90 % of the measured baseline (as goodput): a 10-point
+    // loss, 10 ± 2, and labelled significant.
+    let cap90 = 0.9 * base_mbit / GOODPUT;
+    let c = kat_config_capped(Some((cap90 * 1000.0).round() / 1000.0));
+    let (o, c_results) = common::perf_in(
+        c.path(),
+        &[
+            "tool_high",
+            "case_1",
+            "single_tcp_400M",
+            "--baseline-from",
+            a_path,
+        ],
+    );
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let rc = results::read(&c_results).unwrap();
+    let t = common::trial(&rc, "tool_high::case_1::host::throughput::single_tcp_400M");
+    let m = &t.analysis.comparison.as_ref().unwrap().metrics["throughput_bps"];
+    let loss = -m.rel_pct.unwrap().value;
+    eprintln!(
+        "90 % cap ({cap90:.1} Mbit/s): loss {loss:.2}% {:?}, q {:?}",
+        m.rel_pct, m.q
+    );
+    assert!(
+        (8.0..=12.0).contains(&loss),
+        "a 90 % cap: loss {loss:.2}%, expected 10 ± 2"
+    );
+    assert!(m.significant, "{m:?}");
+
     // The cap is gone again.
     let qd = std::process::Command::new("ip")
         .args([
@@ -254,5 +291,31 @@ fn printf_per_packet_costs_more_latency_than_a_percpu_counter() {
     assert!(
         printf.value > counter.value,
         "printf {printf:?} vs counter {counter:?}"
+    );
+
+    // The default budgets tell them apart: judged by the counters' budgets,
+    // the printf trial exceeds at least one that the counter is within.
+    let loaded = ebpf_perf::config::load(cfg.path()).unwrap();
+    let counters = &loaded.tools["tool_001"].budgets;
+    let judge = |case: &str| -> Vec<(String, Verdict)> {
+        let t = common::trial(&r, &format!("{case}::host::latency::tcp_rr"));
+        counters
+            .iter()
+            .filter_map(|(name, &limit)| {
+                let e = ebpf_perf::analysis::measure(name, &t.analysis)?;
+                Some((name.clone(), ebpf_perf::stats::verdict(&e, limit)))
+            })
+            .collect()
+    };
+    let (c, p) = (judge("tool_001::case_1"), judge("tool_002::case_3"));
+    eprintln!("counter under the counters' budgets: {c:?}\nprintf under them: {p:?}");
+    let told_apart: Vec<&String> = p
+        .iter()
+        .filter(|(n, v)| *v == Verdict::Exceeded && c.contains(&(n.clone(), Verdict::Within)))
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        !told_apart.is_empty(),
+        "no counter budget tells printf {p:?} from the counter {c:?}"
     );
 }

@@ -165,7 +165,11 @@ pub fn judge(
         let Some(measured) = measure(name, &a) else {
             continue;
         };
-        let verdict = stats::verdict(&measured, limit);
+        let mut verdict = stats::verdict(&measured, limit);
+        // The baseline moved under this trial: no verdict on that metric.
+        if budget_metric(name).is_some_and(|m| a.drift.iter().any(|d| d.metric == m)) {
+            verdict = Verdict::Inconclusive;
+        }
         let b = BudgetVerdict {
             name: name.as_str().into(),
             limit,

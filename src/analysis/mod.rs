@@ -4,6 +4,7 @@
 //! judges budgets, regressions against `--compare-to`, and RSS growth over
 //! the case. It reads and writes only [`crate::results`] data.
 
+pub mod blocks;
 mod judge;
 
 pub use judge::{budget_metric, budgets_of, measure, regressions};
@@ -24,11 +25,26 @@ pub struct Settings {
     pub budgets: BTreeMap<String, IndexMap<String, f64>>,
     /// Per tool id: regression limit in percentage points.
     pub regression_pct: BTreeMap<String, f64>,
+    /// Per test type: how far (percent) a bracketing baseline may move
+    /// between blocks before the trials between them drift; the test
+    /// type's `target_ci_pct`, else [`DEFAULT_DRIFT_PCT`].
+    pub drift_pct: BTreeMap<crate::domain::TestType, f64>,
 }
 
+/// The drift limit of a test type without a precision target (percent).
+pub const DEFAULT_DRIFT_PCT: f64 = 5.0;
+
 impl Settings {
+    pub fn drift_pct(&self, t: crate::domain::TestType) -> f64 {
+        self.drift_pct.get(&t).copied().unwrap_or(DEFAULT_DRIFT_PCT)
+    }
+
     pub fn from_config(cfg: &Config, strict: bool) -> Settings {
         Settings {
+            drift_pct: crate::domain::TestType::ALL
+                .iter()
+                .filter_map(|&t| Some((t, cfg.perf.plan(t).target_ci_pct?)))
+                .collect(),
             strict,
             max_cv_pct: cfg.perf.max_cv_pct(),
             budgets: cfg
@@ -150,40 +166,17 @@ pub fn find_baseline<'a>(
     })
 }
 
-/// Statistics of every metric of a trial's runs.
-fn summarize(t: &TrialResult) -> BTreeMap<Name, stats::Summary> {
-    // All (metric, value) pairs of all runs, sorted by metric: each metric's
-    // column is then one slice, and the map is built from sorted input.
-    let mut pairs: Vec<(&str, f64)> = t
-        .runs
-        .iter()
-        .flat_map(|r| r.metrics.iter().map(|(k, v)| (k.as_str(), *v)))
-        .collect();
-    pairs.sort_by(|a, b| a.0.cmp(b.0));
-    let mut column = Vec::with_capacity(t.runs.len());
-    pairs
-        .chunk_by(|a, b| a.0 == b.0)
-        .filter_map(|c| {
-            column.clear();
-            column.extend(c.iter().map(|p| p.1));
-            let name = c[0].0;
-            let s = stats::summarize_in(&mut column)?;
-            let step = crate::metrics::step_of(name, s.mean);
-            Some((name.into(), s.with_step(step)))
-        })
-        .collect()
-}
-
 /// Compares every metric the baseline trial and the eBPF trial's
 /// statistics share.
 pub fn compare(
     base: &TrialResult,
+    base_stats: &BTreeMap<Name, stats::Summary>,
     ebpf: &BTreeMap<Name, stats::Summary>,
     source: String,
 ) -> Comparison {
     let mut metrics = BTreeMap::new();
     for name in crate::metrics::compared().map(|m| m.name) {
-        let (Some(b), Some(e)) = (base.analysis.stats.get(name), ebpf.get(name)) else {
+        let (Some(b), Some(e)) = (base_stats.get(name), ebpf.get(name)) else {
             continue;
         };
         let d = stats::difference(b, e);
@@ -222,7 +215,7 @@ pub fn analysis_of(
     let t = &results.trials[idx];
     // Analysis starts afresh: judging a trial twice gives the same answer.
     let mut a = Analysis {
-        stats: summarize(t),
+        stats: blocks::summarize(&t.runs.iter().collect::<Vec<_>>()),
         ..Default::default()
     };
     a.noisy = a
@@ -238,7 +231,19 @@ pub fn analysis_of(
     if t.ran() && !t.is_baseline() {
         match find_baseline(results, index, t, src) {
             Ok((b, source)) => {
-                let c = compare(b, &a.stats, source);
+                // A baseline measured in blocks: the blocks around this trial.
+                let (c, drift) = if b.blocks.is_empty() {
+                    (compare(b, &b.analysis.stats, &a.stats, source), Vec::new())
+                } else {
+                    let around = blocks::around(b, t);
+                    let base_stats = blocks::summarize(&around.runs());
+                    let c = compare(b, &base_stats, &a.stats, source);
+                    (c, blocks::drift(&around, settings.drift_pct(t.test_type)))
+                };
+                for d in &drift {
+                    a.notes.push(crate::readout::drift_note(d));
+                }
+                a.drift = drift;
                 if let (Some(cap), Some(m)) = (t.rate_cap_bps, c.metrics.get("throughput_bps")) {
                     if m.baseline_mean >= 0.95 * cap && m.ebpf_mean >= 0.95 * cap {
                         a.notes.push(format!(
@@ -306,7 +311,7 @@ pub fn control_fdr(results: &mut Results) {
             significant += usize::from(m.significant);
         }
     }
-    results.session.fdr = (!p.is_empty()).then(|| crate::results::Fdr {
+    results.session.fdr = (!p.is_empty()).then_some(crate::results::Fdr {
         comparisons: p.len(),
         significant,
         level: FDR_LEVEL,

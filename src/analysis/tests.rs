@@ -47,6 +47,7 @@ fn settings(budgets: &[(&str, f64)], strict: bool) -> Settings {
         )]
         .into(),
         regression_pct: [("tool_x".to_string(), 5.0)].into(),
+        ..Default::default()
     }
 }
 
@@ -308,4 +309,84 @@ fn leak_fits_rss_over_the_whole_case_on_its_last_trial() {
         false,
     );
     assert!(j.leak.is_none() && j.failures.is_empty());
+}
+
+/// Runs of `t` at seconds `from`, `from + 1`, … of one minute.
+fn at(mut t: TrialResult, from: u32) -> TrialResult {
+    for (i, r) in t.runs.iter_mut().enumerate() {
+        let s = from + i as u32;
+        r.start = format!("2026-11-29 21:00:{s:02}.000000000");
+        r.end = format!("2026-11-29 21:00:{:02}.500000000", s);
+    }
+    t
+}
+
+// The baseline falls by 20 % between the block before an eBPF trial and
+// the one after it: a within-budget answer would be drift posing as no
+// cost, so the verdict on that metric is inconclusive and says why.
+#[test]
+fn drift_between_the_blocks_around_a_trial_makes_its_verdict_inconclusive() {
+    let name = "baseline::host::throughput::multi_2_tcp";
+    let mut base = at(
+        trial(
+            name,
+            None,
+            "multi_2_tcp",
+            "throughput_bps",
+            &[1000.0, 1005.0, 995.0],
+        ),
+        0,
+    );
+    let later = at(
+        trial(
+            name,
+            None,
+            "multi_2_tcp",
+            "throughput_bps",
+            &[800.0, 805.0, 795.0],
+        ),
+        20,
+    );
+    base.blocks.push(crate::results::Block {
+        runs: later.runs,
+        stop: None,
+        remote: vec![],
+        duration_s: 3.0,
+        error: None,
+    });
+    let ebpf = at(
+        trial(
+            "tool_x::case_1::host::throughput::multi_2_tcp",
+            Some(1),
+            "multi_2_tcp",
+            "throughput_bps",
+            &[900.0, 905.0, 895.0],
+        ),
+        10,
+    );
+    let mut r = Results::new(Session::default());
+    r.trials = vec![base, ebpf];
+    let s = settings(&[("throughput_loss_pct", 5.0)], false);
+    judge_last(&mut r, &s, &Sources::default());
+    let a = &r.trials[1].analysis;
+    assert_eq!(a.drift.len(), 1, "{:?}", a.drift);
+    assert_eq!(a.drift[0].metric, "throughput_bps");
+    assert!((a.drift[0].change_pct.value + 20.0).abs() < 1e-9);
+    assert_eq!(a.budgets[0].verdict, Verdict::Inconclusive);
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.starts_with("drift throughput_bps: the baseline moved -20.00%")),
+        "{:?}",
+        a.notes
+    );
+    // Compared with both blocks: 900 against their pooled 900.
+    let c = &a.comparison.as_ref().unwrap().metrics["throughput_bps"];
+    assert!((c.baseline_mean - 900.0).abs() < 1e-9);
+    // Without the later block, the same trial is a significant 10 % loss.
+    r.trials[0].blocks.clear();
+    judge_last(&mut r, &s, &Sources::default());
+    let a = &r.trials[1].analysis;
+    assert!(a.drift.is_empty());
+    assert_eq!(a.budgets[0].verdict, Verdict::Exceeded);
 }

@@ -62,6 +62,8 @@ pub const DEFAULT_REPEATS: u32 = 1;
 /// Defaults of a precision target without `min_repeats` or `max_repeats`.
 pub const DEFAULT_MIN_REPEATS: u32 = 3;
 pub const DEFAULT_MAX_REPEATS: u32 = 10;
+/// Bracketing of a spec without `baseline_every_cases`.
+pub const DEFAULT_BASELINE_EVERY_CASES: u32 = 3;
 pub const DEFAULT_MAX_CV_PCT: f64 = 10.0;
 /// Regression limit of tools that set none (percentage points).
 pub const DEFAULT_REGRESSION_PCT: f64 = 5.0;
@@ -108,6 +110,18 @@ impl PerfSpec {
             target_ci_pct: Some(target),
             max_trial_s: p.max_trial_s.or(q.max_trial_s),
         }
+    }
+
+    /// Bracketing: after how many eBPF cases (0: off) and after how long
+    /// the baselines are measured again.
+    pub fn bracketing(&self) -> (u32, Option<std::time::Duration>) {
+        (
+            self.baseline_every_cases
+                .unwrap_or(DEFAULT_BASELINE_EVERY_CASES),
+            self.baseline_every_min
+                .filter(|m| m.is_finite() && *m > 0.0)
+                .map(|m| std::time::Duration::from_secs_f64(m * 60.0)),
+        )
     }
 
     pub fn max_cv_pct(&self) -> f64 {

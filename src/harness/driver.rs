@@ -32,6 +32,13 @@ pub struct Driver {
     report: bool,
     /// Baselines run only to be compared with (not in the selection).
     pub compared_only: std::collections::HashSet<usize>,
+    /// When the baselines are measured again.
+    pub bracket: Option<super::bracket::Bracket>,
+    /// `--calibrate N`: blocks a baseline, and the last selected trial.
+    pub calibrate: Option<(u32, usize)>,
+    /// Trials whose verdict changed after their line was printed (a later
+    /// baseline block judged them again): name, then, now.
+    changed: Vec<(String, Status, Status)>,
 }
 
 impl Driver {
@@ -76,6 +83,9 @@ impl Driver {
             lines: Vec::new(),
             report: !args.no_report,
             compared_only: Default::default(),
+            bracket: None,
+            calibrate: None,
+            changed: Vec::new(),
         }
     }
 
@@ -108,8 +118,22 @@ impl Driver {
         self.runner.note_outcome(passed);
         self.lines.push(run.lines);
         let message = (!passed).then(|| crate::readout::failure_message(trial));
+        let case_last = self.runner.is_case_last(t);
+        let due = !trial.is_baseline()
+            && self
+                .bracket
+                .as_mut()
+                .is_some_and(|b| b.after(t, idx, case_last));
         // Teardown of the scopes this trial ends (the summary counts it).
         self.runner.leave_after(t);
+        if due {
+            self.block();
+        }
+        if let Some((n, last)) = self.calibrate {
+            if t == last {
+                self.calibrate_blocks(n);
+            }
+        }
         self.save_results();
         if self.runner.interrupted() {
             self.abort();
@@ -118,6 +142,137 @@ impl Driver {
             None => Ok(()),
             Some(m) => Err(m),
         }
+    }
+
+    /// Measures again the baselines of the eBPF trials since the last
+    /// block, stores each as a block of its baseline trial, and judges
+    /// those trials again with the blocks around them.
+    fn block(&mut self) {
+        let Some(pending) = self.bracket.as_mut().map(|b| b.reset()) else {
+            return;
+        };
+        let mut todo: Vec<(usize, usize)> = Vec::new();
+        for &(i, _) in &pending {
+            let t = &self.results.trials[i];
+            let name = crate::naming::trial_name_of(None, &t.env, t.test_type, &t.variant);
+            // Only baselines this run measured: a file's cannot be bracketed.
+            let Some(idx) = self
+                .index
+                .named(&self.results, &name)
+                .filter(|b| b.ran())
+                .and_then(|_| self.results.trials.iter().position(|x| x.name == name))
+            else {
+                continue;
+            };
+            let Some(m) = self
+                .runner
+                .matrix()
+                .trials
+                .iter()
+                .position(|x| x.name == name)
+            else {
+                continue;
+            };
+            if !todo.contains(&(m, idx)) {
+                todo.push((m, idx));
+            }
+        }
+        self.remeasure(todo);
+        let sources = Sources {
+            baseline_from: self.baseline_from.as_ref(),
+            compare_to: self.compare_to.as_ref(),
+        };
+        for (i, case_last) in pending {
+            let then = self.results.trials[i].status;
+            analysis::analyze(
+                &mut self.results,
+                &self.index,
+                i,
+                &self.settings,
+                &sources,
+                case_last,
+            );
+            let now = self.results.trials[i].status;
+            if now != then {
+                self.changed
+                    .push((self.results.trials[i].name.clone(), then, now));
+            }
+        }
+        analysis::control_fdr(&mut self.results);
+        self.save_results();
+    }
+
+    /// Measures baseline trials again, each as one more block of its entry
+    /// in the results: `todo` holds (matrix index, results index) pairs.
+    fn remeasure(&mut self, mut todo: Vec<(usize, usize)>) {
+        todo.sort();
+        for (k, &(m, idx)) in todo.iter().enumerate() {
+            if self.runner.interrupted() {
+                self.abort();
+            }
+            let n = self.results.trials[idx].blocks.len() + 2;
+            eprintln!(
+                "ebpf-perf: {} again (block {n})",
+                self.results.trials[idx].name
+            );
+            let run = self.runner.run_trial(m, None).result;
+            let cycle = self.runner.matrix().trials[m].cycle;
+            if todo
+                .get(k + 1)
+                .is_none_or(|&(next, _)| self.runner.matrix().trials[next].cycle != cycle)
+            {
+                self.runner.leave_cycle(cycle);
+            }
+            if let Some(e) = &run.error {
+                eprintln!("ebpf-perf: warning: block {n} of {} failed: {e}", run.name);
+            }
+            self.results.trials[idx].blocks.push(results::Block {
+                runs: run.runs,
+                stop: run.stop,
+                remote: run.remote,
+                duration_s: run.duration_s,
+                error: run.error,
+            });
+        }
+    }
+
+    /// `--calibrate N`: after the last selected baseline, every baseline
+    /// that ran is measured N - 1 more times, block after block; the
+    /// calibration file is written at the end.
+    fn calibrate_blocks(&mut self, n: u32) {
+        let todo: Vec<(usize, usize)> = self
+            .results
+            .trials
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.is_baseline() && t.ran())
+            .filter_map(|(i, t)| {
+                let m = self
+                    .runner
+                    .matrix()
+                    .trials
+                    .iter()
+                    .position(|x| x.name == t.name)?;
+                Some((m, i))
+            })
+            .collect();
+        for _ in 1..n {
+            self.remeasure(todo.clone());
+            self.save_results();
+        }
+    }
+
+    /// Trials whose verdict a later block changed (name, then, now).
+    pub fn changed(&self) -> &[(String, Status, Status)] {
+        &self.changed
+    }
+
+    /// Did every trial pass in the end?
+    pub fn all_passed(&self) -> bool {
+        self.results
+            .trials
+            .iter()
+            .all(|t| t.status == Status::Passed)
     }
 
     /// The headline metric's summary in the baseline that trial `t` will be
@@ -173,6 +328,9 @@ impl Driver {
             }
         }
         eprintln!("Results: {}", self.results_path.display());
+        if self.calibrate.is_some() {
+            self.write_calibration();
+        }
         if self.report {
             self.write_report();
         }
@@ -181,6 +339,20 @@ impl Driver {
             code = ExitCode::from(Exit::Failed);
         }
         code
+    }
+
+    /// `calibration.json` next to the results file, and its table.
+    fn write_calibration(&self) {
+        let cal = crate::calibration::from_results(std::slice::from_ref(&self.results));
+        let path = self
+            .results_path
+            .with_file_name(crate::naming::CALIBRATION_FILE);
+        eprint!("{}", crate::calibration::table(&cal));
+        match serde_json::to_vec_pretty(&cal).map(|b| std::fs::write(&path, b)) {
+            Ok(Ok(())) => eprintln!("Calibration: {}", path.display()),
+            Ok(Err(e)) => eprintln!("error: cannot write {}: {e}", path.display()),
+            Err(e) => eprintln!("error: calibration: {e}"),
+        }
     }
 
     /// report.html and summary.md next to the results file. A report that

@@ -6,6 +6,7 @@
 
 mod options;
 mod pool;
+mod bracket;
 mod driver;
 
 pub use options::*;
@@ -138,6 +139,18 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         }
         eprintln!("warning: {hint}");
     }
+    // --calibrate: the selection's baselines only, measured in blocks.
+    let filtered: Vec<usize> = match args.calibrate {
+        Some(_) => filtered
+            .into_iter()
+            .filter(|&t| matrix.cycle_of(&matrix.trials[t]).case.is_none())
+            .collect(),
+        None => filtered,
+    };
+    if args.calibrate.is_some() && filtered.is_empty() {
+        eprintln!("error: --calibrate measures baselines, and the filter selects none; `-- --list baseline` shows them");
+        return Exit::NoTests.into();
+    }
     let (selected, added) = with_baselines(&matrix, &filtered, |name| {
         baseline_from.as_ref().is_some_and(|e| {
             e.index
@@ -184,6 +197,8 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         .copied()
         .filter(|t| !filtered.contains(t))
         .collect();
+    driver.bracket = Some(bracket::Bracket::new(&cfg, &matrix, &selected));
+    driver.calibrate = args.calibrate.zip(selected.last().copied());
     let driver = Arc::new(Mutex::new(driver));
     let trials: Vec<Trial> = selected
         .iter()
@@ -200,6 +215,22 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     let code = s.finish();
     if code != ExitCode::from(Exit::Ok) {
         return code;
+    }
+    if !s.changed().is_empty() {
+        // A later baseline block judged these again: the final word is the
+        // results file's, which JUnit and the report show.
+        for (name, then, now) in s.changed() {
+            eprintln!(
+                "note: {name}: {} when it ended, {} after the baseline block that followed it",
+                then.as_str(),
+                now.as_str()
+            );
+        }
+        return if s.all_passed() {
+            Exit::Ok.into()
+        } else {
+            Exit::Failed.into()
+        };
     }
     conclusion.exit_code()
 }

@@ -58,6 +58,10 @@ struct Options {
     /// of a trial's runs (`max_trial_s`)
     #[arg(long, value_name = "S")]
     max_trial_s: Option<String>,
+    /// Calibrate: run only the selected baselines, each in N blocks (A/A),
+    /// and write calibration.json next to the results file
+    #[arg(long, value_name = "N")]
+    calibrate: Option<String>,
     /// Take baselines that this run does not measure from results file F
     #[arg(long, value_name = "F")]
     baseline_from: Option<PathBuf>,
@@ -112,6 +116,8 @@ pub struct HarnessArgs {
     pub repeat: Option<u32>,
     /// Overrides of the spec's precision settings (`--target-ci` and co).
     pub precision: crate::config::Precision,
+    /// `--calibrate N`: baselines only, each measured in N blocks.
+    pub calibrate: Option<u32>,
     pub baseline_from: Option<PathBuf>,
     pub compare_to: Option<PathBuf>,
     /// Inconclusive verdicts fail too.
@@ -147,6 +153,8 @@ pub enum MissingValue {
     Seconds(String, String),
     #[error("{0} takes a number above 0, not {1:?}")]
     Positive(String, String),
+    #[error("--calibrate takes a number of blocks >= 2 (an A/A needs two), not {0:?}")]
+    Calibrate(String),
     #[error(transparent)]
     Partition(#[from] crate::partition::PartitionError),
     #[error("{0} takes a pool number >= 1, not {1:?}")]
@@ -296,6 +304,15 @@ pub fn parse_args(
         results: o.results,
         repeat,
         precision,
+        calibrate: o
+            .calibrate
+            .map(|v| {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n >= 2)
+                    .ok_or(MissingValue::Calibrate(v))
+            })
+            .transpose()?,
         baseline_from: o.baseline_from,
         compare_to: o.compare_to,
         strict: o.strict,

@@ -142,6 +142,16 @@ fn cases(res: &Results, m: &Model) -> Markup {
     }
 }
 
+/// How precise the session was (see [`model::precision`]).
+fn precision(m: &Model) -> Markup {
+    html! {
+        @if !m.precision.is_empty() {
+            h2 { "Precision" }
+            ul { @for l in &m.precision { li { (l) } } }
+        }
+    }
+}
+
 fn side_by_side(m: &Model) -> Markup {
     html! {
         @if !m.pairs.is_empty() || !m.pair_notes.is_empty() {
@@ -208,6 +218,7 @@ pub fn render(res: &Results, m: &Model) -> String {
                 (session(m))
                 (verdict_table(m))
                 (side_by_side(m))
+                (precision(m))
                 (regressions(m))
                 (cases(res, m))
                 script { (PreEscaped(SORT_JS)) }

@@ -148,6 +148,19 @@ pub fn render(m: &Model) -> String {
     for n in &m.pair_notes {
         let _ = writeln!(s, "\n{}", esc(n));
     }
+    if !m.precision.is_empty() {
+        let _ = writeln!(s, "\n### Precision\n");
+        for l in m.precision.iter().take(TOP_ROWS) {
+            let _ = writeln!(s, "- {}", untrusted::markdown(l, false));
+        }
+        if m.precision.len() > TOP_ROWS {
+            let _ = writeln!(
+                s,
+                "- … {} more in report.html",
+                m.precision.len() - TOP_ROWS
+            );
+        }
+    }
     if let Some((since, changes)) = &m.changes {
         let _ = writeln!(s, "\n### Largest growth since {}\n", esc(since));
         let _ = writeln!(

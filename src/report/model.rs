@@ -50,6 +50,60 @@ pub struct Model {
     pub pair_notes: Vec<String>,
     /// Worst growth first; `None` without `--compare-to`.
     pub changes: Option<(String, Vec<Change>)>,
+    /// How precise the session was: comparisons and significance, why
+    /// trials stopped, drift and baseline blocks (see [`precision`]).
+    pub precision: Vec<String>,
+}
+
+/// The session's precision, as sentences: how many comparisons and how
+/// many significant at the false discovery rate, trials that stopped short
+/// of their target, baselines measured in blocks, and trials with drift.
+pub fn precision(r: &Results) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(f) = &r.session.fdr {
+        out.push(format!(
+            "{} comparisons with a baseline; {} significant at a {} % false discovery rate (Benjamini–Hochberg q-values).",
+            f.comparisons,
+            f.significant,
+            100.0 * f.level
+        ));
+    }
+    let mut reasons: std::collections::BTreeMap<&str, usize> = Default::default();
+    for t in &r.trials {
+        if let Some(s) = &t.stop {
+            *reasons.entry(s.reason.as_str()).or_default() += 1;
+        }
+    }
+    if !reasons.is_empty() {
+        let list: Vec<String> = reasons.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        out.push(format!("Trials stopped adding runs: {}.", list.join(", ")));
+    }
+    for t in &r.trials {
+        if let Some(s) = t.stop.as_ref().filter(|s| {
+            matches!(
+                s.reason,
+                crate::precision::Reason::MaxRepeats | crate::precision::Reason::TimeCap
+            )
+        }) {
+            out.push(format!(
+                "{}: {} runs, {}.",
+                t.name,
+                s.runs,
+                crate::readout::stop(s)
+            ));
+        }
+        if !t.blocks.is_empty() {
+            out.push(format!(
+                "{}: measured in {} blocks through the session (bracketing).",
+                t.name,
+                t.blocks.len() + 1
+            ));
+        }
+        for d in &t.analysis.drift {
+            out.push(format!("{}: {}.", t.name, crate::readout::drift_note(d)));
+        }
+    }
+    out
 }
 
 fn fact(v: &serde_json::Value, key: &str) -> String {
@@ -148,6 +202,7 @@ pub fn build(r: &Results, compare: &[Vec<String>], earlier: Option<(&str, &Resul
         counts: counts(r),
         pairs,
         pair_notes,
+        precision: precision(r),
         changes: earlier.map(|(path, e)| {
             (
                 format!("{path} (session {})", e.session.id),

@@ -129,6 +129,15 @@ pub enum Status {
     Failed,
 }
 
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+        }
+    }
+}
+
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrialResult {
@@ -156,6 +165,11 @@ pub struct TrialResult {
     pub warmups: Vec<Run>,
     /// Why the trial stopped adding runs, and how precise it was then.
     pub stop: Option<crate::precision::Stop>,
+    /// A baseline measured again later in the session (bracketing): each
+    /// block is one more measurement of the same trial, in time order. Its
+    /// eBPF trials are compared with the blocks nearest in time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<Block>,
     /// `host:path` of the trial directory on each host.
     pub remote: Vec<String>,
     /// A baseline the selection (or this shard) did not hold, run only so
@@ -193,6 +207,7 @@ impl TrialResult {
             runs: vec![],
             warmups: vec![],
             stop: None,
+            blocks: vec![],
             remote: vec![],
             compared_only: false,
             analysis: Analysis::default(),
@@ -247,6 +262,30 @@ pub struct Series {
     pub bpf_run_time_ns: Vec<Option<f64>>,
 }
 
+/// One more measurement of a baseline trial (see [`TrialResult::blocks`]).
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Block {
+    pub runs: Vec<Run>,
+    pub stop: Option<crate::precision::Stop>,
+    pub remote: Vec<String>,
+    pub duration_s: f64,
+    /// Why the block has no runs (its error), if so.
+    pub error: Option<String>,
+}
+
+/// A compared metric whose baseline moved between the blocks around a
+/// trial by more than the limit: its verdicts there are inconclusive.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Drift {
+    pub metric: Name,
+    pub before_mean: f64,
+    pub after_mean: f64,
+    /// After minus before, percent of before.
+    pub change_pct: Estimate,
+    pub limit_pct: f64,
+}
+
 /// What analysis concluded about a trial.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -261,6 +300,9 @@ pub struct Analysis {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regressions: Vec<Regression>,
     pub leak: Option<Leak>,
+    /// Compared metrics whose baseline drifted around this trial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Drift>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// The verdicts that fail the trial (budgets exceeded, regressions; with

@@ -259,6 +259,12 @@ impl Runner {
         }
     }
 
+    /// Leaves the case scope of `cycle` when it is entered (after a
+    /// baseline was measured again out of matrix order).
+    pub fn leave_cycle(&mut self, cycle: usize) {
+        self.leave(&ScopeKey::Case { cycle });
+    }
+
     /// Is `t` the last selected trial of its case (its cycle)?
     pub fn is_case_last(&self, t: usize) -> bool {
         let cycle = self.matrix.trials[t].cycle;

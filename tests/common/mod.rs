@@ -248,23 +248,78 @@ pub fn recorded_running(pid_file_text: &str) -> bool {
 pub fn lab_config(secs: u32, edit: impl FnOnce(&Path)) -> tempfile::TempDir {
     let dir = copy_dir(&repo().join("config"));
     let spec = dir.path().join("performance-test-spec.yaml");
-    let text = std::fs::read_to_string(&spec)
+    let text: Vec<String> = std::fs::read_to_string(&spec)
         .unwrap()
-        .replace("duration: 2", &format!("duration: {secs}"));
-    std::fs::write(&spec, text).unwrap();
+        .lines()
+        .map(|l| match l.split_once("duration: ") {
+            Some((indent, n)) if n.parse::<u32>().is_ok() => format!("{indent}duration: {secs}"),
+            _ => l.to_string(),
+        })
+        .collect();
+    std::fs::write(&spec, text.join("\n") + "\n").unwrap();
     edit(dir.path());
     dir
 }
 
-/// A copy of the default config with 1 s tests and one run per trial,
-/// edited by `edit`.
+/// Makes every trial of the config in `d` run `n` times, a fixed count:
+/// no precision target, no bracketing (tests of other things than the
+/// experiment, which need a known number of runs and little time).
+pub fn fixed_runs_in(d: &Path, n: u32) {
+    let spec = d.join("performance-test-spec.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let keep: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            ![
+                "min_repeats:",
+                "max_repeats:",
+                "max_trial_s:",
+                "target_ci_pct:",
+            ]
+            .iter()
+            .any(|k| l.trim_start().starts_with(k))
+        })
+        .collect();
+    let text = keep.join("\n").replacen(
+        "performance_tests:\n",
+        &format!("performance_tests:\n  repeats: {n}\n"),
+        1,
+    );
+    assert!(
+        text.contains(&format!("repeats: {n}")),
+        "no performance_tests: in {}",
+        spec.display()
+    );
+    let text = text.replace("baseline_every_cases: 3", "baseline_every_cases: 0");
+    std::fs::write(&spec, text + "\n").unwrap();
+}
+
+/// Removes every budget of the tools file in `d` (top level and per tool):
+/// with one run there is no interval, and a single run's point against the
+/// default budgets would fail or pass by chance.
+pub fn no_budgets_in(d: &Path) {
+    let path = d.join("ebpf-tools-config.yaml");
+    let mut doc: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    if let Some(m) = doc.as_mapping_mut() {
+        m.remove("budgets");
+        if let Some(tools) = m.get_mut("ebpf_tools").and_then(|t| t.as_mapping_mut()) {
+            for (_, t) in tools.iter_mut() {
+                if let Some(t) = t.as_mapping_mut() {
+                    t.remove("budgets");
+                }
+            }
+        }
+    }
+    std::fs::write(&path, serde_yaml::to_string(&doc).unwrap()).unwrap();
+}
+
+/// A copy of the default config with 1 s tests and one run per trial, and
+/// no budgets (one run has no interval to judge), edited by `edit`.
 pub fn quick_config(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
     lab_config(1, |d| {
-        replace_in(
-            &d.join("performance-test-spec.yaml"),
-            "repeats: 3",
-            "repeats: 1",
-        );
+        fixed_runs_in(d, 1);
+        no_budgets_in(d);
         edit(d)
     })
 }

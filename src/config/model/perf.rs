@@ -25,6 +25,12 @@ pub struct PerfSpec {
     pub min_repeats: Option<u32>,
     pub max_repeats: Option<u32>,
     pub max_trial_s: Option<f64>,
+    /// Bracketing: measure the baselines again after every this many eBPF
+    /// cases (and after the last one), so that drift cannot pose as
+    /// overhead; 0 turns it off (default 3).
+    pub baseline_every_cases: Option<u32>,
+    /// ... or after this many minutes of eBPF cases, whichever comes first.
+    pub baseline_every_min: Option<f64>,
     /// A metric whose coefficient of variation is above this (percent) is
     /// flagged noisy (default 10).
     pub max_cv_pct: Option<f64>,
