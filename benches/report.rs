@@ -26,6 +26,7 @@ fn main() {
     let opts = report::Options {
         compare: vec![vec!["case_1".into(), "case_2".into()]],
         earlier: Some(("earlier.json", &r)),
+        calibration: None,
     };
     let mut times = Vec::new();
     let mut sizes = (0, 0);

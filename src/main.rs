@@ -110,6 +110,9 @@ enum Command {
         /// Cases to put side by side (`case_1 case_3`, `tool_001::case_1 ...`, or tool ids).
         #[arg(long, num_args = 2..)]
         compare: Vec<String>,
+        /// A calibration file: show what these hosts can detect beside the verdicts.
+        #[arg(long, value_name = "FILE")]
+        calibration: Option<PathBuf>,
     },
     /// Finds eBPF tools (*.bt, and *.py that use BCC or libbpf) in
     /// directories and prints a tools-file fragment: one program-shape tool
@@ -175,7 +178,9 @@ fn main() -> ExitCode {
             config,
             calibration,
         } => validate(&config.config_dir, calibration.as_deref()),
-        Command::Calibrate { results, out } => calibrate_cmd(&results, &out),
+        Command::Calibrate { results, out } => {
+            ebpf_perf::calibration::command(&results, &out).map_err(Into::into)
+        }
         Command::Workflow {
             config,
             output,
@@ -208,7 +213,8 @@ fn main() -> ExitCode {
             out,
             compare_to,
             compare,
-        } => report_cmd(&results, out, compare_to, compare),
+            calibration,
+        } => report_cmd(&results, out, compare_to, compare, calibration),
         Command::Merge { out_dir, shards } => return merge_cmd(&out_dir, &shards),
         Command::Discover {
             dirs,
@@ -280,8 +286,12 @@ fn report_cmd(
     out: Option<PathBuf>,
     compare_to: Option<PathBuf>,
     compare: Vec<String>,
+    calibration: Option<PathBuf>,
 ) -> CliResult {
     let r = results::read(path)?;
+    let cal = calibration
+        .map(|p| ebpf_perf::calibration::read(&p).map(|c| (p.display().to_string(), c)))
+        .transpose()?;
     let earlier = compare_to
         .map(|p| results::read(&p).map(|e| (p.display().to_string(), e)))
         .transpose()?;
@@ -298,6 +308,7 @@ fn report_cmd(
             vec![compare]
         },
         earlier: earlier.as_ref().map(|(p, e)| (p.as_str(), e)),
+        calibration: cal.as_ref().map(|(p, c)| (p.as_str(), c)),
     };
     let w = report::write(&r, &out, &opts)?;
     println!("{}\n{}", w.html.display(), w.markdown.display());
@@ -415,28 +426,12 @@ fn hosts_check(dir: &std::path::Path) -> CliResult {
     }
 }
 
-fn calibrate_cmd(files: &[PathBuf], out: &std::path::Path) -> CliResult {
-    let mut all = Vec::new();
-    for f in files {
-        all.push(results::read(f)?);
-    }
-    let cal = ebpf_perf::calibration::from_results(&all);
-    if cal.trials.is_empty() {
-        return Err("no baseline in these files was measured in two or more blocks; run with bracketing (baseline_every_cases) or `cargo test --test perf -- --calibrate 3`".into());
-    }
-    print!("{}", ebpf_perf::calibration::table(&cal));
-    std::fs::write(out, serde_json::to_vec_pretty(&cal)?)
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-    eprintln!("Calibration: {}", out.display());
-    Ok(())
-}
-
 fn validate(dir: &std::path::Path, calibration: Option<&std::path::Path>) -> CliResult {
     let cfg = config::load(dir)?;
     if let Some(path) = calibration {
         let cal = ebpf_perf::calibration::read(path)?;
         for (tool, t) in &cfg.tools {
-            for x in ebpf_perf::calibration::too_tight(&cal, &t.budgets) {
+            for x in ebpf_perf::calibration::too_tight(&cal, &t.budgets, &t.environments) {
                 eprintln!(
                     "warning: {tool}: budget {} {} is tighter than these hosts can see: the smallest effect they detect is {:.2} ({}; {})",
                     x.budget,

@@ -82,8 +82,10 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
         } else {
             format!(" (+{} warmup discarded)", t.warmups.len())
         },
+        // A fixed count needs no explaining; a precision target does.
         t.stop
             .as_ref()
+            .filter(|s| s.reason != crate::precision::Reason::Fixed)
             .map_or(String::new(), |s| format!("; {}", stop(s)))
     ));
     for m in metrics::CATALOG.iter().filter(|m| m.shown).map(|m| m.name) {

@@ -176,21 +176,34 @@ fn rss_matches_proc_and_monitors_stop_with_their_case() {
     let since = SystemTime::now();
     let child = common::spawn_perf(cfg.path(), &["case_1", "tcp_rr"]);
     let root = &common::lab_results("host-server").join("ebpf");
-    let case_dir = std::fs::read_dir(root)
-        .unwrap()
-        .flatten()
-        .find(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("tool_001_case_1_")
-        })
-        .unwrap()
-        .path()
-        .join("host");
+    // This run's case directory: other configurations' case 1 of tool_001
+    // (other parameters, another name) may lie next to it from earlier runs.
+    let case_dirs = || -> Vec<PathBuf> {
+        std::fs::read_dir(root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("tool_001_case_1_")
+            })
+            .map(|e| e.path().join("host"))
+            .collect()
+    };
     // While the test runs: the latest memory sample against /proc.
     let deadline = Instant::now() + Duration::from_secs(30);
-    let (mem_file, pid) = loop {
-        let mem = newest(&case_dir.join("ebpf_monitoring"), "tool_memory_", since);
+    let (mem_file, pid, case_dir) = loop {
+        let found = case_dirs().into_iter().find_map(|d| {
+            Some((
+                newest(&d.join("ebpf_monitoring"), "tool_memory_", since)?,
+                d,
+            ))
+        });
+        let (mem, case_dir) = match found {
+            Some((m, d)) => (Some(m), d),
+            None => (None, PathBuf::new()),
+        };
         let pidf = newest(&case_dir.join("ebpf_monitoring"), "ebpf_pid_", since)
             .filter(|p| p.extension().is_some_and(|e| e == "txt"));
         if let (Some(m), Some(p)) = (mem, pidf) {
@@ -207,7 +220,7 @@ fn rss_matches_proc_and_monitors_stop_with_their_case() {
                     .unwrap()
                     .parse()
                     .unwrap();
-                break (m, pid);
+                break (m, pid, case_dir);
             }
         }
         assert!(Instant::now() < deadline, "no memory samples");

@@ -155,14 +155,64 @@ pub fn from_results(files: &[Results]) -> Calibration {
 }
 
 /// The smallest effect these hosts can see on `metric` in trials of test
-/// type `test_type` (the largest MDE over the calibrated baselines of that
-/// type, so that a budget clear of it is clear everywhere), with the mean.
-fn mde_of(cal: &Calibration, test_type: &str, metric: &str) -> Option<(f64, f64)> {
+/// type `test_type` in environments `envs` (the largest MDE over those
+/// calibrated baselines, so that a budget clear of it is clear in all of
+/// them), with the mean.
+fn mde_of(cal: &Calibration, envs: &[String], test_type: &str, metric: &str) -> Option<(f64, f64)> {
     cal.trials
         .iter()
-        .filter(|(name, _)| name.split("::").nth(2) == Some(test_type))
+        .filter(|(name, _)| {
+            let mut parts = name.split("::").skip(1);
+            let env = parts.next().unwrap_or_default();
+            envs.iter().any(|e| e == env) && parts.next() == Some(test_type)
+        })
         .filter_map(|(_, m)| m.get(metric).map(|c| (c.mde_pct, c.mean)))
         .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// What the hosts can detect of the quantity budget `budget` bounds, in
+/// the budget's unit, on the trials compared with baseline `baseline`
+/// (`None`: not calibrated there, or a budget without a baseline).
+pub fn detectable(cal: &Calibration, baseline: &str, budget: &str) -> Option<f64> {
+    let b = metrics::budget(budget)?;
+    let c = cal.trials.get(baseline)?.get(b.bound.compared_metric()?)?;
+    Some(match b.bound {
+        Bound::AbsIncrease(_) => c.mde_pct * c.mean.abs() / 100.0,
+        _ => c.mde_pct,
+    })
+}
+
+/// Per eBPF trial and budget verdict of `r` that `cal` knows, the verdict's
+/// limit next to what the hosts can detect: `trial: budget NAME LIMIT, the
+/// hosts detect ≥ X` and whether the limit is below it.
+pub fn beside_verdicts(cal: &Calibration, r: &Results) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for t in r.trials.iter().filter(|t| !t.is_baseline()) {
+        let base = crate::naming::trial_name_of(None, &t.env, t.test_type, &t.variant);
+        for v in &t.analysis.budgets {
+            let Some(d) = detectable(cal, &base, &v.name) else {
+                continue;
+            };
+            let tight = v.limit < d;
+            out.push((
+                format!(
+                    "{}: budget {} {} ({}): these hosts detect ≥ {:.2}{}",
+                    t.name,
+                    v.name,
+                    v.limit,
+                    v.verdict.as_str(),
+                    d,
+                    if tight {
+                        ", so the budget is tighter than they can see"
+                    } else {
+                        ""
+                    }
+                ),
+                tight,
+            ));
+        }
+    }
+    out
 }
 
 /// A budget tighter than what the lab can see: its name, limit, and the
@@ -175,10 +225,15 @@ pub struct TooTight {
     pub unit: &'static str,
 }
 
-/// Budgets (name → limit) whose limit is below the minimum detectable
-/// effect of their metric: a cost at the limit would pass as within or
-/// inconclusive more often than not.
-pub fn too_tight(cal: &Calibration, budgets: &indexmap::IndexMap<String, f64>) -> Vec<TooTight> {
+/// Budgets (name → limit) of a tool that runs in environments `envs`
+/// whose limit is below the minimum detectable effect of their metric
+/// there: a cost at the limit would pass as within or inconclusive more
+/// often than not.
+pub fn too_tight(
+    cal: &Calibration,
+    budgets: &indexmap::IndexMap<String, f64>,
+    envs: &[String],
+) -> Vec<TooTight> {
     let mut out = Vec::new();
     for (name, &limit) in budgets {
         let Some(b) = metrics::budget(name) else {
@@ -190,7 +245,7 @@ pub fn too_tight(cal: &Calibration, budgets: &indexmap::IndexMap<String, f64>) -
         let Some(tt) = metrics::get(metric).and_then(test_type_of) else {
             continue;
         };
-        let Some((mde, mean)) = mde_of(cal, tt, metric) else {
+        let Some((mde, mean)) = mde_of(cal, envs, tt, metric) else {
             continue;
         };
         // An absolute budget (µs, points of CPU %) against the mean.
@@ -244,6 +299,24 @@ pub fn table(cal: &Calibration) -> String {
         }
     }
     s
+}
+
+/// `ebpf-perf calibrate`: the calibration of results files, printed as a
+/// table and written to `out`.
+pub fn command(files: &[std::path::PathBuf], out: &std::path::Path) -> Result<(), String> {
+    let mut all = Vec::new();
+    for f in files {
+        all.push(crate::results::read(f).map_err(|e| e.to_string())?);
+    }
+    let cal = from_results(&all);
+    if cal.trials.is_empty() {
+        return Err("no baseline in these files was measured in two or more blocks; run with bracketing (baseline_every_cases) or `cargo test --test perf -- baseline --calibrate 3`".into());
+    }
+    print!("{}", table(&cal));
+    let data = serde_json::to_vec_pretty(&cal).map_err(|e| e.to_string())?;
+    std::fs::write(out, data).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!("Calibration: {}", out.display());
+    Ok(())
 }
 
 /// Reads a calibration file.

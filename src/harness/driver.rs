@@ -369,6 +369,7 @@ impl Driver {
                 .compare_to
                 .as_ref()
                 .map(|e| (e.path.as_str(), &e.results)),
+            calibration: None,
         };
         match report::write(&self.results, out, &opts) {
             Ok(w) => eprintln!(

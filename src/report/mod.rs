@@ -35,6 +35,8 @@ pub struct Options<'a> {
     pub compare: Vec<Vec<String>>,
     /// `--compare-to`: an earlier results file's path and contents.
     pub earlier: Option<(&'a str, &'a Results)>,
+    /// `--calibration`: what the hosts can detect, shown beside the verdicts.
+    pub calibration: Option<(&'a str, &'a crate::calibration::Calibration)>,
 }
 
 /// Where the files went.
@@ -48,7 +50,19 @@ pub struct Written {
 pub fn render(r: &Results, opts: &Options) -> (String, String) {
     let mut compare = r.session.comparisons.clone();
     compare.extend(opts.compare.iter().cloned());
-    let m = model::build(r, &compare, opts.earlier);
+    let mut m = model::build(r, &compare, opts.earlier);
+    if let Some((path, cal)) = opts.calibration {
+        let lines = crate::calibration::beside_verdicts(cal, r);
+        let tight = lines.iter().filter(|(_, t)| *t).count();
+        m.precision.push(format!(
+            "Calibration {path}: {} budget verdicts have a calibrated baseline; {tight} of their budgets are tighter than these hosts can see.",
+            lines.len()
+        ));
+        // Tight ones first: they are the verdicts to distrust.
+        let (first, rest): (Vec<_>, Vec<_>) = lines.into_iter().partition(|(_, t)| *t);
+        m.precision
+            .extend(first.into_iter().chain(rest).map(|(l, _)| l));
+    }
     (html::render(r, &m), markdown::render(&m))
 }
 

@@ -11,6 +11,7 @@ mod hooks;
 mod metadata;
 pub mod leftovers;
 mod monitoring;
+mod one_run;
 pub mod needs;
 mod perf_test;
 mod scopes;
