@@ -653,9 +653,11 @@ fn layers_run_in_order_and_only_where_selected() {
             .unwrap()
             .flatten()
             .find(|e| {
+                // The default config's case 1 (protocol all, direction tx):
+                // other configurations' case 1 may lie next to it.
                 e.file_name()
                     .to_string_lossy()
-                    .starts_with("tool_001_case_1_")
+                    .starts_with("tool_001_case_1_all_tx_")
             })
             .unwrap()
             .path()
