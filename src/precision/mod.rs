@@ -47,6 +47,10 @@ pub enum Reason {
     Fixed,
     /// The interval reached the target.
     Target,
+    /// The trial's own share of the overhead's interval reached target/√2,
+    /// and the rest of the width is the baseline's: more runs of this
+    /// trial would not narrow it.
+    BaselineBound,
     /// `max_repeats` ran before the target was reached.
     MaxRepeats,
     /// The next run would have passed `max_trial_s`.
@@ -58,6 +62,7 @@ impl Reason {
         match self {
             Reason::Fixed => "fixed count",
             Reason::Target => "target reached",
+            Reason::BaselineBound => "own share reached, the baseline sets the rest",
             Reason::MaxRepeats => "max repeats",
             Reason::TimeCap => "time cap",
         }
@@ -91,17 +96,19 @@ pub struct State<'a> {
     pub slowest_s: f64,
 }
 
-/// Half-widths (own, overhead) in percent, for a metric's values.
+/// Half-widths in percent for a metric's values: its own (of its mean),
+/// the overhead's (of the baseline's mean), and its own share of the
+/// overhead's (its own half-width over the baseline's mean).
 pub fn half_widths(
     m: &Metric,
     own: &[f64],
     baseline: Option<&Summary>,
-) -> (Option<f64>, Option<f64>) {
+) -> (Option<f64>, Option<f64>, Option<f64>) {
     let Some(s) = stats::summarize(own).map(|s| {
         let step = m.resolution.step_at(s.mean);
         s.with_step(step)
     }) else {
-        return (None, None);
+        return (None, None, None);
     };
     let own_pct = s
         .ci95
@@ -111,13 +118,16 @@ pub fn half_widths(
         let [lo, hi] = stats::difference(b, &s).rel_pct?.ci95?;
         Some((hi - lo) / 2.0)
     });
-    (own_pct, overhead)
+    let share = baseline
+        .filter(|b| b.mean != 0.0)
+        .and_then(|b| Some(own_pct? * (s.mean / b.mean).abs()));
+    (own_pct, overhead, share)
 }
 
 /// `Some(why)` when the trial should stop after the runs in `st`.
 pub fn check(plan: &Plan, m: &Metric, st: &State<'_>) -> Option<Stop> {
     let n = st.own.len() as u32;
-    let (own_pct, overhead_pct) = half_widths(m, st.own, st.baseline);
+    let (own_pct, overhead_pct, share) = half_widths(m, st.own, st.baseline);
     let stop = |reason| Stop {
         reason,
         runs: n,
@@ -141,6 +151,9 @@ pub fn check(plan: &Plan, m: &Metric, st: &State<'_>) -> Option<Stop> {
     };
     if reached {
         return Some(stop(Reason::Target));
+    }
+    if share.is_some_and(|x| plan.own_target().is_some_and(|t| x <= t)) {
+        return Some(stop(Reason::BaselineBound));
     }
     if n >= plan.max {
         return Some(stop(Reason::MaxRepeats));

@@ -75,13 +75,24 @@ fn an_ebpf_trial_is_held_to_the_overhead_interval() {
     .unwrap();
     assert_eq!(s.reason, Reason::Target);
     assert!(s.overhead_pct.unwrap() <= 4.0, "{s:?}");
-    // A noisy baseline keeps the eBPF trial going, however precise it is.
+    // A noisy baseline: once this trial's own share is met, more of its
+    // runs cannot narrow the overhead; it stops and says the baseline sets
+    // the width.
     let noisy = stats::summarize(&[20.0, 26.0, 15.0]).unwrap();
+    let s = check(
+        &target(4.0, 3, 10, None),
+        m,
+        &state(&[22.0, 22.1, 21.9], Some(&noisy)),
+    )
+    .unwrap();
+    assert_eq!(s.reason, Reason::BaselineBound);
+    assert!(s.overhead_pct.unwrap() > 4.0, "{s:?}");
+    // ... but not before: a noisy trial against a noisy baseline goes on.
     assert_eq!(
         check(
             &target(4.0, 3, 10, None),
             m,
-            &state(&[22.0, 22.1, 21.9], Some(&noisy))
+            &state(&[20.0, 26.0, 15.0], Some(&noisy))
         ),
         None
     );
