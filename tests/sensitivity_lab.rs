@@ -187,3 +187,27 @@ fn a_tool_that_does_nothing_costs_nothing_in_an_aa_session() {
     // Every trial says why it stopped adding runs.
     assert!(r.trials.iter().all(|t| t.stop.is_some()));
 }
+
+#[test]
+fn calibrate_measures_only_the_baselines_in_blocks_and_writes_the_file() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = noop_config(2, |d| common::fixed_runs_in(d, 2));
+    // The filter names an eBPF trial too: --calibrate keeps only baselines.
+    let (o, path) = common::perf_in(cfg.path(), &["tcp_rr", "--calibrate", "2"]);
+    let err = common::stderr(&o);
+    assert!(o.status.success(), "{}\n{err}", common::stdout(&o));
+    let r = results::read(&path).unwrap();
+    assert!(
+        r.trials.iter().all(|t| t.is_baseline()),
+        "{:?}",
+        r.trials.iter().map(|t| &t.name).collect::<Vec<_>>()
+    );
+    let base = common::trial(&r, "baseline::host::latency::tcp_rr");
+    assert_eq!((base.runs.len(), base.blocks.len()), (2, 1));
+    let cal = ebpf_perf::calibration::read(&cfg.path().join("calibration.json")).unwrap();
+    let m = &cal.trials["baseline::host::latency::tcp_rr"]["latency_mean_us"];
+    assert_eq!((m.runs, m.aa_comparisons), (2, 1));
+    assert!(m.mde_pct > 0.0 && m.cv_pct > 0.0, "{m:?}");
+    assert!(err.contains("Calibration: "), "{err}");
+}

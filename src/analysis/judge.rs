@@ -162,6 +162,14 @@ pub fn judge(
         if name == "rss_growth_kb_per_min" && !case_last {
             continue;
         }
+        // A test type's headline metric is bounded in that test type only:
+        // a pps test's throughput is its packet rate again, which
+        // pps_loss_pct bounds.
+        if let Some(m) = budget_metric(name).and_then(metrics::get) {
+            if m.headline_of.is_some_and(|h| h != t.test_type) {
+                continue;
+            }
+        }
         let Some(measured) = measure(name, &a) else {
             continue;
         };

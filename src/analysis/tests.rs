@@ -390,3 +390,24 @@ fn drift_between_the_blocks_around_a_trial_makes_its_verdict_inconclusive() {
     assert!(a.drift.is_empty());
     assert_eq!(a.budgets[0].verdict, Verdict::Exceeded);
 }
+
+// A pps test's throughput is its packet rate again: throughput_loss_pct
+// is not judged there (pps_loss_pct is), while the throughput test's is.
+#[test]
+fn a_headline_budget_is_judged_in_its_own_test_type_only() {
+    let mut r = halved();
+    for t in &mut r.trials {
+        t.test_type = crate::domain::TestType::Pps;
+    }
+    let s = settings(&[("throughput_loss_pct", 10.0)], false);
+    judge_last(&mut r, &s, &Sources::default());
+    assert!(
+        r.trials[1].analysis.budgets.is_empty(),
+        "{:?}",
+        r.trials[1].analysis.budgets
+    );
+    assert_eq!(r.trials[1].status, Status::Passed);
+    let mut r = halved();
+    judge_last(&mut r, &s, &Sources::default());
+    assert_eq!(r.trials[1].analysis.budgets[0].verdict, Verdict::Exceeded);
+}

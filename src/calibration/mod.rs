@@ -313,10 +313,15 @@ pub fn command(files: &[std::path::PathBuf], out: &std::path::Path) -> Result<()
         return Err("no baseline in these files was measured in two or more blocks; run with bracketing (baseline_every_cases) or `cargo test --test perf -- baseline --calibrate 3`".into());
     }
     print!("{}", table(&cal));
-    let data = serde_json::to_vec_pretty(&cal).map_err(|e| e.to_string())?;
-    std::fs::write(out, data).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    write(&cal, out)?;
     eprintln!("Calibration: {}", out.display());
     Ok(())
+}
+
+/// Writes a calibration file.
+pub fn write(cal: &Calibration, path: &std::path::Path) -> Result<(), String> {
+    let data = serde_json::to_vec_pretty(cal).map_err(|e| e.to_string())?;
+    std::fs::write(path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Reads a calibration file.

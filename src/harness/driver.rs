@@ -348,10 +348,9 @@ impl Driver {
             .results_path
             .with_file_name(crate::naming::CALIBRATION_FILE);
         eprint!("{}", crate::calibration::table(&cal));
-        match serde_json::to_vec_pretty(&cal).map(|b| std::fs::write(&path, b)) {
-            Ok(Ok(())) => eprintln!("Calibration: {}", path.display()),
-            Ok(Err(e)) => eprintln!("error: cannot write {}: {e}", path.display()),
-            Err(e) => eprintln!("error: calibration: {e}"),
+        match crate::calibration::write(&cal, &path) {
+            Ok(()) => eprintln!("Calibration: {}", path.display()),
+            Err(e) => eprintln!("error: {e}"),
         }
     }
 
