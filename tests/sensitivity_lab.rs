@@ -120,23 +120,7 @@ fn a_tbf_token_wait_is_recovered_as_latency_within_ten_percent() {
         );
         assert!(inc.significant, "{name}: {inc:?}");
     }
-    let qd = std::process::Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            "ebpf-perf-host-server",
-            "tc",
-            "qdisc",
-            "show",
-            "dev",
-            "port-storage",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        !String::from_utf8_lossy(&qd.stdout).contains("tbf"),
-        "the cap was left behind"
-    );
+    assert!(!common::server_has_tbf(), "the cap was left behind");
 }
 
 #[test]

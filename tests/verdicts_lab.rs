@@ -222,20 +222,7 @@ fn a_tbf_cap_is_recovered_as_throughput_loss_and_judged_by_budgets() {
     assert!(m.significant, "{m:?}");
 
     // The cap is gone again.
-    let qd = std::process::Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            "ebpf-perf-host-server",
-            "tc",
-            "qdisc",
-            "show",
-            "dev",
-            "port-storage",
-        ])
-        .output()
-        .unwrap();
-    assert!(!String::from_utf8_lossy(&qd.stdout).contains("tbf"));
+    assert!(!common::server_has_tbf(), "the cap was left behind");
 }
 
 #[test]

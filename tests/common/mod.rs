@@ -459,3 +459,22 @@ pub fn wait_for_ebpf_clients(since: std::time::SystemTime) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Does the lab's host-server still have a `tbf` qdisc on its test link
+/// (a known-answer test's cap left behind)?
+pub fn server_has_tbf() -> bool {
+    let qd = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            "ebpf-perf-host-server",
+            "tc",
+            "qdisc",
+            "show",
+            "dev",
+            "port-storage",
+        ])
+        .output()
+        .expect("tc qdisc show");
+    String::from_utf8_lossy(&qd.stdout).contains("tbf")
+}
