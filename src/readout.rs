@@ -48,6 +48,30 @@ pub fn stop(s: &crate::precision::Stop) -> String {
     )
 }
 
+/// A bracketed baseline's blocks: `blocks 3 (measured again through the
+/// session): latency_mean_us means 24.50 µs, 25.61 µs, 28.43 µs`.
+pub fn blocks_line(t: &TrialResult) -> String {
+    let m = metrics::headline(t.test_type).name;
+    let means: Vec<String> = std::iter::once(&t.runs)
+        .chain(t.blocks.iter().map(|b| &b.runs))
+        .map(|runs| {
+            let v: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.metrics.get(m).copied())
+                .collect();
+            match v.len() {
+                0 => "-".to_string(),
+                n => value(m, v.iter().sum::<f64>() / n as f64),
+            }
+        })
+        .collect();
+    format!(
+        "blocks {} (measured again through the session): {m} means {}",
+        t.blocks.len() + 1,
+        means.join(", ")
+    )
+}
+
 /// `drift latency_mean_us: the baseline moved +7.2 % [+3.1, +11.3] between
 /// its blocks around this trial (limit 5 %); its verdicts are inconclusive`.
 pub fn drift_note(d: &crate::results::Drift) -> String {
@@ -88,6 +112,9 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
             .filter(|s| s.reason != crate::precision::Reason::Fixed)
             .map_or(String::new(), |s| format!("; {}", stop(s)))
     ));
+    if !t.blocks.is_empty() {
+        out.push(blocks_line(t));
+    }
     for m in metrics::CATALOG.iter().filter(|m| m.shown).map(|m| m.name) {
         let Some(s) = a.stats.get(m) else { continue };
         let ci = match s.ci95 {
