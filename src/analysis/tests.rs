@@ -382,7 +382,7 @@ fn drift_between_the_blocks_around_a_trial_makes_its_verdict_inconclusive() {
     );
     // The baseline's JUnit lines say it was measured in blocks.
     assert!(system_out(&r.trials[0]).iter().any(|l| l
-        .starts_with("blocks 2 (measured again through the session): throughput_bps means 1000")));
+        .starts_with("blocks 2 (measured again through the session): throughput_bps means 1.0 kbit/s, 0.8 kbit/s")));
     // Compared with both blocks: 900 against their pooled 900.
     let c = &a.comparison.as_ref().unwrap().metrics["throughput_bps"];
     assert!((c.baseline_mean - 900.0).abs() < 1e-9);
