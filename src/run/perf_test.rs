@@ -7,7 +7,7 @@ use super::error::StepError;
 use super::trace::Trace;
 use super::Runner;
 use crate::domain::Variant;
-use crate::host::remote::{Spawn, SHORT};
+use crate::host::remote::{Spawn, Wait, SHORT};
 use crate::perf::{self, Metrics, Vars};
 use crate::shell::process::ProcessRecord;
 use crate::shell::steps;
@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 const READY_TIMEOUT_S: u32 = 10;
 /// Extra time clients get past their configured duration.
 const CLIENT_GRACE: Duration = Duration::from_secs(30);
+/// How long before their expected end the wait for clients checks often.
+const SETTLE_MARGIN: Duration = Duration::from_millis(150);
 const MARK: &str = "@@ebpf-perf stream";
 
 /// Where a trial runs: hosts, their result directories and variables.
@@ -212,13 +214,17 @@ fn run_clients(
         (&log, &log, &pid),
     )?;
     started.push((ctx.client.clone(), "clients".into(), clients.clone()));
-    let timeout = Duration::from_secs(u64::from(plan.duration)) + CLIENT_GRACE;
+    let expected = Duration::from_secs(u64::from(plan.duration));
+    let wait = Wait {
+        expected: expected.saturating_sub(SETTLE_MARGIN),
+        timeout: expected + CLIENT_GRACE,
+    };
     trace.wait_exit(
         &r.remote,
         &ctx.client,
         "run clients",
         &clients,
-        timeout,
+        wait,
         &r.cancel,
     )?;
     let n = plan.ports.len();

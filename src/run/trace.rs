@@ -2,7 +2,7 @@
 //! call of the run stage goes through here so that metadata lists them all.
 
 use super::error::StepError;
-use crate::host::remote::{CmdOutput, Remote, Spawn};
+use crate::host::remote::{CmdOutput, Remote, Spawn, Wait};
 use crate::shell::process::{ProcessRecord, Stopped};
 use serde::Serialize;
 use std::sync::atomic::AtomicBool;
@@ -135,11 +135,11 @@ impl Trace {
         host: &str,
         step: &str,
         p: &ProcessRecord,
-        timeout: Duration,
+        wait: Wait,
         cancel: &AtomicBool,
     ) -> Result<(), StepError> {
         let start = Instant::now();
-        let res = r.wait_exit(host, p, timeout, cancel);
+        let res = r.wait_exit(host, p, wait, cancel);
         let what = format!("wait for PID {} to exit", p.pid);
         self.record(host, step, &what, start, None);
         res.map_err(|e| StepError::remote(step, &e).on(host))

@@ -15,6 +15,13 @@ pub struct Spawn<'a> {
     pub pid_file: &'a str,
 }
 
+/// How long a process is expected to run, and how long it may.
+#[derive(Debug, Clone, Copy)]
+pub struct Wait {
+    pub expected: Duration,
+    pub timeout: Duration,
+}
+
 /// One output of a batch, parsed; a protocol error saying `what` when it is
 /// missing or says something else.
 fn parsed<T>(
@@ -137,15 +144,18 @@ impl Remote {
         Ok(out.stdout.trim().to_string())
     }
 
-    /// Waits until a recorded process has exited; `cancel` (Ctrl-C) ends the wait.
+    /// Waits until a recorded process has exited, checking often only after
+    /// `wait.expected` (see [`process::wait_script`]); `cancel` (Ctrl-C)
+    /// ends the wait.
     pub fn wait_exit(
         &self,
         name: &str,
         p: &ProcessRecord,
-        timeout: Duration,
+        wait: Wait,
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<(), RemoteError> {
-        self.exec_cancellable(name, &process::wait_script(p), timeout, cancel)
+        let script = process::wait_script(p, wait.expected);
+        self.exec_cancellable(name, &script, wait.timeout, cancel)
             .map(drop)
     }
 

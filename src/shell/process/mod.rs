@@ -7,9 +7,10 @@
 //! that records its exit status. The wrapper's PID and start time (from
 //! /proc/PID/stat) are written to a pid file and returned.
 //!
-//! A process caught while it exits (alive, but its command line already
-//! empty) is given up to 2 s to finish before it is judged, so that it is
-//! not taken for someone else's.
+//! A process whose command line does not (yet, or any more) name our status
+//! file, caught between fork and exec or while it exits, is given up to 2 s
+//! to show it or to finish before it is judged, so that it is not taken for
+//! someone else's.
 //! The wrapper's `wait` returns early (128 + signal) when TERM interrupts it;
 //! it waits again, so the status recorded is the command's own.
 //! A command that ends at once can be gone, wrapper and all, before its start
@@ -58,8 +59,6 @@ pub enum Stopped {
     NotOurs { detail: String },
 }
 
-const STAT_FIELD: &str = "sed 's/^.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f";
-
 /// The environment variable every process we start (and all it starts)
 /// carries, holding its status file: what marks a process group as ours
 /// once its leader is gone (after a reboot, a PGID can be another's).
@@ -68,15 +67,25 @@ pub const MARK_VAR: &str = "EBPF_PERF_MARK";
 /// Prints the host's boot id (empty where the kernel has none).
 pub const BOOT_ID: &str = "cat /proc/sys/kernel/random/boot_id 2>/dev/null";
 
-/// Shell function `alive PID STARTTIME`: true while that process (not a
-/// zombie, not a reused PID) runs. For scripts that check recorded processes.
-pub const ALIVE_FN: &str = "alive() { s=$(sed 's/^.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1); \
-     [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$(sed 's/^.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f20)\" = \"$2\" ]; }";
+/// Shell functions `alive PID STARTTIME`, true while that process (not a
+/// zombie, not a reused PID) runs, and `stat_of PID`, which sets `_s` and
+/// `_t` to its state and start time (fields 3 and 22 of /proc/PID/stat) or
+/// fails with both empty. For scripts that check recorded processes.
+/// Builtins only: a fork and exec costs about 2 ms on a small host, and
+/// these run in every poll.
+pub const ALIVE_FN: &str = concat!(
+    "stat_of() { _s=; _t=; _l=; { read -r _l </proc/$1/stat; } 2>/dev/null || [ -n \"$_l\" ] || return 1; \
+     set -- ${_l##*) }; _s=$1; _t=${20}; }\n",
+    "alive() { stat_of $1 && [ \"$_s\" != Z ] && [ \"$_t\" = \"$2\" ]; }"
+);
 
 /// Shell function `cs`: centiseconds since boot (from /proc/uptime), for
 /// loops that must end after a wall-clock time however slowly each round
 /// runs on a busy host.
-pub const CLOCK_FN: &str = "cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }";
+pub const CLOCK_FN: &str = "cs() { read -r _u _r </proc/uptime; echo \"${_u%.*}${_u#*.}\"; }";
+
+/// Reads the host's boot id into `b` (empty where the kernel has none).
+const BOOT_READ: &str = "b=; { read -r b </proc/sys/kernel/random/boot_id; } 2>/dev/null || true";
 
 /// Script that starts `command` detached; prints `started PID STARTTIME BOOTID`.
 pub fn start_script(command: &str, stdout: &str, stderr: &str, pid_file: &str) -> String {
@@ -86,15 +95,29 @@ pub fn start_script(command: &str, stdout: &str, stderr: &str, pid_file: &str) -
                    wait $c; s=$?; while kill -0 $c 2>/dev/null; do wait $c; s=$?; done; \
                    wait $c 2>/dev/null; r=$?; [ $r -ne 127 ] && s=$r; \
                    echo $s >\"$4\"";
+    let mut dirs: Vec<String> = [stdout, stderr, pid_file]
+        .iter()
+        .filter_map(|f| std::path::Path::new(f).parent())
+        .map(|d| d.display().to_string())
+        .filter(|d| !d.is_empty())
+        .collect();
+    dirs.dedup();
+    let mkdir = if dirs.is_empty() {
+        String::new()
+    } else {
+        let quoted: Vec<String> = dirs.iter().map(|d| quote(d).into_owned()).collect();
+        format!("mkdir -p {}\n", quoted.join(" "))
+    };
     format!(
         "set -e\n\
-         for f in {out} {err} {pidf}; do mkdir -p \"$(dirname \"$f\")\"; done\n\
-         rm -f {st}\n\
+         {ALIVE_FN}\n\
+         {mkdir}\
+         [ ! -e {st} ] || rm -f {st}\n\
          {MARK_VAR}={st} setsid sh -c {wrapper} ebpf-perf-process {cmd} {out} {err} {st} </dev/null >/dev/null 2>&1 &\n\
          p=$!\n\
-         t=$({STAT_FIELD}20)\n\
-         [ -n \"$t\" ] || t=0\n\
-         b=$({BOOT_ID})\n\
+         stat_of $p || true\n\
+         t=${{_t:-0}}\n\
+         {BOOT_READ}\n\
          echo \"$p $t $b\" > {pidf}\n\
          echo \"started $p $t $b\"\n",
         out = quote(stdout),
@@ -136,34 +159,34 @@ const DESCENDANTS_FN: &str = "descendants() { ps -e -o pid=,ppid=,pgid= | awk -v
 /// process group must be gone before it counts as stopped, and so must every
 /// descendant that left the group (each checked by its own start time).
 pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
-    let twentieths = (grace.as_millis() / 50).max(1);
+    let centis = (grace.as_millis() / 10).max(1);
     format!(
-        "p={pid}; t={start}; st={st}; g={twentieths}\n\
-         if [ -n {boot} ] && [ \"$({BOOT_ID})\" != {boot} ]; then echo \"notours recorded before the host rebooted\"; exit 0; fi\n\
-         state() {{ {STAT_FIELD}1; }}\n\
-         stt() {{ {STAT_FIELD}20; }}\n\
+        "p={pid}; t={start}; st={st}; g={centis}\n\
+         {BOOT_READ}\n\
+         if [ -n {boot} ] && [ \"$b\" != {boot} ]; then echo \"notours recorded before the host rebooted\"; exit 0; fi\n\
          {ALIVE_FN}\n\
+         {CLOCK_FN}\n\
          group() {{ ps -e -o pgid=,pid=,stat= | awk -v g=\"$p\" '$1 == g && $3 !~ /^Z/ {{ print $2 }}'; }}\n\
          marked() {{ for q in $(group); do tr '\\0' '\\n' </proc/$q/environ 2>/dev/null | grep -qxF -- \"{MARK_VAR}=$st\" && echo $q; done; }}\n\
          {DESCENDANTS_FN}\n\
          stray() {{ for k in $kids; do alive ${{k%%:*}} ${{k#*:}} && echo ${{k%%:*}}; done; }}\n\
-         running() {{ alive $p $t || [ -n \"$(group)\" ] || [ -n \"$(stray)\" ]; }}\n\
-         report() {{ if [ -f \"$st\" ]; then echo \"status $(cat \"$st\")\"; fi; }}\n\
-         if [ -n \"$(state)\" ] && [ \"$(stt)\" != \"$t\" ]; then echo \"notours start time $(stt), recorded $t\"; exit 0; fi\n\
-         ending() {{ alive $p $t && [ -z \"$(tr -d '\\0' </proc/$p/cmdline 2>/dev/null)\" ]; }}\n\
-         i=0; while ending && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done\n\
-         if ! alive $p $t; then\n\
-           if [ -n \"$(marked)\" ]; then kill -KILL -$p 2>/dev/null; echo killed; exit 0; fi\n\
-           echo exited; report; exit 0; fi\n\
-         if ! tr '\\0' '\\n' </proc/$p/cmdline | grep -qxF -- \"$st\"; then\n\
-           echo \"notours $(tr '\\0' ' ' </proc/$p/cmdline | cut -c1-200)\"; exit 0; fi\n\
-         kids=\"\"; for q in $(descendants $p); do kids=\"$kids $q:$(p=$q; {STAT_FIELD}20)\"; done\n\
+         running() {{ alive $p $t || [ -n \"$(group)\" ] || {{ [ -n \"$kids\" ] && [ -n \"$(stray)\" ]; }}; }}\n\
+         report() {{ if [ -f \"$st\" ]; then read -r s <\"$st\" || true; echo \"status $s\"; fi; }}\n\
+         if stat_of $p && [ \"$_t\" != \"$t\" ]; then echo \"notours start time $_t, recorded $t\"; exit 0; fi\n\
+         ours() {{ tr '\\0' '\\n' </proc/$p/cmdline 2>/dev/null | grep -qxF -- \"$st\"; }}\n\
+         i=0; o=1; while alive $p $t && ! ours && o=0 && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); o=1; done\n\
+         gone() {{ if [ -n \"$(marked)\" ]; then kill -KILL -$p 2>/dev/null; echo killed; exit 0; fi; echo exited; report; exit 0; }}\n\
+         alive $p $t || gone\n\
+         if [ $o = 0 ]; then c=$(tr '\\0' ' ' </proc/$p/cmdline 2>/dev/null | cut -c1-200)\n\
+           [ -n \"$c\" ] || {{ i=0; while alive $p $t && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done; alive $p $t || gone; }}\n\
+           echo \"notours $c\"; exit 0; fi\n\
+         kids=\"\"; for q in $(descendants $p); do stat_of $q && kids=\"$kids $q:$_t\"; done\n\
          kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null || true\n\
          for q in $(stray); do kill -TERM $q 2>/dev/null || true; done\n\
-         i=0; while running && [ $i -lt $g ]; do sleep 0.05; i=$((i+1)); done\n\
+         end=$(( $(cs) + g )); while running && [ \"$(cs)\" -lt $end ]; do sleep 0.005; done\n\
          if running; then kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null || true\n\
            for q in $(stray); do kill -KILL $q 2>/dev/null || true; done\n\
-           i=0; while running && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done; echo killed; exit 0; fi\n\
+           end=$(( $(cs) + 200 )); while running && [ \"$(cs)\" -lt $end ]; do sleep 0.005; done; echo killed; exit 0; fi\n\
          echo terminated\n\
          report\n",
         pid = p.pid,
@@ -242,12 +265,16 @@ pub fn split_outputs(stdout: &str) -> Vec<&str> {
     stdout.split(&format!("{BATCH_MARK}\n")).skip(1).collect()
 }
 
-/// Script that returns once a recorded process has exited (polling /proc).
-pub fn wait_script(p: &ProcessRecord) -> String {
+/// Script that returns once a recorded process has exited: checked every
+/// 0.1 s for the first `settle` (its expected run time, so that a waiting
+/// loop adds little work to the host while it measures), then every 5 ms.
+pub fn wait_script(p: &ProcessRecord, settle: Duration) -> String {
+    let coarse = settle.as_millis() / 100;
     format!(
         "p={pid}; t={start}\n\
          {ALIVE_FN}\n\
-         while alive $p $t; do sleep 0.02; done\n",
+         i=0; while [ $i -lt {coarse} ] && alive $p $t; do sleep 0.1; i=$((i+1)); done\n\
+         while alive $p $t; do sleep 0.005; done\n",
         pid = p.pid,
         start = p.start_time
     )
