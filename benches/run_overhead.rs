@@ -1,9 +1,10 @@
 //! What a run and a trial cost beyond their tests, on the lab: for a latency
 //! (TCP_RR) and a throughput (2-stream TCP) baseline trial of 10 runs of
-//! 1 s, the wall time of each run minus its test duration, and the trial's
-//! fixed work (its wall time minus its runs). Side by side, in rounds, the
+//! 1 s, the time from each run's start to the next one's minus the test
+//! duration, and the trial's fixed work (its wall time minus its runs). Side by side, in rounds, the
 //! same tools run directly (`ip netns exec … netperf -l 1`, `iperf3 -t 1`),
-//! which is the limit: what a run costs when nothing else happens.
+//! which is the limit: what a run costs when nothing else happens. The
+//! harness runs with its monitor agent, as `cargo test --test perf` does.
 //!
 //! Run as root: `cargo bench --bench run_overhead`.
 
@@ -94,7 +95,9 @@ fn main() {
         durations.iter().all(|d| *d == 1.0),
         "1 s tests expected: {durations:?}"
     );
-    let mut runner = Runner::new(Arc::new(cfg), Arc::new(matrix), &picked, None);
+    // With the monitor agent, as `cargo test --test perf` runs.
+    let agent = std::path::PathBuf::from(env!("CARGO_BIN_EXE_ebpf-perf-monitor"));
+    let mut runner = Runner::new(Arc::new(cfg), Arc::new(matrix), &picked, Some(agent));
     let (mut per_run, mut fixed, mut direct_run) = (
         vec![Vec::new(); 2],
         vec![Vec::new(); 2],
@@ -104,9 +107,13 @@ fn main() {
         for (k, &t) in picked.iter().enumerate() {
             let tr = runner.run_trial(t, None).result;
             assert!(tr.error.is_none(), "{:?}", tr.error);
-            let spans: Vec<f64> = tr.runs.iter().map(|r| at(&r.end) - at(&r.start)).collect();
-            per_run[k].extend(spans.iter().map(|s| s - durations[k]));
-            fixed[k].push(tr.duration_s - spans.iter().sum::<f64>());
+            // A run's cost is the time from its start to the next run's
+            // start: its stops and its monitoring slices included.
+            let starts: Vec<f64> = tr.runs.iter().map(|r| at(&r.start)).collect();
+            let gaps: Vec<f64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+            per_run[k].extend(gaps.iter().map(|g| g - durations[k]));
+            let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+            fixed[k].push(tr.duration_s - mean * starts.len() as f64);
         }
         {
             let _s = Server::start(&["netserver", "-L", "198.18.1.11", "-p", "12998", "-D"]);

@@ -260,27 +260,42 @@ const SLICE_MARK: &str = "@@ebpf-perf-slice";
 /// The host's own clock, in the monitor's timestamp format (UTC).
 const HOST_NOW: &str = "date -u '+%Y-%m-%d %H:%M:%S.%N'";
 
-/// Every monitored host's clock now: the start of a trial's window, read on
-/// the host that wrote the samples, so that a controller whose clock differs
-/// from the hosts' cuts the right samples.
-pub fn host_clocks(r: &Runner, trace: &mut Trace) -> Result<BTreeMap<String, String>, StepError> {
-    let hosts: Vec<&str> = r
-        .fixtures
-        .monitors
-        .iter()
-        .map(|a| a.host.as_str())
-        .collect();
-    let read = super::trace::per_host(r, trace, &hosts, |r, host, t| {
-        let out = t.check(&r.remote, host, "read host clock", HOST_NOW, SHORT)?;
-        let now = out.stdout.trim().to_string();
-        if costs::seconds(&now).is_none() {
-            return Err(StepError::new(
-                "read host clock",
-                format!("`{HOST_NOW}` printed {now:?}, not a time; is GNU date installed?"),
-            )
-            .on(host));
-        }
-        Ok((host.to_string(), now))
+const CLOCK_MARK: &str = "@@ebpf-perf-clock";
+
+/// A line for a script that starts a run: the host's clock now, the start
+/// of its monitoring window, read in the round trip that starts the run.
+pub(super) fn clock_line() -> String {
+    format!("echo {CLOCK_MARK} \"$({HOST_NOW})\"\n")
+}
+
+/// The clock that [`clock_line`] printed into `stdout`, checked.
+pub(super) fn take_clock(host: &str, stdout: &str) -> Result<String, StepError> {
+    let now = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(CLOCK_MARK))
+        .unwrap_or_default()
+        .trim();
+    if costs::seconds(now).is_none() {
+        return Err(StepError::new(
+            "read host clock",
+            format!("`{HOST_NOW}` printed {now:?}, not a time; is GNU date installed?"),
+        )
+        .on(host));
+    }
+    Ok(now.to_string())
+}
+
+/// The clocks of the monitored hosts in `hosts` now: the start of their
+/// windows, read on the host that wrote the samples, so that a controller
+/// whose clock differs from the hosts' cuts the right samples.
+pub fn host_clocks(
+    r: &Runner,
+    trace: &mut Trace,
+    hosts: &[&str],
+) -> Result<BTreeMap<String, String>, StepError> {
+    let read = super::trace::per_host(r, trace, hosts, |r, host, t| {
+        let out = t.check(&r.remote, host, "read host clock", &clock_line(), SHORT)?;
+        Ok((host.to_string(), take_clock(host, &out.stdout)?))
     });
     read.into_iter().collect()
 }
@@ -312,15 +327,13 @@ pub fn collect(
             let Some(start) = from.get(host) else {
                 return Ok(None);
             };
-            let mut script =
-                steps::slice_prelude(start, HOST_NOW, &super::space::guard(&trial_dir));
-            let mut files: Vec<(&str, String, String)> = HOST_FILES
+            let mut files: Vec<(&str, String, Option<String>)> = HOST_FILES
                 .iter()
                 .map(|n| {
                     (
                         *n,
                         format!("{}/{n}_{}.log", a.host_dir, a.ts),
-                        format!("{trial_dir}/monitoring/{n}_{trial_ts}.log"),
+                        Some(format!("{trial_dir}/monitoring/{n}_{trial_ts}.log")),
                     )
                 })
                 .collect();
@@ -329,15 +342,31 @@ pub fn collect(
                     (
                         *n,
                         format!("{td}/{n}_{}.log", a.ts),
-                        format!("{trial_dir}/ebpf_monitoring/{n}_{trial_ts}.log"),
+                        Some(format!("{trial_dir}/ebpf_monitoring/{n}_{trial_ts}.log")),
                     )
                 }));
-                let first = format!("{td}/tool_memory_{}.log", a.ts);
-                script += &steps::first_line(SLICE_MARK, "first_memory", &first);
+                files.push((
+                    "first_memory",
+                    format!("{td}/tool_memory_{}.log", a.ts),
+                    None,
+                ));
             }
-            for (name, src, dst) in &files {
-                script += &steps::slice(SLICE_MARK, name, src, dst);
-            }
+            let slices: Vec<steps::Slice<'_>> = files
+                .iter()
+                .map(|(name, src, dst)| steps::Slice {
+                    name,
+                    src,
+                    dst: dst.as_deref(),
+                })
+                .collect();
+            let script = steps::slices(
+                SLICE_MARK,
+                start,
+                HOST_NOW,
+                &super::space::guard(&trial_dir),
+                trial_ts,
+                &slices,
+            );
             let out = t.check(&r.remote, host, "collect monitoring", &script, SHORT)?;
             let mut parts: BTreeMap<String, String> = BTreeMap::new();
             for chunk in out.stdout.split(&format!("{SLICE_MARK} ")).skip(1) {

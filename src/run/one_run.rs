@@ -11,6 +11,7 @@ use crate::naming;
 use crate::perf::Metrics;
 use crate::results;
 use crate::shell::process::ProcessRecord;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// One run of the performance test in `{trial}/{name}` on both hosts.
@@ -25,14 +26,27 @@ pub(super) struct RunOut {
 /// batch per host), then its monitoring window summarized.
 pub(super) fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) -> RunOut {
     let start = chrono::Utc::now();
-    // The window is cut by each host's clock, never by this machine's.
-    let clocks = if r.fixtures.monitors.is_empty() {
+    // The window is cut by each host's clock, never by this machine's. The
+    // server's and the client's are read as the run starts on them (see
+    // perf_test); any other monitored host's here.
+    let others: Vec<&str> = r
+        .fixtures
+        .monitors
+        .iter()
+        .map(|a| a.host.as_str())
+        .filter(|h| *h != ctx.server && *h != ctx.client)
+        .collect();
+    let mut clocks = if others.is_empty() {
         Ok(Default::default())
     } else {
-        super::monitoring::host_clocks(r, trace)
+        super::monitoring::host_clocks(r, trace, &others)
     };
     let mut started: perf_test::Started = Vec::new();
-    let body = perf_test::run(r, ctx, v, trace, &mut started);
+    let mut run_clocks = BTreeMap::new();
+    let body = perf_test::run(r, ctx, v, trace, &mut started, &mut run_clocks);
+    if let Ok(c) = &mut clocks {
+        c.extend(run_clocks);
+    }
     let stops = super::trace::per_host(r, trace, &[&ctx.client, &ctx.server], |r, host, t| {
         let recs: Vec<ProcessRecord> = started
             .iter()

@@ -7,10 +7,11 @@ use super::error::StepError;
 use super::trace::Trace;
 use super::Runner;
 use crate::domain::Variant;
-use crate::host::remote::{Spawn, Wait, SHORT};
+use crate::host::remote::{Spawn, SHORT};
 use crate::perf::{self, Metrics, Vars};
-use crate::shell::process::ProcessRecord;
+use crate::shell::process::{self, ProcessRecord};
 use crate::shell::steps;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// How long servers may take to listen.
@@ -35,21 +36,47 @@ pub(super) struct Ctx {
 /// What the run started, by host: (host, what, record), to be stopped after.
 pub(super) type Started = Vec<(String, String, ProcessRecord)>;
 
+/// The clocks of the monitored hosts as the run started on them.
+pub(super) type Clocks = BTreeMap<String, String>;
+
+/// When `host` is monitored, a line that reads its clock (see
+/// [`super::monitoring::clock_line`]), to ride in the round trip that starts
+/// the run there.
+fn clock_line(r: &Runner, host: &str) -> String {
+    if r.fixtures.monitors.iter().any(|a| a.host == host) {
+        super::monitoring::clock_line()
+    } else {
+        String::new()
+    }
+}
+
+/// Keeps the clock of `host` when [`clock_line`] read one.
+fn keep_clock(r: &Runner, host: &str, stdout: &str, clocks: &mut Clocks) -> Result<(), StepError> {
+    if r.fixtures.monitors.iter().any(|a| a.host == host) {
+        clocks.insert(
+            host.to_string(),
+            super::monitoring::take_clock(host, stdout)?,
+        );
+    }
+    Ok(())
+}
+
 pub(super) fn run(
     r: &Runner,
     ctx: &Ctx,
     v: &Variant,
     trace: &mut Trace,
     started: &mut Started,
+    clocks: &mut Clocks,
 ) -> Result<Metrics, StepError> {
     let plan = perf::plan(&r.cfg.perf, v)
         .ok_or_else(|| StepError::new("plan", "the spec lacks this test's commands"))?;
-    start_servers(r, ctx, &plan, trace, started)?;
+    start_servers(r, ctx, &plan, trace, (started, clocks))?;
     let sar = match (v, &plan.sar_cmd) {
         (Variant::Pps { .. }, Some(t)) => Some(start_sar(r, ctx, &plan, t, trace, started)?),
         _ => None,
     };
-    let outputs = run_clients(r, ctx, &plan, trace, started)?;
+    let outputs = run_clients(r, ctx, &plan, trace, (started, clocks))?;
     let sar_text = match &sar {
         Some((rec, file)) => Some(read_sar(r, ctx, &plan, rec, file, trace)?),
         None => None,
@@ -99,7 +126,7 @@ fn start_servers(
     ctx: &Ctx,
     plan: &perf::Plan,
     trace: &mut Trace,
-    started: &mut Started,
+    (started, clocks): (&mut Started, &mut Clocks),
 ) -> Result<(), StepError> {
     let n = plan.ports.len();
     let mut files = Vec::new();
@@ -124,22 +151,27 @@ fn start_servers(
             pid_file,
         })
         .collect();
-    let recs = trace.spawn_many(&r.remote, &ctx.server, "start servers", &specs)?;
-    let mut wait = steps::ready_prelude(READY_TIMEOUT_S);
-    for ((rec, port), (_, log, _)) in recs.iter().zip(&plan.ports).zip(&files) {
-        wait += &steps::ready(*port, rec.pid, rec.start_time, log);
+    let mut wait = clock_line(r, &ctx.server) + &steps::ready_prelude(READY_TIMEOUT_S);
+    for ((_, log, pid_file), port) in files.iter().zip(&plan.ports) {
+        wait += &steps::ready(*port, pid_file, log);
     }
+    let (recs, out) = trace.spawn_many_then(
+        &r.remote,
+        &ctx.server,
+        ("start servers", "wait for servers"),
+        &specs,
+        &wait,
+    )?;
     for (rec, port) in recs.into_iter().zip(&plan.ports) {
         started.push((ctx.server.clone(), format!("server on port {port}"), rec));
     }
-    trace
-        .check(&r.remote, &ctx.server, "wait for servers", &wait, SHORT)
-        .map_err(|mut e| {
-            // The server command is what the user can fix, not the wait script.
-            e.command = files.first().map(|(cmd, _, _)| cmd.clone());
-            e
-        })?;
-    Ok(())
+    let out = out.checked(&ctx.server, &wait).map_err(|e| {
+        let mut e = StepError::remote("wait for servers", &e);
+        // The server command is what the user can fix, not the wait script.
+        e.command = files.first().map(|(cmd, _, _)| cmd.clone());
+        e
+    })?;
+    keep_clock(r, &ctx.server, &out.stdout, clocks)
 }
 
 /// sar for pps, on the server's test interface; its record and its file.
@@ -191,7 +223,7 @@ fn run_clients(
     ctx: &Ctx,
     plan: &perf::Plan,
     trace: &mut Trace,
-    started: &mut Started,
+    (started, clocks): (&mut Started, &mut Clocks),
 ) -> Result<Vec<String>, StepError> {
     let dir = clients_dir(ctx);
     let mut streams = Vec::new();
@@ -206,37 +238,42 @@ fn run_clients(
     let script = steps::clients(&dir, &streams, plan.output_ext);
     let log = format!("{dir}/clients.log");
     let pid = format!("{dir}/clients.pid");
-    let clients = trace.spawn(
-        &r.remote,
-        &ctx.client,
-        "start clients",
-        &script,
-        (&log, &log, &pid),
-    )?;
-    started.push((ctx.client.clone(), "clients".into(), clients.clone()));
-    let expected = Duration::from_secs(u64::from(plan.duration));
-    let wait = Wait {
-        expected: expected.saturating_sub(SETTLE_MARGIN),
-        timeout: expected + CLIENT_GRACE,
+    let spec = Spawn {
+        command: &script,
+        stdout: &log,
+        stderr: &log,
+        pid_file: &pid,
     };
-    trace.wait_exit(
+    let clock = clock_line(r, &ctx.client);
+    let (mut recs, out) = trace.spawn_many_then(
         &r.remote,
         &ctx.client,
-        "run clients",
-        &clients,
-        wait,
-        &r.cancel,
+        ("start clients", "read host clock"),
+        &[spec],
+        if clock.is_empty() { ":" } else { &clock },
     )?;
+    let clients = recs.remove(0);
+    started.push((ctx.client.clone(), "clients".into(), clients.clone()));
+    keep_clock(r, &ctx.client, &out.stdout, clocks)?;
+    // One round trip: wait for the clients, then read what they wrote.
+    let expected = Duration::from_secs(u64::from(plan.duration));
     let n = plan.ports.len();
-    let collect =
-        steps::collect_streams(&dir, n, plan.output_ext, MARK, &super::space::guard(&dir));
-    let out = trace.check(
-        &r.remote,
-        &ctx.client,
-        "read client results",
-        &collect,
-        SHORT,
-    )?;
+    let script = format!(
+        "{}{}",
+        process::wait_script(&clients, expected.saturating_sub(SETTLE_MARGIN)),
+        steps::collect_streams(&dir, n, plan.output_ext, MARK, &super::space::guard(&dir))
+    );
+    let out = trace
+        .exec(
+            &r.remote,
+            &ctx.client,
+            "run clients",
+            &script,
+            expected + CLIENT_GRACE,
+            Some(&r.cancel),
+        )?
+        .checked(&ctx.client, &script)
+        .map_err(|e| StepError::remote("run clients", &e))?;
     let mut outputs = Vec::new();
     for (i, chunk) in out.stdout.split(&format!("\n{MARK} ")).skip(1).enumerate() {
         let (head, body) = chunk.split_once("@@\n").unwrap_or((chunk, ""));

@@ -2,7 +2,7 @@
 //! call of the run stage goes through here so that metadata lists them all.
 
 use super::error::StepError;
-use crate::host::remote::{CmdOutput, Remote, Spawn, Wait};
+use crate::host::remote::{CmdOutput, Remote, Spawn, SHORT};
 use crate::shell::process::{ProcessRecord, Stopped};
 use serde::Serialize;
 use std::sync::atomic::AtomicBool;
@@ -128,21 +128,30 @@ impl Trace {
         recs.map_err(|e| StepError::remote(step, &e).on(host))
     }
 
-    /// Waits for a recorded process to exit; Ctrl-C (`cancel`) ends the wait.
-    pub fn wait_exit(
+    /// Starts several commands detached, then runs `then`, in one round
+    /// trip (see [`Remote::spawn_many_then`]); `then` is recorded as `step`.
+    pub fn spawn_many_then(
         &mut self,
         r: &Remote,
         host: &str,
-        step: &str,
-        p: &ProcessRecord,
-        wait: Wait,
-        cancel: &AtomicBool,
-    ) -> Result<(), StepError> {
+        steps: (&str, &str),
+        specs: &[Spawn<'_>],
+        then: &str,
+    ) -> Result<(Vec<ProcessRecord>, CmdOutput), StepError> {
         let start = Instant::now();
-        let res = r.wait_exit(host, p, wait, cancel);
-        let what = format!("wait for PID {} to exit", p.pid);
-        self.record(host, step, &what, start, None);
-        res.map_err(|e| StepError::remote(step, &e).on(host))
+        let res = r.spawn_many_then(host, specs, then, SHORT);
+        for s in specs {
+            self.record(
+                host,
+                steps.0,
+                s.command,
+                start,
+                res.as_ref().ok().map(|_| 0),
+            );
+        }
+        let code = res.as_ref().ok().map(|(_, o)| o.exit_code);
+        self.record(host, steps.1, then, start, code);
+        res.map_err(|e| StepError::remote(steps.0, &e).on(host))
     }
 
     pub fn stop(

@@ -283,47 +283,131 @@ pub fn agent_tool_args(dir: &str, pid: u32, start: u64, log: &str) -> String {
     )
 }
 
-/// The start of a script that cuts monitor files to the window from
-/// `start` to the host's now: defines `sl SRC DST` (the lines of SRC in the
-/// window, written to DST as `.part` and renamed), after `guard`.
-pub fn slice_prelude(start: &str, host_now: &str, guard: &str) -> String {
-    format!(
-        "a={}; b=$({host_now})\n\
-         sl() {{ [ -f \"$1\" ] || return 0; awk -v a=\"$a\" -v b=\"$b\" '{{ t = $1 \" \" $2 }} t < a {{ if (t != pt) buf = \"\"; buf = buf $0 ORS; pt = t; next }} t <= b {{ printf \"%s\", buf; buf = \"\"; print }}' \"$1\" | tee \"$2.part\" && mv -f \"$2.part\" \"$2\" || rm -f \"$2.part\"; }}\n{guard}",
-        quote(start),
-    )
+/// What [`slices`] cuts: `name` (printed after the mark), `src` (a
+/// case-long file), and `dst`, where its window is written; without `dst`,
+/// only the first line of `src` is printed.
+pub struct Slice<'a> {
+    pub name: &'a str,
+    pub src: &'a str,
+    pub dst: Option<&'a str>,
 }
 
-/// Prints `MARK NAME`, then the output of `sl SRC DST`.
-pub fn slice(mark: &str, name: &str, src: &str, dst: &str) -> String {
-    format!("echo {mark} {name}; sl {} {}\n", quote(src), quote(dst))
-}
+/// The awk program of [`slices`]: for each file, `MARK NAME`, then the
+/// lines from the last sample before `a` to `b` (a sample is the lines that
+/// share a timestamp, the first two fields), also written to its staged
+/// destination. Files that do not exist print the mark only.
+const SLICE_AWK: &str = r#"BEGIN {
+  n = split(ENVIRON["SL_SRC"], S, "\n"); split(ENVIRON["SL_DST"], D, "\n"); split(ENVIRON["SL_NAME"], N, "\n")
+  a = ENVIRON["SL_A"]; b = ENVIRON["SL_B"]; bad = 0
+  for (i = 1; i <= n; i++) {
+    print ENVIRON["SL_MARK"] " " N[i]
+    if ((r = (getline line < S[i])) < 0) continue
+    d = D[i]
+    if (d == "-") { if (r > 0) print line; close(S[i]); continue }
+    printf "" > d; buf = ""; pt = ""
+    while (r > 0) {
+      split(line, f, " "); t = f[1] " " f[2]
+      if (t < a) { if (t != pt) buf = ""; buf = buf line ORS; pt = t }
+      else if (t <= b) { printf "%s%s%s", buf, line, ORS; printf "%s%s%s", buf, line, ORS > d; buf = "" }
+      r = (getline line < S[i])
+    }
+    close(S[i]); if (close(d) < 0) bad = 1
+  }
+  exit bad
+}"#;
 
-/// Prints `MARK NAME`, then the first line of `file`.
-pub fn first_line(mark: &str, name: &str, file: &str) -> String {
-    format!(
-        "echo {mark} {name}; head -n 1 {} 2>/dev/null\n",
-        quote(file)
-    )
+/// A script that cuts monitor files to the window from `start` to the
+/// host's now (`host_now` prints it), after `guard`, in one pass of awk (a
+/// process per file costs milliseconds on every run). Windows are written
+/// into a staging directory `.part_{ts}` beside each destination and moved
+/// in place together, so that no cut file is ever seen half written; on a
+/// failure the staging directories are removed.
+pub fn slices(
+    mark: &str,
+    start: &str,
+    host_now: &str,
+    guard: &str,
+    ts: &str,
+    files: &[Slice<'_>],
+) -> String {
+    let mut stages: Vec<(String, String)> = Vec::new();
+    let mut dsts = Vec::new();
+    for f in files {
+        let Some(dst) = f.dst else {
+            dsts.push("-".to_string());
+            continue;
+        };
+        let path = std::path::Path::new(dst);
+        let dir = path
+            .parent()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|| ".".into());
+        let base = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stage = format!("{dir}/.part_{ts}");
+        dsts.push(format!("{stage}/{base}"));
+        if !stages.iter().any(|(_, s)| *s == stage) {
+            stages.push((dir, stage));
+        }
+    }
+    let join = |v: Vec<&str>| quote(&v.join("\n")).into_owned();
+    let staged: Vec<String> = stages.iter().map(|(_, s)| quote(s).into_owned()).collect();
+    let mut script = format!(
+        "{guard}SL_A={}; SL_B=$({host_now}); export SL_A SL_B\n",
+        quote(start)
+    );
+    if !staged.is_empty() {
+        script += &format!("mkdir -p {}\n", staged.join(" "));
+    }
+    script += &format!(
+        "if SL_MARK={} SL_NAME={} SL_SRC={} SL_DST={} awk {}; then\n",
+        quote(mark),
+        join(files.iter().map(|f| f.name).collect()),
+        join(files.iter().map(|f| f.src).collect()),
+        join(dsts.iter().map(String::as_str).collect()),
+        quote(SLICE_AWK),
+    );
+    for (dir, stage) in &stages {
+        script += &format!(
+            "  set -- {}/*; [ ! -e \"$1\" ] || mv -f \"$@\" {}/\n",
+            quote(stage),
+            quote(dir)
+        );
+    }
+    if !staged.is_empty() {
+        script += &format!(
+            "  rmdir {}\nelse\n  rm -rf {}; exit 1\nfi\n",
+            staged.join(" "),
+            staged.join(" ")
+        );
+    } else {
+        script += "  :\nelse\n  exit 1\nfi\n";
+    }
+    script
 }
 
 // --------------------------------------------------------------- perf tests
 
-/// The start of a script that waits for servers: defines `ready PORT PID
-/// START LOG`, which returns once the port listens, and fails with the tail
-/// of LOG when the server exits, or after `timeout_s`.
+/// The start of a script that waits for servers: defines `ready PORT
+/// PIDFILE LOG`, which returns once the port listens, and fails with the tail
+/// of LOG when the server (recorded in PIDFILE) exits, or after `timeout_s`.
 pub fn ready_prelude(timeout_s: u32) -> String {
     format!(
-        "{ALIVE_FN}\n{CLOCK_FN}\nend=$(( $(cs) + {timeout_s}00 ))\nready() {{ until ss -Hltn \"sport = :$1\" | grep -q .; do\n\
-         alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited right after starting:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}\n\
-         [ \"$(cs)\" -ge \"$end\" ] && {{ echo \"port $1 is not listening after {timeout_s} s\" >&2; exit 1; }}; sleep 0.02; done\n\
-         alive \"$2\" \"$3\" || {{ echo \"the server for port $1 exited after it listened:\" >&2; tail -c 1000 \"$4\" >&2; exit 2; }}; }}\n",
+        "{ALIVE_FN}\n{CLOCK_FN}\nend=$(( $(cs) + {timeout_s}00 ))\n\
+         ready() {{ read -r _p _st _b <\"$2\" || {{ echo \"no pid file $2\" >&2; exit 2; }}\n\
+         until ss -Hltn \"sport = :$1\" | grep -q .; do\n\
+         alive \"$_p\" \"$_st\" || {{ echo \"the server for port $1 exited right after starting:\" >&2; tail -c 1000 \"$3\" >&2; exit 2; }}\n\
+         [ \"$(cs)\" -ge \"$end\" ] && {{ echo \"port $1 is not listening after {timeout_s} s\" >&2; exit 1; }}; sleep 0.005; done\n\
+         alive \"$_p\" \"$_st\" || {{ echo \"the server for port $1 exited after it listened:\" >&2; tail -c 1000 \"$3\" >&2; exit 2; }}; }}\n",
     )
 }
 
-/// Waits for the server on `port` (see [`ready_prelude`]).
-pub fn ready(port: u16, pid: u32, start: u64, log: &str) -> String {
-    format!("ready {port} {pid} {start} {}\n", quote(log))
+/// Waits for the server on `port` started with `pid_file` (see
+/// [`ready_prelude`]).
+pub fn ready(port: u16, pid_file: &str, log: &str) -> String {
+    format!("ready {port} {} {}\n", quote(pid_file), quote(log))
 }
 
 /// The clients of a run, in `dir`, all started at once, then waited for:
@@ -471,5 +555,68 @@ mod tests {
             std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
             2
         );
+    }
+
+    /// Three samples a second apart, two lines each; the window from 00:01.5
+    /// to 00:02.5 keeps the sample before it (00:01) and the one inside it.
+    #[test]
+    fn slices_cut_every_file_in_one_pass_and_leave_no_staging() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n).display().to_string();
+        let log: String = (0..3)
+            .flat_map(|s| ["x", "y"].map(|k| format!("2026-01-01 00:00:0{s}.000000000 {k}={s}\n")))
+            .collect();
+        std::fs::write(p("a.log"), &log).unwrap();
+        std::fs::write(p("empty.log"), "").unwrap();
+        std::fs::create_dir_all(p("out")).unwrap();
+        let (a_dst, e_dst, m_dst) = (p("out/a_1.log"), p("out/e_1.log"), p("out/m_1.log"));
+        let (a_src, e_src, m_src) = (p("a.log"), p("empty.log"), p("missing.log"));
+        let files = [
+            Slice {
+                name: "a",
+                src: &a_src,
+                dst: Some(&a_dst),
+            },
+            Slice {
+                name: "e",
+                src: &e_src,
+                dst: Some(&e_dst),
+            },
+            Slice {
+                name: "m",
+                src: &m_src,
+                dst: Some(&m_dst),
+            },
+            Slice {
+                name: "first",
+                src: &a_src,
+                dst: None,
+            },
+        ];
+        let script = slices(
+            "@@M",
+            "2026-01-01 00:00:01.500000000",
+            "echo '2026-01-01 00:00:02.500000000'",
+            "",
+            "T",
+            &files,
+        );
+        let o = sh(&script);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let want = "2026-01-01 00:00:01.000000000 x=1\n2026-01-01 00:00:01.000000000 y=1\n\
+                    2026-01-01 00:00:02.000000000 x=2\n2026-01-01 00:00:02.000000000 y=2\n";
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            format!("@@M a\n{want}@@M e\n@@M m\n@@M first\n2026-01-01 00:00:00.000000000 x=0\n")
+        );
+        assert_eq!(std::fs::read_to_string(&a_dst).unwrap(), want);
+        assert_eq!(std::fs::read_to_string(&e_dst).unwrap(), "");
+        assert!(!std::path::Path::new(&m_dst).exists());
+        let mut left: Vec<String> = std::fs::read_dir(p("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a_1.log", "e_1.log"]);
     }
 }

@@ -19,7 +19,7 @@ pub mod session;
 pub use error::{tail, ChangedKey, RemoteError};
 pub use exec::CmdOutput;
 pub use files::Progress;
-pub use processes::{Spawn, Wait};
+pub use processes::Spawn;
 pub use session::{AuthMethod, KeyStatus};
 
 use crate::config::{Config, SshHost};

@@ -2,7 +2,7 @@
 //! stopped by PID (see [`crate::shell::process`]), and the stops that could
 //! not reach their host, kept to be done once it is back.
 
-use super::{locked, tail, Remote, RemoteError, SHORT};
+use super::{locked, tail, CmdOutput, Remote, RemoteError, SHORT};
 use crate::shell::process::{self, ProcessRecord, Stopped};
 use std::time::Duration;
 
@@ -13,13 +13,6 @@ pub struct Spawn<'a> {
     pub stdout: &'a str,
     pub stderr: &'a str,
     pub pid_file: &'a str,
-}
-
-/// How long a process is expected to run, and how long it may.
-#[derive(Debug, Clone, Copy)]
-pub struct Wait {
-    pub expected: Duration,
-    pub timeout: Duration,
 }
 
 /// One output of a batch, parsed; a protocol error saying `what` when it is
@@ -66,11 +59,32 @@ impl Remote {
         name: &str,
         specs: &[Spawn<'_>],
     ) -> Result<Vec<ProcessRecord>, RemoteError> {
+        let (recs, out) = self.spawn_many_then(name, specs, ":", SHORT)?;
+        out.checked(name, ":")?;
+        Ok(recs)
+    }
+
+    /// Starts several commands detached, then runs `then` (which may read
+    /// their pid files), in one round trip. The records come back whatever
+    /// `then` did, so that what started can be stopped; the output is
+    /// `then`'s, with its exit status.
+    pub fn spawn_many_then(
+        &self,
+        name: &str,
+        specs: &[Spawn<'_>],
+        then: &str,
+        timeout: Duration,
+    ) -> Result<(Vec<ProcessRecord>, CmdOutput), RemoteError> {
         let scripts: Vec<String> = specs
             .iter()
             .map(|s| process::start_script(s.command, s.stdout, s.stderr, s.pid_file))
             .collect();
-        let out = self.check(name, &process::batch(&scripts), SHORT)?;
+        let command = process::batch_then(&scripts, then);
+        let out = self.exec(name, &command, SHORT + timeout)?;
+        if process::split_outputs(&out.stdout).len() <= specs.len() {
+            // A start failed, and `then` did not run.
+            out.clone().checked(name, &command)?;
+        }
         let outputs = process::split_outputs(&out.stdout);
         let said = tail(&out.stdout, 200);
         let parse = |(i, s): (usize, &Spawn<'_>)| {
@@ -82,7 +96,16 @@ impl Remote {
                 what,
             )
         };
-        specs.iter().enumerate().map(parse).collect()
+        let recs = specs
+            .iter()
+            .enumerate()
+            .map(parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        let then_out = CmdOutput {
+            stdout: outputs.get(specs.len()).unwrap_or(&"").to_string(),
+            ..out
+        };
+        Ok((recs, then_out))
     }
 
     /// Stops a process started by [`Remote::spawn`], by its recorded PID.
@@ -96,7 +119,7 @@ impl Remote {
         Ok(v.remove(0))
     }
 
-    /// Stops several recorded processes in one round trip (one after another).
+    /// Stops several recorded processes in one round trip, all at once.
     /// When the host cannot be reached they become pending (see
     /// [`Remote::stop_pending`]).
     pub fn stop_many(
@@ -105,9 +128,7 @@ impl Remote {
         ps: &[ProcessRecord],
         grace: Duration,
     ) -> Result<Vec<Stopped>, RemoteError> {
-        let scripts: Vec<String> = ps.iter().map(|p| process::stop_script(p, grace)).collect();
-        let n = u32::try_from(ps.len()).unwrap_or(u32::MAX);
-        let out = match self.check(name, &process::batch(&scripts), grace * n + SHORT) {
+        let out = match self.check(name, &process::stop_batch(ps, grace), grace + SHORT) {
             Ok(o) => o,
             Err(e) => {
                 if e.is_unreachable() {
@@ -123,11 +144,16 @@ impl Remote {
                 return Err(e);
             }
         };
-        let outputs = process::split_outputs(&out.stdout);
+        let outputs = process::split_stops(&out.stdout, ps.len());
         let said = tail(&out.stdout, 200);
         let parse = |(i, p): (usize, &ProcessRecord)| {
             let what = || format!("stopping PID {}: unexpected output {said:?}", p.pid);
-            parsed(name, outputs.get(i), process::parse_stopped, what)
+            parsed(
+                name,
+                outputs.get(i).map(String::as_str).as_ref(),
+                process::parse_stopped,
+                what,
+            )
         };
         ps.iter().enumerate().map(parse).collect()
     }
@@ -142,21 +168,6 @@ impl Remote {
     ) -> Result<String, RemoteError> {
         let out = self.check(name, &process::wait_fd_script(p, fd_link, max), max + SHORT)?;
         Ok(out.stdout.trim().to_string())
-    }
-
-    /// Waits until a recorded process has exited, checking often only after
-    /// `wait.expected` (see [`process::wait_script`]); `cancel` (Ctrl-C)
-    /// ends the wait.
-    pub fn wait_exit(
-        &self,
-        name: &str,
-        p: &ProcessRecord,
-        wait: Wait,
-        cancel: &std::sync::atomic::AtomicBool,
-    ) -> Result<(), RemoteError> {
-        let script = process::wait_script(p, wait.expected);
-        self.exec_cancellable(name, &script, wait.timeout, cancel)
-            .map(drop)
     }
 
     pub fn is_alive(&self, name: &str, p: &ProcessRecord) -> Result<bool, RemoteError> {

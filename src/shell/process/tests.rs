@@ -321,3 +321,36 @@ fn reused_pid_is_left_alone() {
     assert_eq!(sh(&alive_script(&p)).trim(), "alive");
     parse_stopped(&sh(&stop_script(&p, Duration::from_secs(3)))).unwrap();
 }
+
+/// Stops run side by side: two processes that each take 1.2 s to end on
+/// TERM (the trap runs for the group's TERM and again for the wrapper's)
+/// are stopped in well under the 2.4 s of one after the other, and each
+/// output comes back whole and in order.
+#[test]
+fn a_stop_batch_stops_side_by_side_and_keeps_outputs_apart() {
+    let d = tempfile::tempdir().unwrap();
+    let slow = "trap 'sleep 0.6; exit 7' TERM; sleep 30 & wait";
+    let a = start(&d.path().join("a"), slow);
+    let b = start(&d.path().join("b"), slow);
+    let gone = start(&d.path().join("c"), "exit 3");
+    std::thread::sleep(Duration::from_millis(200));
+    let recs = [a, gone, b];
+    let t = std::time::Instant::now();
+    let out = sh(&stop_batch(&recs, Duration::from_secs(3)));
+    assert!(
+        t.elapsed() < Duration::from_millis(1800),
+        "{:?}",
+        t.elapsed()
+    );
+    let outs = split_stops(&out, 3);
+    let got: Vec<_> = outs.iter().map(|o| parse_stopped(o)).collect();
+    assert_eq!(
+        got,
+        [
+            Some(Stopped::Terminated { status: Some(7) }),
+            Some(Stopped::AlreadyExited { status: Some(3) }),
+            Some(Stopped::Terminated { status: Some(7) }),
+        ],
+        "{out}"
+    );
+}
