@@ -86,6 +86,37 @@ pub fn drift_note(d: &crate::results::Drift) -> String {
     )
 }
 
+/// The runs that started on a host that was not quiet, e.g. `not quiet
+/// before 2 of 10 runs (CPU busy outside ours after the wait): run 3
+/// host-server 23.5 %, run 7 host-client unreadable`.
+pub fn busy_line(t: &TrialResult) -> Option<String> {
+    let busy: Vec<String> = t
+        .runs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            r.quiet.iter().filter(|q| !q.quiet).map(move |q| {
+                let b = q
+                    .busy_pct
+                    .map_or("unreadable".into(), |b| format!("{b:.1} %"));
+                format!("run {} {} {b}", i + 1, q.host)
+            })
+        })
+        .collect();
+    let runs = t
+        .runs
+        .iter()
+        .filter(|r| r.quiet.iter().any(|q| !q.quiet))
+        .count();
+    (!busy.is_empty()).then(|| {
+        format!(
+            "not quiet before {runs} of {} runs (CPU busy outside ours after the wait): {}",
+            t.runs.len(),
+            busy.join(", ")
+        )
+    })
+}
+
 pub fn signed(v: f64) -> String {
     if v >= 0.0 {
         format!("+{}", num(v))
@@ -115,6 +146,7 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
     if !t.blocks.is_empty() {
         out.push(blocks_line(t));
     }
+    out.extend(busy_line(t));
     for m in metrics::CATALOG.iter().filter(|m| m.shown).map(|m| m.name) {
         let Some(s) = a.stats.get(m) else { continue };
         let ci = match s.ci95 {

@@ -61,6 +61,7 @@ pub fn generate(envs: usize, cycles_per_env: usize) -> Results {
                                 Default::default()
                             },
                             dirs: vec![],
+                            quiet: vec![],
                         }
                     })
                     .collect();

@@ -127,7 +127,18 @@ impl PerfSpec {
     pub fn max_cv_pct(&self) -> f64 {
         self.max_cv_pct.unwrap_or(DEFAULT_MAX_CV_PCT)
     }
+
+    /// The quiet-host check: the busy limit (percent) and the longest wait,
+    /// when it is on.
+    pub fn quiet(&self) -> Option<(f64, std::time::Duration)> {
+        let pct = self.quiet_cpu_pct?;
+        let wait = self.quiet_wait_s.unwrap_or(DEFAULT_QUIET_WAIT_S);
+        Some((pct, std::time::Duration::from_secs_f64(wait.max(0.0))))
+    }
 }
+
+/// How long a run waits for quiet hosts by default (seconds).
+pub const DEFAULT_QUIET_WAIT_S: f64 = 30.0;
 
 impl Config {
     /// How many pools the configuration has: the most any environment has.

@@ -249,6 +249,20 @@ pub struct Run {
     pub tool_series: BTreeMap<String, Series>,
     /// `host:path` of this run's directory on each host.
     pub dirs: Vec<String>,
+    /// The quiet-host check before the run, per host (when it is on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quiet: Vec<Quiet>,
+}
+
+/// A host's CPU before a run: busy outside our own processes (percent of
+/// all its CPUs over a short sample; none when it could not be read), how
+/// long the run waited for it, and whether it was below the limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quiet {
+    pub host: String,
+    pub busy_pct: Option<f64>,
+    pub waited_s: f64,
+    pub quiet: bool,
 }
 
 /// Samples of the tool's monitor, one per second: epoch seconds and values.

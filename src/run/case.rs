@@ -95,11 +95,16 @@ pub fn setup(
             .map_err(|e| StepError::new("start eBPF program", e.to_string()).on(&host))?;
         let stderr_file = format!("{mon}/tool_error_{ts}.log");
         let stdout_file = format!("{mon}/tool_output_{ts}.log");
+        let cpus = r
+            .cfg
+            .environments
+            .get(&c.env)
+            .and_then(|e| e.cpus.tool.as_deref());
         let record = trace.spawn(
             &r.remote,
             &host,
             "start eBPF program",
-            &command,
+            &crate::shell::steps::pinned(&command, cpus),
             (
                 &format!("{mon}/tool_output_{ts}.log"),
                 &stderr_file,

@@ -14,6 +14,7 @@ mod monitoring;
 mod one_run;
 pub mod needs;
 mod perf_test;
+mod quiet;
 mod scopes;
 mod space;
 mod trace;

@@ -12,7 +12,7 @@ use crate::matrix::Cycle;
 use crate::monitor::costs::{self, HostCost, ToolCost};
 use crate::naming;
 use crate::shell::process::ProcessRecord;
-use crate::shell::steps;
+use crate::shell::{monitor, steps};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -66,7 +66,7 @@ pub fn deploy(r: &mut Runner, trace: &mut Trace, hosts: &[String]) -> Result<(),
         let path = format!("{own}/ebpf-perf-monitor-{}", &sha256[..12]);
         // `present` only when the file there is this build, byte for byte:
         // anything else at that name is replaced before it runs.
-        let script = steps::agent_probe(&own, &path, &sha256);
+        let script = monitor::agent_probe(&own, &path, &sha256);
         let probe = trace.check(&r.remote, h, "deploy monitor", &script, SHORT)?;
         let mut lines = probe.stdout.lines();
         let arch = lines.next().unwrap_or("").trim().to_string();
@@ -165,14 +165,14 @@ pub fn start(
             .get("interface")
             .unwrap_or("")
             .to_string();
-        let mut cmd = steps::agent_cmd(&agent, ts, &host_dir, &iface);
+        let mut cmd = monitor::agent_cmd(&agent, ts, &host_dir, &iface);
         let mut tool_dir = None;
         if let (Some((_, rec, log)), Some(m)) =
             (programs.iter().find(|(h, _, _)| *h == host), &monitoring)
         {
             if m.enabled {
                 let dir = format!("{root}/ebpf_monitoring");
-                cmd += &steps::agent_tool_args(&dir, rec.pid, rec.start_time, log);
+                cmd += &monitor::agent_tool_args(&dir, rec.pid, rec.start_time, log);
                 for (on, flag) in [
                     (m.cpu, "--no-cpu"),
                     (m.memory, "--no-memory"),
@@ -351,15 +351,15 @@ pub fn collect(
                     None,
                 ));
             }
-            let slices: Vec<steps::Slice<'_>> = files
+            let slices: Vec<monitor::Slice<'_>> = files
                 .iter()
-                .map(|(name, src, dst)| steps::Slice {
+                .map(|(name, src, dst)| monitor::Slice {
                     name,
                     src,
                     dst: dst.as_deref(),
                 })
                 .collect();
-            let script = steps::slices(
+            let script = monitor::slices(
                 SLICE_MARK,
                 start,
                 HOST_NOW,

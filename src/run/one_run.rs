@@ -1,4 +1,5 @@
-//! One run of a trial: the performance test in its `run_K` directories,
+//! One run of a trial: quiet hosts waited for (when asked), the performance
+//! test in its `run_K` directories,
 //! then everything it started stopped (one batch per host), then its
 //! monitoring window sliced and summarized.
 
@@ -25,6 +26,7 @@ pub(super) struct RunOut {
 /// One run: the performance test, then everything it started stopped (one
 /// batch per host), then its monitoring window summarized.
 pub(super) fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) -> RunOut {
+    let quiet = super::quiet::wait(r, trace, &[&ctx.server, &ctx.client]);
     let start = chrono::Utc::now();
     // The window is cut by each host's clock, never by this machine's. The
     // server's and the client's are read as the run starts on them (see
@@ -107,6 +109,7 @@ pub(super) fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) ->
                 format!("{}:{}", ctx.server, ctx.server_dir),
                 format!("{}:{}", ctx.client, ctx.client_dir),
             ],
+            quiet,
         },
         metrics,
         costs,

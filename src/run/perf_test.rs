@@ -31,6 +31,8 @@ pub(super) struct Ctx {
     pub(super) server_vars: Vars,
     pub(super) client_vars: Vars,
     pub(super) ts: String,
+    /// The environment's CPU placement.
+    pub(super) cpus: crate::config::Cpus,
 }
 
 /// What the run started, by host: (host, what, record), to be stopped after.
@@ -139,6 +141,7 @@ fn start_servers(
         let out = format!("{}/server_results/{log}", ctx.server_dir);
         let sv = stream_vars(&ctx.server_vars, plan, *port, i + 1, &out);
         let cmd = render(&sv, &plan.server_cmd, "start server", &ctx.server)?;
+        let cmd = steps::pinned(&cmd, ctx.cpus.server.as_deref());
         let pid = format!("{}/server_results/server_{}.pid", ctx.server_dir, i + 1);
         files.push((cmd, out, pid));
     }
@@ -238,6 +241,7 @@ fn run_clients(
     let script = steps::clients(&dir, &streams, plan.output_ext);
     let log = format!("{dir}/clients.log");
     let pid = format!("{dir}/clients.pid");
+    let script = steps::pinned(&script, ctx.cpus.client.as_deref());
     let spec = Spawn {
         command: &script,
         stdout: &log,

@@ -132,6 +132,12 @@ impl TrialCtx {
             server_dir: sd,
             client_dir: cd,
             ts: self.ts.clone(),
+            cpus: r
+                .cfg
+                .environments
+                .get(&self.cycle.env)
+                .map(|e| e.cpus.clone())
+                .unwrap_or_default(),
         }
     }
 }

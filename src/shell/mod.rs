@@ -1,9 +1,11 @@
 //! The shell: the one quoting function, and the shell text the product
 //! sends to hosts, built here and nowhere else. [`process`] starts and stops
 //! processes by PID; [`steps`] holds the snippets of the run stage and of
-//! the host operations (directories, files, leases, monitors, probes).
+//! the host operations (directories, files, leases, probes); [`monitor`]
+//! those that watch hosts (the agent, its windows, the quiet-host sample).
 //! Every value that enters a snippet goes through [`quote`].
 
+pub mod monitor;
 pub mod process;
 pub mod steps;
 

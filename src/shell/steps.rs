@@ -123,6 +123,15 @@ pub fn with_timeout(command: &str, timeout: Duration) -> String {
     )
 }
 
+/// `command` run on the CPUs of `cpus` (a `taskset -c` list), it and all it
+/// starts; as it is without one.
+pub fn pinned(command: &str, cpus: Option<&str>) -> String {
+    match cpus {
+        Some(c) => format!("exec taskset -c {} sh -c {}", quote(c), quote(command)),
+        None => command.to_string(),
+    }
+}
+
 /// `command` with its stdout and stderr going to `file`, written as `.part`
 /// and renamed when the command ends; exits with the command's status.
 pub fn to_output(command: &str, file: &str) -> String {
@@ -247,147 +256,6 @@ pub fn lease_release(lease: &str, mine: &str) -> String {
     format!("[ \"$(cat {l} 2>/dev/null)\" = {m} ] && rm -f {l}; true")
 }
 
-// ----------------------------------------------------------------- monitors
-
-/// Makes the framework's own directory `own` (0700), prints the machine
-/// (`uname -m`), then `present` if `agent` is there, executable, with the
-/// SHA-256 `sha256`.
-pub fn agent_probe(own: &str, agent: &str, sha256: &str) -> String {
-    let (d, a) = (quote(own), quote(agent));
-    format!(
-        "mkdir -p -- {d} && chmod 700 -- {d} || exit 1\nuname -m\n\
-         if test -x {a} && [ \"$(sha256sum -- {a} | cut -d' ' -f1)\" = {h} ]; then echo present; fi",
-        h = quote(sha256)
-    )
-}
-
-/// The monitor agent's command line for the host's files; add
-/// [`agent_tool_args`] to watch a tool too.
-pub fn agent_cmd(agent: &str, ts: &str, host_dir: &str, iface: &str) -> String {
-    format!(
-        "exec {} --ts {} --host-dir {} --iface {}",
-        quote(agent),
-        quote(ts),
-        quote(host_dir),
-        quote(iface)
-    )
-}
-
-/// The agent's arguments that watch a tool: its files' directory, its
-/// recorded PID and start time, and its log.
-pub fn agent_tool_args(dir: &str, pid: u32, start: u64, log: &str) -> String {
-    format!(
-        " --tool-dir {} --tool {pid} {start} --log {}",
-        quote(dir),
-        quote(log)
-    )
-}
-
-/// What [`slices`] cuts: `name` (printed after the mark), `src` (a
-/// case-long file), and `dst`, where its window is written; without `dst`,
-/// only the first line of `src` is printed.
-pub struct Slice<'a> {
-    pub name: &'a str,
-    pub src: &'a str,
-    pub dst: Option<&'a str>,
-}
-
-/// The awk program of [`slices`]: for each file, `MARK NAME`, then the
-/// lines from the last sample before `a` to `b` (a sample is the lines that
-/// share a timestamp, the first two fields), also written to its staged
-/// destination. Files that do not exist print the mark only.
-const SLICE_AWK: &str = r#"BEGIN {
-  n = split(ENVIRON["SL_SRC"], S, "\n"); split(ENVIRON["SL_DST"], D, "\n"); split(ENVIRON["SL_NAME"], N, "\n")
-  a = ENVIRON["SL_A"]; b = ENVIRON["SL_B"]; bad = 0
-  for (i = 1; i <= n; i++) {
-    print ENVIRON["SL_MARK"] " " N[i]
-    if ((r = (getline line < S[i])) < 0) continue
-    d = D[i]
-    if (d == "-") { if (r > 0) print line; close(S[i]); continue }
-    printf "" > d; buf = ""; pt = ""
-    while (r > 0) {
-      split(line, f, " "); t = f[1] " " f[2]
-      if (t < a) { if (t != pt) buf = ""; buf = buf line ORS; pt = t }
-      else if (t <= b) { printf "%s%s%s", buf, line, ORS; printf "%s%s%s", buf, line, ORS > d; buf = "" }
-      r = (getline line < S[i])
-    }
-    close(S[i]); if (close(d) < 0) bad = 1
-  }
-  exit bad
-}"#;
-
-/// A script that cuts monitor files to the window from `start` to the
-/// host's now (`host_now` prints it), after `guard`, in one pass of awk (a
-/// process per file costs milliseconds on every run). Windows are written
-/// into a staging directory `.part_{ts}` beside each destination and moved
-/// in place together, so that no cut file is ever seen half written; on a
-/// failure the staging directories are removed.
-pub fn slices(
-    mark: &str,
-    start: &str,
-    host_now: &str,
-    guard: &str,
-    ts: &str,
-    files: &[Slice<'_>],
-) -> String {
-    let mut stages: Vec<(String, String)> = Vec::new();
-    let mut dsts = Vec::new();
-    for f in files {
-        let Some(dst) = f.dst else {
-            dsts.push("-".to_string());
-            continue;
-        };
-        let path = std::path::Path::new(dst);
-        let dir = path
-            .parent()
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|| ".".into());
-        let base = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let stage = format!("{dir}/.part_{ts}");
-        dsts.push(format!("{stage}/{base}"));
-        if !stages.iter().any(|(_, s)| *s == stage) {
-            stages.push((dir, stage));
-        }
-    }
-    let join = |v: Vec<&str>| quote(&v.join("\n")).into_owned();
-    let staged: Vec<String> = stages.iter().map(|(_, s)| quote(s).into_owned()).collect();
-    let mut script = format!(
-        "{guard}SL_A={}; SL_B=$({host_now}); export SL_A SL_B\n",
-        quote(start)
-    );
-    if !staged.is_empty() {
-        script += &format!("mkdir -p {}\n", staged.join(" "));
-    }
-    script += &format!(
-        "if SL_MARK={} SL_NAME={} SL_SRC={} SL_DST={} awk {}; then\n",
-        quote(mark),
-        join(files.iter().map(|f| f.name).collect()),
-        join(files.iter().map(|f| f.src).collect()),
-        join(dsts.iter().map(String::as_str).collect()),
-        quote(SLICE_AWK),
-    );
-    for (dir, stage) in &stages {
-        script += &format!(
-            "  set -- {}/*; [ ! -e \"$1\" ] || mv -f \"$@\" {}/\n",
-            quote(stage),
-            quote(dir)
-        );
-    }
-    if !staged.is_empty() {
-        script += &format!(
-            "  rmdir {}\nelse\n  rm -rf {}; exit 1\nfi\n",
-            staged.join(" "),
-            staged.join(" ")
-        );
-    } else {
-        script += "  :\nelse\n  exit 1\nfi\n";
-    }
-    script
-}
-
 // --------------------------------------------------------------- perf tests
 
 /// The start of a script that waits for servers: defines `ready PORT
@@ -503,32 +371,6 @@ mod tests {
     }
 
     #[test]
-    fn the_agent_is_present_only_when_its_bytes_are_this_build() {
-        use sha2::Digest;
-        let dir = tempfile::tempdir().unwrap();
-        let own = dir.path().join(".ebpf-perf");
-        let agent = own.join("agent");
-        let good = b"#!/bin/sh\necho monitor\n";
-        let sha: String = sha2::Sha256::digest(good)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let probe = || {
-            let (o, a) = (own.display().to_string(), agent.display().to_string());
-            String::from_utf8(sh(&agent_probe(&o, &a, &sha)).stdout).unwrap()
-        };
-        assert!(!probe().contains("present"), "nothing there yet");
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&own).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
-        std::fs::write(&agent, b"#!/bin/sh\necho planted\n").unwrap();
-        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert!(!probe().contains("present"), "other bytes at the name");
-        std::fs::write(&agent, good).unwrap();
-        assert!(probe().contains("present"));
-    }
-
-    #[test]
     fn a_remote_write_leaves_no_predictable_temporary() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/f.json");
@@ -557,66 +399,18 @@ mod tests {
         );
     }
 
-    /// Three samples a second apart, two lines each; the window from 00:01.5
-    /// to 00:02.5 keeps the sample before it (00:01) and the one inside it.
+    /// The pinned command and what it starts run on the listed CPUs only.
     #[test]
-    fn slices_cut_every_file_in_one_pass_and_leave_no_staging() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = |n: &str| dir.path().join(n).display().to_string();
-        let log: String = (0..3)
-            .flat_map(|s| ["x", "y"].map(|k| format!("2026-01-01 00:00:0{s}.000000000 {k}={s}\n")))
-            .collect();
-        std::fs::write(p("a.log"), &log).unwrap();
-        std::fs::write(p("empty.log"), "").unwrap();
-        std::fs::create_dir_all(p("out")).unwrap();
-        let (a_dst, e_dst, m_dst) = (p("out/a_1.log"), p("out/e_1.log"), p("out/m_1.log"));
-        let (a_src, e_src, m_src) = (p("a.log"), p("empty.log"), p("missing.log"));
-        let files = [
-            Slice {
-                name: "a",
-                src: &a_src,
-                dst: Some(&a_dst),
-            },
-            Slice {
-                name: "e",
-                src: &e_src,
-                dst: Some(&e_dst),
-            },
-            Slice {
-                name: "m",
-                src: &m_src,
-                dst: Some(&m_dst),
-            },
-            Slice {
-                name: "first",
-                src: &a_src,
-                dst: None,
-            },
-        ];
-        let script = slices(
-            "@@M",
-            "2026-01-01 00:00:01.500000000",
-            "echo '2026-01-01 00:00:02.500000000'",
-            "",
-            "T",
-            &files,
-        );
-        let o = sh(&script);
+    fn a_pinned_command_and_its_children_run_on_its_cpus() {
+        let o = sh(&pinned(
+            "sh -c 'grep Cpus_allowed_list /proc/self/status'",
+            Some("0"),
+        ));
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let want = "2026-01-01 00:00:01.000000000 x=1\n2026-01-01 00:00:01.000000000 y=1\n\
-                    2026-01-01 00:00:02.000000000 x=2\n2026-01-01 00:00:02.000000000 y=2\n";
         assert_eq!(
-            String::from_utf8_lossy(&o.stdout),
-            format!("@@M a\n{want}@@M e\n@@M m\n@@M first\n2026-01-01 00:00:00.000000000 x=0\n")
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "Cpus_allowed_list:\t0"
         );
-        assert_eq!(std::fs::read_to_string(&a_dst).unwrap(), want);
-        assert_eq!(std::fs::read_to_string(&e_dst).unwrap(), "");
-        assert!(!std::path::Path::new(&m_dst).exists());
-        let mut left: Vec<String> = std::fs::read_dir(p("out"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, ["a_1.log", "e_1.log"]);
+        assert_eq!(pinned("x y", None), "x y");
     }
 }

@@ -13,6 +13,7 @@ fn run(s: u32, metric: &str, v: f64) -> Run {
         metrics: [(metric.into(), v)].into(),
         tool_series: Default::default(),
         dirs: vec![],
+        quiet: vec![],
     }
 }
 

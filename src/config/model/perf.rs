@@ -34,6 +34,13 @@ pub struct PerfSpec {
     /// A metric whose coefficient of variation is above this (percent) is
     /// flagged noisy (default 10).
     pub max_cv_pct: Option<f64>,
+    /// Quiet hosts: before each run, wait until every host of the run has
+    /// less than this percentage of its CPUs busy outside our own processes
+    /// (off when unset).
+    pub quiet_cpu_pct: Option<f64>,
+    /// ... for at most this many seconds (default 30); the run then goes on,
+    /// and its record says the host was busy.
+    pub quiet_wait_s: Option<f64>,
     pub throughput: Option<Throughput>,
     pub latency: Option<Latency>,
     pub pps: Option<Pps>,

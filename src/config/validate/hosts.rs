@@ -167,6 +167,15 @@ pub(super) fn check_envs(ck: &mut Checker, (src, f): &(Source, EnvFile), ssh: &S
                 }
             }
         }
+        for (role, list) in e.cpus.roles() {
+            if let Some(l) = list.filter(|l| !crate::config::model::is_cpu_list(l)) {
+                ck.at(
+                    src,
+                    &["test_environments", name, "cpus", role],
+                    format!("{l:?} is not a CPU list; expected numbers and ranges like \"0\", \"2-3\" or \"0,2\""),
+                );
+            }
+        }
         for k in e.vars.keys() {
             if template::placeholders(&format!("{{{k}}}")) != [k.as_str()] {
                 ck.at(

@@ -127,6 +127,23 @@ pub(super) fn check_perf(
             format!("{cv} is not a limit; expected a percentage > 0"),
         );
     }
+    if let Some(q) = spec
+        .quiet_cpu_pct
+        .filter(|v| !(v.is_finite() && *v > 0.0 && *v <= 100.0))
+    {
+        ck.at(
+            src,
+            &[root, "quiet_cpu_pct"],
+            format!("{q} is not a CPU limit; expected a percentage > 0 and <= 100"),
+        );
+    }
+    if let Some(w) = spec.quiet_wait_s.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+        ck.at(
+            src,
+            &[root, "quiet_wait_s"],
+            format!("{w} is not a wait; expected seconds >= 0"),
+        );
+    }
     for (ty, runs) in [
         ("throughput", spec.throughput.as_ref().map(|t| t.runs)),
         ("latency", spec.latency.as_ref().map(|t| t.runs)),
