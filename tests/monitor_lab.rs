@@ -24,31 +24,6 @@ fn perf(cfg: &Path, args: &[&str]) -> Output {
     common::perf_in(cfg, args).0
 }
 
-/// Metadata of every trial of the last run, by trial name (from the JUnit paths).
-fn metadata(cfg: &Path) -> Vec<(String, serde_json::Value)> {
-    let text = std::fs::read_to_string(cfg.join("junit.xml")).unwrap();
-    let doc = roxmltree::Document::parse(&text).unwrap();
-    doc.descendants()
-        .filter(|n| n.has_tag_name("testcase"))
-        .map(|n| {
-            let name = n.attribute("name").unwrap().to_string();
-            let out = n.descendants().filter_map(|d| d.text()).collect::<String>();
-            let dir = out
-                .lines()
-                .find_map(|l| {
-                    l.strip_prefix("server: ")
-                        .and_then(|r| r.split_once(':'))
-                        .map(|(_, p)| PathBuf::from(p))
-                })
-                .unwrap_or_else(|| panic!("{name}: no server path in {out}"));
-            let leaf = dir.file_name().unwrap().to_string_lossy().into_owned();
-            let ts = &leaf[leaf.len() - 15..];
-            let meta = std::fs::read_to_string(dir.join(format!("metadata_{ts}.json"))).unwrap();
-            (name, serde_json::from_str(&meta).unwrap())
-        })
-        .collect()
-}
-
 fn set_bpf_stats(v: &str) {
     std::fs::write(BPF_STATS, v).unwrap();
 }
@@ -76,7 +51,7 @@ fn counter_and_printf_cases_show_their_in_kernel_cost() {
         common::stdout(&o),
         common::stderr(&o)
     );
-    let m = metadata(cfg.path());
+    let m = common::trial_metadata(cfg.path());
     let cost = |case: &str| {
         let (_, meta) = m.iter().find(|(n, _)| n.contains(case)).unwrap();
         meta["runs"][0]["monitoring"]["tool"]["host-server"].clone()
@@ -311,7 +286,7 @@ fn bpf_stats_is_restored_after_the_case_also_when_it_fails() {
     });
     let o = perf(cfg.path(), &["case_1", "tcp_rr"]);
     assert!(o.status.success());
-    let all = metadata(cfg.path());
+    let all = common::trial_metadata(cfg.path());
     let (_, meta) = all.iter().find(|(n, _)| n.contains("case_1")).unwrap();
     let dir = PathBuf::from(meta["hosts"]["server"]["result_dir"].as_str().unwrap());
     let hook = std::fs::read_dir(dir.join("monitoring"))

@@ -229,30 +229,17 @@ fn a_tbf_cap_is_recovered_as_throughput_loss_and_judged_by_budgets() {
 fn printf_per_packet_costs_more_latency_than_a_percpu_counter() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    // The programs' user-space side on CPU 1, netperf and netserver on CPU 0:
-    // what is measured is the programs' cost on the packet path, not how the
-    // scheduler happened to place bpftrace's printing next to netperf (which
-    // makes single runs of the printf case swing between +0 % and +100 %).
+    // The programs' user-space side on CPU 1, netperf and netserver on CPU 0
+    // (the environment's `cpus:`): what is measured is the programs' cost on
+    // the packet path, not how the scheduler happened to place bpftrace's
+    // printing next to netperf (which makes single runs of the printf case
+    // swing between +0 % and +100 %).
     let cfg = common::lab_config(2, |d| {
-        let spec = d.join("performance-test-spec.yaml");
         replace_in(
-            &spec,
-            "server_cmd: \"netserver",
-            "server_cmd: \"taskset -c 0 netserver",
+            &d.join("test-env-config.yaml"),
+            "cpus: {server: \"1\", client: \"1\", tool: \"0\"}",
+            "cpus: {server: \"0\", client: \"0\", tool: \"1\"}",
         );
-        replace_in(
-            &spec,
-            "client_cmd_tcp: \"netperf",
-            "client_cmd_tcp: \"taskset -c 0 netperf",
-        );
-        let cases = d.join("ebpf-cases.json");
-        for _ in 0..4 {
-            replace_in(
-                &cases,
-                "\"command\": \"bpftrace",
-                "\"command\": \"taskset -c 1 bpftrace",
-            );
-        }
     });
     let (o, path) = common::perf_in(
         cfg.path(),
@@ -272,6 +259,18 @@ fn printf_per_packet_costs_more_latency_than_a_percpu_counter() {
             .rel_pct
             .unwrap()
     };
+    // The placement reached the commands that ran.
+    for (name, meta) in common::trial_metadata(cfg.path()) {
+        for c in meta["commands"].as_array().unwrap() {
+            let (step, cmd) = (c["step"].as_str().unwrap(), c["command"].as_str().unwrap());
+            if matches!(step, "start servers" | "start clients") {
+                assert!(
+                    cmd.starts_with("exec taskset -c 0 sh -c "),
+                    "{name}: {step}: {cmd}"
+                );
+            }
+        }
+    }
     let counter = overhead("tool_001::case_1");
     let printf = overhead("tool_002::case_3");
     assert!(printf.significant(), "printf {printf:?}");

@@ -478,3 +478,28 @@ pub fn server_has_tbf() -> bool {
         .expect("tc qdisc show");
     String::from_utf8_lossy(&qd.stdout).contains("tbf")
 }
+
+/// Metadata of every trial of the last run, by trial name (from the JUnit paths).
+pub fn trial_metadata(cfg: &Path) -> Vec<(String, serde_json::Value)> {
+    let text = std::fs::read_to_string(cfg.join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| {
+            let name = n.attribute("name").unwrap().to_string();
+            let out = n.descendants().filter_map(|d| d.text()).collect::<String>();
+            let dir = out
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("server: ")
+                        .and_then(|r| r.split_once(':'))
+                        .map(|(_, p)| PathBuf::from(p))
+                })
+                .unwrap_or_else(|| panic!("{name}: no server path in {out}"));
+            let leaf = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let ts = &leaf[leaf.len() - 15..];
+            let meta = std::fs::read_to_string(dir.join(format!("metadata_{ts}.json"))).unwrap();
+            (name, serde_json::from_str(&meta).unwrap())
+        })
+        .collect()
+}
