@@ -126,7 +126,15 @@ pub fn with_timeout(command: &str, timeout: Duration) -> String {
 /// `command` run on the CPUs of `cpus` (a `taskset -c` list), it and all it
 /// starts; as it is without one.
 pub fn pinned(command: &str, cpus: Option<&str>) -> String {
+    // A simple command (words only) runs under taskset directly; anything
+    // else under a shell of its own.
+    let simple = !command.trim().is_empty()
+        && command.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, ' ' | '-' | '_' | '.' | '/' | ':' | ',' | '+' | '@')
+        });
     match cpus {
+        Some(c) if simple => format!("exec taskset -c {} {command}", quote(c)),
         Some(c) => format!("exec taskset -c {} sh -c {}", quote(c), quote(command)),
         None => command.to_string(),
     }
@@ -261,6 +269,9 @@ pub fn lease_release(lease: &str, mine: &str) -> String {
 /// The start of a script that waits for servers: defines `ready PORT
 /// PIDFILE LOG`, which returns once the port listens, and fails with the tail
 /// of LOG when the server (recorded in PIDFILE) exits, or after `timeout_s`.
+/// (`ss` asks the kernel by netlink; reading /proc/net/tcp with the shell's
+/// `read`, a byte per system call, took longer once a host had many
+/// sockets in TIME_WAIT.)
 pub fn ready_prelude(timeout_s: u32) -> String {
     format!(
         "{ALIVE_FN}\n{CLOCK_FN}\nend=$(( $(cs) + {timeout_s}00 ))\n\
@@ -412,5 +423,62 @@ mod tests {
             "Cpus_allowed_list:\t0"
         );
         assert_eq!(pinned("x y", None), "x y");
+        // A simple command needs no shell of its own; others keep theirs.
+        assert_eq!(
+            pinned("netserver -p 1", Some("1")),
+            "exec taskset -c 1 netserver -p 1"
+        );
+        assert_eq!(
+            pinned("a > b", Some("1")),
+            "exec taskset -c 1 sh -c 'a > b'"
+        );
+        let o = sh(&pinned(
+            "grep Cpus_allowed_list /proc/self/status",
+            Some("0"),
+        ));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "Cpus_allowed_list:\t0"
+        );
+    }
+
+    /// A port that listens is seen in /proc/net/tcp at once; one that does
+    /// not fails after the timeout, naming the port.
+    #[test]
+    fn ready_sees_a_listening_port_and_times_out_on_a_closed_one() {
+        let d = tempfile::tempdir().unwrap();
+        let pid_file = d.path().join("s.pid").display().to_string();
+        let log = d.path().join("s.log").display().to_string();
+        let start = crate::shell::process::start_script("exec sleep 30", &log, &log, &pid_file);
+        let rec = crate::shell::process::parse_started(
+            &String::from_utf8_lossy(&sh(&start).stdout),
+            &pid_file,
+        )
+        .unwrap();
+        let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = open.local_addr().unwrap().port();
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let ok = sh(&(ready_prelude(1) + &ready(port, &pid_file, &log)));
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        let t = std::time::Instant::now();
+        let no = sh(&(ready_prelude(1) + &ready(closed, &pid_file, &log)));
+        assert_eq!(no.status.code(), Some(1));
+        assert!(t.elapsed() >= Duration::from_millis(900));
+        let err = String::from_utf8_lossy(&no.stderr);
+        assert!(
+            err.contains(&format!("port {closed} is not listening after 1 s")),
+            "{err}"
+        );
+        sh(&crate::shell::process::stop_script(
+            &rec,
+            Duration::from_secs(1),
+        ));
     }
 }

@@ -106,8 +106,10 @@ pub fn start_script(command: &str, stdout: &str, stderr: &str, pid_file: &str) -
     let mkdir = if dirs.is_empty() {
         String::new()
     } else {
+        // Usually there already: then no mkdir process.
         let quoted: Vec<String> = dirs.iter().map(|d| quote(d).into_owned()).collect();
-        format!("mkdir -p {}\n", quoted.join(" "))
+        let tests: Vec<String> = quoted.iter().map(|d| format!("[ -d {d} ]")).collect();
+        format!("{} || mkdir -p {}\n", tests.join(" && "), quoted.join(" "))
     };
     format!(
         "set -e\n\
