@@ -251,6 +251,21 @@ fn printf_per_packet_costs_more_latency_than_a_percpu_counter() {
         common::stdout(&o),
         common::stderr(&o)
     );
+    // What a person sees while it runs: a count, the time left, and each
+    // eBPF trial's headline overhead with its interval and worst verdict.
+    let err = common::stderr(&o);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with('[')).collect();
+    let n = lines.len();
+    assert!(n >= 3, "{err}");
+    for (k, l) in lines.iter().enumerate() {
+        assert!(l.starts_with(&format!("[{}/{n}] ", k + 1)), "{l}");
+        assert_eq!(l.contains(", ETA "), k + 1 < n, "{l}");
+        if l.contains("  tool_") {
+            assert!(l.contains("  latency_mean_us "), "{l}");
+            assert!(l.contains(" %, ") && l.contains(" %]"), "no interval: {l}");
+            assert!(l.contains(" (worst: "), "{l}");
+        }
+    }
     let r = results::read(&path).unwrap();
     let overhead = |case: &str| {
         let t = common::trial(&r, &format!("{case}::host::latency::tcp_rr"));

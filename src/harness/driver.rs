@@ -36,6 +36,8 @@ pub struct Driver {
     pub bracket: Option<super::bracket::Bracket>,
     /// `--calibrate N`: blocks a baseline, and the last selected trial.
     pub calibrate: Option<(u32, usize)>,
+    /// The line on stderr after each trial.
+    pub progress: Option<super::progress::Progress>,
     /// Trials whose verdict changed after their line was printed (a later
     /// baseline block judged them again): name, then, now.
     changed: Vec<(String, Status, Status)>,
@@ -85,6 +87,7 @@ impl Driver {
             compared_only: Default::default(),
             bracket: None,
             calibrate: None,
+            progress: None,
             changed: Vec::new(),
         }
     }
@@ -137,6 +140,15 @@ impl Driver {
         self.save_results();
         if self.runner.interrupted() {
             self.abort();
+        }
+        if let Some(p) = &mut self.progress {
+            let trial = &self.results.trials[idx];
+            if super::progress::shared_stream() {
+                // libtest's `ok` ends the line.
+                eprint!("{} → ", p.trial_done(t, trial, false));
+            } else {
+                eprintln!("{}", p.trial_done(t, trial, true));
+            }
         }
         match message {
             None => Ok(()),

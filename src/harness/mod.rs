@@ -8,6 +8,7 @@ mod options;
 mod pool;
 mod bracket;
 mod driver;
+mod progress;
 
 pub use options::*;
 
@@ -198,6 +199,7 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         .filter(|t| !filtered.contains(t))
         .collect();
     driver.bracket = Some(bracket::Bracket::new(&cfg, &matrix, &selected));
+    driver.progress = Some(progress::Progress::new(&cfg, &matrix, &selected));
     driver.calibrate = args.calibrate.zip(selected.last().copied());
     let driver = Arc::new(Mutex::new(driver));
     let trials: Vec<Trial> = selected

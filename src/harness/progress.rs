@@ -1,0 +1,180 @@
+//! What a person sees while the trials run: after each trial, one line on
+//! stderr with the count, the time so far and an estimate of the time left,
+//! and for an eBPF trial its headline overhead with its interval and its
+//! worst budget verdict, e.g.
+//! `[7/48] 1m12s, ETA 4m05s  tool_001::case_1::host::latency::tcp_rr  latency_mean_us +3.1 % [+1.20 %, +5.00 %]  within (worst: latency_p99_increase_pct 18.00 of 50)`.
+//!
+//! The estimate scales what the remaining trials are expected to take (their
+//! least runs times their test duration, plus a second each) by how the
+//! finished trials compared with that expectation, so that precision-driven
+//! repeats and slow hosts are accounted for as the run goes.
+
+use crate::config::Config;
+use crate::matrix::Matrix;
+use crate::readout;
+use crate::results::TrialResult;
+use crate::stats::Verdict;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+pub struct Progress {
+    started: Instant,
+    /// Expected seconds per selected trial, by matrix index.
+    expected: HashMap<usize, f64>,
+    total: usize,
+    done: usize,
+    expected_done: f64,
+}
+
+impl Progress {
+    pub fn new(cfg: &Config, matrix: &Matrix, selected: &[usize]) -> Progress {
+        let expected = selected
+            .iter()
+            .map(|&t| (t, expected_s(cfg, matrix, t)))
+            .collect();
+        Progress {
+            started: Instant::now(),
+            expected,
+            total: selected.len(),
+            done: 0,
+            expected_done: 0.0,
+        }
+    }
+
+    /// Counts trial `t` as done and gives its line (without the trial's name
+    /// when `named` is false: libtest has printed it on the same line).
+    pub fn trial_done(&mut self, t: usize, trial: &TrialResult, named: bool) -> String {
+        self.done += 1;
+        self.expected_done += self.expected.remove(&t).unwrap_or(0.0);
+        let elapsed = self.started.elapsed();
+        let left: f64 = self.expected.values().sum();
+        let scale = if self.expected_done > 0.0 {
+            elapsed.as_secs_f64() / self.expected_done
+        } else {
+            1.0
+        };
+        let eta = if self.expected.is_empty() {
+            String::new()
+        } else {
+            format!(", ETA {}", clock(Duration::from_secs_f64(left * scale)))
+        };
+        let what = trial_line(trial);
+        let what = if named {
+            what
+        } else {
+            what.strip_prefix(&trial.name)
+                .unwrap_or(&what)
+                .trim_start()
+                .to_string()
+        };
+        format!(
+            "[{}/{}] {}{eta}  {what}",
+            self.done,
+            self.total,
+            clock(elapsed)
+        )
+    }
+}
+
+/// What trial `t` is expected to take: its least runs (warm-ups included)
+/// times its test duration, plus a second a run for starting and stopping.
+fn expected_s(cfg: &Config, matrix: &Matrix, t: usize) -> f64 {
+    let trial = &matrix.trials[t];
+    let ty = trial.variant.test_type();
+    let plan = cfg.perf.plan(ty);
+    let runs = f64::from(plan.warmup + plan.min);
+    let d = f64::from(crate::matrix::duration(&cfg.perf, &trial.variant));
+    runs * (d + 0.1) + 1.0
+}
+
+/// `1h02m`, `4m05s`, `12s`.
+pub fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// A trial's name and, for an eBPF trial, its headline overhead and its
+/// worst budget verdict (the one nearest its limit among the worst kind).
+pub fn trial_line(t: &TrialResult) -> String {
+    let mut line = t.name.clone();
+    if let Some(e) = &t.error {
+        return format!("{line}  failed: {}", e.lines().next().unwrap_or(""));
+    }
+    let m = crate::metrics::headline(t.test_type).name;
+    if let Some(rel) = t
+        .analysis
+        .comparison
+        .as_ref()
+        .and_then(|c| c.metrics.get(m))
+        .and_then(|mc| mc.rel_pct.as_ref())
+    {
+        let ci = rel.ci95.map_or(String::new(), |[lo, hi]| {
+            format!(" [{} %, {} %]", readout::signed(lo), readout::signed(hi))
+        });
+        line += &format!("  {m} {} %{ci}", readout::signed(rel.value));
+    }
+    let worst = t.analysis.budgets.iter().max_by(|a, b| {
+        let rank = |v: Verdict| match v {
+            Verdict::Within => 0,
+            Verdict::Inconclusive => 1,
+            Verdict::Exceeded => 2,
+        };
+        let used = |x: &crate::results::BudgetVerdict| {
+            if x.limit != 0.0 {
+                x.measured.value / x.limit
+            } else {
+                x.measured.value
+            }
+        };
+        rank(a.verdict)
+            .cmp(&rank(b.verdict))
+            .then(used(a).total_cmp(&used(b)))
+    });
+    if let Some(w) = worst {
+        line += &format!(
+            "  {} (worst: {} {} of {})",
+            w.verdict.as_str(),
+            w.name,
+            readout::num(w.measured.value),
+            readout::num(w.limit)
+        );
+    }
+    line
+}
+
+/// Whether stdout and stderr are the same file (a terminal, or one log):
+/// then the line goes between libtest's `test NAME ... ` and its `ok`.
+pub fn shared_stream() -> bool {
+    use std::os::fd::AsRawFd;
+    let id = |fd: i32| {
+        // SAFETY: fstat on a descriptor this process holds, into a zeroed stat.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        (unsafe { libc::fstat(fd, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+    };
+    let (o, e) = (
+        id(std::io::stdout().as_raw_fd()),
+        id(std::io::stderr().as_raw_fd()),
+    );
+    o.is_some() && o == e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock;
+    use rstest::rstest;
+    use std::time::Duration;
+
+    #[rstest]
+    #[case(0, "0s")]
+    #[case(59, "59s")]
+    #[case(60, "1m00s")]
+    #[case(245, "4m05s")]
+    #[case(3720, "1h02m")]
+    fn clocks_read_as_people_write_them(#[case] s: u64, #[case] want: &str) {
+        assert_eq!(clock(Duration::from_secs(s)), want);
+    }
+}
