@@ -1,7 +1,10 @@
 //! Sharding a selection between N CI jobs, in nextest's spelling:
 //! `--partition count:K/N` deals the selection's cycles out in turn,
 //! `--partition hash:K/N` puts each cycle where a hash of its id says (a
-//! shard keeps its cycles when others are added or removed).
+//! shard keeps its cycles when others are added or removed), and
+//! `--partition slice:K/N` (nextest 0.9.127) deals them out in turn across
+//! the whole selection: with one harness binary, the same shares as
+//! `count`.
 //!
 //! The unit is the cycle, never the trial, so a case's fixtures (its eBPF
 //! program, monitors, hooks) are never split between jobs. A shard's
@@ -25,10 +28,11 @@ pub struct Partition {
 pub enum Kind {
     Count,
     Hash,
+    Slice,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("--partition takes count:K/N or hash:K/N with 1 <= K <= N (e.g. count:1/3), not {0:?}")]
+#[error("--partition takes count:K/N, slice:K/N or hash:K/N with 1 <= K <= N (e.g. count:1/3), not {0:?}")]
 pub struct PartitionError(pub String);
 
 impl FromStr for Partition {
@@ -40,6 +44,7 @@ impl FromStr for Partition {
         let kind = match kind {
             "count" => Kind::Count,
             "hash" => Kind::Hash,
+            "slice" => Kind::Slice,
             _ => return Err(bad()),
         };
         let (k, n) = share.split_once('/').ok_or_else(bad)?;
@@ -56,6 +61,7 @@ impl fmt::Display for Partition {
         let kind = match self.kind {
             Kind::Count => "count",
             Kind::Hash => "hash",
+            Kind::Slice => "slice",
         };
         write!(f, "{kind}:{}/{}", self.k, self.n)
     }
@@ -82,7 +88,7 @@ impl Partition {
                 let id = cycle_of(t);
                 let bucket = match self.kind {
                     Kind::Hash => hash_bucket(id, self.n),
-                    Kind::Count => {
+                    Kind::Count | Kind::Slice => {
                         let pos = match seen.iter().position(|s| *s == id) {
                             Some(p) => p,
                             None => {
@@ -108,6 +114,7 @@ mod tests {
     #[rstest]
     #[case("count:1/2", Kind::Count, 1, 2)]
     #[case("hash:3/3", Kind::Hash, 3, 3)]
+    #[case("slice:2/4", Kind::Slice, 2, 4)]
     fn parses_nextests_spelling(
         #[case] s: &str,
         #[case] kind: Kind,
@@ -123,13 +130,17 @@ mod tests {
     #[case("count:0/2")]
     #[case("count:3/2")]
     #[case("hash:1/0")]
-    #[case("slice:1/2")]
+    #[case("slice:0/2")]
+    #[case("range:1/2")]
     #[case("count:1")]
     #[case("count:a/2")]
     #[case("1/2")]
     fn refuses_what_is_not_a_share(#[case] s: &str) {
         let e = s.parse::<Partition>().unwrap_err().to_string();
-        assert!(e.contains("count:K/N or hash:K/N") && e.contains(s), "{e}");
+        assert!(
+            e.contains("count:K/N, slice:K/N or hash:K/N") && e.contains(s),
+            "{e}"
+        );
     }
 
     /// A selection (trial indices in order) and each trial's cycle: trials
@@ -179,17 +190,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn count_deals_cycles_in_turn() {
+    /// `count` and `slice` deal cycles in turn (one binary: the same shares).
+    #[rstest]
+    fn count_and_slice_deal_cycles_in_turn(#[values(Kind::Count, Kind::Slice)] kind: Kind) {
         let cycles = ["a", "a", "b", "c", "c", "d"];
-        let p = |k| {
-            Partition {
-                kind: Kind::Count,
-                k,
-                n: 2,
-            }
-            .apply(&[0, 1, 2, 3, 4, 5], |t| cycles[t])
-        };
+        let p = |k| Partition { kind, k, n: 2 }.apply(&[0, 1, 2, 3, 4, 5], |t| cycles[t]);
         assert_eq!(p(1), [0, 1, 3, 4]);
         assert_eq!(p(2), [2, 5]);
     }

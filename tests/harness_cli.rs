@@ -266,7 +266,7 @@ fn a_bad_partition_is_a_clear_error() {
     let o = perf(&["--config-dir", SEED, "--list", "--partition", "count:4/3"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("--partition takes count:K/N or hash:K/N with 1 <= K <= N"),
+        stderr(&o).contains("--partition takes count:K/N, slice:K/N or hash:K/N with 1 <= K <= N"),
         "{}",
         stderr(&o)
     );
@@ -317,4 +317,36 @@ fn help_works_in_a_directory_without_a_config_and_writes_nothing() {
         0,
         "it wrote files"
     );
+}
+
+/// `--list` and `--ignored` leave an earlier run's files as they were
+/// (byte for byte) and write none of their own.
+#[test]
+fn list_and_ignored_leave_earlier_files_alone() {
+    let d = tempfile::tempdir().unwrap();
+    let results = d.path().join("results.json");
+    let junit = d.path().join("junit.xml");
+    std::fs::write(&results, b"{\"earlier\": true}\n").unwrap();
+    for flag in ["--list", "--ignored"] {
+        let o = perf(&[
+            "--config-dir",
+            "config",
+            "--results",
+            results.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+            flag,
+        ]);
+        assert!(o.status.success(), "{flag}: {}", stderr(&o));
+        assert_eq!(
+            std::fs::read(&results).unwrap(),
+            b"{\"earlier\": true}\n",
+            "{flag}"
+        );
+        assert!(!junit.exists(), "{flag} wrote JUnit");
+        assert!(
+            !d.path().join("report.html").exists(),
+            "{flag} wrote a report"
+        );
+    }
 }

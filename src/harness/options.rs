@@ -78,7 +78,7 @@ struct Options {
     #[arg(long, env = NO_REPORT_ENV)]
     no_report: bool,
     /// Use pool N of every environment's hosts (`pools:`); with --partition
-    /// count:K/N or hash:K/N and no --pool, pool K
+    /// count:K/N, slice:K/N or hash:K/N and no --pool, pool K
     #[arg(long, value_name = "N", env = POOL_ENV)]
     pool: Option<String>,
     /// Fail at once when another run holds a host (by default: wait for it,
