@@ -67,12 +67,12 @@ impl Progress {
                 .trim_start()
                 .to_string()
         };
-        format!(
-            "[{}/{}] {}{eta}  {what}",
-            self.done,
-            self.total,
-            clock(elapsed)
-        )
+        let head = format!("[{}/{}] {}{eta}", self.done, self.total, clock(elapsed));
+        if what.is_empty() {
+            head
+        } else {
+            format!("{head}  {what}")
+        }
     }
 }
 
