@@ -266,6 +266,19 @@ fn printf_per_packet_costs_more_latency_than_a_percpu_counter() {
             assert!(l.contains(" (worst: "), "{l}");
         }
     }
+    // At the end, the costliest first: the printf case uses far more of its
+    // budgets than the counter.
+    let table: Vec<&str> = err
+        .lines()
+        .skip_while(|l| !l.starts_with("Costliest trials"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert_eq!(table.len(), 2, "{err}");
+    assert!(
+        table[0].trim_start().starts_with("tool_002::case_3::"),
+        "{err}"
+    );
     let r = results::read(&path).unwrap();
     let overhead = |case: &str| {
         let t = common::trial(&r, &format!("{case}::host::latency::tcp_rr"));

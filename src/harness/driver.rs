@@ -38,6 +38,8 @@ pub struct Driver {
     pub calibrate: Option<(u32, usize)>,
     /// The line on stderr after each trial.
     pub progress: Option<super::progress::Progress>,
+    /// `--show-output` / `--nocapture`: each trial's JUnit lines on stderr.
+    show_output: bool,
     /// Trials whose verdict changed after their line was printed (a later
     /// baseline block judged them again): name, then, now.
     changed: Vec<(String, Status, Status)>,
@@ -88,6 +90,10 @@ impl Driver {
             bracket: None,
             calibrate: None,
             progress: None,
+            show_output: args
+                .libtest
+                .iter()
+                .any(|a| a == "--show-output" || a == "--nocapture"),
             changed: Vec::new(),
         }
     }
@@ -141,13 +147,23 @@ impl Driver {
         if self.runner.interrupted() {
             self.abort();
         }
+        let trial = &self.results.trials[idx];
+        if self.show_output {
+            let mut out = crate::readout::system_out(trial);
+            out.extend(self.lines[idx].iter().cloned());
+            let text = format!("\n---- {} ----\n{}\n", trial.name, out.join("\n"));
+            eprint!("{}", crate::untrusted::visible(&text));
+        }
         if let Some(p) = &mut self.progress {
-            let trial = &self.results.trials[idx];
-            if super::progress::shared_stream() {
+            // What hosts printed (a failure's message) is shown, not obeyed.
+            let shared = super::progress::shared_stream();
+            let line = p.trial_done(t, trial, !shared);
+            let line = crate::untrusted::visible(&line);
+            if shared {
                 // libtest's `ok` ends the line.
-                eprint!("{} → ", p.trial_done(t, trial, false));
+                eprint!("{line} → ");
             } else {
-                eprintln!("{}", p.trial_done(t, trial, true));
+                eprintln!("{line}");
             }
         }
         match message {
@@ -331,6 +347,11 @@ impl Driver {
             .collect();
         self.results.session.finished = Some(crate::naming::log_timestamp(chrono::Utc::now()));
         self.save_results();
+        if self.progress.is_some() {
+            for line in super::progress::costliest(&self.results, 10) {
+                eprintln!("{}", crate::untrusted::visible(&line));
+            }
+        }
         let mut code = ExitCode::from(Exit::Ok);
         match self.write_junit() {
             Ok(()) => eprintln!("JUnit: {}", self.junit.display()),

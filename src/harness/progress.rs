@@ -12,7 +12,7 @@
 use crate::config::Config;
 use crate::matrix::Matrix;
 use crate::readout;
-use crate::results::TrialResult;
+use crate::results::{BudgetVerdict, Results, TrialResult};
 use crate::stats::Verdict;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -117,24 +117,7 @@ pub fn trial_line(t: &TrialResult) -> String {
         });
         line += &format!("  {m} {} %{ci}", readout::signed(rel.value));
     }
-    let worst = t.analysis.budgets.iter().max_by(|a, b| {
-        let rank = |v: Verdict| match v {
-            Verdict::Within => 0,
-            Verdict::Inconclusive => 1,
-            Verdict::Exceeded => 2,
-        };
-        let used = |x: &crate::results::BudgetVerdict| {
-            if x.limit != 0.0 {
-                x.measured.value / x.limit
-            } else {
-                x.measured.value
-            }
-        };
-        rank(a.verdict)
-            .cmp(&rank(b.verdict))
-            .then(used(a).total_cmp(&used(b)))
-    });
-    if let Some(w) = worst {
+    if let Some(w) = worst(t) {
         line += &format!(
             "  {} (worst: {} {} of {})",
             w.verdict.as_str(),
@@ -144,6 +127,61 @@ pub fn trial_line(t: &TrialResult) -> String {
         );
     }
     line
+}
+
+/// How bad a budget verdict is: its kind, then how much of its limit it
+/// uses.
+fn badness(b: &BudgetVerdict) -> (u8, f64) {
+    let kind = match b.verdict {
+        Verdict::Within => 0,
+        Verdict::Inconclusive => 1,
+        Verdict::Exceeded => 2,
+    };
+    let used = if b.limit != 0.0 {
+        b.measured.value / b.limit
+    } else {
+        b.measured.value
+    };
+    (kind, used)
+}
+
+fn worse(a: (u8, f64), b: (u8, f64)) -> std::cmp::Ordering {
+    a.0.cmp(&b.0).then(a.1.total_cmp(&b.1))
+}
+
+/// A trial's worst budget verdict.
+fn worst(t: &TrialResult) -> Option<&BudgetVerdict> {
+    t.analysis
+        .budgets
+        .iter()
+        .max_by(|a, b| worse(badness(a), badness(b)))
+}
+
+/// At the end: the costliest eBPF trials, worst first (by their worst
+/// budget verdict, then how much of its limit it uses), at most `n`.
+pub fn costliest(r: &Results, n: usize) -> Vec<String> {
+    let mut judged: Vec<(&TrialResult, (u8, f64))> = r
+        .trials
+        .iter()
+        .filter(|t| !t.is_baseline())
+        .filter_map(|t| Some((t, badness(worst(t)?))))
+        .collect();
+    judged.sort_by(|a, b| worse(b.1, a.1));
+    let mut out = Vec::new();
+    if !judged.is_empty() {
+        out.push(format!(
+            "Costliest trials ({} of {} judged, worst first):",
+            judged.len().min(n),
+            judged.len()
+        ));
+        out.extend(
+            judged
+                .iter()
+                .take(n)
+                .map(|(t, _)| format!("  {}", trial_line(t))),
+        );
+    }
+    out
 }
 
 /// Whether stdout and stderr are the same file (a terminal, or one log):
