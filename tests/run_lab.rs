@@ -1051,3 +1051,44 @@ fn the_seeds_sar_cmd_with_a_redirect_runs_as_written() {
         assert!(err.trim_end().ends_with(dir), "{err}");
     }
 }
+
+/// `--duration` and `--warmup` need no YAML edit: every run lasts the
+/// duration, and the warm-up runs are measured and set apart.
+#[test]
+fn duration_and_warmup_override_the_spec() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = config(|_| {});
+    let (o, path) = common::perf_in(
+        cfg.path(),
+        &[
+            "--exact",
+            "baseline::vm::latency::tcp_rr",
+            "--duration",
+            "2",
+            "--warmup",
+            "1",
+        ],
+    );
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let r = ebpf_perf::results::read(&path).unwrap();
+    let t = &r.trials[0];
+    assert_eq!(t.warmups.len(), 1);
+    let at = |s: &str| {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.9f")
+            .unwrap()
+            .and_utc()
+            .timestamp_millis()
+    };
+    for run in t.runs.iter().chain(&t.warmups) {
+        let ms = at(&run.end) - at(&run.start);
+        assert!((2000..3000).contains(&ms), "a run of {ms} ms, not 2 s");
+    }
+    let bad = common::perf_in(cfg.path(), &["--list", "--duration", "0"]).0;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        common::stderr(&bad).contains("--duration takes a whole number of seconds"),
+        "{}",
+        common::stderr(&bad)
+    );
+}

@@ -191,6 +191,33 @@ impl Config {
         .flatten()
     }
 
+    /// `--duration S`: every test runs S seconds.
+    pub fn override_duration(&mut self, s: u32) {
+        let p = &mut self.perf;
+        if let Some(t) = &mut p.throughput {
+            if let Some(x) = &mut t.single_stream {
+                x.duration = s;
+            }
+            if let Some(x) = &mut t.multi_stream {
+                x.duration = s;
+            }
+        }
+        if let Some(x) = &mut p.latency {
+            x.duration = s;
+        }
+        if let Some(x) = &mut p.pps {
+            x.duration = s;
+        }
+    }
+
+    /// `--warmup N`: every trial first runs N discarded runs.
+    pub fn override_warmup(&mut self, n: u32) {
+        self.perf.warmup = Some(n);
+        for r in self.all_runs() {
+            r.warmup = None;
+        }
+    }
+
     /// `--repeat N`: every test type runs N measured runs (no precision target).
     pub fn override_repeats(&mut self, n: u32) {
         self.perf.repeats = Some(n);

@@ -74,6 +74,12 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     if let Some(n) = args.repeat {
         cfg.override_repeats(n);
     }
+    if let Some(s) = args.duration {
+        cfg.override_duration(s);
+    }
+    if let Some(n) = args.warmup {
+        cfg.override_warmup(n);
+    }
     cfg.override_precision(args.precision);
     let pool = match pool::choose(args.pool, args.partition.as_ref(), cfg.pool_count()) {
         Ok(c) => c,

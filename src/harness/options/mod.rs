@@ -44,6 +44,12 @@ struct Options {
     /// Measured runs of every trial, overriding `repeats`
     #[arg(long, value_name = "N", env = REPEAT_ENV)]
     repeat: Option<String>,
+    /// Every test's duration in seconds, overriding the spec's `duration`s
+    #[arg(long, value_name = "S")]
+    duration: Option<String>,
+    /// Runs measured and discarded before each trial's, overriding `warmup`
+    #[arg(long, value_name = "N")]
+    warmup: Option<String>,
     /// Add runs until the headline overhead's 95 % interval is within ±PCT
     /// (of the baseline), overriding every `target_ci_pct`
     #[arg(long, value_name = "PCT")]
@@ -114,6 +120,10 @@ pub struct HarnessArgs {
     pub results: PathBuf,
     /// Overrides every `repeats` of the spec.
     pub repeat: Option<u32>,
+    /// Overrides every test's `duration` (seconds).
+    pub duration: Option<u32>,
+    /// Overrides every `warmup`.
+    pub warmup: Option<u32>,
     /// Overrides of the spec's precision settings (`--target-ci` and co).
     pub precision: crate::config::Precision,
     /// `--calibrate N`: baselines only, each measured in N blocks.
@@ -151,6 +161,8 @@ pub enum MissingValue {
     NoTests(String),
     #[error("{0} takes a whole number of seconds, not {1:?}")]
     Seconds(String, String),
+    #[error("--warmup takes a whole number of runs >= 0, not {0:?}")]
+    Warmup(String),
     #[error("{0} takes a number above 0, not {1:?}")]
     Positive(String, String),
     #[error("--calibrate takes a number of blocks >= 2 (an A/A needs two), not {0:?}")]
@@ -298,11 +310,24 @@ pub fn parse_args(
         .pool
         .map(|v| pool_number(&source("pool"), &v))
         .transpose()?;
+    let duration = o
+        .duration
+        .map(|v| {
+            repeat_count("--duration", &v)
+                .map_err(|_| MissingValue::Seconds("--duration".into(), v))
+        })
+        .transpose()?;
+    let warmup = o
+        .warmup
+        .map(|v| v.parse::<u32>().map_err(|_| MissingValue::Warmup(v)))
+        .transpose()?;
     Ok(HarnessArgs {
         config_dir: o.config_dir,
         junit: o.junit,
         results: o.results,
         repeat,
+        duration,
+        warmup,
         precision,
         calibrate: o
             .calibrate
@@ -358,135 +383,4 @@ fn repeat_count(source: &str, v: &str) -> Result<u32, MissingValue> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(a: &[&str]) -> HarnessArgs {
-        let argv = std::iter::once("perf")
-            .chain(a.iter().copied())
-            .map(String::from);
-        parse_args(argv, |_| None).unwrap()
-    }
-
-    #[test]
-    fn splits_terms_ours_and_libtests() {
-        let a = parse(&[
-            "case_5",
-            "--config-dir",
-            "cfg",
-            "--test-threads",
-            "4",
-            "host",
-            "--skip=udp",
-            "-q",
-            "--format",
-            "terse",
-            "throughput",
-            "--junit=j.xml",
-            "--list",
-            "--exact",
-        ]);
-        assert_eq!(a.config_dir, PathBuf::from("cfg"));
-        assert_eq!(a.junit, PathBuf::from("j.xml"));
-        assert_eq!(a.filter.terms, ["case_5", "host", "throughput"]);
-        assert_eq!(a.filter.skip, ["udp"]);
-        assert!(a.filter.exact);
-        assert_eq!(
-            a.libtest,
-            [
-                "perf",
-                "--test-threads",
-                "4",
-                "-q",
-                "--format",
-                "terse",
-                "--list"
-            ]
-        );
-    }
-
-    #[test]
-    fn env_is_default_and_options_win() {
-        let env = |k: &str| match k {
-            CONFIG_ENV => Some("from-env".to_string()),
-            JUNIT_ENV => Some("env.xml".to_string()),
-            _ => None,
-        };
-        let argv = ["perf", "--junit", "cli.xml"].map(String::from);
-        let a = parse_args(argv, env).unwrap();
-        assert_eq!(a.config_dir, PathBuf::from("from-env"));
-        assert_eq!(a.junit, PathBuf::from("cli.xml"));
-        let d = parse(&[]);
-        assert_eq!(d.config_dir, PathBuf::from(DEFAULT_CONFIG_DIR));
-        assert_eq!(d.junit, PathBuf::from(DEFAULT_JUNIT));
-    }
-
-    #[test]
-    fn reconnect_wait_from_option_env_or_default() {
-        use std::time::Duration;
-        let env = |k: &str| (k == RECONNECT_WAIT_ENV).then(|| "7".to_string());
-        let from_env = parse_args(["perf"].map(String::from), env).unwrap();
-        assert_eq!(from_env.reconnect_wait, Duration::from_secs(7));
-        let argv = ["perf", "--reconnect-wait=3"].map(String::from);
-        assert_eq!(
-            parse_args(argv, env).unwrap().reconnect_wait,
-            Duration::from_secs(3)
-        );
-        assert_eq!(
-            parse(&[]).reconnect_wait,
-            Duration::from_secs(DEFAULT_RECONNECT_WAIT_S)
-        );
-        let bad = ["perf", "--reconnect-wait", "soon"].map(String::from);
-        assert_eq!(
-            parse_args(bad, |_| None).unwrap_err().to_string(),
-            "--reconnect-wait takes a whole number of seconds, not \"soon\""
-        );
-    }
-
-    #[test]
-    fn missing_value_is_an_error() {
-        let argv = ["perf", "--config-dir"].map(String::from);
-        assert_eq!(
-            parse_args(argv, |_| None).unwrap_err().to_string(),
-            "option --config-dir needs a value"
-        );
-    }
-
-    #[test]
-    fn a_bad_value_from_the_environment_names_the_variable() {
-        let env = |k: &str| (k == REPEAT_ENV).then(|| "0".to_string());
-        assert_eq!(
-            parse_args(["perf"].map(String::from), env)
-                .unwrap_err()
-                .to_string(),
-            "EBPF_PERF_REPEAT takes a whole number of runs >= 1, not \"0\""
-        );
-        let env = |k: &str| (k == NO_REPORT_ENV).then(|| "1".to_string());
-        assert!(
-            parse_args(["perf"].map(String::from), env)
-                .unwrap()
-                .no_report
-        );
-        let env = |k: &str| (k == NO_REPORT_ENV).then(|| "0".to_string());
-        assert!(
-            !parse_args(["perf"].map(String::from), env)
-                .unwrap()
-                .no_report
-        );
-    }
-
-    #[test]
-    fn the_help_is_generated_from_every_option() {
-        let h = help();
-        for def in Options::command().get_arguments() {
-            if let Some(long) = def.get_long() {
-                assert!(h.contains(&format!("--{long}")), "--{long} missing:\n{h}");
-            }
-            if let Some(var) = def.get_env() {
-                assert!(h.contains(&*var.to_string_lossy()), "{var:?} missing");
-            }
-        }
-        // libtest's own options follow.
-        assert!(h.contains("--list") && h.contains("--nocapture"), "{h}");
-    }
-}
+mod tests;
