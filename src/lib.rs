@@ -41,6 +41,7 @@ pub mod calibration;
 pub mod junit;
 pub mod report;
 pub mod merge;
+pub mod export;
 
 // Front doors: the test harness and the subcommands' own modules.
 pub mod harness;

@@ -5,7 +5,6 @@ use clap::{Parser, Subcommand};
 use ebpf_perf::exit::Exit;
 use ebpf_perf::host::{fetch, lab, remote};
 use ebpf_perf::{config, discover, harness, hosts, matrix, merge, report, results, workflow};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -134,6 +133,16 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         first_id: u32,
     },
+    /// One row per run and metric of a results file, as CSV or NDJSON (columns: docs/results.md).
+    Export {
+        #[arg(long, env = results::ENV, default_value = results::DEFAULT_PATH)]
+        results: PathBuf,
+        #[arg(long, value_enum)]
+        format: ebpf_perf::export::Format,
+        /// Output file; stdout when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Merges the results of sharded runs (`--partition`) into one results
     /// file, one JUnit file and one report; names every shard it could not use.
     Merge {
@@ -185,7 +194,7 @@ fn main() -> ExitCode {
             config,
             output,
             pretty,
-        } => write_workflow(&config.config_dir, output, pretty),
+        } => workflow::command(&config.config_dir, output.as_deref(), pretty).map_err(Into::into),
         Command::Lab { action, config } => lab_cmd(action, &config.config_dir),
         Command::Hosts {
             action: HostsAction::Check,
@@ -216,6 +225,11 @@ fn main() -> ExitCode {
             calibration,
         } => report_cmd(&results, out, compare_to, compare, calibration),
         Command::Merge { out_dir, shards } => return merge_cmd(&out_dir, &shards),
+        Command::Export {
+            results,
+            format,
+            out,
+        } => ebpf_perf::export::command(&results, format, out.as_deref()).map_err(Into::into),
         Command::Discover {
             dirs,
             hosts_dir,
@@ -456,31 +470,5 @@ fn validate(dir: &std::path::Path, calibration: Option<&std::path::Path>) -> Cli
         m.cycles.len(),
         m.trials.len()
     );
-    Ok(())
-}
-
-fn write_workflow(dir: &std::path::Path, output: Option<PathBuf>, pretty: bool) -> CliResult {
-    let cfg = config::load(dir)?;
-    let m = matrix::build(&cfg);
-    let wf = workflow::generate(&cfg, &m);
-    let mut json = if pretty {
-        serde_json::to_vec_pretty(&wf)?
-    } else {
-        serde_json::to_vec(&wf)?
-    };
-    json.push(b'\n');
-    match output {
-        Some(path) => {
-            std::fs::write(&path, json)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            eprintln!(
-                "wrote {} ({} cycles, {} trials)",
-                path.display(),
-                m.cycles.len(),
-                m.trials.len()
-            );
-        }
-        None => std::io::stdout().write_all(&json)?,
-    }
     Ok(())
 }

@@ -41,6 +41,23 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// The unit as exports write it beside raw values: `bit/s`, `us`, `%`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Unit::BitsPerSecond => "bit/s",
+            Unit::Microseconds => "us",
+            Unit::Milliseconds => "ms",
+            Unit::Percent => "%",
+            Unit::PacketsPerSecond => "pkt/s",
+            Unit::TransactionsPerSecond => "trans/s",
+            Unit::Megabytes => "MB",
+            Unit::BytesPerSecond => "B/s",
+            Unit::Nanoseconds => "ns",
+            Unit::EventsPerSecond => "events/s",
+            Unit::Count => "",
+        }
+    }
+
     /// A value with its unit, for people: `1.234 Gbit/s`, `41.20 µs`.
     pub fn format(self, v: f64) -> String {
         match self {

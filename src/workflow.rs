@@ -176,3 +176,38 @@ pub fn generate<'a>(cfg: &'a Config, m: &'a Matrix) -> Workflow<'a> {
         },
     }
 }
+
+/// `ebpf-perf workflow`: the generated workflow of the configuration in
+/// `dir` as JSON, into `output` or stdout.
+pub fn command(
+    dir: &std::path::Path,
+    output: Option<&std::path::Path>,
+    pretty: bool,
+) -> Result<(), String> {
+    let cfg = crate::config::load(dir).map_err(|e| e.to_string())?;
+    let m = crate::matrix::build(&cfg);
+    let wf = generate(&cfg, &m);
+    let mut json = if pretty {
+        serde_json::to_vec_pretty(&wf)
+    } else {
+        serde_json::to_vec(&wf)
+    }
+    .map_err(|e| e.to_string())?;
+    json.push(b'\n');
+    match output {
+        Some(path) => {
+            std::fs::write(path, json)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            eprintln!(
+                "wrote {} ({} cycles, {} trials)",
+                path.display(),
+                m.cycles.len(),
+                m.trials.len()
+            );
+        }
+        None => {
+            std::io::Write::write_all(&mut std::io::stdout(), &json).map_err(|e| e.to_string())?
+        }
+    }
+    Ok(())
+}
