@@ -193,6 +193,7 @@ fn only_the_shell_module_and_template_writers_quote() {
         vec!["shell"],
         vec!["shell", "process"],
         vec!["shell", "steps"],
+        vec!["shell", "monitor"],
         vec!["template"],
         vec!["discover"],
         vec!["config", "validate", "program_tool"],
