@@ -300,98 +300,91 @@ pub fn host_clocks(
     read.into_iter().collect()
 }
 
-/// Copies each host's window (from its clock in `from` to its clock now,
-/// plus the sample before it) of every case-long file into the trial's
-/// directories, and summarizes it.
-pub fn collect(
+/// The script that copies `host`'s window (from its clock in `from` to its
+/// clock now, plus the sample before it) of every case-long file into the
+/// trial's directory `trial_dir` there and prints it for [`costs_of`];
+/// `None` when no agent runs there or its window has no start.
+pub(super) fn slice_script(
     r: &Runner,
-    trace: &mut Trace,
-    dirs: &[(String, String)],
+    host: &str,
+    trial_dir: &str,
     trial_ts: &str,
     from: &BTreeMap<String, String>,
-) -> Result<Costs, StepError> {
-    let agents = r.fixtures.monitors.clone();
-    let results = super::trace::per_host(
-        r,
-        trace,
-        &agents.iter().map(|a| a.host.as_str()).collect::<Vec<_>>(),
-        |r, host, t| {
-            let Some(a) = agents.iter().find(|a| a.host == host) else {
-                return Ok(None);
-            };
-            let trial_dir = dirs
-                .iter()
-                .find(|(h, _)| h == host)
-                .map(|(_, d)| d.clone())
-                .unwrap_or_default();
-            let Some(start) = from.get(host) else {
-                return Ok(None);
-            };
-            let mut files: Vec<(&str, String, Option<String>)> = HOST_FILES
-                .iter()
-                .map(|n| {
-                    (
-                        *n,
-                        format!("{}/{n}_{}.log", a.host_dir, a.ts),
-                        Some(format!("{trial_dir}/monitoring/{n}_{trial_ts}.log")),
-                    )
-                })
-                .collect();
-            if let Some(td) = &a.tool_dir {
-                files.extend(TOOL_FILES.iter().map(|n| {
-                    (
-                        *n,
-                        format!("{td}/{n}_{}.log", a.ts),
-                        Some(format!("{trial_dir}/ebpf_monitoring/{n}_{trial_ts}.log")),
-                    )
-                }));
-                files.push((
-                    "first_memory",
-                    format!("{td}/tool_memory_{}.log", a.ts),
-                    None,
-                ));
-            }
-            let slices: Vec<monitor::Slice<'_>> = files
-                .iter()
-                .map(|(name, src, dst)| monitor::Slice {
-                    name,
-                    src,
-                    dst: dst.as_deref(),
-                })
-                .collect();
-            let script = monitor::slices(
-                SLICE_MARK,
-                start,
-                HOST_NOW,
-                &super::space::guard(&trial_dir),
-                trial_ts,
-                &slices,
-            );
-            let out = t.check(&r.remote, host, "collect monitoring", &script, SHORT)?;
-            let mut parts: BTreeMap<String, String> = BTreeMap::new();
-            for chunk in out.stdout.split(&format!("{SLICE_MARK} ")).skip(1) {
-                let (name, body) = chunk.split_once('\n').unwrap_or((chunk, ""));
-                parts.insert(name.trim().to_string(), body.to_string());
-            }
-            Ok(Some((a.tool_dir.is_some(), parts)))
-        },
-    );
+) -> Option<String> {
+    let a = r.fixtures.monitors.iter().find(|a| a.host == host)?;
+    let start = from.get(host)?;
+    let mut files: Vec<(&str, String, Option<String>)> = HOST_FILES
+        .iter()
+        .map(|n| {
+            (
+                *n,
+                format!("{}/{n}_{}.log", a.host_dir, a.ts),
+                Some(format!("{trial_dir}/monitoring/{n}_{trial_ts}.log")),
+            )
+        })
+        .collect();
+    if let Some(td) = &a.tool_dir {
+        files.extend(TOOL_FILES.iter().map(|n| {
+            (
+                *n,
+                format!("{td}/{n}_{}.log", a.ts),
+                Some(format!("{trial_dir}/ebpf_monitoring/{n}_{trial_ts}.log")),
+            )
+        }));
+        files.push((
+            "first_memory",
+            format!("{td}/tool_memory_{}.log", a.ts),
+            None,
+        ));
+    }
+    let slices: Vec<monitor::Slice<'_>> = files
+        .iter()
+        .map(|(name, src, dst)| monitor::Slice {
+            name,
+            src,
+            dst: dst.as_deref(),
+        })
+        .collect();
+    Some(monitor::slices(
+        SLICE_MARK,
+        start,
+        HOST_NOW,
+        &super::space::guard(trial_dir),
+        trial_ts,
+        &slices,
+    ))
+}
+
+/// What the tool and the hosts spent, from each monitored host's output of
+/// its [`slice_script`] (`sliced`: host and stdout).
+pub(super) fn costs_of(
+    r: &Runner,
+    sliced: &[(String, String)],
+    from: &BTreeMap<String, String>,
+) -> Costs {
     let mut costs = Costs::default();
-    for (a, res) in agents.iter().zip(results) {
-        let Some((has_tool, p)) = res? else { continue };
-        let from = from.get(&a.host).map(String::as_str).unwrap_or("");
-        let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
+    for (host, stdout) in sliced {
+        let Some(a) = r.fixtures.monitors.iter().find(|a| a.host == *host) else {
+            continue;
+        };
+        let mut p: BTreeMap<&str, &str> = BTreeMap::new();
+        for chunk in stdout.split(&format!("{SLICE_MARK} ")).skip(1) {
+            let (name, body) = chunk.split_once('\n').unwrap_or((chunk, ""));
+            p.insert(name.trim(), body);
+        }
+        let from = from.get(host).map(String::as_str).unwrap_or("");
+        let get = |k: &str| p.get(k).copied().unwrap_or("");
         costs.hosts.insert(
-            a.host.clone(),
+            host.clone(),
             costs::host_cost(from, get("cpu_mem"), get("network_stats")),
         );
-        if has_tool {
+        if a.tool_dir.is_some() {
             let first_rss = get("first_memory")
                 .split_whitespace()
                 .find_map(|kv| kv.strip_prefix("rss_kb="))
                 .and_then(|v| v.parse().ok());
             costs.series.insert(
-                a.host.clone(),
+                host.clone(),
                 costs::tool_series(
                     from,
                     get("tool_cpu_usage"),
@@ -401,7 +394,7 @@ pub fn collect(
                 ),
             );
             costs.tool.insert(
-                a.host.clone(),
+                host.clone(),
                 costs::tool_cost(
                     from,
                     get("tool_cpu_usage"),
@@ -413,5 +406,5 @@ pub fn collect(
             );
         }
     }
-    Ok(costs)
+    costs
 }

@@ -8,12 +8,17 @@ use super::perf_test::{self, Ctx};
 use super::trace::Trace;
 use super::Runner;
 use crate::domain::Variant;
+use crate::host::remote::SHORT;
 use crate::naming;
 use crate::perf::Metrics;
 use crate::results;
 use crate::shell::process::ProcessRecord;
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+const STOP_STEP: &str = "stop servers, clients and sar";
+const COLLECT_STEP: &str = "collect monitoring";
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// One run of the performance test in `{trial}/{name}` on both hosts.
 pub(super) struct RunOut {
@@ -49,50 +54,86 @@ pub(super) fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) ->
     if let Ok(c) = &mut clocks {
         c.extend(run_clocks);
     }
-    let stops = super::trace::per_host(r, trace, &[&ctx.client, &ctx.server], |r, host, t| {
+    // One round trip per host: stop what the run started there and, side by
+    // side, cut its monitoring window (which ends as the test has ended).
+    let dirs = [
+        (ctx.server.as_str(), ctx.server_dir.as_str()),
+        (ctx.client.as_str(), ctx.client_dir.as_str()),
+    ];
+    let monitored = !r.fixtures.monitors.is_empty();
+    let from = clocks.as_ref().ok();
+    let mut hosts = vec![ctx.client.as_str(), ctx.server.as_str()];
+    hosts.extend(others.iter().copied());
+    let ends = super::trace::per_host(r, trace, &hosts, |r, host, t| {
         let recs: Vec<ProcessRecord> = started
             .iter()
             .rev()
             .filter(|(h, _, _)| h == host)
             .map(|(_, _, p)| p.clone())
             .collect();
-        if recs.is_empty() {
-            return Ok(());
+        let slice = dirs
+            .iter()
+            .find(|(h, _)| *h == host)
+            .zip(from)
+            .and_then(|((_, dir), from)| {
+                super::monitoring::slice_script(r, host, dir, &ctx.ts, from)
+            });
+        let sliced = match (recs.is_empty(), &slice) {
+            (true, None) => return (Ok(()), None),
+            (false, None) => {
+                let s = t.stop_many(&r.remote, host, STOP_STEP, &recs, STOP_GRACE);
+                return (s.map(drop), None);
+            }
+            (true, Some(script)) => t.check(&r.remote, host, COLLECT_STEP, script, SHORT),
+            (false, Some(script)) => t
+                .stop_many_with(
+                    &r.remote,
+                    host,
+                    (STOP_STEP, COLLECT_STEP),
+                    &recs,
+                    STOP_GRACE,
+                    script,
+                )
+                .and_then(|(_, out)| {
+                    out.checked(host, script)
+                        .map_err(|e| StepError::remote(COLLECT_STEP, &e))
+                }),
+        };
+        match (sliced, slice) {
+            (Ok(out), _) => (Ok(()), Some(Ok((host.to_string(), out.stdout)))),
+            // A failed stop fails the run, and the window is still cut.
+            (Err(e), Some(script)) if e.step == STOP_STEP => {
+                let out = t.check(&r.remote, host, COLLECT_STEP, &script, SHORT);
+                (Err(e), Some(out.map(|o| (host.to_string(), o.stdout))))
+            }
+            (Err(e), _) if e.step == STOP_STEP => (Err(e), None),
+            (Err(e), _) => (Ok(()), Some(Err(e))),
         }
-        t.stop_many(
-            &r.remote,
-            host,
-            "stop servers, clients and sar",
-            &recs,
-            Duration::from_secs(3),
-        )
-        .map(drop)
     });
     let end = chrono::Utc::now();
     let mut error = body.as_ref().err().cloned();
-    if let Some(e) = stops.into_iter().find_map(Result::err) {
-        error.get_or_insert(e);
+    let mut sliced = Vec::new();
+    let mut slice_error = None;
+    for (stop, slice) in ends {
+        if let Err(e) = stop {
+            error.get_or_insert(e);
+        }
+        match slice {
+            Some(Ok(s)) => sliced.push(s),
+            Some(Err(e)) => {
+                slice_error.get_or_insert(e);
+            }
+            None => {}
+        }
     }
     let (from, to) = (naming::log_timestamp(start), naming::log_timestamp(end));
-    let costs = match clocks {
-        _ if r.fixtures.monitors.is_empty() => None,
-        Err(e) => {
+    let costs = match (clocks, slice_error) {
+        _ if !monitored => None,
+        (Err(e), _) | (Ok(_), Some(e)) => {
             error.get_or_insert(e);
             None
         }
-        Ok(clocks) => {
-            let dirs = [
-                (ctx.server.clone(), ctx.server_dir.clone()),
-                (ctx.client.clone(), ctx.client_dir.clone()),
-            ];
-            match super::monitoring::collect(r, trace, &dirs, &ctx.ts, &clocks) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    error.get_or_insert(e);
-                    None
-                }
-            }
-        }
+        (Ok(clocks), None) => Some(super::monitoring::costs_of(r, &sliced, &clocks)),
     };
     let metrics = body.ok();
     let mut flat = metrics.as_ref().map(crate::perf::flat).unwrap_or_default();

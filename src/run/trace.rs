@@ -184,6 +184,29 @@ impl Trace {
         }
         s.map_err(|e| StepError::remote(step, &e).on(host))
     }
+
+    /// Stops several recorded processes of one host with `then` run
+    /// alongside, in one round trip (see [`Remote::stop_many_with`]); `then`
+    /// is recorded as `steps.1`.
+    pub fn stop_many_with(
+        &mut self,
+        r: &Remote,
+        host: &str,
+        steps: (&str, &str),
+        ps: &[ProcessRecord],
+        grace: Duration,
+        then: &str,
+    ) -> Result<(Vec<Stopped>, CmdOutput), StepError> {
+        let start = Instant::now();
+        let res = r.stop_many_with(host, ps, grace, then, SHORT);
+        for p in ps {
+            let what = format!("stop PID {} (TERM, KILL after {grace:?})", p.pid);
+            self.record(host, steps.0, &what, start, None);
+        }
+        let code = res.as_ref().ok().map(|(_, o)| o.exit_code);
+        self.record(host, steps.1, then, start, code);
+        res.map_err(|e| StepError::remote(steps.0, &e).on(host))
+    }
 }
 
 /// Runs `f` once per distinct host, concurrently (each host has its own

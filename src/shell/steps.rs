@@ -88,7 +88,7 @@ pub fn make_unique_dir(base: &str, subdirs: &[&str], guard: &str) -> String {
 pub fn space_guard(dir: &str, min_kb: u64) -> String {
     let d = quote(dir);
     format!(
-        "f=$(df -Pk -- {d} 2>/dev/null | awk 'NR==2 {{print $4}}')\n\
+        "f=$(stat -f -c '%a %S' -- {d} 2>/dev/null) && f=$(( ${{f% *}} * ${{f#* }} / 1024 )) || f=\n\
          if [ -n \"$f\" ] && [ \"$f\" -lt {min_kb} ]; then \
          echo \"ebpf-perf: \"{d}\": No space left on device ($f kB free, a trial needs {min_kb} kB)\" >&2; exit 3; fi\n",
     )
@@ -274,11 +274,11 @@ pub fn lease_release(lease: &str, mine: &str) -> String {
 /// sockets in TIME_WAIT.)
 pub fn ready_prelude(timeout_s: u32) -> String {
     format!(
-        "{ALIVE_FN}\n{CLOCK_FN}\nend=$(( $(cs) + {timeout_s}00 ))\n\
+        "{ALIVE_FN}\n{CLOCK_FN}\ncs; end=$((_c + {timeout_s}00))\n\
          ready() {{ read -r _p _st _b <\"$2\" || {{ echo \"no pid file $2\" >&2; exit 2; }}\n\
-         until ss -Hltn \"sport = :$1\" | grep -q .; do\n\
+         until [ -n \"$(ss -Hltn \"sport = :$1\")\" ]; do\n\
          alive \"$_p\" \"$_st\" || {{ echo \"the server for port $1 exited right after starting:\" >&2; tail -c 1000 \"$3\" >&2; exit 2; }}\n\
-         [ \"$(cs)\" -ge \"$end\" ] && {{ echo \"port $1 is not listening after {timeout_s} s\" >&2; exit 1; }}; sleep 0.005; done\n\
+         cs; [ $_c -ge $end ] && {{ echo \"port $1 is not listening after {timeout_s} s\" >&2; exit 1; }}; sleep 0.005; done\n\
          alive \"$_p\" \"$_st\" || {{ echo \"the server for port $1 exited after it listened:\" >&2; tail -c 1000 \"$3\" >&2; exit 2; }}; }}\n",
     )
 }
@@ -319,7 +319,10 @@ pub fn collect_streams(dir: &str, n: usize, ext: &str, mark: &str, guard: &str) 
         );
     }
     for k in 1..=n {
-        s += &format!("printf '\\n{mark} {k} rc %s@@\\n' \"$(cat stream_{k}.rc 2>/dev/null)\"; cat stream_{k}.{ext}; cat stream_{k}.err >&2\n");
+        s += &format!(
+            "r=; {{ read -r r <stream_{k}.rc; }} 2>/dev/null; printf '\\n{mark} {k} rc %s@@\\n' \"$r\"; \
+             cat stream_{k}.{ext}; [ ! -s stream_{k}.err ] || cat stream_{k}.err >&2\n"
+        );
     }
     s
 }

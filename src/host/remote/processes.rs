@@ -128,7 +128,29 @@ impl Remote {
         ps: &[ProcessRecord],
         grace: Duration,
     ) -> Result<Vec<Stopped>, RemoteError> {
-        let out = match self.check(name, &process::stop_batch(ps, grace), grace + SHORT) {
+        let (stopped, out) = self.stop_many_with(name, ps, grace, ":", SHORT)?;
+        out.checked(name, ":")?;
+        Ok(stopped)
+    }
+
+    /// Like [`Remote::stop_many`], with `then` run alongside the stops in
+    /// the same round trip (see [`process::stop_batch_with`]); a failed stop
+    /// is the error. The output is `then`'s, with its status.
+    pub fn stop_many_with(
+        &self,
+        name: &str,
+        ps: &[ProcessRecord],
+        grace: Duration,
+        then: &str,
+        timeout: Duration,
+    ) -> Result<(Vec<Stopped>, CmdOutput), RemoteError> {
+        let command = process::stop_batch_with(ps, grace, then);
+        let out = match self
+            .exec(name, &command, grace + SHORT + timeout)
+            .and_then(|o| match process::split_with(&o.stdout) {
+                Some(_) => Ok(o),
+                None => o.checked(name, &command),
+            }) {
             Ok(o) => o,
             Err(e) => {
                 if e.is_unreachable() {
@@ -144,8 +166,14 @@ impl Remote {
                 return Err(e);
             }
         };
-        let outputs = process::split_stops(&out.stdout, ps.len());
-        let said = tail(&out.stdout, 200);
+        let Some((stops, then_stdout)) = process::split_with(&out.stdout) else {
+            return Err(RemoteError::Protocol {
+                host: name.to_string(),
+                what: format!("stopping printed no end mark: {}", tail(&out.stdout, 200)),
+            });
+        };
+        let outputs = process::split_stops(stops, ps.len());
+        let said = tail(stops, 200);
         let parse = |(i, p): (usize, &ProcessRecord)| {
             let what = || format!("stopping PID {}: unexpected output {said:?}", p.pid);
             parsed(
@@ -155,7 +183,12 @@ impl Remote {
                 what,
             )
         };
-        ps.iter().enumerate().map(parse).collect()
+        let stopped = ps.iter().enumerate().map(parse).collect::<Result<_, _>>()?;
+        let then_out = CmdOutput {
+            stdout: then_stdout.to_string(),
+            ..out
+        };
+        Ok((stopped, then_out))
     }
 
     /// Waits until a process of `p`'s group holds an fd linking to `fd_link`.

@@ -80,10 +80,10 @@ pub const ALIVE_FN: &str = concat!(
     "alive() { stat_of $1 && [ \"$_s\" != Z ] && [ \"$_t\" = \"$2\" ]; }"
 );
 
-/// Shell function `cs`: centiseconds since boot (from /proc/uptime), for
-/// loops that must end after a wall-clock time however slowly each round
-/// runs on a busy host.
-pub const CLOCK_FN: &str = "cs() { read -r _u _r </proc/uptime; echo \"${_u%.*}${_u#*.}\"; }";
+/// Shell function `cs`: sets `_c` to the centiseconds since boot (from
+/// /proc/uptime), for loops that must end after a wall-clock time however
+/// slowly each round runs on a busy host. A builtin read, no subshell.
+pub const CLOCK_FN: &str = "cs() { read -r _u _r </proc/uptime; _c=\"${_u%.*}${_u#*.}\"; }";
 
 /// Reads the host's boot id into `b` (empty where the kernel has none).
 const BOOT_READ: &str = "b=; { read -r b </proc/sys/kernel/random/boot_id; } 2>/dev/null || true";
@@ -149,20 +149,21 @@ pub fn parse_started(stdout: &str, pid_file: &str) -> Option<ProcessRecord> {
     })
 }
 
-/// Shell function `descendants PID`: the PIDs under PID (children,
+/// Shell function `descendants PID [all]`: the PIDs under PID (children,
 /// grandchildren, ...) that are not in its process group: those that left it
-/// with setsid, as a daemon's per-connection children do (sshd). Read while
+/// with setsid, as a daemon's per-connection children do (sshd); with `all`,
+/// those in the group too. Read while
 /// PID runs; once it exits they are reparented and can no longer be told
 /// apart from other processes. Walks /proc/PID/task/TID/children with
 /// builtins; where the kernel has no such files, one `ps` of all processes.
 /// Uses `stat_of` (see [`ALIVE_FN`]).
-const DESCENDANTS_FN: &str = "descendants() { if [ ! -e /proc/$1/task/$1/children ]; then \
-     ps -e -o pid=,ppid=,pgid= | awk -v r=\"$1\" \
+const DESCENDANTS_FN: &str = "descendants() { _a=$2; if [ ! -e /proc/$1/task/$1/children ]; then \
+     ps -e -o pid=,ppid=,pgid= | awk -v r=\"$1\" -v all=\"$_a\" \
      '{ par[$1] = $2; grp[$1] = $3 } END { for (q in par) { a = par[q]; n = 0; \
-     while (a > 1 && a != r && n < 256) { a = par[a]; n++ } if (a == r && grp[q] != r) print q } }'; return; fi; \
+     while (a > 1 && a != r && n < 256) { a = par[a]; n++ } if (a == r && (all != \"\" || grp[q] != r)) print q } }'; return; fi; \
      _r=$1; _q=$1; _n=0; while [ -n \"$_q\" ] && [ $_n -lt 4096 ]; do set -- $_q; _h=$1; shift; _q=\"$*\"; \
      for _f in /proc/$_h/task/*/children; do _c=; { read -r _c <\"$_f\"; } 2>/dev/null; \
-     for _k in $_c; do _n=$((_n+1)); _q=\"$_q $_k\"; stat_of $_k && [ \"$_g\" != \"$_r\" ] && echo $_k; done; done; done; }";
+     for _k in $_c; do _n=$((_n+1)); _q=\"$_q $_k\"; stat_of $_k && { [ -n \"$_a\" ] || [ \"$_g\" != \"$_r\" ]; } && echo $_k; done; done; done; }";
 
 /// Script that stops a recorded process (see the module doc). The whole
 /// process group must be gone before it counts as stopped, and so must every
@@ -176,26 +177,27 @@ pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
          {ALIVE_FN}\n\
          {CLOCK_FN}\n\
          group() {{ ps -e -o pgid=,pid=,stat= | awk -v g=\"$p\" '$1 == g && $3 !~ /^Z/ {{ print $2 }}'; }}\n\
-         marked() {{ kill -0 -$p 2>/dev/null || return 0; for q in $(group); do tr '\\0' '\\n' </proc/$q/environ 2>/dev/null | grep -qxF -- \"{MARK_VAR}=$st\" && echo $q; done; }}\n\
+         marked() {{ kill -0 -$p 2>/dev/null || return 0; for q in $(group); do grep -qzxF -- \"{MARK_VAR}=$st\" /proc/$q/environ 2>/dev/null && echo $q; done; }}\n\
          {DESCENDANTS_FN}\n\
          stray() {{ for k in $kids; do alive ${{k%%:*}} ${{k#*:}} && echo ${{k%%:*}}; done; }}\n\
-         running() {{ alive $p $t || {{ kill -0 -$p 2>/dev/null && [ -n \"$(group)\" ]; }} || {{ [ -n \"$kids\" ] && [ -n \"$(stray)\" ]; }}; }}\n\
+         known() {{ alive $p $t && return; for k in $ins $kids; do alive ${{k%%:*}} ${{k#*:}} && return; done; return 1; }}\n\
+         running() {{ known || {{ kill -0 -$p 2>/dev/null && [ -n \"$(group)\" ]; }}; }}\n\
          report() {{ if [ -f \"$st\" ]; then read -r s <\"$st\" || true; echo \"status $s\"; fi; }}\n\
          if stat_of $p && [ \"$_t\" != \"$t\" ]; then echo \"notours start time $_t, recorded $t\"; exit 0; fi\n\
-         ours() {{ tr '\\0' '\\n' </proc/$p/cmdline 2>/dev/null | grep -qxF -- \"$st\"; }}\n\
+         ours() {{ grep -qzxF -- \"$st\" /proc/$p/cmdline 2>/dev/null; }}\n\
          i=0; o=1; while alive $p $t && ! ours && o=0 && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); o=1; done\n\
          gone() {{ if [ -n \"$(marked)\" ]; then kill -KILL -$p 2>/dev/null; echo killed; exit 0; fi; echo exited; report; exit 0; }}\n\
          alive $p $t || gone\n\
          if [ $o = 0 ]; then c=$(tr '\\0' ' ' </proc/$p/cmdline 2>/dev/null | cut -c1-200)\n\
            [ -n \"$c\" ] || {{ i=0; while alive $p $t && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done; alive $p $t || gone; }}\n\
            echo \"notours $c\"; exit 0; fi\n\
-         kids=\"\"; for q in $(descendants $p); do stat_of $q && kids=\"$kids $q:$_t\"; done\n\
+         kids=\"\"; ins=\"\"; for q in $(descendants $p all); do stat_of $q || continue; if [ \"$_g\" = $p ]; then ins=\"$ins $q:$_t\"; else kids=\"$kids $q:$_t\"; fi; done\n\
          kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null || true\n\
          for q in $(stray); do kill -TERM $q 2>/dev/null || true; done\n\
-         end=$(( $(cs) + g )); while running && [ \"$(cs)\" -lt $end ]; do sleep 0.005; done\n\
+         cs; end=$((_c + g)); while running && cs && [ $_c -lt $end ]; do sleep 0.005; done\n\
          if running; then kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null || true\n\
            for q in $(stray); do kill -KILL $q 2>/dev/null || true; done\n\
-           end=$(( $(cs) + 200 )); while running && [ \"$(cs)\" -lt $end ]; do sleep 0.005; done; echo killed; exit 0; fi\n\
+           cs; end=$((_c + 200)); while running && cs && [ $_c -lt $end ]; do sleep 0.005; done; echo killed; exit 0; fi\n\
          echo terminated\n\
          report\n",
         pid = p.pid,
@@ -243,13 +245,13 @@ pub fn wait_fd_script(p: &ProcessRecord, fd_link: &str, max: Duration) -> String
         "p={pid}; t={start}\n\
          {ALIVE_FN}\n\
          {CLOCK_FN}\n\
-         end=$(( $(cs) + {centis} ))\n\
+         cs; end=$((_c + {centis}))\n\
          while :; do\n\
            alive $p $t || {{ echo exited; exit 0; }}\n\
            for q in $(ps -e -o pgid=,pid= | awk -v g=\"$p\" '$1 == g {{ print $2 }}'); do\n\
              ls -l /proc/$q/fd 2>/dev/null | grep -qF -- {link} && {{ echo ready; exit 0; }}\n\
            done\n\
-           [ \"$(cs)\" -ge \"$end\" ] && {{ echo timeout; exit 0; }}\n\
+           cs; [ $_c -ge $end ] && {{ echo timeout; exit 0; }}\n\
            sleep 0.02\n\
          done\n",
         pid = p.pid,
@@ -284,6 +286,31 @@ pub fn stop_batch(ps: &[ProcessRecord], grace: Duration) -> String {
         );
     }
     all + "wait\n"
+}
+
+/// [`stop_batch`] with `then` run alongside in its own subshell (a
+/// monitoring slice needs no wait for the processes to end); its output is
+/// held until the stops are done, then printed after a mark, and the shell
+/// exits with its status. When a stop fails, the shell exits with that
+/// status before the mark. [`split_with`] parts the output.
+pub fn stop_batch_with(ps: &[ProcessRecord], grace: Duration, then: &str) -> String {
+    format!(
+        "(\n{})&\n_w=$!\n_o=$(\n{then}\n)\n_r=$?\nwait $_w; f=$?\n[ $f = 0 ] || exit $f\n\
+         echo {THEN_MARK}\nprintf '%s\\n' \"$_o\"\nexit $_r\n",
+        stop_batch(ps, grace)
+    )
+}
+
+const THEN_MARK: &str = "@@ebpf-perf-then@@";
+
+/// The stops' output and `then`'s of [`stop_batch_with`]; `None` when a
+/// stop failed.
+pub fn split_with(stdout: &str) -> Option<(&str, &str)> {
+    let mark = format!("{THEN_MARK}\n");
+    if let Some(rest) = stdout.strip_prefix(&mark) {
+        return Some(("", rest));
+    }
+    stdout.split_once(&format!("\n{mark}"))
 }
 
 /// The outputs of [`stop_batch`] for `n` processes, in order.

@@ -354,3 +354,34 @@ fn a_stop_batch_stops_side_by_side_and_keeps_outputs_apart() {
         "{out}"
     );
 }
+
+/// `then` runs while the stops wait for their processes to end (each takes
+/// 0.6 s on TERM), and its output comes apart from the stops' whatever their
+/// number.
+#[rstest::rstest]
+#[case(1)]
+#[case(2)]
+fn then_runs_alongside_the_stops(#[case] n: usize) {
+    let d = tempfile::tempdir().unwrap();
+    let slow = "trap 'sleep 0.6; exit 7' TERM; sleep 30 & wait";
+    let recs: Vec<ProcessRecord> = (0..n)
+        .map(|i| start(&d.path().join(i.to_string()), slow))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let then = format!(
+        "sleep 0.1\n{}",
+        recs.iter().map(alive_script).collect::<String>()
+    );
+    let out = sh(&stop_batch_with(&recs, Duration::from_secs(3), &then));
+    let (stops, after) = split_with(&out).unwrap_or_else(|| panic!("no mark in {out:?}"));
+    assert_eq!(after, "alive\n".repeat(n), "{out}");
+    let got: Vec<_> = split_stops(stops, n)
+        .iter()
+        .map(|o| parse_stopped(o))
+        .collect();
+    assert_eq!(
+        got,
+        vec![Some(Stopped::Terminated { status: Some(7) }); n],
+        "{out}"
+    );
+}
