@@ -18,10 +18,9 @@ const CYCLES_PER_ENV: usize = 625;
 const RUNS: usize = common::RUNS;
 
 fn settings() -> Settings {
-    let budgets = ebpf_perf::metrics::BUDGETS
-        .iter()
-        .map(|b| (b.name.to_string(), 50.0))
-        .collect();
+    let budgets = ebpf_perf::config::budgets::Budgets::plain(
+        ebpf_perf::metrics::BUDGETS.iter().map(|b| (b.name, 50.0)),
+    );
     Settings {
         strict: false,
         max_cv_pct: 10.0,

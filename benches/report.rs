@@ -13,10 +13,9 @@ use std::time::{Duration, Instant};
 fn main() {
     let mut r = common::generate(5, 125);
     assert_eq!(r.trials.len(), 10_000);
-    let budgets = ebpf_perf::metrics::BUDGETS
-        .iter()
-        .map(|b| (b.name.to_string(), 15.0))
-        .collect();
+    let budgets = ebpf_perf::config::budgets::Budgets::plain(
+        ebpf_perf::metrics::BUDGETS.iter().map(|b| (b.name, 15.0)),
+    );
     let s = Settings {
         max_cv_pct: 10.0,
         budgets: [("tool_001".to_string(), budgets)].into(),

@@ -445,15 +445,25 @@ fn validate(dir: &std::path::Path, calibration: Option<&std::path::Path>) -> Cli
     if let Some(path) = calibration {
         let cal = ebpf_perf::calibration::read(path)?;
         for (tool, t) in &cfg.tools {
-            for x in ebpf_perf::calibration::too_tight(&cal, &t.budgets, &t.environments) {
-                eprintln!(
-                    "warning: {tool}: budget {} {} is tighter than these hosts can see: the smallest effect they detect is {:.2} ({}; {})",
-                    x.budget,
-                    x.limit,
-                    x.detectable,
-                    x.unit,
-                    path.display()
-                );
+            let mut said = Vec::new();
+            for env in &t.environments {
+                for &tt in &t.test_types {
+                    let budgets = t.budgets.resolve(env, tt);
+                    for x in ebpf_perf::calibration::too_tight(&cal, &budgets, &[env.clone()]) {
+                        if said.contains(&(env, x.budget.clone())) {
+                            continue;
+                        }
+                        eprintln!(
+                            "warning: {tool}: budget {} {} on {env} is tighter than these hosts can see: the smallest effect they detect is {:.2} ({}; {})",
+                            x.budget,
+                            x.limit,
+                            x.detectable,
+                            x.unit,
+                            path.display()
+                        );
+                        said.push((env, x.budget));
+                    }
+                }
             }
         }
     }

@@ -283,6 +283,9 @@ pub enum Bound {
     AbsIncrease(&'static str),
     /// The tool's own cost, as measured.
     Own(&'static str),
+    /// A minimum the tool's own measure must reach (e.g. events it
+    /// handles per second).
+    OwnMin(&'static str),
     /// RSS growth of the tool over its case (a fitted slope).
     Leak,
 }
@@ -291,9 +294,11 @@ impl Bound {
     /// The catalog metric this bound is measured on (none for the leak fit).
     pub fn metric(self) -> Option<&'static str> {
         match self {
-            Bound::Loss(m) | Bound::RelIncrease(m) | Bound::AbsIncrease(m) | Bound::Own(m) => {
-                Some(m)
-            }
+            Bound::Loss(m)
+            | Bound::RelIncrease(m)
+            | Bound::AbsIncrease(m)
+            | Bound::Own(m)
+            | Bound::OwnMin(m) => Some(m),
             Bound::Leak => None,
         }
     }
@@ -303,8 +308,13 @@ impl Bound {
     pub fn compared_metric(self) -> Option<&'static str> {
         match self {
             Bound::Loss(m) | Bound::RelIncrease(m) | Bound::AbsIncrease(m) => Some(m),
-            Bound::Own(_) | Bound::Leak => None,
+            Bound::Own(_) | Bound::OwnMin(_) | Bound::Leak => None,
         }
+    }
+
+    /// Whether the limit is a minimum, not a maximum.
+    pub fn is_minimum(self) -> bool {
+        matches!(self, Bound::OwnMin(_))
     }
 
     /// Whether the bound is a percentage of the baseline.
@@ -381,6 +391,12 @@ pub const BUDGETS: &[Budget] = &[
         bound: Bound::Own("bpf_cpu_pct"),
     },
     Budget {
+        name: "bpf_events_per_s_min",
+        title: "BPF events/s min",
+        unit: "events/s the tool's BPF programs handle, at least",
+        bound: Bound::OwnMin("bpf_events_per_s"),
+    },
+    Budget {
         name: "rss_growth_kb_per_min",
         title: "RSS growth kB/min",
         unit: "kB/min of RSS growth over the case",
@@ -427,7 +443,7 @@ mod tests {
             };
             let m = get(name).unwrap_or_else(|| panic!("{}: {name} not in the catalog", b.name));
             let want = match b.bound {
-                Bound::Own(_) => Judged::OwnCost,
+                Bound::Own(_) | Bound::OwnMin(_) => Judged::OwnCost,
                 _ => Judged::AgainstBaseline,
             };
             assert_eq!(m.judged, want, "{}", b.name);

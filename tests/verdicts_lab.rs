@@ -23,21 +23,30 @@ const CAP_MBIT: f64 = 200.0;
 /// the wire (1500 MTU + 14 Ethernet header).
 const GOODPUT: f64 = 1448.0 / 1514.0;
 
+/// The budgets are scoped (k6 style): each trial must be judged by the most
+/// specific key that matches it and by no key scoped elsewhere.
 const TOOLS: &str = r#"
 regression_pct: 25
+budgets:
+  bpf_events_per_s_min{test:latency}: 1e12
 ebpf_tools:
   tool_low:
     testcase_file: "ebpf-cases.json"
     case_ids: [1]
     applicable_environments: ["host"]
     performance_test_types: ["throughput"]
-    budgets: {throughput_loss_pct: 30}
+    budgets:
+      throughput_loss_pct: 90
+      throughput_loss_pct{env:host,test:throughput}: 30
   tool_high:
     testcase_file: "ebpf-cases.json"
     case_ids: [1]
     applicable_environments: ["host"]
     performance_test_types: ["throughput"]
-    budgets: {throughput_loss_pct: 80}
+    budgets:
+      throughput_loss_pct: 80
+      throughput_loss_pct{env:vm}: 1
+      bpf_events_per_s_min{test:throughput}: 1
     regression_pct: 100
 "#;
 
@@ -185,6 +194,27 @@ fn a_tbf_cap_is_recovered_as_throughput_loss_and_judged_by_budgets() {
     let high = common::trial(&rb, "tool_high::case_1::host::throughput::single_tcp_400M");
     assert_eq!(high.status, Status::Passed, "{:?}", high.error);
     assert_eq!(high.analysis.budgets[0].verdict, Verdict::Within);
+    // Scoped budgets: each trial got the key scoped to it and no other
+    // (low's host+throughput 30 over its plain 90; not high's vm 1, not
+    // the file's latency-only minimum); high's minimum is a lower bound.
+    let judged = |t: &results::TrialResult| -> Vec<(String, f64)> {
+        t.analysis
+            .budgets
+            .iter()
+            .map(|b| (b.name.to_string(), b.limit))
+            .collect()
+    };
+    assert_eq!(judged(low), [("throughput_loss_pct".to_string(), 30.0)]);
+    assert_eq!(
+        judged(high),
+        [
+            ("throughput_loss_pct".to_string(), 80.0),
+            ("bpf_events_per_s_min".to_string(), 1.0)
+        ]
+    );
+    let min = &high.analysis.budgets[1];
+    assert!(min.measured.value > 1000.0, "{min:?}");
+    assert_eq!(min.verdict, Verdict::Within, "{min:?}");
     assert_eq!(junit_failure(b.path(), &high.name), None);
     let text = std::fs::read_to_string(b.path().join("junit.xml")).unwrap();
     assert!(
@@ -319,7 +349,9 @@ fn printf_per_packet_costs_more_latency_than_a_percpu_counter() {
     // The default budgets tell them apart: judged by the counters' budgets,
     // the printf trial exceeds at least one that the counter is within.
     let loaded = ebpf_perf::config::load(cfg.path()).unwrap();
-    let counters = &loaded.tools["tool_001"].budgets;
+    let counters = loaded.tools["tool_001"]
+        .budgets
+        .resolve("host", ebpf_perf::domain::TestType::Latency);
     let judge = |case: &str| -> Vec<(String, Verdict)> {
         let t = common::trial(&r, &format!("{case}::host::latency::tcp_rr"));
         counters

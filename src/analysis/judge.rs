@@ -7,9 +7,14 @@ use crate::results::{Analysis, BudgetVerdict, Comparison, Leak, Regression, Resu
 use crate::stats::{self, Estimate, Verdict};
 use indexmap::IndexMap;
 
-/// The budgets that apply to a trial (none for baselines).
-pub fn budgets_of<'a>(s: &'a Settings, t: &TrialResult) -> Option<&'a IndexMap<String, f64>> {
-    s.budgets.get(t.tool_id.as_deref()?)
+/// The budgets that apply to a trial, by name: its tool's, for its
+/// environment and test type (none for baselines).
+pub fn budgets_of(s: &Settings, t: &TrialResult) -> IndexMap<String, f64> {
+    t.tool_id
+        .as_deref()
+        .and_then(|id| s.budgets.get(id))
+        .map(|b| b.resolve(&t.env, t.test_type))
+        .unwrap_or_default()
 }
 
 fn rel(c: &Comparison, metric: &str) -> Option<Estimate> {
@@ -42,7 +47,7 @@ pub fn measure(name: &str, a: &Analysis) -> Option<Estimate> {
         Bound::Loss(m) => Some(-rel(c?, m)?),
         Bound::RelIncrease(m) => rel(c?, m),
         Bound::AbsIncrease(m) => abs(c?, m),
-        Bound::Own(m) => own(a, m),
+        Bound::Own(m) | Bound::OwnMin(m) => own(a, m),
         Bound::Leak => a.leak.as_ref().map(|l| l.kb_per_min),
     }
 }
@@ -157,7 +162,8 @@ pub fn judge(
     if case_last {
         a.leak = leak(results, idx);
     }
-    for (name, &limit) in budgets_of(s, t).into_iter().flatten() {
+    for (name, limit) in &budgets_of(s, t) {
+        let (name, limit) = (name.as_str(), *limit);
         // The leak budget is judged once per case, on its last trial.
         if name == "rss_growth_kb_per_min" && !case_last {
             continue;
@@ -173,13 +179,17 @@ pub fn judge(
         let Some(measured) = measure(name, &a) else {
             continue;
         };
-        let mut verdict = stats::verdict(&measured, limit);
+        let mut verdict = if metrics::budget(name).is_some_and(|b| b.bound.is_minimum()) {
+            stats::verdict_min(&measured, limit)
+        } else {
+            stats::verdict(&measured, limit)
+        };
         // The baseline moved under this trial: no verdict on that metric.
         if budget_metric(name).is_some_and(|m| a.drift.iter().any(|d| d.metric == m)) {
             verdict = Verdict::Inconclusive;
         }
         let b = BudgetVerdict {
-            name: name.as_str().into(),
+            name: name.into(),
             limit,
             measured,
             verdict,

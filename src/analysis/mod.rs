@@ -12,7 +12,6 @@ pub use judge::{budget_metric, budgets_of, measure, regressions};
 use crate::config::Config;
 use crate::results::{Analysis, Comparison, MetricComparison, Name, Results, Status, TrialResult};
 use crate::stats;
-use indexmap::IndexMap;
 use std::collections::{BTreeMap, HashMap};
 
 /// What analysis needs besides the results: limits from the configuration
@@ -21,8 +20,8 @@ use std::collections::{BTreeMap, HashMap};
 pub struct Settings {
     pub strict: bool,
     pub max_cv_pct: f64,
-    /// Per tool id: budget name -> limit.
-    pub budgets: BTreeMap<String, IndexMap<String, f64>>,
+    /// Per tool id: its budgets, scoped (resolved per trial).
+    pub budgets: BTreeMap<String, crate::config::budgets::Budgets>,
     /// Per tool id: regression limit in percentage points.
     pub regression_pct: BTreeMap<String, f64>,
     /// Per test type: how far (percent) a bracketing baseline may move

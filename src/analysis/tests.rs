@@ -43,7 +43,7 @@ fn settings(budgets: &[(&str, f64)], strict: bool) -> Settings {
         max_cv_pct: 10.0,
         budgets: [(
             "tool_x".to_string(),
-            budgets.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            crate::config::budgets::Budgets::plain(budgets.iter().copied()),
         )]
         .into(),
         regression_pct: [("tool_x".to_string(), 5.0)].into(),

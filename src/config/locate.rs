@@ -92,7 +92,12 @@ fn key_of(rest: &str) -> Option<String> {
         let end = q.find(quote)?;
         (q[..end].to_string(), &q[end + 1..])
     } else {
-        let end = rest.find(':')?;
+        // A plain key ends at the first `:` followed by a blank or the end
+        // (`name{env:vm}: 5` is one key).
+        let end = rest.char_indices().find_map(|(i, c)| {
+            let next = rest[i + 1..].chars().next();
+            (c == ':' && next.is_none_or(|n| n == ' ' || n == '\t')).then_some(i)
+        })?;
         (rest[..end].trim_end().to_string(), &rest[end..])
     };
     let after = after.trim_start().strip_prefix(':')?;
@@ -135,6 +140,9 @@ tools:
   - id: t
     name: \"n: m\"
   - id: u
+budgets:
+  p99{env:vm}: 80
+  p99{env:vm,test:pps}:  90
 ";
 
     #[rstest]
@@ -146,6 +154,8 @@ tools:
     #[case(&["tools", "[1]", "id"], Some(11))]
     #[case(&["tools", "[1]"], Some(11))]
     #[case(&["missing"], None)]
+    #[case(&["budgets", "p99{env:vm}"], Some(13))]
+    #[case(&["budgets", "p99{env:vm,test:pps}"], Some(14))]
     fn finds_lines(#[case] path: &[&str], #[case] want: Option<usize>) {
         assert_eq!(line_of(Y, path), want);
     }

@@ -1,6 +1,7 @@
 //! Configuration (docs/design.md §3): loads the files of a config directory, checks them
 //! before anything connects, and hands out one normalized [`Config`].
 
+pub mod budgets;
 mod error;
 mod locate;
 pub mod model;
@@ -51,8 +52,9 @@ pub struct Tool {
     pub environments: Vec<String>,
     pub test_types: Vec<TestType>,
     pub monitoring: ResourceMonitoring,
-    /// Budget name -> limit: the file's defaults overridden by the tool's own.
-    pub budgets: IndexMap<String, f64>,
+    /// Its budgets: the file's defaults and its own keys, scoped (see
+    /// [`budgets`]); [`budgets::Budgets::resolve`] gives a trial's.
+    pub budgets: budgets::Budgets,
     /// Regression limit in percentage points of overhead growth.
     pub regression_pct: Option<f64>,
 }

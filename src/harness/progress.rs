@@ -130,18 +130,20 @@ pub fn trial_line(t: &TrialResult) -> String {
 }
 
 /// How bad a budget verdict is: its kind, then how much of its limit it
-/// uses.
+/// uses (of a minimum: how far the measure is from falling below it).
 fn badness(b: &BudgetVerdict) -> (u8, f64) {
     let kind = match b.verdict {
         Verdict::Within => 0,
         Verdict::Inconclusive => 1,
         Verdict::Exceeded => 2,
     };
-    let used = if b.limit != 0.0 {
-        b.measured.value / b.limit
+    let minimum = crate::metrics::budget(&b.name).is_some_and(|x| x.bound.is_minimum());
+    let (part, whole) = if minimum {
+        (b.limit, b.measured.value)
     } else {
-        b.measured.value
+        (b.measured.value, b.limit)
     };
+    let used = if whole != 0.0 { part / whole } else { part };
     (kind, used)
 }
 

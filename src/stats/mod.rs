@@ -306,6 +306,13 @@ pub fn verdict(e: &Estimate, limit: f64) -> Verdict {
     }
 }
 
+/// The same test for a lower bound (a minimum the measure must reach):
+/// exceeded when the whole interval lies below it, inconclusive when the
+/// interval contains it, within otherwise.
+pub fn verdict_min(e: &Estimate, limit: f64) -> Verdict {
+    verdict(&-*e, -limit)
+}
+
 /// Least-squares slope of `y` over `x` with its 95 % interval (t, n - 2 df);
 /// `None` with fewer than 3 points or no spread in `x`.
 pub fn slope(points: &[(f64, f64)]) -> Option<Estimate> {

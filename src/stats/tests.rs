@@ -97,6 +97,20 @@ fn verdict_rule(#[case] ci: Option<[f64; 2]>, #[case] limit: f64, #[case] want: 
     assert_eq!(verdict(&Estimate { value, ci95: ci }, limit), want);
 }
 
+// A minimum (e.g. events/s a tool must handle): the same rule, mirrored.
+#[rstest]
+#[case(Some([900.0, 990.0]), 1000.0, Verdict::Exceeded)]
+#[case(Some([900.0, 1000.0]), 1000.0, Verdict::Inconclusive)]
+#[case(Some([990.0, 1200.0]), 1000.0, Verdict::Inconclusive)]
+#[case(Some([1000.0, 1200.0]), 1000.0, Verdict::Inconclusive)]
+#[case(Some([1001.0, 1200.0]), 1000.0, Verdict::Within)]
+#[case(None, 1000.0, Verdict::Exceeded)]
+#[case(None, 3.0, Verdict::Within)]
+fn minimum_rule(#[case] ci: Option<[f64; 2]>, #[case] limit: f64, #[case] want: Verdict) {
+    let value = ci.map_or(500.0, |[a, b]| (a + b) / 2.0);
+    assert_eq!(verdict_min(&Estimate { value, ci95: ci }, limit), want);
+}
+
 #[test]
 fn a_point_without_interval_is_judged_by_itself() {
     let e = Estimate {

@@ -1,6 +1,7 @@
 //! Reading and checking the configuration files: every problem is collected
 //! (not just the first), each with file, line, key path and what is expected.
 
+mod budgets;
 mod hooks;
 mod hosts;
 mod perf;

@@ -193,11 +193,22 @@ pub(super) fn check_tools(
     .collect();
     let mut files: HashMap<PathBuf, CaseSource> = HashMap::new();
     let mut out = IndexMap::new();
-    check_budgets(ck, src, &["budgets"], &f.budgets);
+    let env_names: Vec<&str> = envs.test_environments.keys().map(String::as_str).collect();
+    let defaults = super::budgets::check(ck, src, &["budgets"], &f.budgets, &env_names, false);
     check_regression(ck, src, &["regression_pct"], f.regression_pct);
     for (tid, t) in &f.ebpf_tools {
         ck.id(src, &["ebpf_tools", tid], "tool id", tid);
-        check_budgets(ck, src, &["ebpf_tools", tid, "budgets"], &t.budgets);
+        let mut budgets = crate::config::budgets::Budgets {
+            rules: defaults.clone(),
+        };
+        budgets.rules.extend(super::budgets::check(
+            ck,
+            src,
+            &["ebpf_tools", tid, "budgets"],
+            &t.budgets,
+            &env_names,
+            true,
+        ));
         check_regression(
             ck,
             src,
@@ -222,7 +233,15 @@ pub(super) fn check_tools(
             };
             out.insert(
                 tid.clone(),
-                tool_of(f, tid, t, src.shown.clone(), cases, env_list, types),
+                tool_of(
+                    f,
+                    (tid, t),
+                    budgets,
+                    src.shown.clone(),
+                    cases,
+                    env_list,
+                    types,
+                ),
             );
             continue;
         }
@@ -334,7 +353,7 @@ pub(super) fn check_tools(
         }
         out.insert(
             tid.clone(),
-            tool_of(f, tid, t, case_path, cases, env_list, test_types),
+            tool_of(f, (tid, t), budgets, case_path, cases, env_list, test_types),
         );
     }
     out
@@ -343,8 +362,8 @@ pub(super) fn check_tools(
 /// The validated tool.
 fn tool_of(
     f: &ToolsFile,
-    tid: &str,
-    t: &ToolRaw,
+    (tid, t): (&str, &ToolRaw),
+    budgets: crate::config::budgets::Budgets,
     case_file: PathBuf,
     cases: Vec<Arc<EbpfCase>>,
     environments: Vec<String>,
@@ -359,12 +378,7 @@ fn tool_of(
         environments,
         test_types: test_types.into_iter().collect(),
         monitoring: t.resource_monitoring.clone(),
-        budgets: f
-            .budgets
-            .iter()
-            .chain(&t.budgets)
-            .map(|(k, v)| (k.clone(), *v))
-            .collect(),
+        budgets,
         regression_pct: t.regression_pct.or(f.regression_pct),
     }
 }
@@ -435,35 +449,6 @@ pub(super) fn check_test_types(
         }
     }
     test_types
-}
-
-/// Budget names must be known (a typo would silently check nothing) and
-/// limits finite numbers.
-fn check_budgets(ck: &mut Checker, src: &Source, at: &[&str], budgets: &IndexMap<String, f64>) {
-    for (name, limit) in budgets {
-        let mut path = at.to_vec();
-        path.push(name);
-        if crate::metrics::budget(name).is_none() {
-            ck.at(
-                src,
-                &path,
-                format!(
-                    "{name:?} is not a budget; expected one of: {}",
-                    crate::metrics::BUDGETS
-                        .iter()
-                        .map(|b| b.name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
-        } else if !limit.is_finite() {
-            ck.at(
-                src,
-                &path,
-                format!("{limit} is not a limit; expected a number"),
-            );
-        }
-    }
 }
 
 fn check_regression(ck: &mut Checker, src: &Source, at: &[&str], v: Option<f64>) {
