@@ -449,7 +449,9 @@ fn validate(dir: &std::path::Path, calibration: Option<&std::path::Path>) -> Cli
             for env in &t.environments {
                 for &tt in &t.test_types {
                     let budgets = t.budgets.resolve(env, tt);
-                    for x in ebpf_perf::calibration::too_tight(&cal, &budgets, &[env.clone()]) {
+                    for x in
+                        ebpf_perf::calibration::too_tight(&cal, &budgets, std::slice::from_ref(env))
+                    {
                         if said.contains(&(env, x.budget.clone())) {
                             continue;
                         }
