@@ -156,16 +156,33 @@ impl Written {
 /// `merged` into `out`.
 pub fn write(out: &Path, merged: &Results) -> Result<Written, std::io::Error> {
     std::fs::create_dir_all(out)?;
-    let results_path = out.join("results.json");
-    results::write(&results_path, merged).map_err(std::io::Error::other)?;
-    let junit_path = out.join("junit.xml");
-    crate::junit::write_trials(&junit_path, &crate::junit::records_of(merged))?;
-    let report = crate::report::write(merged, out, &crate::report::Options::default())
-        .map(|w| w.html)
-        .map_err(|e| e.to_string());
+    write_paths(
+        &out.join("results.json"),
+        &out.join("junit.xml"),
+        Some(out),
+        merged,
+    )
+}
+
+/// Writes the results file and JUnit of `merged` to their paths, and its
+/// report into `report_dir` when given.
+pub fn write_paths(
+    results_path: &Path,
+    junit_path: &Path,
+    report_dir: Option<&Path>,
+    merged: &Results,
+) -> Result<Written, std::io::Error> {
+    results::write(results_path, merged).map_err(std::io::Error::other)?;
+    crate::junit::write_trials(junit_path, &crate::junit::records_of(merged))?;
+    let report = match report_dir {
+        Some(dir) => crate::report::write(merged, dir, &crate::report::Options::default())
+            .map(|w| w.html)
+            .map_err(|e| e.to_string()),
+        None => Err("not asked for".to_string()),
+    };
     Ok(Written {
-        results: results_path,
-        junit: junit_path,
+        results: results_path.to_path_buf(),
+        junit: junit_path.to_path_buf(),
         report,
         trials: merged.trials.len(),
         failed: merged

@@ -43,6 +43,9 @@ pub struct Driver {
     /// Trials whose verdict changed after their line was printed (a later
     /// baseline block judged them again): name, then, now.
     changed: Vec<(String, Status, Status)>,
+    /// Under nextest: this process's fragment, and the results file the
+    /// run's fragments are merged into.
+    nextest: Option<(super::nextest::Fragment, PathBuf)>,
 }
 
 impl Driver {
@@ -95,7 +98,15 @@ impl Driver {
                 .iter()
                 .any(|a| a == "--show-output" || a == "--nocapture"),
             changed: Vec::new(),
+            nextest: None,
         }
+    }
+
+    /// Under nextest: results go to `f`, and every fragment of the run is
+    /// merged into the results file, JUnit and report at the end.
+    pub fn use_fragment(&mut self, f: super::nextest::Fragment) {
+        let merged = std::mem::replace(&mut self.results_path, f.file.clone());
+        self.nextest = Some((f, merged));
     }
 
     /// Runs, judges and records trial `t`; the error message fails it.
@@ -353,6 +364,29 @@ impl Driver {
             }
         }
         let mut code = ExitCode::from(Exit::Ok);
+        if let Some((f, merged)) = &self.nextest {
+            eprintln!("Results of this process: {}", f.file.display());
+            match f.merge(merged, &self.junit, self.report) {
+                Ok((trials, n)) => eprintln!(
+                    "nextest run: {trials} trials from {n} processes merged into {} (JUnit: {})",
+                    merged.display(),
+                    self.junit.display()
+                ),
+                Err(e) => {
+                    eprintln!(
+                        "error: cannot merge the nextest run's results ({}) into {}: {e}",
+                        f.dir.display(),
+                        merged.display()
+                    );
+                    code = ExitCode::from(Exit::Failed);
+                }
+            }
+            if self.runner.teardown_failed() {
+                eprintln!("error: a teardown failed (see JUnit teardown:: entries)");
+                code = ExitCode::from(Exit::Failed);
+            }
+            return code;
+        }
         match self.write_junit() {
             Ok(()) => eprintln!("JUnit: {}", self.junit.display()),
             Err(e) => {

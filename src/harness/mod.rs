@@ -8,6 +8,7 @@ mod options;
 mod pool;
 mod bracket;
 mod driver;
+mod nextest;
 mod progress;
 
 pub use options::*;
@@ -209,6 +210,12 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     driver.bracket = Some(bracket::Bracket::new(&cfg, &matrix, &selected));
     driver.progress = Some(progress::Progress::new(&cfg, &matrix, &selected));
     driver.calibrate = args.calibrate.zip(selected.last().copied());
+    if let Ok(run_id) = std::env::var(nextest::RUN_ID_ENV) {
+        let first = filtered
+            .first()
+            .map_or("empty", |&t| &matrix.trials[t].name);
+        driver.use_fragment(nextest::Fragment::new(&run_id, &args.results, first));
+    }
     let driver = Arc::new(Mutex::new(driver));
     let trials: Vec<Trial> = selected
         .iter()

@@ -13,8 +13,23 @@ use crate::naming;
 use crate::shell::steps;
 use serde_json::json;
 
+/// Set by the nextest setup script (scripts/nextest-lab-up) to the
+/// configuration directory whose lab it brought up for the run.
+pub const LAB_UP_ENV: &str = "EBPF_PERF_LAB_UP";
+
+/// Did this run's nextest setup script bring up the lab of `dir`? Then a
+/// trial's process does not do it again.
+fn lab_is_up(dir: &std::path::Path) -> bool {
+    let up = std::env::var_os(LAB_UP_ENV)
+        .is_some_and(|v| std::fs::canonicalize(dir).is_ok_and(|d| d == std::path::Path::new(&v)));
+    if up {
+        eprintln!("ebpf-perf: the lab is up (brought up once by the nextest setup script)");
+    }
+    up
+}
+
 pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), StepError> {
-    if r.cfg.lab.is_some() {
+    if r.cfg.lab.is_some() && !lab_is_up(&r.cfg.dir) {
         let plan = crate::host::lab::Plan::from_config(&r.cfg)
             .map_err(|e| StepError::new("lab up", e.to_string()))?;
         crate::host::lab::up(&plan).map_err(|e| StepError::new("lab up", e.to_string()))?;

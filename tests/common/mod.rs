@@ -139,6 +139,9 @@ fn harness_under(wrapper: &[&str]) -> Command {
         "EBPF_PERF_RESULTS",
         "EBPF_PERF_REPEAT",
         "EBPF_PERF_NO_REPORT",
+        // Run by nextest, a test's harness is not one of that run's trials.
+        "NEXTEST_RUN_ID",
+        "EBPF_PERF_LAB_UP",
     ] {
         c.env_remove(v);
     }
