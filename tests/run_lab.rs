@@ -1092,3 +1092,62 @@ fn duration_and_warmup_override_the_spec() {
         common::stderr(&bad)
     );
 }
+
+/// On a terminal (a pseudo-terminal from `script`), a live line says which
+/// trial of how many runs, the time so far, the time left and how long the
+/// trial has run, redrawn each second, and is erased for the trial's line;
+/// piped, the same run has no live line.
+#[test]
+fn a_terminal_shows_a_live_line_that_pipes_do_not() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = common::quick_config(|_| {});
+    let c = cfg.path().display().to_string();
+    let q = |s: &str| ebpf_perf::shell::quote(s).into_owned();
+    let cmd = [
+        common::perf_exe().display().to_string(),
+        "--config-dir".into(),
+        c.clone(),
+        "--results".into(),
+        format!("{c}/results.json"),
+        "--junit".into(),
+        format!("{c}/junit.xml"),
+        "--exact".into(),
+        "baseline::host::latency::tcp_rr".into(),
+        "--repeat".into(),
+        "3".into(),
+    ]
+    .map(|a| q(&a))
+    .join(" ");
+    let o = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(common::repo())
+        .env_remove("NEXTEST_RUN_ID")
+        .env("TERM", "xterm")
+        .output()
+        .expect("script (bsdutils) runs the harness on a pseudo-terminal");
+    let tty = common::stdout(&o);
+    assert!(o.status.success(), "{tty}");
+    // libtest's `test NAME ... ` stays in front of each redraw.
+    let live = "\r\x1b[Ktest baseline::host::latency::tcp_rr ... [1/1] ";
+    let draws = tty.matches(live).count();
+    assert!(draws >= 3, "{draws} draws in {tty:?}");
+    assert!(tty.contains(", this trial 2s"), "{tty:?}");
+    assert!(tty.contains(" → ") && tty.contains("ok"), "{tty:?}");
+    let (piped, _) = common::perf_in(
+        cfg.path(),
+        &[
+            "--exact",
+            "baseline::host::latency::tcp_rr",
+            "--repeat",
+            "3",
+        ],
+    );
+    let err = common::stderr(&piped);
+    assert!(piped.status.success(), "{err}");
+    assert!(
+        !err.contains("\x1b[K") && !err.contains("this trial"),
+        "{err}"
+    );
+    assert!(err.contains("[1/1] "), "{err}");
+}

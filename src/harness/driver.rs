@@ -38,6 +38,8 @@ pub struct Driver {
     pub calibrate: Option<(u32, usize)>,
     /// The line on stderr after each trial.
     pub progress: Option<super::progress::Progress>,
+    /// The live line, when stderr is a terminal.
+    pub live: Option<super::live::Live>,
     /// `--show-output` / `--nocapture`: each trial's JUnit lines on stderr.
     show_output: bool,
     /// Trials whose verdict changed after their line was printed (a later
@@ -93,6 +95,7 @@ impl Driver {
             bracket: None,
             calibrate: None,
             progress: None,
+            live: None,
             show_output: args
                 .libtest
                 .iter()
@@ -115,7 +118,13 @@ impl Driver {
             self.abort();
         }
         let baseline = self.baseline_headline(t);
+        if let (Some(live), Some(p)) = (&self.live, &self.progress) {
+            live.begin(&self.runner.matrix().trials[t].name, p.running());
+        }
         let mut run = self.runner.run_trial(t, baseline);
+        if let Some(live) = &self.live {
+            live.clear();
+        }
         run.result.compared_only = self.compared_only.contains(&t);
         self.results.trials.push(run.result);
         let idx = self.results.trials.len() - 1;
@@ -171,7 +180,10 @@ impl Driver {
             let line = p.trial_done(t, trial, !shared);
             let line = crate::untrusted::visible(&line);
             if shared {
-                // libtest's `ok` ends the line.
+                // libtest's `ok` ends the line (which the live line erased).
+                if self.live.is_some() {
+                    eprint!("test {} ... ", trial.name);
+                }
                 eprint!("{line} → ");
             } else {
                 eprintln!("{line}");

@@ -8,6 +8,7 @@ mod options;
 mod pool;
 mod bracket;
 mod driver;
+mod live;
 mod nextest;
 mod progress;
 
@@ -209,6 +210,7 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         .collect();
     driver.bracket = Some(bracket::Bracket::new(&cfg, &matrix, &selected));
     driver.progress = Some(progress::Progress::new(&cfg, &matrix, &selected));
+    driver.live = live::Live::start();
     driver.calibrate = args.calibrate.zip(selected.last().copied());
     if let Ok(run_id) = std::env::var(nextest::RUN_ID_ENV) {
         let first = filtered

@@ -41,6 +41,23 @@ impl Progress {
         }
     }
 
+    /// Where the run stands as the next trial begins, for the live line.
+    pub fn running(&self) -> super::live::Standing {
+        let elapsed = self.started.elapsed();
+        let left: f64 = self.expected.values().sum();
+        let scale = if self.expected_done > 0.0 {
+            elapsed.as_secs_f64() / self.expected_done
+        } else {
+            1.0
+        };
+        super::live::Standing {
+            k: self.done + 1,
+            n: self.total,
+            session: self.started,
+            eta: Duration::from_secs_f64(left * scale),
+        }
+    }
+
     /// Counts trial `t` as done and gives its line (without the trial's name
     /// when `named` is false: libtest has printed it on the same line).
     pub fn trial_done(&mut self, t: usize, trial: &TrialResult, named: bool) -> String {
