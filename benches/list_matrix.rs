@@ -1,9 +1,14 @@
 //! `--list` of a synthetic 100,000-trial matrix: generates the configuration
 //! (10 environments, one tool with 624 cases on all of them, the seed lab's 16
 //! tests per cycle: 6,250 cycles), then times the release `perf` harness
-//! listing it end to end, and the library stages in process.
+//! listing it end to end, and the library stages in process. Side by side,
+//! for one environment's 10,000 trials: their `--list`, and what the
+//! progress lines would cost a run of them (the estimate set up, one line
+//! per trial, the costliest table).
 //!
 //! Run: `cargo bench --bench list_matrix` (figures on stdout).
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -163,4 +168,84 @@ fn main() {
         runs.iter().max().unwrap()
     );
     println!("perf --list case_5 env3 throughput (10 names): median {filtered:.1?} of 7");
+    progress_cost(&cfg, &m, &exe, dir);
+}
+
+/// One environment's 10,000 trials: `--list env3` end to end, against the
+/// progress of a run of them, in process.
+fn progress_cost(
+    cfg: &ebpf_perf::config::Config,
+    m: &ebpf_perf::matrix::Matrix,
+    exe: &Path,
+    dir: &Path,
+) {
+    use ebpf_perf::harness::progress::{costliest, Progress};
+    let env3 = ebpf_perf::filter::Filter {
+        terms: vec!["env3".into()],
+        ..Default::default()
+    };
+    let sel = ebpf_perf::filter::select(m, &env3);
+    assert_eq!(sel.len(), 10_000);
+    let mut list = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let out = Command::new(exe)
+            .args(["--config-dir", dir.to_str().unwrap(), "--list", "env3"])
+            .output()
+            .unwrap();
+        list.push(t.elapsed());
+        assert!(out.status.success());
+    }
+    // Results shaped like a real run's (judged, with budgets) for the lines.
+    let mut r = common::generate(5, 125);
+    let budgets = ebpf_perf::config::budgets::Budgets::plain(
+        ebpf_perf::metrics::BUDGETS.iter().map(|b| (b.name, 15.0)),
+    );
+    let s = ebpf_perf::analysis::Settings {
+        max_cv_pct: 10.0,
+        budgets: [("tool_001".to_string(), budgets)].into(),
+        ..Default::default()
+    };
+    ebpf_perf::analysis::analyze_all(&mut r, &s, &Default::default());
+    let mut cost = Vec::new();
+    let mut chars = 0;
+    for _ in 0..7 {
+        let t = Instant::now();
+        let mut p = Progress::new(cfg, m, &sel);
+        for (&i, trial) in sel.iter().zip(&r.trials) {
+            chars += std::hint::black_box(p.running()).k;
+            chars += p.trial_done(i, trial, true).len();
+        }
+        chars += costliest(&r, 10).len();
+        cost.push(t.elapsed());
+    }
+    assert!(chars > 0);
+    // The lab's default configuration: a 48-trial run.
+    let lab = ebpf_perf::config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lm = ebpf_perf::matrix::build(&lab);
+    let all: Vec<usize> = (0..lm.trials.len()).collect();
+    let mut r48 = r.clone();
+    r48.trials.truncate(all.len());
+    let mut small = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let mut p = Progress::new(&lab, &lm, &all);
+        for (&i, trial) in all.iter().zip(&r48.trials) {
+            chars += std::hint::black_box(p.running()).k;
+            chars += p.trial_done(i, trial, true).len();
+        }
+        chars += costliest(&r48, 10).len();
+        small.push(t.elapsed());
+    }
+    println!(
+        "{} trials (the lab's default config): progress of the run median {:.1?}",
+        all.len(),
+        median(small)
+    );
+    let (l, c) = (median(list), median(cost));
+    println!(
+        "10,000 trials: perf --list env3 median {l:.1?}; progress of a run of them (set-up, 10,000 lines, costliest table) median {c:.1?}, {:.2} % of the --list",
+        100.0 * c.as_secs_f64() / l.as_secs_f64()
+    );
 }

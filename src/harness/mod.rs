@@ -10,7 +10,7 @@ mod bracket;
 mod driver;
 mod live;
 mod nextest;
-mod progress;
+pub mod progress;
 
 pub use options::*;
 
