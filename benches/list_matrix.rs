@@ -219,7 +219,6 @@ fn progress_cost(
         chars += costliest(&r, 10).len();
         cost.push(t.elapsed());
     }
-    assert!(chars > 0);
     // The lab's default configuration: a 48-trial run.
     let lab = ebpf_perf::config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config"))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -243,6 +242,7 @@ fn progress_cost(
         all.len(),
         median(small)
     );
+    assert!(chars > 0);
     let (l, c) = (median(list), median(cost));
     println!(
         "10,000 trials: perf --list env3 median {l:.1?}; progress of a run of them (set-up, 10,000 lines, costliest table) median {c:.1?}, {:.2} % of the --list",

@@ -6,22 +6,11 @@
 //! When stdout is the same terminal, the line keeps libtest's
 //! `test NAME ... ` in front, so that libtest's `ok` still ends it.
 
+use super::progress::Standing;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Where the run stands as a trial begins.
-#[derive(Debug, Clone, Copy)]
-pub struct Standing {
-    /// This trial's number, of `n`.
-    pub k: usize,
-    pub n: usize,
-    /// When the session began.
-    pub session: Instant,
-    /// The estimate of the time left, this trial included.
-    pub eta: Duration,
-}
 
 /// What the line shows: what comes before it (libtest's `test NAME ... `),
 /// the standing, the trial's name (when not in front already) and when the

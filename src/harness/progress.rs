@@ -17,6 +17,18 @@ use crate::stats::Verdict;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+/// Where the run stands as a trial begins (for the live line).
+#[derive(Debug, Clone, Copy)]
+pub struct Standing {
+    /// This trial's number, of `n`.
+    pub k: usize,
+    pub n: usize,
+    /// When the session began.
+    pub session: Instant,
+    /// The estimate of the time left, this trial included.
+    pub eta: Duration,
+}
+
 pub struct Progress {
     started: Instant,
     /// Expected seconds per selected trial, by matrix index.
@@ -42,7 +54,7 @@ impl Progress {
     }
 
     /// Where the run stands as the next trial begins, for the live line.
-    pub fn running(&self) -> super::live::Standing {
+    pub fn running(&self) -> Standing {
         let elapsed = self.started.elapsed();
         let left: f64 = self.expected.values().sum();
         let scale = if self.expected_done > 0.0 {
@@ -50,7 +62,7 @@ impl Progress {
         } else {
             1.0
         };
-        super::live::Standing {
+        Standing {
             k: self.done + 1,
             n: self.total,
             session: self.started,
