@@ -1,9 +1,10 @@
 //! Trial selection (docs/design.md §4): every positional term must match (AND); a term
 //! matches where it occurs on token boundaries, tokens being separated by `::`
 //! and `_`. `--exact` compares whole names (any listed name is selected);
-//! `--skip` drops names matched by the same rule. A selection is the
-//! matrix's trials a filter matches, plus the baselines they are compared
-//! with.
+//! `--skip` drops names matched by the same rule; `--tool` keeps the trials
+//! of the tools named (by key or `id:`, see [`resolve_tools`]). A selection
+//! is the matrix's trials a filter matches, plus the baselines they are
+//! compared with.
 
 use crate::matrix::Matrix;
 use std::collections::HashMap;
@@ -14,10 +15,57 @@ pub struct Filter {
     pub terms: Vec<String>,
     pub skip: Vec<String>,
     pub exact: bool,
+    /// `--tool`: as given, then (after [`resolve_tools`]) tools-file keys.
+    pub tools: Vec<String>,
+}
+
+/// `--tool` names made tools-file keys: a key stays, an `id:` becomes the
+/// key of every tool with that id. An error names what matched nothing,
+/// with the tools there are.
+pub fn resolve_tools(cfg: &crate::config::Config, given: &[String]) -> Result<Vec<String>, String> {
+    let mut keys: Vec<String> = Vec::new();
+    for g in given {
+        let found: Vec<&String> = cfg
+            .tools
+            .iter()
+            .filter(|(key, t)| *key == g || t.program.as_deref() == Some(g.as_str()))
+            .map(|(key, _)| key)
+            .collect();
+        if found.is_empty() {
+            let known: Vec<String> = cfg
+                .tools
+                .iter()
+                .map(|(key, t)| match &t.program {
+                    Some(id) => format!("{key} ({id})"),
+                    None => key.clone(),
+                })
+                .collect();
+            return Err(format!(
+                "--tool {g}: no tool has that key or id in {}; the tools are: {}",
+                cfg.dir.join(crate::config::TOOLS_FILE).display(),
+                known.join(", ")
+            ));
+        }
+        for k in found {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    Ok(keys)
 }
 
 impl Filter {
     pub fn matches(&self, name: &str) -> bool {
+        // A tool's trials are named `KEY::case_N::...`.
+        if !self.tools.is_empty()
+            && !self.tools.iter().any(|t| {
+                name.strip_prefix(t.as_str())
+                    .is_some_and(|r| r.starts_with("::"))
+            })
+        {
+            return false;
+        }
         let hit = |t: &String| {
             if self.exact {
                 name == t
@@ -130,6 +178,14 @@ mod tests {
             terms: terms.iter().map(|s| s.to_string()).collect(),
             skip: skip.iter().map(|s| s.to_string()).collect(),
             exact,
+            tools: Vec::new(),
+        }
+    }
+
+    fn tools(tools: &[&str], terms: &[&str]) -> Filter {
+        Filter {
+            tools: tools.iter().map(|s| s.to_string()).collect(),
+            ..f(terms, &[], false)
         }
     }
 
@@ -146,6 +202,11 @@ mod tests {
     #[case(f(&["other", N], &[], true), true)]
     #[case(f(&[N], &[N], true), false)]
     #[case(f(&[], &["multi_4"], true), true)]
+    #[case(tools(&["tool_002"], &[]), true)]
+    #[case(tools(&["tool_001", "tool_002"], &["case_5"]), true)]
+    #[case(tools(&["tool_002"], &["vm"]), false)]
+    #[case(tools(&["tool_00"], &[]), false)]
+    #[case(tools(&["tool_001"], &[]), false)]
     fn filters(#[case] filter: Filter, #[case] want: bool) {
         assert_eq!(filter.matches(N), want, "{filter:?}");
     }

@@ -75,7 +75,7 @@ fn calibrate_writes_a_file_that_validate_uses_to_flag_tight_budgets() {
     let err = common::stderr(&o);
     assert!(o.status.success(), "{err}");
     assert!(
-        err.contains("warning: tool_001: budget latency_mean_increase_us 20 is tighter than these hosts can see"),
+        err.contains("warning: tool_001: budget latency_mean_increase_us 20 on host is tighter than these hosts can see"),
         "{err}"
     );
     assert!(

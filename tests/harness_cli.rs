@@ -350,3 +350,31 @@ fn list_and_ignored_leave_earlier_files_alone() {
         );
     }
 }
+
+/// `--tool` takes a tool's key or its `id:`, repeats, and composes with the
+/// filter terms and `--list`; a name no tool has is a clear error.
+#[rstest]
+#[case(&["--tool", "tool_002"], "tool_002::", 8)]
+#[case(&["--tool", "packet_printer"], "tool_002::", 8)]
+#[case(&["--tool", "netdev_counters", "tcp_rr"], "tool_001::", 2)]
+#[case(&["--tool", "netdev_counters", "--tool", "tool_002", "--skip", "case_2"], "tool_00", 16)]
+fn tool_selects_by_key_or_id(#[case] args: &[&str], #[case] prefix: &str, #[case] n: usize) {
+    let mut all = args.to_vec();
+    all.push("--list");
+    let o = perf(&all);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let names = listed(&o);
+    assert_eq!(names.len(), n, "{names:?}");
+    assert!(names.iter().all(|x| x.starts_with(prefix)), "{names:?}");
+}
+
+#[test]
+fn an_unknown_tool_names_the_tools_there_are() {
+    let o = perf(&["--tool", "nope", "--list"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("--tool nope: no tool has that key or id in config/ebpf-tools-config.yaml; the tools are: tool_001 (netdev_counters), tool_002 (packet_printer), tool_003 (vm_rx_counter)"),
+        "{err}"
+    );
+}

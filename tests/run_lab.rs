@@ -1151,3 +1151,48 @@ fn a_terminal_shows_a_live_line_that_pipes_do_not() {
     );
     assert!(err.contains("[1/1] "), "{err}");
 }
+
+/// Seed 001 §3.3's pps command as written: `| grep {interface}` drops sar's
+/// header lines, and the trial still measures packets per second.
+#[test]
+fn the_seeds_grepped_sar_line_measures_pps() {
+    let Some(_) = common::lab() else { return };
+    let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = config(|d| {
+        replace_in(
+            &d.join("performance-test-spec.yaml"),
+            "sar_cmd: \"sar -n DEV 1 {duration}\"",
+            "sar_cmd: \"sar -n DEV 1 {duration} | grep {interface} > {result_file}\"",
+        )
+    });
+    let (o, results) = common::perf_in(cfg.path(), &["baseline", "host", "pps", "tcp"]);
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        common::stdout(&o),
+        common::stderr(&o)
+    );
+    let r = ebpf_perf::results::read(&results).unwrap();
+    assert!(!r.trials.is_empty());
+    for t in &r.trials {
+        let run = &t.runs[0];
+        let pps = run.metrics.get("pps").copied().unwrap_or(0.0);
+        assert!(pps > 1000.0, "{}: {:?}", t.name, run.metrics);
+        let dir = run.dirs[0].split_once(':').unwrap().1;
+        let mon = Path::new(dir).join("monitoring");
+        let sar = std::fs::read_dir(&mon)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                let n = p.file_name().unwrap().to_string_lossy();
+                n.starts_with("sar_dev_") && n.ends_with(".log")
+            })
+            .unwrap();
+        let text = std::fs::read_to_string(&sar).unwrap();
+        assert!(
+            !text.contains("IFACE") && text.contains("Average:"),
+            "{text}"
+        );
+    }
+}

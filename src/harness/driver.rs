@@ -61,6 +61,7 @@ impl Driver {
     ) -> Driver {
         let mut selection = args.filter.terms.clone();
         selection.extend(args.filter.skip.iter().map(|s| format!("--skip {s}")));
+        selection.extend(args.filter.tools.iter().map(|t| format!("--tool {t}")));
         if args.filter.exact {
             selection.push("--exact".into());
         }

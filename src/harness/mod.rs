@@ -106,9 +106,17 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
             return Exit::Config.into();
         }
     };
+    let mut filter = args.filter.clone();
+    match crate::filter::resolve_tools(&cfg, &filter.tools) {
+        Ok(keys) => filter.tools = keys,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Config.into();
+        }
+    }
     let cfg = Arc::new(cfg);
     let matrix = Arc::new(matrix::build(&cfg));
-    let mut filtered = select(&matrix, &args.filter);
+    let mut filtered = select(&matrix, &filter);
     let matched = filtered.len();
     if let Some(p) = &args.partition {
         filtered = p.apply(&filtered, |t| {
@@ -130,12 +138,15 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     if filtered.is_empty() && args.no_tests != NoTests::Pass {
         let what = if let (Some(p), true) = (&args.partition, matched > 0) {
             format!("share {p} of the {matched} selected trials holds no cycle (fewer cycles than shards)")
-        } else if args.filter.terms.is_empty() && args.filter.skip.is_empty() {
+        } else if filter.terms.is_empty() && filter.skip.is_empty() && filter.tools.is_empty() {
             "the configuration defines no trial".to_string()
         } else {
-            let mut terms = args.filter.terms.join(" ");
+            let mut terms = filter.terms.join(" ");
             for s in &args.filter.skip {
                 terms.push_str(&format!(" --skip {s}"));
+            }
+            for t in &args.filter.tools {
+                terms.push_str(&format!(" --tool {t}"));
             }
             format!("no trial matches `{}`", terms.trim())
         };

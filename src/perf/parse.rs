@@ -133,8 +133,23 @@ pub struct SarDev {
     pub samples: usize,
 }
 
+/// sysstat's `sar -n DEV` columns (time first), for output whose header
+/// lines a `| grep IFACE` dropped, as the seeds' pps command does.
+const DEV_COLUMNS: [&str; 10] = [
+    "time", "IFACE", "rxpck/s", "txpck/s", "rxkB/s", "txkB/s", "rxcmp/s", "txcmp/s", "rxmcst/s",
+    "%ifutil",
+];
+
+/// The interface's average packet rates; its columns are named by the
+/// header lines, or (grep'd output) are sysstat's.
 pub fn sar_dev(text: &str, iface: &str) -> Result<SarDev, ParseError> {
     let mut cols: Vec<&str> = Vec::new();
+    let headed = text
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some("IFACE"));
+    if !headed {
+        cols = DEV_COLUMNS.to_vec();
+    }
     let mut samples = 0;
     let mut avg = None;
     for line in text.lines() {
@@ -248,5 +263,21 @@ mod tests {
             }
         );
         assert!(sar_dev(&data("sar_dev.txt"), "ens9").is_err());
+    }
+
+    /// `sar -n DEV 1 {duration} | grep {interface}` (seed 001 §3.3) keeps
+    /// the interface's lines only: the same recorded output, grep'd, gives
+    /// the same rates.
+    #[test]
+    fn sar_output_without_its_header_lines() {
+        let grepped: String = data("sar_dev.txt")
+            .lines()
+            .filter(|l| l.contains("port-storage"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(!grepped.contains("IFACE"));
+        let s = sar_dev(&grepped, "port-storage").unwrap();
+        assert_eq!((s.rx_pps, s.tx_pps, s.samples), (16_597.5, 4.0, 2));
+        assert!(sar_dev(&grepped, "eth0").is_err());
     }
 }

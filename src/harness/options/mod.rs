@@ -95,6 +95,10 @@ struct Options {
     /// to stop what still runs there
     #[arg(long, value_name = "S", env = RECONNECT_WAIT_ENV, default_value_t = DEFAULT_RECONNECT_WAIT_S.to_string())]
     reconnect_wait: String,
+    /// Only the trials of TOOL: its key in the tools file (tool_001) or its
+    /// `id:` (netdev_counters); repeatable
+    #[arg(long, value_name = "TOOL")]
+    tool: Vec<String>,
     /// Drop trials matching TERM (repeatable)
     #[arg(long, value_name = "TERM")]
     skip: Vec<String>,
@@ -356,6 +360,7 @@ pub fn parse_args(
             terms: o.terms,
             skip: o.skip,
             exact: o.exact,
+            tools: o.tool,
         },
         libtest,
         help,
