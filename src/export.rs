@@ -93,7 +93,7 @@ fn run_rows<'a>(
         .iter()
         .map(|(m, v)| Row {
             session: &r.session.id,
-            commit: "",
+            commit: r.session.commit.as_deref().unwrap_or(""),
             trial: &t.name,
             tool: t.tool_id.as_deref().unwrap_or("baseline"),
             case: t.case_id,

@@ -185,6 +185,22 @@ fn push_cycle(m: &mut Matrix, env: &str, case: Option<CycleCase>, vs: &[Variant]
     });
 }
 
+/// What a run costs beyond its test, and a trial beyond its runs, in
+/// [`expected_s`] (the run_overhead bench measures less on the lab: about
+/// 0.05 s and 0.03 s; real hosts over real networks take more).
+const RUN_EXTRA_S: f64 = 0.1;
+const TRIAL_EXTRA_S: f64 = 1.0;
+
+/// What a trial of variant `v` is expected to take, in seconds: its least
+/// runs (warm-ups included) times its test duration and a little more, and
+/// a second for its start. The one estimate behind the progress line's ETA
+/// and the workflow's `expected_duration_s`.
+pub fn expected_s(cfg: &Config, v: &Variant) -> f64 {
+    let plan = cfg.perf.plan(v.test_type());
+    let runs = f64::from(plan.warmup + plan.min);
+    runs * (f64::from(duration(&cfg.perf, v)) + RUN_EXTRA_S) + TRIAL_EXTRA_S
+}
+
 /// Configured duration in seconds of a variant's test.
 pub fn duration(spec: &PerfSpec, v: &Variant) -> u32 {
     let tp = spec.throughput.as_ref();

@@ -34,7 +34,10 @@ pub struct CycleJson<'a> {
     pub setup_steps: Vec<String>,
     pub performance_tests: Vec<TestJson>,
     pub teardown_steps: Vec<String>,
-    /// Sum of the configured test durations, in seconds.
+    /// What the cycle's trials are expected to take, in whole seconds: each
+    /// its least runs (warm-ups and repeats included) of its test duration,
+    /// plus a little per run and a second per trial
+    /// ([`matrix::expected_s`]).
     pub expected_duration_s: u64,
     pub result_path: String,
 }
@@ -75,6 +78,8 @@ pub struct GlobalConfig<'a> {
     pub test_environments: &'a indexmap::IndexMap<String, crate::config::TestEnv>,
     pub performance_tests: &'a crate::config::PerfSpec,
     pub hooks: &'a crate::config::Hooks,
+    /// Each tool's `resource_monitoring` (what the monitor agent watches).
+    pub monitoring_config: indexmap::IndexMap<&'a str, &'a crate::config::ResourceMonitoring>,
 }
 
 fn hook_steps(tasks: &[HookTask], baseline: bool) -> impl Iterator<Item = String> + '_ {
@@ -109,11 +114,11 @@ fn cycle_json<'a>(cfg: &'a Config, m: &'a Matrix, c: &'a Cycle) -> CycleJson<'a>
     let case = c.case.as_ref().map(|cc| &*cc.case);
     let (setup_steps, teardown_steps) = cycle_steps(&cfg.hooks.case, case);
     let mut tests: Vec<TestJson> = Vec::new();
-    let mut expected = 0u64;
+    let mut expected = 0.0;
     for t in &m.trials[c.trials.clone()] {
         let ty = t.variant.test_type().as_str();
         let duration_s = matrix::duration(&cfg.perf, &t.variant);
-        expected += u64::from(duration_s);
+        expected += matrix::expected_s(cfg, &t.variant);
         let vj = VariantJson {
             name: t.variant.name(),
             trial: t.name.clone(),
@@ -151,7 +156,7 @@ fn cycle_json<'a>(cfg: &'a Config, m: &'a Matrix, c: &'a Cycle) -> CycleJson<'a>
         setup_steps,
         performance_tests: tests,
         teardown_steps,
-        expected_duration_s: expected,
+        expected_duration_s: expected.ceil() as u64,
         result_path: c.root.clone(),
     }
 }
@@ -173,6 +178,11 @@ pub fn generate<'a>(cfg: &'a Config, m: &'a Matrix) -> Workflow<'a> {
             test_environments: &cfg.environments,
             performance_tests: &cfg.perf,
             hooks: &cfg.hooks,
+            monitoring_config: cfg
+                .tools
+                .iter()
+                .map(|(id, t)| (id.as_str(), &t.monitoring))
+                .collect(),
         },
     }
 }

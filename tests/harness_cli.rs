@@ -378,3 +378,75 @@ fn an_unknown_tool_names_the_tools_there_are() {
         "{err}"
     );
 }
+
+/// The results file records the commit of the repository that holds the
+/// configuration (`-dirty` with uncommitted changes), and `--commit`
+/// overrides it.
+#[test]
+fn the_session_records_the_projects_commit() {
+    let d = tempfile::tempdir().unwrap();
+    let repo = d.path().join("project");
+    let cfg = repo.join("config");
+    std::fs::create_dir_all(&repo).unwrap();
+    let run = |prog: &str, args: &[&str]| {
+        let o = std::process::Command::new(prog)
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{prog} {args:?}: {}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    run(
+        "cp",
+        &[
+            "-r",
+            &common::repo().join("config").display().to_string(),
+            "config",
+        ],
+    );
+    run("git", &["init", "-q"]);
+    run("git", &["add", "."]);
+    run(
+        "git",
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-qm",
+            "x",
+        ],
+    );
+    let head = run("git", &["rev-parse", "HEAD"]);
+    let results = d.path().join("results.json");
+    let junit = d.path().join("junit.xml");
+    let session_commit = |extra: &[&str]| {
+        let mut args = vec![
+            "--config-dir",
+            cfg.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+            "--no-tests",
+            "pass",
+            "--no-report",
+        ];
+        args.extend_from_slice(extra);
+        args.push("no_such_trial");
+        let o = perf(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        ebpf_perf::results::read(&results).unwrap().session.commit
+    };
+    assert_eq!(session_commit(&[]), Some(head.clone()));
+    let f = cfg.join("ssh-config.yaml");
+    let text = std::fs::read_to_string(&f).unwrap() + "# changed\n";
+    std::fs::write(&f, text).unwrap();
+    assert_eq!(session_commit(&[]), Some(format!("{head}-dirty")));
+    assert_eq!(
+        session_commit(&["--commit", "v1.2.3"]),
+        Some("v1.2.3".into())
+    );
+}

@@ -29,8 +29,14 @@ fn workflow_of_the_seed_lab() {
     assert_eq!(seq[0]["cycle_type"], "baseline");
     assert!(seq[0]["ebpf_case"].is_null());
     assert_eq!(seq[0]["result_path"], "baseline/host");
-    // 4×30 + 6×30 + 2×20 + 4×30 seconds of configured tests per cycle.
-    assert_eq!(seq[0]["expected_duration_s"], 460);
+    // 4×30 + 6×30 + 2×20 + 4×30 seconds of configured tests per cycle, one
+    // run each (no repeats), plus 0.1 s a run and 1 s a trial: 477.6.
+    assert_eq!(seq[0]["expected_duration_s"], 478);
+    assert_eq!(
+        v["global_config"]["monitoring_config"]["tool_001"]["enabled"], true,
+        "{}",
+        v["global_config"]["monitoring_config"]
+    );
 
     let c5 = seq
         .iter()
@@ -113,6 +119,30 @@ fn every_subcommand_has_help() {
         assert!(
             String::from_utf8_lossy(&o.stdout).contains("Usage:"),
             "{sub:?}"
+        );
+    }
+}
+
+/// With precision-driven repeats (the default config: at least 5 runs a
+/// trial), a cycle is expected to take at least its trials' least runs.
+#[test]
+fn the_expected_duration_counts_repeats() {
+    let o = ebpf_perf(&["workflow", "--config-dir", "config"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for c in v["test_sequence"].as_array().unwrap() {
+        let tests: u64 = c["performance_tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["variants"].as_array().unwrap())
+            .map(|x| x["duration_s"].as_u64().unwrap())
+            .sum();
+        let expected = c["expected_duration_s"].as_u64().unwrap();
+        assert!(
+            expected >= 5 * tests,
+            "{}: {expected} < 5 × {tests}",
+            c["cycle_id"]
         );
     }
 }

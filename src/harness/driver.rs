@@ -79,6 +79,7 @@ impl Driver {
             baseline_from: baseline_from.as_ref().map(|e| e.path.clone()),
             compare_to: compare_to.as_ref().map(|e| e.path.clone()),
             comparisons: cfg.comparisons.clone(),
+            commit: args.commit.clone().or_else(|| super::commit::of(&cfg.dir)),
             ..Default::default()
         });
         Driver {

@@ -7,6 +7,7 @@
 mod options;
 mod pool;
 mod bracket;
+mod commit;
 mod driver;
 mod live;
 mod nextest;

@@ -4,8 +4,8 @@
 //! worst budget verdict, e.g.
 //! `[7/48] 1m12s, ETA 4m05s  tool_001::case_1::host::latency::tcp_rr  latency_mean_us +3.1 % [+1.20 %, +5.00 %]  within (worst: latency_p99_increase_pct 18.00 of 50)`.
 //!
-//! The estimate scales what the remaining trials are expected to take (their
-//! least runs times their test duration, plus a second each) by how the
+//! The estimate scales what the remaining trials are expected to take
+//! ([`crate::matrix::expected_s`]) by how the
 //! finished trials compared with that expectation, so that precision-driven
 //! repeats and slow hosts are accounted for as the run goes.
 
@@ -42,7 +42,7 @@ impl Progress {
     pub fn new(cfg: &Config, matrix: &Matrix, selected: &[usize]) -> Progress {
         let expected = selected
             .iter()
-            .map(|&t| (t, expected_s(cfg, matrix, t)))
+            .map(|&t| (t, crate::matrix::expected_s(cfg, &matrix.trials[t].variant)))
             .collect();
         Progress {
             started: Instant::now(),
@@ -103,17 +103,6 @@ impl Progress {
             format!("{head}  {what}")
         }
     }
-}
-
-/// What trial `t` is expected to take: its least runs (warm-ups included)
-/// times its test duration, plus a second a run for starting and stopping.
-fn expected_s(cfg: &Config, matrix: &Matrix, t: usize) -> f64 {
-    let trial = &matrix.trials[t];
-    let ty = trial.variant.test_type();
-    let plan = cfg.perf.plan(ty);
-    let runs = f64::from(plan.warmup + plan.min);
-    let d = f64::from(crate::matrix::duration(&cfg.perf, &trial.variant));
-    runs * (d + 0.1) + 1.0
 }
 
 /// `1h02m`, `4m05s`, `12s`.

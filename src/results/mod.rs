@@ -67,6 +67,11 @@ pub struct Session {
     pub shards: Vec<Shard>,
     /// How many comparisons the session made and how many are significant.
     pub fdr: Option<Fdr>,
+    /// The commit of the project under test: the git repository that holds
+    /// the configuration directory (`-dirty` with uncommitted changes), or
+    /// `--commit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

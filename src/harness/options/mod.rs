@@ -68,6 +68,10 @@ struct Options {
     /// and write calibration.json next to the results file
     #[arg(long, value_name = "N")]
     calibrate: Option<String>,
+    /// Record REV as the commit of the project under test (by default: the
+    /// git commit of the repository holding the configuration directory)
+    #[arg(long, value_name = "REV")]
+    commit: Option<String>,
     /// Take baselines that this run does not measure from results file F
     #[arg(long, value_name = "F")]
     baseline_from: Option<PathBuf>,
@@ -134,6 +138,8 @@ pub struct HarnessArgs {
     pub calibrate: Option<u32>,
     pub baseline_from: Option<PathBuf>,
     pub compare_to: Option<PathBuf>,
+    /// `--commit`: the commit to record, instead of the repository's.
+    pub commit: Option<String>,
     /// Inconclusive verdicts fail too.
     pub strict: bool,
     /// Do not write report.html and summary.md.
@@ -344,6 +350,7 @@ pub fn parse_args(
             .transpose()?,
         baseline_from: o.baseline_from,
         compare_to: o.compare_to,
+        commit: o.commit,
         strict: o.strict,
         no_report: o.no_report,
         no_tests: match o.no_tests.as_str() {
