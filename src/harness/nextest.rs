@@ -7,7 +7,6 @@
 //! Whichever process ends last leaves them whole: a nextest run loses no
 //! trial. A retried trial overwrites its own fragment.
 
-use crate::results;
 use std::path::{Path, PathBuf};
 
 /// The variable nextest sets in every test process of a run.
@@ -55,17 +54,15 @@ impl Fragment {
         Fragment { dir, file }
     }
 
-    /// The fragments of the run so far, oldest session first.
+    /// The fragments of the run so far, in the order they were written
+    /// (the trials of a nextest run end one after another).
     fn all(&self) -> std::io::Result<Vec<PathBuf>> {
-        let mut found: Vec<(String, PathBuf)> = Vec::new();
+        let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
         for e in std::fs::read_dir(&self.dir)? {
-            let p = e?.path();
+            let e = e?;
+            let p = e.path();
             if p.extension().is_some_and(|x| x == "json") {
-                // An unreadable fragment sorts first; merge names it.
-                let started = results::read(&p)
-                    .map(|r| r.session.started)
-                    .unwrap_or_default();
-                found.push((started, p));
+                found.push((e.metadata()?.modified()?, p));
             }
         }
         found.sort();

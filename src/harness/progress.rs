@@ -55,19 +55,24 @@ impl Progress {
 
     /// Where the run stands as the next trial begins, for the live line.
     pub fn running(&self) -> Standing {
-        let elapsed = self.started.elapsed();
-        let left: f64 = self.expected.values().sum();
-        let scale = if self.expected_done > 0.0 {
-            elapsed.as_secs_f64() / self.expected_done
-        } else {
-            1.0
-        };
         Standing {
             k: self.done + 1,
             n: self.total,
             session: self.started,
-            eta: Duration::from_secs_f64(left * scale),
+            eta: self.eta(),
         }
+    }
+
+    /// The time left: what the trials not done are expected to take, scaled
+    /// by how the finished ones compared with their expectation.
+    fn eta(&self) -> Duration {
+        let left: f64 = self.expected.values().sum();
+        let scale = if self.expected_done > 0.0 {
+            self.started.elapsed().as_secs_f64() / self.expected_done
+        } else {
+            1.0
+        };
+        Duration::from_secs_f64(left * scale)
     }
 
     /// Counts trial `t` as done and gives its line (without the trial's name
@@ -76,16 +81,10 @@ impl Progress {
         self.done += 1;
         self.expected_done += self.expected.remove(&t).unwrap_or(0.0);
         let elapsed = self.started.elapsed();
-        let left: f64 = self.expected.values().sum();
-        let scale = if self.expected_done > 0.0 {
-            elapsed.as_secs_f64() / self.expected_done
-        } else {
-            1.0
-        };
         let eta = if self.expected.is_empty() {
             String::new()
         } else {
-            format!(", ETA {}", clock(Duration::from_secs_f64(left * scale)))
+            format!(", ETA {}", clock(self.eta()))
         };
         let what = trial_line(trial);
         let what = if named {

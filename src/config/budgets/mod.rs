@@ -130,28 +130,15 @@ impl Budgets {
                     out.push((a, b));
                     continue;
                 }
-                let (env, test) = match (&a.scope, &b.scope) {
-                    (
-                        Scope {
-                            env: Some(e),
-                            test: None,
-                        },
-                        Scope {
-                            env: None,
-                            test: Some(t),
-                        },
-                    )
-                    | (
-                        Scope {
-                            env: None,
-                            test: Some(t),
-                        },
-                        Scope {
-                            env: Some(e),
-                            test: None,
-                        },
-                    ) => (e, *t),
-                    _ => continue,
+                // One rule with only an env, the other with only a test.
+                if a.scope.tags() != 1 || b.scope.tags() != 1 {
+                    continue;
+                }
+                let (Some(env), Some(test)) = (
+                    a.scope.env.as_ref().xor(b.scope.env.as_ref()),
+                    a.scope.test.xor(b.scope.test),
+                ) else {
+                    continue;
                 };
                 let decided = self.rules.iter().any(|r| {
                     r.own == a.own

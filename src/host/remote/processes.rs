@@ -59,8 +59,8 @@ impl Remote {
         name: &str,
         specs: &[Spawn<'_>],
     ) -> Result<Vec<ProcessRecord>, RemoteError> {
-        let (recs, out) = self.spawn_many_then(name, specs, ":", SHORT)?;
-        out.checked(name, ":")?;
+        let (recs, out) = self.spawn_batch(name, specs, None, SHORT)?;
+        out.checked(name, "(start)")?;
         Ok(recs)
     }
 
@@ -73,6 +73,16 @@ impl Remote {
         name: &str,
         specs: &[Spawn<'_>],
         then: &str,
+        timeout: Duration,
+    ) -> Result<(Vec<ProcessRecord>, CmdOutput), RemoteError> {
+        self.spawn_batch(name, specs, Some(then), timeout)
+    }
+
+    fn spawn_batch(
+        &self,
+        name: &str,
+        specs: &[Spawn<'_>],
+        then: Option<&str>,
         timeout: Duration,
     ) -> Result<(Vec<ProcessRecord>, CmdOutput), RemoteError> {
         let scripts: Vec<String> = specs
@@ -128,8 +138,8 @@ impl Remote {
         ps: &[ProcessRecord],
         grace: Duration,
     ) -> Result<Vec<Stopped>, RemoteError> {
-        let (stopped, out) = self.stop_many_with(name, ps, grace, ":", SHORT)?;
-        out.checked(name, ":")?;
+        let (stopped, out) = self.stop_batch_run(name, ps, grace, None, SHORT)?;
+        out.checked(name, "(stop)")?;
         Ok(stopped)
     }
 
@@ -142,6 +152,17 @@ impl Remote {
         ps: &[ProcessRecord],
         grace: Duration,
         then: &str,
+        timeout: Duration,
+    ) -> Result<(Vec<Stopped>, CmdOutput), RemoteError> {
+        self.stop_batch_run(name, ps, grace, Some(then), timeout)
+    }
+
+    fn stop_batch_run(
+        &self,
+        name: &str,
+        ps: &[ProcessRecord],
+        grace: Duration,
+        then: Option<&str>,
         timeout: Duration,
     ) -> Result<(Vec<Stopped>, CmdOutput), RemoteError> {
         let command = process::stop_batch_with(ps, grace, then);

@@ -288,17 +288,20 @@ pub fn stop_batch(ps: &[ProcessRecord], grace: Duration) -> String {
     all + "wait\n"
 }
 
-/// [`stop_batch`] with `then` run alongside in its own subshell (a
-/// monitoring slice needs no wait for the processes to end); its output is
-/// held until the stops are done, then printed after a mark, and the shell
-/// exits with its status. When a stop fails, the shell exits with that
-/// status before the mark. [`split_with`] parts the output.
-pub fn stop_batch_with(ps: &[ProcessRecord], grace: Duration, then: &str) -> String {
-    format!(
-        "(\n{})&\n_w=$!\n_o=$(\n{then}\n)\n_r=$?\nwait $_w; f=$?\n[ $f = 0 ] || exit $f\n\
-         echo {THEN_MARK}\nprintf '%s\\n' \"$_o\"\nexit $_r\n",
-        stop_batch(ps, grace)
-    )
+/// [`stop_batch`], with `then` (when given) run alongside in its own
+/// subshell (a monitoring slice needs no wait for the processes to end);
+/// its output is held until the stops are done, then printed after a mark,
+/// and the shell exits with its status. When a stop fails, the shell exits
+/// with that status before the mark. [`split_with`] parts the output.
+pub fn stop_batch_with(ps: &[ProcessRecord], grace: Duration, then: Option<&str>) -> String {
+    let stops = stop_batch(ps, grace);
+    match then {
+        None => format!("(\n{stops})\nf=$?\n[ $f = 0 ] || exit $f\necho {THEN_MARK}\n"),
+        Some(then) => format!(
+            "(\n{stops})&\n_w=$!\n_o=$(\n{then}\n)\n_r=$?\nwait $_w; f=$?\n[ $f = 0 ] || exit $f\n\
+             echo {THEN_MARK}\nprintf '%s\\n' \"$_o\"\nexit $_r\n"
+        ),
+    }
 }
 
 const THEN_MARK: &str = "@@ebpf-perf-then@@";
@@ -337,15 +340,19 @@ pub fn split_stops(stdout: &str, n: usize) -> Vec<String> {
     outs
 }
 
-/// Like [`batch`], then `then` in its own subshell, but only when every
-/// script exited 0; otherwise the shell exits with the last failure's
-/// status.
-pub fn batch_then(scripts: &[String], then: &str) -> String {
+/// Like [`batch`], then `then` (when given) in its own subshell, but only
+/// when every script exited 0; otherwise the shell exits with the last
+/// failure's status.
+pub fn batch_then(scripts: &[String], then: Option<&str>) -> String {
     let mut all = String::from("f=0\n");
     for s in scripts {
         all += &format!("echo {BATCH_MARK}\n(\n{s}) || f=$?\n");
     }
-    all + &format!("[ $f = 0 ] || exit $f\necho {BATCH_MARK}\n(\n{then}\n)\n")
+    all += &format!("[ $f = 0 ] || exit $f\necho {BATCH_MARK}\n");
+    if let Some(then) = then {
+        all += &format!("(\n{then}\n)\n");
+    }
+    all
 }
 
 const BATCH_MARK: &str = "@@ebpf-perf-batch@@";

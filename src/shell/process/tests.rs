@@ -372,7 +372,7 @@ fn then_runs_alongside_the_stops(#[case] n: usize) {
         "sleep 0.1\n{}",
         recs.iter().map(alive_script).collect::<String>()
     );
-    let out = sh(&stop_batch_with(&recs, Duration::from_secs(3), &then));
+    let out = sh(&stop_batch_with(&recs, Duration::from_secs(3), Some(&then)));
     let (stops, after) = split_with(&out).unwrap_or_else(|| panic!("no mark in {out:?}"));
     assert_eq!(after, "alive\n".repeat(n), "{out}");
     let got: Vec<_> = split_stops(stops, n)
@@ -384,4 +384,14 @@ fn then_runs_alongside_the_stops(#[case] n: usize) {
         vec![Some(Stopped::Terminated { status: Some(7) }); n],
         "{out}"
     );
+    // Without `then`, the stops alone, and an empty rest.
+    let more: Vec<ProcessRecord> = (0..n)
+        .map(|i| start(&d.path().join(format!("x{i}")), "sleep 30"))
+        .collect();
+    let out = sh(&stop_batch_with(&more, Duration::from_secs(3), None));
+    let (stops, after) = split_with(&out).unwrap_or_else(|| panic!("no mark in {out:?}"));
+    assert_eq!(after, "");
+    assert!(split_stops(stops, n)
+        .iter()
+        .all(|o| matches!(parse_stopped(o), Some(Stopped::Terminated { .. }))));
 }
