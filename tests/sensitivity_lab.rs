@@ -127,7 +127,19 @@ fn a_tbf_token_wait_is_recovered_as_latency_within_ten_percent() {
 fn a_tool_that_does_nothing_costs_nothing_in_an_aa_session() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let cfg = noop_config(12, |_| {});
+    // netperf and netserver share CPU 0 (the environment's `cpus:`): left to
+    // the scheduler, the lab's latency is bimodal (about 12 µs on one CPU,
+    // 30 µs across two), and a case that lands on the other mode differs
+    // from its baseline for real, tool or no tool; 1 run in 6 of this test
+    // then labelled 6 of 60 comparisons (p50, p99) significant.
+    let cfg = noop_config(12, |d| {
+        common::replace_in(
+            &d.join("test-env-config.yaml"),
+            "    description: \"lab: host-server <-> host-client over the port-storage link\"\n",
+            "    description: \"lab: host-server <-> host-client over the port-storage link\"\n    \
+             cpus: {server: \"0\", client: \"0\", tool: \"1\"}\n",
+        );
+    });
     let (o, path) = common::perf_in(cfg.path(), &["tcp_rr"]);
     assert!(
         o.status.success(),
