@@ -10,6 +10,7 @@ pub mod exit;
 pub mod logging;
 pub mod shell;
 pub mod metrics;
+pub mod ratings;
 pub mod naming;
 pub mod stats;
 pub mod precision;
@@ -37,6 +38,7 @@ pub mod run;
 // After the results, fed by the results file: statistics and verdicts,
 // JUnit, the report, and the merge of sharded runs.
 pub mod analysis;
+pub mod decision;
 pub mod calibration;
 pub mod junit;
 pub mod report;

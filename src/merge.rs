@@ -133,6 +133,7 @@ pub fn merge(sources: &[PathBuf]) -> Results {
     }
     let mut m = merged.unwrap_or_else(|| Results::new(results::Session::default()));
     m.session.shards = shards;
+    m.decisions = crate::decision::of_session(&m);
     m
 }
 

@@ -194,3 +194,20 @@ fn the_default_config_has_two_pools_of_four_hosts_each() {
         ["host-server-2", "host-client-2"]
     );
 }
+
+#[test]
+fn ratings_override_their_aspect_and_keep_the_others() {
+    let dir = common::copy_dir(&common::corpus_base());
+    let tools = dir.path().join("ebpf-tools-config.yaml");
+    let mut text = std::fs::read_to_string(&tools).unwrap();
+    text.push_str("ratings:\n  memory_mb: {excellent: 8, good: 32, fair: 128}\n");
+    std::fs::write(&tools, text).unwrap();
+    let cfg = config::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let defaults = ebpf_perf::ratings::Thresholds::default();
+    assert_eq!(
+        cfg.ratings.memory_mb,
+        ebpf_perf::ratings::Levels::new(8.0, 32.0, 128.0)
+    );
+    assert_ne!(cfg.ratings.memory_mb, defaults.memory_mb);
+    assert_eq!(cfg.ratings.cpu_pct, defaults.cpu_pct);
+}

@@ -141,6 +141,22 @@ fn the_rendered_report_shows_every_case_with_charts_and_nothing_leaves_the_file(
         "{summary}"
     );
     assert!(!summary.contains("<script>"), "{summary}");
+    // Seed 003's decision matrix is in the results file (the tools file's
+    // comparison), the same as decided from the file afresh, and shown.
+    let r = ebpf_perf::results::read(&results).unwrap();
+    assert_eq!(r.decisions.len(), 1, "{:?}", r.decisions);
+    let d = &r.decisions[0];
+    assert_eq!(
+        (d.a.name.as_str(), d.b.name.as_str(), d.env.as_str()),
+        ("case_1", "case_3", "host")
+    );
+    assert_eq!(r.decisions, ebpf_perf::decision::of_session(&r));
+    assert!(d.rows.iter().any(|x| x.a_rating.is_some()), "{d:?}");
+    assert!(
+        summary.contains(&format!("**{}.**", d.overall)),
+        "{summary}"
+    );
+    assert!(summary.contains("### Recommendations"), "{summary}");
 
     let out = tempfile::tempdir().unwrap();
     let dumped = chromium(&page, out.path(), &["--dump-dom"]);
@@ -174,6 +190,7 @@ fn the_rendered_report_shows_every_case_with_charts_and_nothing_leaves_the_file(
         dom.contains("case_1 vs case_3 on host"),
         "side-by-side missing"
     );
+    assert!(dom.contains(&d.overall) && dom.contains("Recommendations"));
     assert!(
         !log.contains("CONSOLE") && !log.contains("Uncaught"),
         "console messages:\n{log}"

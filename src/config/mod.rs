@@ -34,6 +34,8 @@ pub struct Config {
     pub tools: IndexMap<String, Tool>,
     /// Groups of cases to put side by side in reports (`comparisons:`).
     pub comparisons: Vec<Vec<String>>,
+    /// The ratings' thresholds (`ratings:`, else the defaults).
+    pub ratings: crate::ratings::Thresholds,
     pub hooks: Hooks,
     /// Allowed but worth saying, with file:line (see [`Problem`]).
     pub warnings: Vec<Problem>,

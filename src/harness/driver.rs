@@ -79,6 +79,7 @@ impl Driver {
             baseline_from: baseline_from.as_ref().map(|e| e.path.clone()),
             compare_to: compare_to.as_ref().map(|e| e.path.clone()),
             comparisons: cfg.comparisons.clone(),
+            ratings: cfg.ratings,
             commit: args.commit.clone().or_else(|| super::commit::of(&cfg.dir)),
             ..Default::default()
         });
@@ -351,6 +352,7 @@ impl Driver {
 
     fn save_results(&mut self) {
         self.results.session.hosts = self.runner.facts().clone();
+        self.results.decisions = crate::decision::of_session(&self.results);
         if let Err(e) = results::write(&self.results_path, &self.results) {
             eprintln!("ebpf-perf: error: {e}");
         }

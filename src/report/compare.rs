@@ -1,5 +1,5 @@
 //! Side by side and over time: two cases compared per budget family (with
-//! the interval of their difference and seed 003's ratings), and each
+//! the interval of their difference and seed 003's decision matrix), and each
 //! trial's cost now against an earlier session (`--compare-to`).
 
 use super::table::{families, Row};
@@ -17,7 +17,8 @@ pub struct Pair {
     pub env: String,
     /// Per family: a's value, b's value, b - a with interval.
     pub metrics: Vec<PairMetric>,
-    pub ratings: Vec<(String, &'static str, &'static str, String)>,
+    /// Seed 003's decision matrix of the pair.
+    pub decision: crate::results::Decision,
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +41,71 @@ impl PairMetric {
     }
 }
 
+impl Pair {
+    /// A decision row's side: `12.3 [10.1, 14.5] GOOD`, or `n/a`.
+    pub fn side_text(e: Option<Estimate>, r: Option<crate::ratings::Rating>) -> String {
+        match e {
+            None => "n/a".into(),
+            Some(e) => {
+                // A derived point (stability, accuracy) has no interval to show.
+                let v = match e.ci95 {
+                    Some(_) => format!("{} {}", lines::num(e.value), lines::interval(&e, "")),
+                    None => lines::num(e.value),
+                };
+                match r {
+                    Some(r) => format!("{} {}", v.trim_end(), r.as_str()),
+                    None => v.trim_end().to_string(),
+                }
+            }
+        }
+    }
+
+    /// Who won a decision row, by name.
+    pub fn winner_text(&self, w: crate::results::Winner) -> &str {
+        use crate::results::Winner;
+        match w {
+            Winner::A => &self.a,
+            Winner::B => &self.b,
+            Winner::Tie => "tie",
+            Winner::NotRated => "not rated",
+        }
+    }
+
+    /// Scores line: stability, reliability and the improvement.
+    pub fn scores_text(&self) -> String {
+        let d = &self.decision;
+        let side = |s: &crate::results::Side| {
+            format!(
+                "{}: stability score {}, reliability {}/10",
+                s.name,
+                s.stability_score.map_or("n/a".into(), lines::num),
+                s.reliability
+            )
+        };
+        let imp = d.performance_improvement_pct.map_or("n/a".into(), |e| {
+            format!("{} {}", lines::signed(e.value), lines::interval(&e, ""))
+        });
+        format!(
+            "{}; {}; performance improvement of {} over {}: {imp} points",
+            side(&d.a),
+            side(&d.b),
+            self.b,
+            self.a
+        )
+    }
+}
+
+/// The report's class of a rating (the verdict colours).
+pub fn rating_class(r: Option<crate::ratings::Rating>) -> &'static str {
+    use crate::ratings::Rating;
+    match r {
+        Some(Rating::Excellent | Rating::Good) => "within",
+        Some(Rating::Fair) => "inconclusive",
+        Some(Rating::Poor) => "exceeded",
+        None => "measured",
+    }
+}
+
 /// A trial's cost then and now (`--compare-to`).
 #[derive(Debug, Clone)]
 pub struct Change {
@@ -52,122 +118,43 @@ pub struct Change {
 
 /// `b - a` with the half-widths combined in quadrature.
 fn diff(a: &Estimate, b: &Estimate) -> Estimate {
-    let g = b.value - a.value;
-    let h = a
-        .ci95
-        .zip(b.ci95)
-        .map(|([al, ah], [bl, bh])| (((ah - al) / 2.0).powi(2) + ((bh - bl) / 2.0).powi(2)).sqrt());
-    Estimate {
-        value: g,
-        ci95: h.map(|h| [g - h, g + h]),
-    }
+    b.minus(a)
 }
 
-/// Ratings with their thresholds (seed 003): `(what, rating, class, rule)`.
-fn ratings(r: &Results, row: &Row) -> Vec<(String, &'static str, &'static str, String)> {
-    let rate = |v: Option<f64>, good: f64, fair: f64| match v {
-        None => ("n/a", "measured"),
-        Some(x) if x < good => ("good", "within"),
-        Some(x) if x < fair => ("fair", "inconclusive"),
-        Some(_) => ("poor", "exceeded"),
-    };
-    let get = |f: &str| {
-        families()
-            .position(|x| x == f)
-            .and_then(|i| row.cells[i].as_ref())
-            .map(|c| c.value.value)
-    };
-    // Stability: the largest CV of a trial's headline metric.
-    let cv = row
-        .trials
-        .iter()
-        .map(|&i| &r.trials[i])
-        .filter_map(|t| {
-            t.analysis
-                .stats
-                .get(crate::metrics::headline(t.test_type).name)?
-                .cv_pct
-        })
-        .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
-    let mut out = Vec::new();
-    for (what, v, good, fair, unit) in [
-        ("CPU", get("tool_cpu_pct"), 5.0, 25.0, "% of a CPU"),
-        ("Memory", get("tool_rss_mb"), 64.0, 256.0, "MB RSS"),
-        ("Stability", cv, 5.0, 10.0, "% CV of the headline metric"),
-        (
-            "Leak",
-            get("rss_growth_kb_per_min"),
-            64.0,
-            1024.0,
-            "kB/min RSS growth",
-        ),
-    ] {
-        let (rating, class) = rate(v, good, fair);
-        out.push((
-            format!("{what}: {}", v.map_or("n/a".into(), lines::num)),
-            rating,
-            class,
-            format!("good < {good} {unit} ≤ fair < {fair} ≤ poor"),
-        ));
-    }
-    out
-}
-
-/// Does a comparison's name (`case_N`, `tool_id::case_N`, or a tool id for
-/// its case) name this row?
-fn names(spec: &str, row: &Row) -> bool {
-    spec == row.case || spec == row.tool || spec == format!("{}::{}", row.tool, row.case)
-}
-
+/// Each pair of the groups, decided (see [`crate::decision`]), with its
+/// families' values side by side; notes name the pairs the file lacks.
 pub fn pairs(rows: &[Row], r: &Results, asked: &[Vec<String>]) -> (Vec<Pair>, Vec<String>) {
-    let mut out = Vec::new();
-    let mut notes = Vec::new();
-    for group in asked {
-        for (i, a) in group.iter().enumerate() {
-            for b in &group[i + 1..] {
-                let envs: Vec<&str> = rows
-                    .iter()
-                    .filter(|x| names(a, x))
-                    .map(|x| x.env.as_str())
-                    .filter(|e| rows.iter().any(|y| names(b, y) && y.env == *e))
-                    .collect();
-                if envs.is_empty() {
-                    notes.push(format!(
-                        "{a} and {b}: not both in this results file on one environment"
-                    ));
-                }
-                for env in envs {
-                    let find = |c: &str| rows.iter().find(|x| names(c, x) && x.env == env);
-                    let (Some(ra), Some(rb)) = (find(a), find(b)) else {
-                        continue;
-                    };
-                    let metrics = families()
-                        .zip(ra.cells.iter().zip(&rb.cells))
-                        .filter_map(|(family, (ca, cb))| {
-                            let (ca, cb) = (ca.as_ref()?, cb.as_ref()?);
-                            Some(PairMetric {
-                                family,
-                                a: ca.value,
-                                b: cb.value,
-                                diff: diff(&ca.value, &cb.value),
-                            })
-                        })
-                        .collect();
-                    out.push(Pair {
-                        a: a.clone(),
-                        b: b.clone(),
-                        env: env.to_string(),
-                        metrics,
-                        ratings: ratings(r, ra)
-                            .into_iter()
-                            .zip(ratings(r, rb))
-                            .flat_map(|(x, y)| [x, y])
-                            .collect(),
-                    });
-                }
-            }
-        }
-    }
+    let (decisions, notes) = crate::decision::decide_all(r, asked, &r.session.ratings);
+    let find = |tool: &str, case: &str, env: &str| {
+        rows.iter()
+            .find(|x| x.tool == tool && x.case == case && x.env == env)
+    };
+    let out = decisions
+        .into_iter()
+        .filter_map(|d| {
+            let ra = find(&d.a.tool, &d.a.case, &d.env)?;
+            let rb = find(&d.b.tool, &d.b.case, &d.env)?;
+            let metrics = families()
+                .zip(ra.cells.iter().zip(&rb.cells))
+                .filter_map(|(family, (ca, cb))| {
+                    let (ca, cb) = (ca.as_ref()?, cb.as_ref()?);
+                    Some(PairMetric {
+                        family,
+                        a: ca.value,
+                        b: cb.value,
+                        diff: diff(&ca.value, &cb.value),
+                    })
+                })
+                .collect();
+            Some(Pair {
+                a: d.a.name.clone(),
+                b: d.b.name.clone(),
+                env: d.env.clone(),
+                metrics,
+                decision: d,
+            })
+        })
+        .collect();
     (out, notes)
 }
 

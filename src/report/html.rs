@@ -3,6 +3,7 @@
 //! with maud, which escapes every interpolated string.
 
 use super::charts;
+use super::compare;
 use super::model::{self, Mark, Model};
 use crate::readout as lines;
 use crate::results::Results;
@@ -172,10 +173,41 @@ fn side_by_side(m: &Model) -> Markup {
                         }
                     }
                 }
+                @let d = &p.decision;
                 table.ratings {
-                    tr { th { "case" } th { "value" } th { "rating" } th { "thresholds" } }
-                    @for (k, (what, rating, class, rule)) in p.ratings.iter().enumerate() {
-                        tr { td { @if k % 2 == 0 { (p.a) } @else { (p.b) } } td { (what) } td class=(class) { (rating) } td { small { (rule) } } }
+                    tr { th { "aspect" } th { (p.a) } th { (p.b) } th { "winner" } }
+                    @for x in &d.rows {
+                        tr {
+                            td { (x.aspect.title()) " " small { "(" (x.aspect.unit()) ")" } }
+                            td class=(compare::rating_class(x.a_rating)) { (compare::Pair::side_text(x.a, x.a_rating)) }
+                            td class=(compare::rating_class(x.b_rating)) { (compare::Pair::side_text(x.b, x.b_rating)) }
+                            td { (p.winner_text(x.winner)) }
+                        }
+                    }
+                }
+                p { strong { (d.overall) } ". " (d.recommendation) }
+                p { small { (p.scores_text()) } }
+            }
+        }
+    }
+}
+
+fn recommendations(m: &Model) -> Markup {
+    html! {
+        @if !m.advice.is_empty() {
+            h2 { "Recommendations" }
+            ul {
+                @for a in &m.advice {
+                    li {
+                        (a.text)
+                        @if a.closest.len() > 1 {
+                            br; small { "closest budgets: "
+                                @for (k, (name, v, limit, trial)) in a.closest.iter().enumerate() {
+                                    @if k > 0 { "; " }
+                                    (name) " " (lines::num(*v)) " of " (lines::num(*limit)) " (" (trial) ")"
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -217,6 +249,7 @@ pub fn render(res: &Results, m: &Model) -> String {
             body {
                 (session(m))
                 (verdict_table(m))
+                (recommendations(m))
                 (side_by_side(m))
                 (precision(m))
                 (regressions(m))

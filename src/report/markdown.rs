@@ -2,6 +2,7 @@
 //! or a pull-request comment: counts, the worst rows of the verdict table,
 //! pairs and regressions. No images; the same model as the HTML page.
 
+use super::compare;
 use super::model::{self, Mark, Model};
 use crate::readout as lines;
 use crate::untrusted;
@@ -108,6 +109,12 @@ pub fn render(m: &Model) -> String {
             let _ = writeln!(s, "- … {} more in report.html", failures.len() - TOP_ROWS);
         }
     }
+    if !m.advice.is_empty() {
+        let _ = writeln!(s, "\n### Recommendations\n");
+        for a in m.advice.iter().take(TOP_ROWS) {
+            let _ = writeln!(s, "- {}", esc(&a.text));
+        }
+    }
     for p in &m.pairs {
         let _ = writeln!(
             s,
@@ -144,6 +151,31 @@ pub fn render(m: &Model) -> String {
                 }
             );
         }
+        let d = &p.decision;
+        let _ = writeln!(
+            s,
+            "\n| aspect | {} | {} | winner |\n|---|---:|---:|---|",
+            esc(&p.a),
+            esc(&p.b)
+        );
+        for x in &d.rows {
+            let _ = writeln!(
+                s,
+                "| {} ({}) | {} | {} | {} |",
+                x.aspect.title(),
+                x.aspect.unit(),
+                compare::Pair::side_text(x.a, x.a_rating),
+                compare::Pair::side_text(x.b, x.b_rating),
+                esc(p.winner_text(x.winner))
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n**{}.** {}\n\n{}",
+            esc(&d.overall),
+            esc(&d.recommendation),
+            esc(&p.scores_text())
+        );
     }
     for n in &m.pair_notes {
         let _ = writeln!(s, "\n{}", esc(n));

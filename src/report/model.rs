@@ -48,6 +48,8 @@ pub struct Model {
     pub pairs: Vec<Pair>,
     /// Pairs that were asked for but are not in the file, and why.
     pub pair_notes: Vec<String>,
+    /// Per tool: the budgets it comes closest to and its costliest case.
+    pub advice: Vec<crate::decision::Advice>,
     /// Worst growth first; `None` without `--compare-to`.
     pub changes: Option<(String, Vec<Change>)>,
     /// How precise the session was: comparisons and significance, why
@@ -202,6 +204,7 @@ pub fn build(r: &Results, compare: &[Vec<String>], earlier: Option<(&str, &Resul
         counts: counts(r),
         pairs,
         pair_notes,
+        advice: crate::decision::recommendations(r),
         precision: precision(r),
         changes: earlier.map(|(path, e)| {
             (

@@ -172,7 +172,32 @@ fn pairs_say_which_is_cheaper_and_name_what_is_missing() {
         .find(|x| x.family == "bpf_ns_per_event")
         .unwrap();
     assert_eq!(cpu.cheaper(), ("a", true));
-    assert_eq!(p.ratings.len(), 8);
+    // The decision matrix is the decision module's, for the same pair.
+    let (d, _) = crate::decision::decide_all(&r, &asked[..1], &r.session.ratings);
+    assert_eq!(p.decision, d[0]);
+}
+
+#[test]
+fn both_documents_show_the_decision_matrix_and_the_recommendations() {
+    let mut r = lab();
+    r.session.comparisons = vec![vec!["case_1".into(), "case_3".into()]];
+    let (html, md) = render(&r, &Options::default());
+    let m = model::build(&r, &r.session.comparisons, None);
+    let d = &m.pairs[0].decision;
+    for doc in [&html, &md] {
+        assert!(doc.contains("Recommendations"), "{doc}");
+        for a in &m.advice {
+            assert!(doc.contains(&a.tool) && doc.contains("costs most"));
+        }
+        assert!(doc.contains(&d.overall), "{}", d.overall);
+        for row in &d.rows {
+            assert!(doc.contains(row.aspect.title()));
+            if let Some(r) = row.a_rating {
+                assert!(doc.contains(r.as_str()));
+            }
+        }
+        assert!(doc.contains("reliability") && doc.contains("stability score"));
+    }
 }
 
 #[test]

@@ -9,6 +9,9 @@
 /// (the results file holds millions of them).
 pub type Name = compact_str::CompactString;
 
+mod decision;
+pub use decision::{Decision, Row as DecisionRow, Side, Winner};
+
 /// Puts `v` into a run's metrics as `name`, if there is a finite value.
 pub fn put_finite(out: &mut BTreeMap<Name, f64>, name: &str, v: Option<f64>) {
     if let Some(v) = v.filter(|v| v.is_finite()) {
@@ -34,6 +37,9 @@ pub struct Results {
     pub generator: String,
     pub session: Session,
     pub trials: Vec<TrialResult>,
+    /// The decision matrix of every pair of the session's `comparisons`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<Decision>,
 }
 
 #[serde_with::skip_serializing_none]
@@ -72,6 +78,9 @@ pub struct Session {
     /// `--commit`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The thresholds the decisions' ratings used.
+    #[serde(default)]
+    pub ratings: crate::ratings::Thresholds,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -408,6 +417,7 @@ impl Results {
             generator: format!("ebpf-perf {}", env!("CARGO_PKG_VERSION")),
             session,
             trials: Vec::new(),
+            decisions: Vec::new(),
         }
     }
 

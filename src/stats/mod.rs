@@ -150,6 +150,21 @@ impl Estimate {
         self.ci95.unwrap_or([self.value, self.value])
     }
 
+    /// `self - other` for independent estimates: the intervals' half-widths
+    /// combined in quadrature (no interval when either has none).
+    pub fn minus(&self, other: &Estimate) -> Estimate {
+        let g = self.value - other.value;
+        let half = |[lo, hi]: [f64; 2]| (hi - lo) / 2.0;
+        let h = self
+            .ci95
+            .zip(other.ci95)
+            .map(|(a, b)| (half(a).powi(2) + half(b).powi(2)).sqrt());
+        Estimate {
+            value: g,
+            ci95: h.map(|h| [g - h, g + h]),
+        }
+    }
+
     pub fn scale(self, k: f64) -> Estimate {
         let [a, b] = [k * self.bounds()[0], k * self.bounds()[1]];
         Estimate {

@@ -17,6 +17,8 @@ pub struct ToolsFile {
     /// Cases that implement the same thing, shown side by side in reports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comparisons: Vec<ComparisonRaw>,
+    /// Thresholds of seed 003's ratings, per aspect (defaults otherwise).
+    pub ratings: Option<crate::ratings::Thresholds>,
 }
 
 /// `comparisons:` entry: two or more cases, `case_N` or `tool_id::case_N`.

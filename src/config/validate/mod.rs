@@ -24,7 +24,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tools::{check_comparisons, check_tools};
+use tools::{check_comparisons, check_ratings, check_tools};
 
 /// Placeholders that describe the environment a command runs in.
 pub const ENV_PLACEHOLDERS: &[&str] = &[
@@ -270,6 +270,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigError> {
     check_envs(&mut ck, &env, &ssh.1);
     let spec = check_perf(&mut ck, &perf, &env.1);
     let comparisons = check_comparisons(&mut ck, &tools);
+    let ratings = check_ratings(&mut ck, &tools);
     let tools = check_tools(&mut ck, dir, &tools, &env.1, &spec);
     let hooks = hooks.map(|h| check_hooks(&mut ck, &h, &env.1, ssh.1.lab.is_some()));
 
@@ -287,6 +288,7 @@ pub fn load(dir: &Path) -> Result<Config, ConfigError> {
         perf: spec,
         tools,
         comparisons,
+        ratings,
         hooks: hooks.unwrap_or_default(),
         warnings: ck.warnings,
     })

@@ -173,6 +173,20 @@ pub(super) fn check_comparisons(
     out
 }
 
+/// `ratings:` levels that grow and are not negative, per aspect.
+pub(super) fn check_ratings(
+    ck: &mut Checker,
+    (src, f): &(Source, ToolsFile),
+) -> crate::ratings::Thresholds {
+    let t = f.ratings.unwrap_or_default();
+    for (key, levels) in t.keys() {
+        if let Some(p) = levels.problem() {
+            ck.at(src, &["ratings", key], p);
+        }
+    }
+    t
+}
+
 pub(super) fn check_tools(
     ck: &mut Checker,
     dir: &Path,

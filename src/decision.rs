@@ -1,0 +1,409 @@
+//! Decisions (seed 003's decision matrix and seed 002's recommendations),
+//! after the analysis, fed by the results file: for each pair of a
+//! `comparisons:` group, each aspect rated on both sides with its winner and
+//! an overall verdict; and per tool, the budgets it comes closest to and the
+//! case that costs most. A row is won only on a significant difference (or,
+//! without intervals, a better rating): a decision never invents a winner.
+
+use crate::analysis::measure;
+use crate::metrics;
+use crate::ratings::{Aspect, Thresholds};
+use crate::readout as lines;
+use crate::results::{Decision, DecisionRow, Results, Side, TrialResult, Winner};
+use crate::stats::Estimate;
+use std::collections::BTreeMap;
+
+/// The relative costs the performance aspect takes the worst of.
+const PERFORMANCE: [&str; 3] = [
+    "throughput_loss_pct",
+    "pps_loss_pct",
+    "latency_p99_increase_pct",
+];
+
+/// A case's trials on one environment, by `(tool, case_N, env)`, in the
+/// results file's order.
+type Groups = BTreeMap<(String, String, String), Vec<usize>>;
+
+fn groups(r: &Results) -> (Groups, Vec<(String, String)>) {
+    let mut g: Groups = BTreeMap::new();
+    let mut order = Vec::new();
+    for (i, t) in r.trials.iter().enumerate() {
+        let (Some(tool), Some(id)) = (&t.tool_id, t.case_id) else {
+            continue;
+        };
+        let case = format!("case_{id}");
+        if !order.contains(&(tool.clone(), case.clone())) {
+            order.push((tool.clone(), case.clone()));
+        }
+        g.entry((tool.clone(), case, t.env.clone()))
+            .or_default()
+            .push(i);
+    }
+    (g, order)
+}
+
+/// The `(tool, case)` a comparison's name means: `tool::case_N`, `case_N`
+/// (of the first tool that has it), or a tool (its first case).
+fn resolve(spec: &str, order: &[(String, String)]) -> Option<(String, String)> {
+    order
+        .iter()
+        .find(|(tool, case)| spec == format!("{tool}::{case}") || spec == case || spec == tool)
+        .cloned()
+}
+
+/// The decision matrices of every pair of every group, and a note for each
+/// pair that this results file cannot decide.
+pub fn decide_all(
+    r: &Results,
+    asked: &[Vec<String>],
+    th: &Thresholds,
+) -> (Vec<Decision>, Vec<String>) {
+    let (g, order) = groups(r);
+    let mut out = Vec::new();
+    let mut notes = Vec::new();
+    for group in asked {
+        for (i, a) in group.iter().enumerate() {
+            for b in &group[i + 1..] {
+                let (Some(ka), Some(kb)) = (resolve(a, &order), resolve(b, &order)) else {
+                    notes.push(format!("{a} and {b}: not both in this results file"));
+                    continue;
+                };
+                let mut envs = 0;
+                for ((tool, case, env), ta) in
+                    g.range((ka.0.clone(), ka.1.clone(), String::new())..)
+                {
+                    if (tool, case) != (&ka.0, &ka.1) {
+                        break;
+                    }
+                    let Some(tb) = g.get(&(kb.0.clone(), kb.1.clone(), env.clone())) else {
+                        continue;
+                    };
+                    envs += 1;
+                    out.push(decide(r, th, (a, &ka, ta), (b, &kb, tb), env));
+                }
+                if envs == 0 {
+                    notes.push(format!(
+                        "{a} and {b}: not both in this results file on one environment"
+                    ));
+                }
+            }
+        }
+    }
+    (out, notes)
+}
+
+/// The decisions of the session's own `comparisons`, with its thresholds
+/// (what the results file stores).
+pub fn of_session(r: &Results) -> Vec<Decision> {
+    decide_all(r, &r.session.comparisons, &r.session.ratings).0
+}
+
+type SideIn<'a> = (&'a str, &'a (String, String), &'a [usize]);
+
+fn trials<'a>(r: &'a Results, idx: &[usize]) -> Vec<&'a TrialResult> {
+    idx.iter().map(|&i| &r.trials[i]).collect()
+}
+
+/// The worst (largest) estimate of a budget family over the trials.
+fn worst(ts: &[&TrialResult], families: &[&str]) -> Option<Estimate> {
+    ts.iter()
+        .flat_map(|t| families.iter().filter_map(|f| measure(f, &t.analysis)))
+        .max_by(|x, y| x.value.total_cmp(&y.value))
+}
+
+/// The largest CV (percent) of a trial's headline metric.
+fn largest_cv(ts: &[&TrialResult]) -> Option<f64> {
+    ts.iter()
+        .filter_map(|t| {
+            t.analysis
+                .stats
+                .get(metrics::headline(t.test_type).name)?
+                .cv_pct
+        })
+        .max_by(f64::total_cmp)
+}
+
+/// BPF program runs per packet, on the trial that sees the fewest.
+fn events_per_packet(ts: &[&TrialResult]) -> Option<f64> {
+    ts.iter()
+        .filter_map(|t| {
+            let s = &t.analysis.stats;
+            let (ev, pps) = (s.get("bpf_events_per_s")?.mean, s.get(metrics::PPS)?.mean);
+            (pps > 0.0).then(|| ev / pps)
+        })
+        .min_by(f64::total_cmp)
+}
+
+fn value_of(a: Aspect, ts: &[&TrialResult]) -> Option<Estimate> {
+    let point = |v: Option<f64>| v.map(|value| Estimate { value, ci95: None });
+    match a {
+        Aspect::Performance => worst(ts, &PERFORMANCE),
+        Aspect::Stability => point(largest_cv(ts)),
+        Aspect::Memory => worst(ts, &["tool_rss_mb"]),
+        Aspect::CpuEfficiency => worst(ts, &["tool_cpu_pct"]),
+        Aspect::Accuracy => point(events_per_packet(ts)),
+    }
+}
+
+/// A side's scores (see [`Side`] for the definitions).
+fn side(name: &str, key: &(String, String), ts: &[&TrialResult]) -> Side {
+    let ran: Vec<&&TrialResult> = ts.iter().filter(|t| t.ran()).collect();
+    let steady = ran
+        .iter()
+        .filter(|t| {
+            let h = metrics::headline(t.test_type).name;
+            !t.analysis.noisy.iter().any(|n| n == h)
+                && !t.analysis.drift.iter().any(|d| d.metric == h)
+        })
+        .count();
+    let share = |k: usize, n: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    let score = 1.0 + 9.0 * share(ran.len(), ts.len()) * share(steady, ran.len());
+    Side {
+        name: name.to_string(),
+        tool: key.0.clone(),
+        case: key.1.clone(),
+        stability_score: largest_cv(ts).map(|cv| (100.0 - cv).max(0.0)),
+        reliability: score.round().clamp(1.0, 10.0) as u8,
+        trials: ts.len(),
+    }
+}
+
+/// The row of one aspect: lower is better for every rated aspect.
+fn row(aspect: Aspect, th: &Thresholds, a: Option<Estimate>, b: Option<Estimate>) -> DecisionRow {
+    let levels = th.of(aspect);
+    let rate = |v: &Option<Estimate>| Some(levels?.rate(v.as_ref()?.value));
+    let (ra, rb) = (rate(&a), rate(&b));
+    let winner = match (&a, &b, ra, rb) {
+        (Some(x), Some(y), Some(ra), Some(rb)) => {
+            let d = y.minus(x);
+            if d.significant() {
+                if d.value > 0.0 {
+                    Winner::A
+                } else {
+                    Winner::B
+                }
+            } else if d.ci95.is_none() && ra != rb {
+                if ra < rb {
+                    Winner::A
+                } else {
+                    Winner::B
+                }
+            } else {
+                Winner::Tie
+            }
+        }
+        _ => Winner::NotRated,
+    };
+    DecisionRow {
+        aspect,
+        a,
+        b,
+        a_rating: ra,
+        b_rating: rb,
+        winner,
+    }
+}
+
+fn decide(r: &Results, th: &Thresholds, a: SideIn, b: SideIn, env: &str) -> Decision {
+    let (ta, tb) = (trials(r, a.2), trials(r, b.2));
+    let rows: Vec<DecisionRow> = Aspect::ALL
+        .iter()
+        .map(|&x| row(x, th, value_of(x, &ta), value_of(x, &tb)))
+        .filter(|x| x.a.is_some() || x.b.is_some())
+        .collect();
+    let perf = rows.iter().find(|x| x.aspect == Aspect::Performance);
+    let improvement = perf.and_then(|p| Some(p.a?.minus(&p.b?)));
+    let (sa, sb) = (side(a.0, a.1, &ta), side(b.0, b.1, &tb));
+    let (winner, overall, recommendation) = verdict(&sa, &sb, &rows, env);
+    Decision {
+        a: sa,
+        b: sb,
+        env: env.to_string(),
+        rows,
+        performance_improvement_pct: improvement,
+        winner,
+        overall,
+        recommendation,
+    }
+}
+
+fn aspects(rows: &[DecisionRow], w: Winner) -> String {
+    let v: Vec<&str> = rows
+        .iter()
+        .filter(|x| x.winner == w)
+        .map(|x| x.aspect.title())
+        .collect();
+    match v.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => v.join(""),
+    }
+}
+
+/// The overall winner, the verdict line and the recommendation.
+fn verdict(
+    a: &Side,
+    b: &Side,
+    rows: &[DecisionRow],
+    env: &str,
+) -> (Option<String>, String, String) {
+    let decided = rows.iter().filter(|x| x.winner != Winner::NotRated).count();
+    let wins = |w| rows.iter().filter(|x| x.winner == w).count();
+    let (wa, wb) = (wins(Winner::A), wins(Winner::B));
+    let (an, bn) = (&a.name, &b.name);
+    if decided == 0 {
+        return (
+            None,
+            "not decided: no aspect measured on both sides".into(),
+            format!("Re-run both on {env}: neither side has a rated aspect with a value."),
+        );
+    }
+    if wa == 0 && wb == 0 {
+        return (
+            None,
+            "no significant difference".into(),
+            format!(
+                "Either: in {decided} rated aspects on {env} neither differs beyond its interval or rating; choose on features."
+            ),
+        );
+    }
+    if wa == wb {
+        return (
+            None,
+            format!("mixed: {an} better in {wa}, {bn} in {wb} of {decided}"),
+            format!(
+                "Choose by what matters more: {an} is better in {}, {bn} in {}.",
+                aspects(rows, Winner::A),
+                aspects(rows, Winner::B)
+            ),
+        );
+    }
+    let (w, l, k, other, ww, wl) = if wa > wb {
+        (an, bn, wa, wb, Winner::A, Winner::B)
+    } else {
+        (bn, an, wb, wa, Winner::B, Winner::A)
+    };
+    let overall = if other == 0 {
+        format!("{w} better in {k} of {decided}")
+    } else {
+        format!("{w} better in {k} of {decided}, {l} in {other}")
+    };
+    let rec = if other == 0 {
+        format!(
+            "Prefer {w} on {env}: better in {}, worse in none.",
+            aspects(rows, ww)
+        )
+    } else {
+        format!(
+            "Prefer {w} on {env} (better in {}) unless {} matters more, where {l} is better.",
+            aspects(rows, ww),
+            aspects(rows, wl)
+        )
+    };
+    (Some(w.clone()), overall, rec)
+}
+
+/// Per tool (seed 002's `recommendations`): the budgets its trials come
+/// closest to (largest share of the limit first) and the case that costs
+/// most.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Advice {
+    pub tool: String,
+    /// `(budget, worst measured value, limit, trial)`, closest first.
+    pub closest: Vec<(String, f64, f64, String)>,
+    /// `(case_N, its worst performance cost in percent, trial)`.
+    pub costliest: Option<(String, f64, String)>,
+    pub text: String,
+}
+
+/// How many budgets [`Advice`] names per tool.
+pub const CLOSEST: usize = 3;
+
+pub fn recommendations(r: &Results) -> Vec<Advice> {
+    let mut by_tool: BTreeMap<&str, Vec<&TrialResult>> = BTreeMap::new();
+    for t in &r.trials {
+        if let Some(tool) = &t.tool_id {
+            by_tool.entry(tool).or_default().push(t);
+        }
+    }
+    by_tool
+        .into_iter()
+        .map(|(tool, ts)| advice(tool, &ts))
+        .collect()
+}
+
+fn advice(tool: &str, ts: &[&TrialResult]) -> Advice {
+    // Per budget, the trial that comes closest (value / limit).
+    let mut closest: BTreeMap<&str, (f64, f64, &str)> = BTreeMap::new();
+    for t in ts {
+        for b in &t.analysis.budgets {
+            let share = if metrics::budget(&b.name).is_some_and(|x| x.bound.is_minimum()) {
+                // A lower bound is closest when the value is smallest.
+                if b.measured.value > 0.0 {
+                    b.limit / b.measured.value
+                } else {
+                    f64::INFINITY
+                }
+            } else if b.limit > 0.0 {
+                b.measured.value / b.limit
+            } else {
+                f64::INFINITY
+            };
+            let e = closest
+                .entry(&b.name)
+                .or_insert((f64::NEG_INFINITY, 0.0, ""));
+            if share > e.0 {
+                *e = (share, b.measured.value, &t.name);
+            }
+        }
+    }
+    let mut closest: Vec<(f64, String, f64, f64, String)> = closest
+        .into_iter()
+        .map(|(name, (share, v, trial))| {
+            let limit = ts
+                .iter()
+                .flat_map(|t| &t.analysis.budgets)
+                .find(|b| b.name == name)
+                .map_or(0.0, |b| b.limit);
+            (share, name.to_string(), v, limit, trial.to_string())
+        })
+        .collect();
+    closest.sort_by(|x, y| y.0.total_cmp(&x.0));
+    closest.truncate(CLOSEST);
+    let costliest = ts
+        .iter()
+        .filter_map(|t| {
+            let w = worst(&[t], &PERFORMANCE)?;
+            Some((format!("case_{}", t.case_id?), w.value, t.name.clone()))
+        })
+        .max_by(|x, y| x.1.total_cmp(&y.1));
+    let mut text = Vec::new();
+    if let Some((name, v, limit, _)) = closest.first().map(|c| (&c.1, c.2, c.3, &c.4)) {
+        text.push(format!(
+            "closest to {name} ({} of {})",
+            lines::num(v),
+            lines::num(limit)
+        ));
+    }
+    if let Some((case, v, trial)) = &costliest {
+        text.push(format!(
+            "{case} costs most ({}% of the baseline in {trial})",
+            lines::num(*v)
+        ));
+    }
+    Advice {
+        tool: tool.to_string(),
+        closest: closest
+            .into_iter()
+            .map(|(_, n, v, l, t)| (n, v, l, t))
+            .collect(),
+        costliest,
+        text: if text.is_empty() {
+            format!("{tool}: no budget verdicts and no measured cost")
+        } else {
+            format!("{tool}: {}", text.join("; "))
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

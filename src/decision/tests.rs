@@ -1,0 +1,241 @@
+//! Decisions on the results file of a lab run (tests/data/results_lab.json)
+//! and on edits of it whose answer is known.
+
+use super::*;
+use crate::ratings::{Levels, Rating};
+use crate::results::Results;
+use std::path::Path;
+
+fn lab() -> Results {
+    crate::results::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/results_lab.json"))
+        .expect("tests/data/results_lab.json")
+}
+
+fn pair(a: &str, b: &str) -> Vec<Vec<String>> {
+    vec![vec![a.to_string(), b.to_string()]]
+}
+
+#[test]
+fn every_row_is_won_only_on_a_significant_difference_or_a_better_rating() {
+    let r = lab();
+    let (d, notes) = decide_all(&r, &pair("case_1", "case_3"), &Thresholds::default());
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(d.len(), 1, "case_3 runs on host only");
+    let d = &d[0];
+    assert_eq!(
+        (d.a.tool.as_str(), d.b.case.as_str(), d.env.as_str()),
+        ("tool_001", "case_3", "host")
+    );
+    let aspects: Vec<Aspect> = d.rows.iter().map(|x| x.aspect).collect();
+    assert_eq!(
+        aspects,
+        Aspect::ALL.to_vec(),
+        "both sides count events on pps trials"
+    );
+    for row in &d.rows {
+        let (Some(a), Some(b)) = (row.a, row.b) else {
+            panic!("{row:?}")
+        };
+        let diff = b.minus(&a);
+        let want = match row.aspect {
+            Aspect::Accuracy => Winner::NotRated,
+            _ if diff.significant() => {
+                if diff.value > 0.0 {
+                    Winner::A
+                } else {
+                    Winner::B
+                }
+            }
+            _ if diff.ci95.is_none() && row.a_rating != row.b_rating => {
+                if row.a_rating < row.b_rating {
+                    Winner::A
+                } else {
+                    Winner::B
+                }
+            }
+            _ => Winner::Tie,
+        };
+        assert_eq!(row.winner, want, "{row:?}");
+    }
+    let perf = &d.rows[0];
+    let imp = d.performance_improvement_pct.unwrap();
+    assert!((imp.value - (perf.a.unwrap().value - perf.b.unwrap().value)).abs() < 1e-9);
+    assert!((1..=10).contains(&d.a.reliability) && d.a.stability_score.is_some());
+    assert!(
+        !d.overall.is_empty() && d.recommendation.contains("host"),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_case_against_itself_has_no_significant_difference() {
+    let r = lab();
+    let (d, _) = decide_all(
+        &r,
+        &pair("case_2", "tool_001::case_2"),
+        &Thresholds::default(),
+    );
+    assert_eq!(d.len(), 1);
+    assert!(d[0]
+        .rows
+        .iter()
+        .all(|x| matches!(x.winner, Winner::Tie | Winner::NotRated)));
+    assert_eq!(
+        (d[0].winner.as_deref(), d[0].overall.as_str()),
+        (None, "no significant difference")
+    );
+    assert!(d[0].recommendation.starts_with("Either"));
+}
+
+/// Makes every trial of `case` cost `k` times as much tool CPU, with a
+/// tight interval.
+fn cpu_times(r: &mut Results, case: u32, k: f64) {
+    for t in r.trials.iter_mut().filter(|t| t.case_id == Some(case)) {
+        if let Some(s) = t.analysis.stats.get_mut("tool_cpu_pct") {
+            s.mean *= k;
+            s.ci95 = Some([s.mean * 0.99, s.mean * 1.01]);
+        }
+    }
+}
+
+#[test]
+fn a_costlier_side_loses_its_row_and_the_other_is_recommended() {
+    let mut r = lab();
+    cpu_times(&mut r, 1, 1.0);
+    cpu_times(&mut r, 3, 50.0);
+    let (d, _) = decide_all(&r, &pair("case_1", "case_3"), &Thresholds::default());
+    let cpu = d[0]
+        .rows
+        .iter()
+        .find(|x| x.aspect == Aspect::CpuEfficiency)
+        .unwrap();
+    assert_eq!(cpu.winner, Winner::A, "{cpu:?}");
+    assert!(
+        d[0].recommendation.contains("CPU efficiency"),
+        "{}",
+        d[0].recommendation
+    );
+}
+
+#[test]
+fn differing_ratings_with_overlapping_intervals_are_a_tie() {
+    // Memory 15 MB ± 5 against 17 MB ± 5: EXCELLENT against GOOD, but the
+    // difference is within its interval: no winner is invented.
+    let th = Thresholds::default();
+    let e = |v: f64| {
+        Some(Estimate {
+            value: v,
+            ci95: Some([v - 5.0, v + 5.0]),
+        })
+    };
+    let x = row(Aspect::Memory, &th, e(15.0), e(17.0));
+    assert_eq!(
+        (x.a_rating, x.b_rating),
+        (Some(Rating::Excellent), Some(Rating::Good))
+    );
+    assert_eq!(x.winner, Winner::Tie);
+    let p = |v: f64| {
+        Some(Estimate {
+            value: v,
+            ci95: None,
+        })
+    };
+    assert_eq!(
+        row(Aspect::Stability, &th, p(1.0), p(7.0)).winner,
+        Winner::A
+    );
+    assert_eq!(
+        row(Aspect::Stability, &th, p(3.0), p(4.0)).winner,
+        Winner::Tie
+    );
+    assert_eq!(
+        row(Aspect::Stability, &th, p(3.0), None).winner,
+        Winner::NotRated
+    );
+}
+
+#[test]
+fn configured_thresholds_change_the_ratings() {
+    let r = lab();
+    let strict = Thresholds {
+        memory_mb: Levels::new(0.0, 0.0, 0.0),
+        ..Thresholds::default()
+    };
+    let (d, _) = decide_all(&r, &pair("case_1", "case_3"), &strict);
+    let mem = d[0]
+        .rows
+        .iter()
+        .find(|x| x.aspect == Aspect::Memory)
+        .unwrap();
+    assert_eq!(
+        (mem.a_rating, mem.b_rating),
+        (Some(Rating::Poor), Some(Rating::Poor))
+    );
+}
+
+#[test]
+fn noisy_headlines_lower_reliability() {
+    let mut r = lab();
+    let (d, _) = decide_all(&r, &pair("case_1", "case_3"), &Thresholds::default());
+    let before = d[0].a.reliability;
+    for t in r.trials.iter_mut().filter(|t| t.case_id == Some(1)) {
+        t.analysis
+            .noisy
+            .push(crate::metrics::headline(t.test_type).name.into());
+    }
+    let (d, _) = decide_all(&r, &pair("case_1", "case_3"), &Thresholds::default());
+    // The lab file has some noisy headlines already; all noisy is the floor.
+    assert!(before > 1, "{before}");
+    assert_eq!(d[0].a.reliability, 1);
+}
+
+#[test]
+fn pairs_not_in_the_file_are_named() {
+    let r = lab();
+    let (d, notes) = decide_all(
+        &r,
+        &[vec!["case_1".into(), "case_4".into(), "case_9".into()]],
+        &Thresholds::default(),
+    );
+    assert!(d.is_empty(), "case_4 runs on vm only, case_9 nowhere");
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes[0].contains("case_1 and case_4") && notes[0].contains("one environment"));
+    assert!(notes[1].contains("case_9"));
+}
+
+#[test]
+fn recommendations_name_the_closest_budgets_and_the_costliest_case() {
+    let r = lab();
+    let adv = recommendations(&r);
+    let tools: Vec<&str> = adv.iter().map(|a| a.tool.as_str()).collect();
+    let mut want: Vec<&str> = r
+        .trials
+        .iter()
+        .filter_map(|t| t.tool_id.as_deref())
+        .collect();
+    want.dedup();
+    assert_eq!(tools, want);
+    for a in &adv {
+        assert!(!a.closest.is_empty() && a.closest.len() <= CLOSEST);
+        let shares: Vec<f64> = a.closest.iter().map(|(_, v, l, _)| v / l).collect();
+        // Lower bounds aside, closest first.
+        assert!(shares.windows(2).all(|w| w[0] >= w[1]), "{shares:?}");
+        // The costliest case is the worst performance cost of the tool's trials.
+        let (case, v, trial) = a.costliest.clone().unwrap();
+        let t = r.trial(&trial).unwrap();
+        assert_eq!(format!("case_{}", t.case_id.unwrap()), case);
+        let max = r
+            .trials
+            .iter()
+            .filter(|t| t.tool_id.as_deref() == Some(&a.tool))
+            .filter_map(|t| worst(&[t], &PERFORMANCE))
+            .map(|e| e.value)
+            .fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(v, max);
+        assert!(
+            a.text.contains(&case) && a.text.contains("closest to"),
+            "{}",
+            a.text
+        );
+    }
+}
