@@ -450,3 +450,68 @@ fn the_session_records_the_projects_commit() {
         Some("v1.2.3".into())
     );
 }
+
+/// An earlier results file whose trial `name` was measured 5 s longer and
+/// with another client command than this configuration says.
+fn earlier_with_other_conditions(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let cfg = ebpf_perf::config::load(&common::repo().join("config")).unwrap();
+    let m = ebpf_perf::matrix::build(&cfg);
+    let t = m.trials.iter().find(|t| t.name == name).unwrap();
+    let env = &m.cycle_of(t).env;
+    let mut c = ebpf_perf::run::conditions::of(&cfg, &t.variant, env, None).unwrap();
+    c.duration_s += 5;
+    c.commands[1].push_str(" -P 0");
+    let mut r = ebpf_perf::results::Results::new(Default::default());
+    let mut tr = ebpf_perf::results::TrialResult::new(
+        name,
+        &m.cycle_of(t).id,
+        env,
+        t.variant.test_type(),
+        t.variant.name(),
+    );
+    tr.conditions = Some(c);
+    r.trials.push(tr);
+    let path = dir.join("earlier.json");
+    ebpf_perf::results::write(&path, &r).unwrap();
+    path
+}
+
+#[rstest]
+#[case::baseline_from("--baseline-from", "baseline::host::latency::tcp_rr")]
+#[case::compare_to("--compare-to", "tool_001::case_1::host::latency::tcp_rr")]
+fn an_earlier_file_measured_under_other_conditions_is_refused_before_anything_runs(
+    #[case] option: &str,
+    #[case] earlier_trial: &str,
+) {
+    let d = tempfile::tempdir().unwrap();
+    let earlier = earlier_with_other_conditions(d.path(), earlier_trial);
+    let results = d.path().join("results.json");
+    let o = perf(&[
+        option,
+        earlier.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--exact",
+        "tool_001::case_1::host::latency::tcp_rr",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let cfg = ebpf_perf::config::load(&common::repo().join("config")).unwrap();
+    let m = ebpf_perf::matrix::build(&cfg);
+    let t = m.trials.iter().find(|t| t.name == earlier_trial).unwrap();
+    let d_now = ebpf_perf::run::conditions::of(&cfg, &t.variant, "host", None)
+        .unwrap()
+        .duration_s;
+    for want in [
+        format!(
+            "{option} {} was measured under other conditions",
+            earlier.display()
+        ),
+        format!("duration {d_now} s here, {} s there (1 trial)", d_now + 5),
+        "-P 0` there (1 trial)".to_string(),
+        "pass --allow-mismatch".to_string(),
+    ] {
+        assert!(err.contains(&want), "{want:?} not in:\n{err}");
+    }
+    assert!(!results.exists(), "nothing ran");
+}

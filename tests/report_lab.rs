@@ -150,13 +150,42 @@ fn the_rendered_report_shows_every_case_with_charts_and_nothing_leaves_the_file(
         (d.a.name.as_str(), d.b.name.as_str(), d.env.as_str()),
         ("case_1", "case_3", "host")
     );
-    assert_eq!(r.decisions, ebpf_perf::decision::of_session(&r));
+    // Decided again from the file: the same verdicts (the numbers read back
+    // from JSON may differ in their last digit).
+    let again = ebpf_perf::decision::of_session(&r);
+    let verdicts = |d: &ebpf_perf::results::Decision| {
+        let rows: Vec<_> = d
+            .rows
+            .iter()
+            .map(|x| (x.aspect, x.a_rating, x.b_rating, x.winner))
+            .collect();
+        (
+            rows,
+            d.winner.clone(),
+            d.overall.clone(),
+            d.recommendation.clone(),
+        )
+    };
+    assert_eq!(verdicts(d), verdicts(&again[0]));
     assert!(d.rows.iter().any(|x| x.a_rating.is_some()), "{d:?}");
     assert!(
         summary.contains(&format!("**{}.**", d.overall)),
         "{summary}"
     );
     assert!(summary.contains("### Recommendations"), "{summary}");
+    // Every trial records its conditions, the hosts' kernel and NIC included.
+    for t in &r.trials {
+        let c = t.conditions.as_ref().expect("conditions");
+        assert_eq!(c.duration_s, 2, "{}", t.name);
+        for role in ["server", "client"] {
+            let h = &c.hosts[role];
+            assert!(
+                h.kernel.is_some() && h.nic.as_deref().is_some_and(|n| n.starts_with("veth;")),
+                "{}: {h:?}",
+                t.name
+            );
+        }
+    }
 
     let out = tempfile::tempdir().unwrap();
     let dumped = chromium(&page, out.path(), &["--dump-dom"]);

@@ -201,11 +201,23 @@ pub fn judge(
     }
     if let (Some(e), Some(now)) = (src.compare_to, a.comparison.as_ref()) {
         let (then, path) = (&e.results, &e.path);
-        match e
-            .index
-            .named(then, &t.name)
-            .and_then(|x| x.analysis.comparison.as_ref())
-        {
+        let earlier = e.index.named(then, &t.name);
+        let checked = earlier.map(|x| {
+            super::check_conditions(
+                t,
+                x,
+                &format!("{path} (session {})", then.session.id),
+                s.allow_mismatch,
+            )
+        });
+        let refused = matches!(checked, Some(Err(_)));
+        match checked {
+            Some(Err(why)) => a.notes.push(why),
+            Some(Ok(note)) => a.notes.extend(note),
+            None => {}
+        }
+        match earlier.and_then(|x| x.analysis.comparison.as_ref()) {
+            _ if refused => {}
             Some(prev) => {
                 let limit = t
                     .tool_id

@@ -28,6 +28,9 @@ pub struct Settings {
     /// between blocks before the trials between them drift; the test
     /// type's `target_ci_pct`, else [`DEFAULT_DRIFT_PCT`].
     pub drift_pct: BTreeMap<crate::domain::TestType, f64>,
+    /// `--allow-mismatch`: pair with a trial of another file measured under
+    /// other conditions (with a note), instead of refusing.
+    pub allow_mismatch: bool,
 }
 
 /// The drift limit of a test type without a precision target (percent).
@@ -45,6 +48,7 @@ impl Settings {
                 .filter_map(|&t| Some((t, cfg.perf.plan(t).target_ci_pct?)))
                 .collect(),
             strict,
+            allow_mismatch: false,
             max_cv_pct: cfg.perf.max_cv_pct(),
             budgets: cfg
                 .tools
@@ -165,6 +169,39 @@ pub fn find_baseline<'a>(
     })
 }
 
+/// What differs between the conditions of trial `now` and of `then`, a
+/// trial of another results file (nothing when either recorded none).
+pub fn mismatch(now: &TrialResult, then: &TrialResult) -> Vec<String> {
+    match (&now.conditions, &then.conditions) {
+        (Some(a), Some(b)) => a.differences(b),
+        _ => Vec::new(),
+    }
+}
+
+/// The note of a pairing across files under other conditions: `Err` when
+/// it is refused.
+pub fn check_conditions(
+    now: &TrialResult,
+    then: &TrialResult,
+    file: &str,
+    allow: bool,
+) -> Result<Option<String>, String> {
+    let d = mismatch(now, then);
+    if d.is_empty() {
+        Ok(None)
+    } else if allow {
+        Ok(Some(format!(
+            "compared with {file} although its conditions differ (--allow-mismatch): {}",
+            d.join("; ")
+        )))
+    } else {
+        Err(format!(
+            "not compared with {file}: its conditions differ ({}); measure again under the same conditions, or pass --allow-mismatch",
+            d.join("; ")
+        ))
+    }
+}
+
 /// Compares every metric the baseline trial and the eBPF trial's
 /// statistics share.
 pub fn compare(
@@ -228,7 +265,15 @@ pub fn analysis_of(
         .map(|(n, _)| n.clone())
         .collect();
     if t.ran() && !t.is_baseline() {
-        match find_baseline(results, index, t, src) {
+        let found = find_baseline(results, index, t, src).and_then(|(b, source)| {
+            if source == "this run" {
+                return Ok((b, source));
+            }
+            let note = check_conditions(t, b, &source, settings.allow_mismatch)?;
+            a.notes.extend(note);
+            Ok((b, source))
+        });
+        match found {
             Ok((b, source)) => {
                 // A baseline measured in blocks: the blocks around this trial.
                 let (c, drift) = if b.blocks.is_empty() {

@@ -414,3 +414,87 @@ fn a_headline_budget_is_judged_in_its_own_test_type_only() {
     judge_last(&mut r, &s, &Sources::default());
     assert_eq!(r.trials[1].analysis.budgets[0].verdict, Verdict::Exceeded);
 }
+
+/// Conditions of a lab trial on a host with `kernel`.
+fn on_kernel(kernel: &str) -> crate::results::Conditions {
+    crate::results::Conditions {
+        duration_s: 10,
+        commands: vec!["iperf3 -s -p {port}".into(), "iperf3 -c {server_ip}".into()],
+        target_bw: None,
+        streams: 4,
+        hosts: [(
+            "server".to_string(),
+            crate::results::HostConditions {
+                kernel: Some(kernel.into()),
+                nic: Some("veth; offloads on: scatter-gather".into()),
+            },
+        )]
+        .into(),
+    }
+}
+
+#[rstest::rstest]
+#[case::refused(false)]
+#[case::allowed(true)]
+fn a_baseline_from_another_kernel_is_refused_unless_allowed(#[case] allow: bool) {
+    let mut old = halved();
+    old.trials[0].conditions = Some(on_kernel("6.1.0-18-amd64"));
+    judge_last(&mut old, &settings(&[], false), &Sources::default());
+    let earlier = Earlier::new(old, "old.json".into());
+    let mut r = halved();
+    r.trials.remove(0);
+    r.trials[0].conditions = Some(on_kernel("6.12.1"));
+    let src = Sources {
+        baseline_from: Some(&earlier),
+        compare_to: None,
+    };
+    let s = Settings {
+        allow_mismatch: allow,
+        ..settings(&[], false)
+    };
+    one(&mut r, 0, &s, &src, false);
+    let a = &r.trials[0].analysis;
+    let note = a.notes.join("\n");
+    assert!(
+        note.contains("server kernel 6.12.1 here, 6.1.0-18-amd64 there"),
+        "{note}"
+    );
+    assert_eq!(a.comparison.is_some(), allow, "{note}");
+    assert!(note.contains("--allow-mismatch"));
+    // The same kernel on both sides pairs without a word.
+    let mut same = halved();
+    same.trials.remove(0);
+    same.trials[0].conditions = Some(on_kernel("6.1.0-18-amd64"));
+    one(&mut same, 0, &settings(&[], false), &src, false);
+    assert!(same.trials[0].analysis.comparison.is_some());
+    assert!(same.trials[0].analysis.notes.is_empty());
+}
+
+#[test]
+fn a_regression_check_against_other_conditions_is_refused() {
+    let mut then = halved();
+    for t in &mut then.trials {
+        t.conditions = Some(on_kernel("6.1.0-18-amd64"));
+    }
+    judge_last(&mut then, &settings(&[], false), &Sources::default());
+    let then = Earlier::new(then, "main.json".into());
+    let mut now = halved();
+    for t in &mut now.trials {
+        t.conditions = Some(on_kernel("6.12.1"));
+    }
+    let src = Sources {
+        baseline_from: None,
+        compare_to: Some(&then),
+    };
+    judge_last(&mut now, &settings(&[], false), &src);
+    let a = &now.trials[1].analysis;
+    assert!(a.regressions.is_empty());
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.starts_with("not compared with main.json")
+                && n.contains("kernel 6.12.1 here")),
+        "{:?}",
+        a.notes
+    );
+}

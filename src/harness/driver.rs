@@ -88,7 +88,10 @@ impl Driver {
             results,
             results_path: args.results.clone(),
             junit: args.junit.clone(),
-            settings: Settings::from_config(cfg, args.strict),
+            settings: Settings {
+                allow_mismatch: args.allow_mismatch,
+                ..Settings::from_config(cfg, args.strict)
+            },
             index: Index::default(),
             baseline_from,
             compare_to,

@@ -8,6 +8,7 @@ mod options;
 mod pool;
 mod bracket;
 mod commit;
+mod conditions;
 mod driver;
 mod live;
 mod nextest;
@@ -181,6 +182,23 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
                 .is_some_and(|t| t.status == results::Status::Passed)
         })
     });
+    let mismatched = conditions::check(
+        &cfg,
+        &matrix,
+        &selected,
+        baseline_from.as_ref(),
+        compare_to.as_ref(),
+    );
+    for m in &mismatched {
+        if args.allow_mismatch {
+            eprintln!("warning: {m}; comparing anyway (--allow-mismatch)");
+        } else {
+            eprintln!("error: {m}; measure it again under this configuration, or pass --allow-mismatch to compare anyway");
+        }
+    }
+    if !mismatched.is_empty() && !args.allow_mismatch {
+        return Exit::Config.into();
+    }
     eprintln!(
         "ebpf-perf: {} of {} trials selected from {}{}{}",
         filtered.len(),

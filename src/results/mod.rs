@@ -9,7 +9,9 @@
 /// (the results file holds millions of them).
 pub type Name = compact_str::CompactString;
 
+mod conditions;
 mod decision;
+pub use conditions::{host_conditions, Conditions, HostConditions};
 pub use decision::{Decision, Row as DecisionRow, Side, Winner};
 
 /// Puts `v` into a run's metrics as `name`, if there is a finite value.
@@ -190,6 +192,10 @@ pub struct TrialResult {
     /// that its eBPF trials have something to be compared with.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compared_only: bool,
+    /// What the trial was measured under (duration, commands, bandwidth,
+    /// streams, hosts' kernel and NIC), for pairing across files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Conditions>,
     /// Filled by analysis.
     #[serde(default)]
     pub analysis: Analysis,
@@ -224,6 +230,7 @@ impl TrialResult {
             blocks: vec![],
             remote: vec![],
             compared_only: false,
+            conditions: None,
             analysis: Analysis::default(),
         }
     }

@@ -4,6 +4,7 @@
 //! was set up (also after failures and on Ctrl-C).
 
 mod case;
+pub mod conditions;
 mod error;
 pub mod fixtures;
 mod global;
@@ -236,6 +237,8 @@ impl Runner {
             Ok(done) => done,
             Err(e) => (Vec::new(), Some(e)),
         };
+        // After the scopes: the global one gathered the hosts' facts.
+        result.conditions = conditions::of(&self.cfg, v, &cycle.env, Some(self.facts()));
         if let Some(e) = &error {
             result.status = Status::Failed;
             result.error = Some(e.to_string());

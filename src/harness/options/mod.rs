@@ -78,6 +78,11 @@ struct Options {
     /// Fail eBPF trials whose overhead grew beyond regression_pct since results file F
     #[arg(long, value_name = "F")]
     compare_to: Option<PathBuf>,
+    /// Pair with baselines or trials of --baseline-from / --compare-to files
+    /// even when their conditions differ (duration, commands, bandwidth,
+    /// streams, kernel, NIC); a note names the difference
+    #[arg(long)]
+    allow_mismatch: bool,
     /// Inconclusive budget or regression verdicts fail the trial
     #[arg(long)]
     strict: bool,
@@ -142,6 +147,8 @@ pub struct HarnessArgs {
     pub commit: Option<String>,
     /// Inconclusive verdicts fail too.
     pub strict: bool,
+    /// Pair across files under other conditions (with a note).
+    pub allow_mismatch: bool,
     /// Do not write report.html and summary.md.
     pub no_report: bool,
     /// What a selection of no trials does (`--no-tests`, nextest's spelling).
@@ -352,6 +359,7 @@ pub fn parse_args(
         compare_to: o.compare_to,
         commit: o.commit,
         strict: o.strict,
+        allow_mismatch: o.allow_mismatch,
         no_report: o.no_report,
         no_tests: match o.no_tests.as_str() {
             "fail" => NoTests::Fail,
