@@ -36,7 +36,8 @@ pub mod monitor;
 pub mod run;
 
 // After the results, fed by the results file: statistics and verdicts,
-// JUnit, the report, and the merge of sharded runs.
+// decisions, JUnit, the report, the merge of sharded runs, exports and
+// the history across sessions.
 pub mod analysis;
 pub mod decision;
 pub mod calibration;
@@ -44,6 +45,7 @@ pub mod junit;
 pub mod report;
 pub mod merge;
 pub mod export;
+pub mod history;
 
 // Front doors: the test harness and the subcommands' own modules.
 pub mod harness;

@@ -143,6 +143,23 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// A trend page from many results files: each eBPF trial's cost per
+    /// budget family from session to session, with change points flagged
+    /// (E-divisive means); writes history.html and history.md.
+    History {
+        /// Results files, in any order.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Where history.html and history.md go.
+        #[arg(long, default_value = "target/ebpf-perf")]
+        out: PathBuf,
+        /// Order sessions by start time, or by their commit in --repo's history.
+        #[arg(long, value_enum, default_value = "time")]
+        order: ebpf_perf::history::Order,
+        /// The git repository whose history orders commits (--order commit).
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+    },
     /// Merges the results of sharded runs (`--partition`) into one results
     /// file, one JUnit file and one report; names every shard it could not use.
     Merge {
@@ -225,6 +242,23 @@ fn main() -> ExitCode {
             calibration,
         } => report_cmd(&results, out, compare_to, compare, calibration),
         Command::Merge { out_dir, shards } => return merge_cmd(&out_dir, &shards),
+        Command::History {
+            results,
+            out,
+            order,
+            repo,
+        } => ebpf_perf::history::command(&results, &out, order, &repo)
+            .map(|w| {
+                println!("{}", w.html.display());
+                println!("{}", w.markdown.display());
+                eprintln!(
+                    "ebpf-perf: {} series over {} files; {} change points",
+                    w.series,
+                    results.len(),
+                    w.shifts
+                );
+            })
+            .map_err(Into::into),
         Command::Export {
             results,
             format,

@@ -100,3 +100,99 @@ fn a_missing_results_file_is_a_clear_error() {
         common::stderr(&o)
     );
 }
+
+/// `ebpf-perf history` over eight sessions of a git project: ordered by the
+/// commits' history (not by the files' order or start times), with the
+/// shift in one trial's cost flagged at the commit that made it.
+#[test]
+fn history_orders_sessions_by_commit_and_flags_the_shift() {
+    let d = tempfile::tempdir().unwrap();
+    let repo = d.path().join("project");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", common::stderr(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    let mut commits = Vec::new();
+    for i in 0..8 {
+        std::fs::write(repo.join("tool.bt"), format!("// v{i}\n")).unwrap();
+        git(&["add", "."]);
+        git(&["commit", "-qm", &format!("v{i}")]);
+        commits.push(git(&["rev-parse", "HEAD"]));
+    }
+    let base: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::repo().join(RESULTS)).unwrap())
+            .unwrap();
+    let trial = "tool_002::case_3::host::throughput::multi_4_tcp";
+    let mut files = Vec::new();
+    // Written newest commit first, and started in the opposite order of the commits.
+    for (i, c) in commits.iter().enumerate().rev() {
+        let mut r = base.clone();
+        r["session"]["commit"] = c.clone().into();
+        r["session"]["started"] = format!("2026-11-29T1{}:00:00Z", 9 - i).into();
+        let t = r["trials"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|t| t["name"] == trial)
+            .unwrap();
+        // From v4 on, the tool loses 20 points more throughput.
+        let loss = if i < 4 { 10.0 } else { 30.0 } + 0.1 * i as f64;
+        t["analysis"]["comparison"]["metrics"]["throughput_bps"]["rel_pct"] =
+            serde_json::json!({"value": -loss, "ci95": [-loss - 1.0, -loss + 1.0]});
+        let path = d.path().join(format!("v{i}.json"));
+        std::fs::write(&path, r.to_string()).unwrap();
+        files.push(path.display().to_string());
+    }
+    let out = d.path().join("out");
+    let mut args = vec![
+        "history",
+        "--order",
+        "commit",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(files.iter().map(String::as_str));
+    let o = Command::new(env!("CARGO_BIN_EXE_ebpf-perf"))
+        .args(&args)
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(
+        common::stderr(&o).contains("over 8 files; 1 change points"),
+        "{}",
+        common::stderr(&o)
+    );
+    let md = std::fs::read_to_string(out.join("history.md")).unwrap();
+    let labels: Vec<String> = commits.iter().map(|c| c[..10].to_string()).collect();
+    assert!(md.contains(&labels.join(" → ")), "{md}");
+    assert!(
+        md.contains(&format!(
+            "| {trial} | Throughput loss % | `at {}: 10.15 → 30.55",
+            labels[4]
+        )),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("history.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains(&labels[4]));
+    // Outside a repository, ordering by commit says what to do.
+    let o = Command::new(env!("CARGO_BIN_EXE_ebpf-perf"))
+        .args(&args)
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        common::stderr(&o).contains("--order time"),
+        "{}",
+        common::stderr(&o)
+    );
+}

@@ -12,11 +12,11 @@ use plotters::prelude::*;
 
 const W: u32 = 560;
 const H: u32 = 260;
-const EBPF: RGBColor = RGBColor(0x1f, 0x6f, 0xc5);
+pub const EBPF: RGBColor = RGBColor(0x1f, 0x6f, 0xc5);
 const BASE: RGBColor = RGBColor(0x88, 0x88, 0x88);
-const BUDGET: RGBColor = RGBColor(0xc6, 0x28, 0x28);
+pub const BUDGET: RGBColor = RGBColor(0xc6, 0x28, 0x28);
 
-type Drawn = Result<(), Box<dyn std::error::Error>>;
+pub type Drawn = Result<(), Box<dyn std::error::Error>>;
 
 /// A bar: label, cost in percent of the baseline, its budget in percent.
 struct Bar {
@@ -59,7 +59,7 @@ fn bars_of(t: &TrialResult) -> Vec<Bar> {
     out
 }
 
-fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
+pub fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
@@ -67,7 +67,7 @@ fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-fn svg(draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Drawn) -> String {
+pub fn svg(draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Drawn) -> String {
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, (W, H)).into_drawing_area();
@@ -81,10 +81,11 @@ fn svg(draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Dr
     buf
 }
 
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+pub type Chart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// A chart with one labelled column per x = 0, 1, … and its mesh drawn.
-fn columns<'a, 'b>(
+pub fn columns<'a, 'b>(
     root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
     caption: &str,
     labels: &[String],

@@ -9,7 +9,7 @@ use crate::readout as lines;
 use crate::results::Results;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-const CSS: &str = r#"
+pub const CSS: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1b1b;max-width:1500px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 h3{font-size:15px;margin:18px 0 6px}

@@ -1,0 +1,291 @@
+//! Across sessions (seed 003's "trends" and "benchmark database"): `ebpf-perf
+//! history RESULTS...` orders many results files by time or by the commit
+//! their sessions recorded, follows each eBPF trial's cost per budget family
+//! from file to file with its interval, flags change points (E-divisive
+//! means, [`changepoint`]), and writes `history.html` (charts) and
+//! `history.md`. It reads only results files.
+
+pub mod changepoint;
+mod render;
+
+use crate::analysis::measure;
+use crate::results::{self, Results};
+use crate::stats::Estimate;
+use std::path::{Path, PathBuf};
+
+pub const HTML: &str = "history.html";
+
+/// The fewest sessions in which a change can be significant: 8 points split
+/// 4 | 4 are one of 70 arrangements (2 of them the same split), p ≈ 0.03;
+/// with 7, the best is 2 of 35 (0.057).
+pub const MIN_SESSIONS: usize = 8;
+pub const MARKDOWN: &str = "history.md";
+
+/// How sessions are put in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Order {
+    /// By the time each session started.
+    Time,
+    /// By the position of each session's commit in the repository's history
+    /// (`git rev-list --topo-order`), then by time.
+    Commit,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error(transparent)]
+    Results(#[from] results::ResultsError),
+    #[error("history needs at least two results files; got {0}")]
+    TooFew(usize),
+    #[error("cannot read the commits of {repo} ({why}); run in the project's git repository or pass --repo DIR, or use --order time")]
+    Git { repo: PathBuf, why: String },
+    #[error("cannot write {path}: {source}; check that the directory is writable (--out DIR)")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// One results file, as a point on the time axis.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub path: String,
+    pub id: String,
+    pub started: String,
+    pub commit: Option<String>,
+    /// How the axis names it: the short commit (or the session id).
+    pub label: String,
+}
+
+/// A shift in a series: the first session after it, and the means on
+/// either side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shift {
+    pub at: usize,
+    pub before: f64,
+    pub after: f64,
+    pub p: f64,
+}
+
+/// One trial's cost in one budget family, per session (`None`: not
+/// measured in that file).
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub trial: String,
+    pub family: &'static str,
+    pub points: Vec<Option<Estimate>>,
+    pub shifts: Vec<Shift>,
+}
+
+#[derive(Debug, Clone)]
+pub struct History {
+    pub order: Order,
+    pub sessions: Vec<Session>,
+    pub series: Vec<Series>,
+    pub notes: Vec<String>,
+}
+
+/// The commits of `repo`'s history, oldest first.
+pub fn commits_of(repo: &Path) -> Result<Vec<String>, HistoryError> {
+    let o = std::process::Command::new("git")
+        .args(["rev-list", "--topo-order", "--reverse", "HEAD"])
+        .current_dir(repo)
+        .output()
+        .map_err(|e| HistoryError::Git {
+            repo: repo.into(),
+            why: e.to_string(),
+        })?;
+    if !o.status.success() {
+        return Err(HistoryError::Git {
+            repo: repo.into(),
+            why: String::from_utf8_lossy(&o.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+fn short(commit: &str) -> String {
+    let (c, dirty) = match commit.strip_suffix("-dirty") {
+        Some(c) => (c, "-dirty"),
+        None => (commit, ""),
+    };
+    format!("{}{dirty}", &c[..c.len().min(10)])
+}
+
+/// Puts the files in order. `commits` (oldest first) is the history that
+/// orders them by commit; a session whose commit is not in it comes after
+/// those that are, by time, with a note.
+fn order(
+    mut files: Vec<(String, Results)>,
+    commits: Option<&[String]>,
+    notes: &mut Vec<String>,
+) -> Vec<(String, Results)> {
+    let position = |r: &Results| -> Option<usize> {
+        let c = r.session.commit.as_deref()?;
+        let c = c.strip_suffix("-dirty").unwrap_or(c);
+        commits?
+            .iter()
+            .position(|full| full.starts_with(c) && !c.is_empty())
+    };
+    if let Some(_all) = commits {
+        for (path, r) in &files {
+            if position(r).is_none() {
+                notes.push(format!(
+                    "{path}: its commit ({}) is not in the repository's history; placed after those that are, by time",
+                    r.session.commit.as_deref().unwrap_or("none recorded")
+                ));
+            }
+        }
+        files.sort_by(|(_, a), (_, b)| {
+            let key = |r: &Results| (position(r).unwrap_or(usize::MAX), r.session.started.clone());
+            key(a).cmp(&key(b))
+        });
+    } else {
+        files.sort_by(|(_, a), (_, b)| a.session.started.cmp(&b.session.started));
+    }
+    files
+}
+
+/// Builds the history of `files` (path, contents).
+pub fn build(
+    files: Vec<(String, Results)>,
+    by: Order,
+    commits: Option<&[String]>,
+    cp: &changepoint::Settings,
+) -> History {
+    let mut notes = Vec::new();
+    let files = order(files, commits.filter(|_| by == Order::Commit), &mut notes);
+    if files.len() < MIN_SESSIONS {
+        notes.push(format!(
+            "{} sessions: with fewer than {MIN_SESSIONS}, no split of the sessions is rare enough among their permutations to pass the test at 5 %, so no change point can be flagged yet",
+            files.len()
+        ));
+    }
+    let sessions: Vec<Session> = files
+        .iter()
+        .map(|(path, r)| Session {
+            path: path.clone(),
+            id: r.session.id.clone(),
+            started: r.session.started.clone(),
+            commit: r.session.commit.clone(),
+            label: r
+                .session
+                .commit
+                .as_deref()
+                .map(short)
+                .unwrap_or_else(|| r.session.id.clone()),
+        })
+        .collect();
+    // Every eBPF trial and family, in the order first seen.
+    let mut keys: indexmap::IndexMap<(String, &'static str), Vec<Option<Estimate>>> =
+        indexmap::IndexMap::new();
+    let n = files.len();
+    for (k, (_, r)) in files.iter().enumerate() {
+        for t in r.trials.iter().filter(|t| !t.is_baseline() && t.ran()) {
+            for family in crate::metrics::BUDGETS.iter().map(|b| b.name) {
+                if let Some(e) = measure(family, &t.analysis) {
+                    keys.entry((t.name.clone(), family))
+                        .or_insert_with(|| vec![None; n])[k] = Some(e);
+                }
+            }
+        }
+    }
+    let series = keys
+        .into_iter()
+        .map(|((trial, family), points)| {
+            let shifts = shifts(&points, cp);
+            Series {
+                trial,
+                family,
+                points,
+                shifts,
+            }
+        })
+        .collect();
+    History {
+        order: by,
+        sessions,
+        series,
+        notes,
+    }
+}
+
+/// The change points of the measured points, as shifts between sessions.
+fn shifts(points: &[Option<Estimate>], cp: &changepoint::Settings) -> Vec<Shift> {
+    let (at, x): (Vec<usize>, Vec<f64>) = points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| Some((i, p.as_ref()?.value)))
+        .unzip();
+    let found = changepoint::e_divisive(&x, cp);
+    let mut bounds: Vec<usize> = vec![0];
+    bounds.extend(found.iter().map(|c| c.at));
+    bounds.push(x.len());
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    found
+        .iter()
+        .enumerate()
+        .map(|(k, c)| Shift {
+            at: at[c.at],
+            before: mean(&x[bounds[k]..c.at]),
+            after: mean(&x[c.at..bounds[k + 2]]),
+            p: c.p,
+        })
+        .collect()
+}
+
+/// What `ebpf-perf history` wrote.
+pub struct Written {
+    pub html: PathBuf,
+    pub markdown: PathBuf,
+    pub series: usize,
+    pub shifts: usize,
+}
+
+/// `ebpf-perf history`: reads the files, orders them, writes both pages.
+pub fn command(
+    paths: &[PathBuf],
+    out: &Path,
+    by: Order,
+    repo: &Path,
+) -> Result<Written, HistoryError> {
+    if paths.len() < 2 {
+        return Err(HistoryError::TooFew(paths.len()));
+    }
+    let files = paths
+        .iter()
+        .map(|p| Ok((p.display().to_string(), results::read(p)?)))
+        .collect::<Result<Vec<_>, HistoryError>>()?;
+    let commits = match by {
+        Order::Commit => Some(commits_of(repo)?),
+        Order::Time => None,
+    };
+    let h = build(
+        files,
+        by,
+        commits.as_deref(),
+        &changepoint::Settings::default(),
+    );
+    let write = |name: &str, text: String| {
+        let path = out.join(name);
+        std::fs::create_dir_all(out)
+            .and_then(|_| results::write_atomic(&path, text.as_bytes()))
+            .map_err(|source| HistoryError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        Ok::<PathBuf, HistoryError>(path)
+    };
+    Ok(Written {
+        html: write(HTML, render::html(&h))?,
+        markdown: write(MARKDOWN, render::markdown(&h))?,
+        series: h.series.len(),
+        shifts: h.series.iter().map(|s| s.shifts.len()).sum(),
+    })
+}
+
+#[cfg(test)]
+mod tests;
