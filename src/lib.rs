@@ -52,6 +52,7 @@ pub mod harness;
 pub mod hosts;
 pub mod workflow;
 pub mod discover;
+pub mod import;
 
 /// Restores the default SIGPIPE action (Rust ignores it), so that output piped
 /// into `head` ends the program quietly, as for any command-line tool.

@@ -143,6 +143,25 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Reads files written for the seeds' system and writes this project's
+    /// configuration files: seed 001's layered hooks (--hooks) and seed 002's
+    /// configuration directory (--from). Seed tasks that ebpf-perf does
+    /// itself are left out, with a comment in their place.
+    Import {
+        /// Seed 001 §4.2 layered hooks (layered_init_hooks, _post_, _custom_).
+        #[arg(long, value_name = "FILE")]
+        hooks: Option<PathBuf>,
+        /// Seed 002's directory: ssh-hosts.yaml, test-environments.yaml,
+        /// performance-test-spec.yaml, ebpf-tools-spec.yaml, monitoring-config.yaml.
+        #[arg(long, value_name = "DIR")]
+        from: Option<PathBuf>,
+        /// Where the configuration files go.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Overwrite files that exist in --out.
+        #[arg(long)]
+        force: bool,
+    },
     /// A trend page from many results files: each eBPF trial's cost per
     /// budget family from session to session, with change points flagged
     /// (E-divisive means); writes history.html and history.md.
@@ -242,6 +261,32 @@ fn main() -> ExitCode {
             calibration,
         } => report_cmd(&results, out, compare_to, compare, calibration),
         Command::Merge { out_dir, shards } => return merge_cmd(&out_dir, &shards),
+        Command::Import {
+            hooks,
+            from,
+            out,
+            force,
+        } => ebpf_perf::import::import(&ebpf_perf::import::Options {
+            hooks,
+            from,
+            out: out.clone(),
+            force,
+        })
+        .map(|i| {
+            for p in &i.written {
+                println!("{}", p.display());
+            }
+            let (copied, skipped) = i.tasks;
+            if copied + skipped > 0 {
+                eprintln!("ebpf-perf: {copied} seed hook tasks copied, {skipped} left out (built in; see the comments)");
+            }
+            eprintln!(
+                "ebpf-perf: check it with `ebpf-perf validate --config-dir {}` and list it with `cargo test --test perf -- --config-dir {} --list`",
+                out.display(),
+                out.display()
+            );
+        })
+        .map_err(Into::into),
         Command::History {
             results,
             out,

@@ -9,6 +9,7 @@ mod validate;
 
 pub use error::{ConfigError, Problem};
 pub use model::*;
+pub use validate::kills_by_name;
 
 use crate::domain::TestType;
 use indexmap::IndexMap;

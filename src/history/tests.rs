@@ -113,7 +113,11 @@ fn sessions_follow_the_commits_history_and_unknown_commits_come_last() {
     assert_eq!(h.sessions[2].label, "2aaaaaaaaa-dirty");
     assert_eq!(h.notes.len(), 2, "{:?}", h.notes);
     // Five sessions are too few for any change to be significant: said so.
-    assert!(h.notes[1].starts_with("5 sessions: with fewer than 8"), "{:?}", h.notes);
+    assert!(
+        h.notes[1].starts_with("5 sessions: with fewer than 8"),
+        "{:?}",
+        h.notes
+    );
     assert!(
         h.notes[0].starts_with("s2.json: its commit (ffffffff) is not in"),
         "{:?}",

@@ -3,6 +3,7 @@
 
 mod budgets;
 mod hooks;
+pub use hooks::kills_by_name;
 mod hosts;
 mod perf;
 mod program_tool;

@@ -1,0 +1,221 @@
+//! `ebpf-perf import`: files written for the seeds' system as this
+//! project's. `--hooks FILE` reads seed 001 §4.2's layered hooks into
+//! `hooks.yaml`; `--from DIR` reads seed 002's files (`ssh-hosts.yaml`,
+//! `test-environments.yaml`, `performance-test-spec.yaml`,
+//! `ebpf-tools-spec.yaml`, `monitoring-config.yaml`) into `ssh-config.yaml`,
+//! `test-env-config.yaml`, `performance-test-spec.yaml` and
+//! `ebpf-tools-config.yaml`. Only files it was given input for are written,
+//! none over an existing one without `--force`, and nothing at all when any
+//! input is wrong. Seed tasks that duplicate built-ins are left out, with a
+//! comment in their place.
+
+mod builtin;
+mod files;
+mod hooks;
+
+use crate::config::{ENV_FILE, HOOKS_FILE, PERF_FILE, SSH_FILE, TOOLS_FILE};
+use std::path::{Path, PathBuf};
+
+pub use builtin::replaced_by;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}: {why}")]
+    Parse { file: String, why: String },
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+    #[error("{} already exist; nothing was written (pass --force to overwrite)", .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    Exists(Vec<PathBuf>),
+    #[error("nothing to import: {0}")]
+    Nothing(String),
+    #[error("cannot write {path}: {source}; check that --out is a writable directory")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Seed 002's file names and the files they become.
+pub const SEED_FILES: [(&str, &str); 4] = [
+    ("ssh-hosts.yaml", SSH_FILE),
+    ("test-environments.yaml", ENV_FILE),
+    ("performance-test-spec.yaml", PERF_FILE),
+    ("ebpf-tools-spec.yaml", TOOLS_FILE),
+];
+pub const SEED_MONITORING: &str = "monitoring-config.yaml";
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub hooks: Option<PathBuf>,
+    pub from: Option<PathBuf>,
+    pub out: PathBuf,
+    pub force: bool,
+}
+
+/// What an import wrote, and what it says about it.
+#[derive(Debug)]
+pub struct Imported {
+    pub written: Vec<PathBuf>,
+    /// Seed tasks copied and left out (hooks).
+    pub tasks: (usize, usize),
+}
+
+fn read(path: &Path) -> Result<String, ImportError> {
+    std::fs::read_to_string(path).map_err(|source| ImportError::Read {
+        path: path.into(),
+        source,
+    })
+}
+
+/// The case files a seed tools file names (`testcase_file`,
+/// `testcase_source.file`), relative to its directory.
+fn case_files(text: &str) -> Vec<String> {
+    let v: serde_yaml::Value = serde_yaml::from_str(text).unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    let tools = v.get("ebpf_tools").or_else(|| v.get("tools"));
+    for t in tools
+        .and_then(|t| t.as_mapping())
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        for f in [
+            t.get("testcase_file"),
+            t.get("testcase_source").and_then(|s| s.get("file")),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str())
+        {
+            if !out.iter().any(|o| o == f) && !f.contains("..") && !f.starts_with('/') {
+                out.push(f.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Files to write: `(file name, text)`.
+type Files = Vec<(String, String)>;
+
+/// Converts everything first, then writes; also the hook tasks copied and
+/// left out.
+fn convert(o: &Options) -> Result<(Files, (usize, usize)), ImportError> {
+    let mut out: Files = Vec::new();
+    let mut tasks = (0, 0);
+    let mut problems = Vec::new();
+    if let Some(h) = &o.hooks {
+        let (text, copied, skipped) = hooks::convert(&read(h)?, &h.display().to_string())?;
+        out.push((HOOKS_FILE.into(), text));
+        tasks = (copied, skipped);
+    }
+    if let Some(dir) = &o.from {
+        if !dir.is_dir() {
+            return Err(ImportError::Nothing(format!(
+                "{} is not a directory; --from names the directory of the seed's files",
+                dir.display()
+            )));
+        }
+        let monitoring = dir.join(SEED_MONITORING);
+        let monitoring = if monitoring.is_file() {
+            let name = monitoring.display().to_string();
+            let (v, notes) = files::monitoring(&read(&monitoring)?, &name)?;
+            Some((v, name, notes))
+        } else {
+            None
+        };
+        for (seed, ours) in SEED_FILES {
+            let path = dir.join(seed);
+            if !path.is_file() {
+                continue;
+            }
+            let source = path.display().to_string();
+            let text = read(&path)?;
+            let converted = match ours {
+                SSH_FILE => files::ssh(&text, &source),
+                ENV_FILE => files::envs(&text, &source),
+                PERF_FILE => files::perf(&text, &source),
+                _ => {
+                    for f in case_files(&text) {
+                        let p = dir.join(&f);
+                        match read(&p) {
+                            Ok(t) => out.push((f, t)),
+                            Err(e) => {
+                                problems.push(format!("{source} names the case file {f}: {e}"))
+                            }
+                        }
+                    }
+                    let m = monitoring.as_ref();
+                    files::tools(
+                        &text,
+                        &source,
+                        m.map(|(v, n, _)| (v, n.as_str())),
+                        m.map_or(&[][..], |(_, _, notes)| notes),
+                    )
+                }
+            };
+            match converted {
+                Ok(t) => out.push((ours.into(), t)),
+                Err(ImportError::Invalid(p)) => problems.extend(p),
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if monitoring.is_some() && !dir.join("ebpf-tools-spec.yaml").is_file() {
+            problems.push(format!(
+                "{}: {SEED_MONITORING} goes into each tool of ebpf-tools-spec.yaml, which is not there",
+                dir.display()
+            ));
+        }
+        if out.iter().all(|(n, _)| n == HOOKS_FILE) && problems.is_empty() {
+            return Err(ImportError::Nothing(format!(
+                "{} holds none of {}",
+                dir.display(),
+                SEED_FILES
+                    .iter()
+                    .map(|(s, _)| *s)
+                    .chain([SEED_MONITORING])
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ImportError::Invalid(problems));
+    }
+    if out.is_empty() {
+        return Err(ImportError::Nothing(
+            "give --hooks FILE (seed 001's layered hooks) or --from DIR (seed 002's files)".into(),
+        ));
+    }
+    Ok((out, tasks))
+}
+
+/// `ebpf-perf import`.
+pub fn import(o: &Options) -> Result<Imported, ImportError> {
+    let (files, tasks) = convert(o)?;
+    let targets: Vec<PathBuf> = files.iter().map(|(n, _)| o.out.join(n)).collect();
+    let existing: Vec<PathBuf> = targets.iter().filter(|p| p.exists()).cloned().collect();
+    if !existing.is_empty() && !o.force {
+        return Err(ImportError::Exists(existing));
+    }
+    std::fs::create_dir_all(&o.out).map_err(|source| ImportError::Write {
+        path: o.out.clone(),
+        source,
+    })?;
+    for ((_, text), path) in files.iter().zip(&targets) {
+        crate::results::write_atomic(path, text.as_bytes()).map_err(|source| {
+            ImportError::Write {
+                path: path.clone(),
+                source,
+            }
+        })?;
+    }
+    Ok(Imported {
+        written: targets,
+        tasks,
+    })
+}
