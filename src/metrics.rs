@@ -217,6 +217,17 @@ pub const CATALOG: &[Metric] = &[
     metric("tool_rss_mb", Unit::Megabytes, Lower, Step(1.0 / 1024.0))
         .shown()
         .judged(OwnCost),
+    metric("tool_fds", Unit::Count, Lower, Step(1.0))
+        .shown()
+        .judged(OwnCost),
+    metric(
+        "tool_ctx_switches_per_s",
+        Unit::EventsPerSecond,
+        Lower,
+        Step(0.0),
+    )
+    .shown()
+    .judged(OwnCost),
     metric(
         "tool_log_bytes_per_s",
         Unit::BytesPerSecond,
@@ -240,6 +251,14 @@ pub const CATALOG: &[Metric] = &[
     metric("latency_min_us", Unit::Microseconds, Lower, Step(1.0)),
     metric("latency_max_us", Unit::Microseconds, Lower, Step(1.0)),
     metric("host_softirq_pct", Unit::Percent, Lower, Step(0.01)),
+    metric(
+        "host_mem_used_mb",
+        Unit::Megabytes,
+        Lower,
+        Step(1.0 / 1024.0),
+    )
+    .shown()
+    .judged(AgainstBaseline),
 ];
 
 /// The catalog entry of `name`.

@@ -515,3 +515,23 @@ fn an_earlier_file_measured_under_other_conditions_is_refused_before_anything_ru
     }
     assert!(!results.exists(), "nothing ran");
 }
+
+#[test]
+fn a_load_scenario_changes_the_matrix_it_lists() {
+    let light = listed(&perf(&["--load", "light", "--list"]));
+    let all = listed(&perf(&["--list"]));
+    assert!(light.contains(&"baseline::host::throughput::single_tcp_100M".to_string()));
+    assert!(light.contains(&"baseline::host::throughput::multi_1_tcp".to_string()));
+    assert!(
+        light
+            .iter()
+            .all(|n| !n.contains("multi_2_") && !n.contains("_1G")),
+        "{light:#?}"
+    );
+    // One stream count instead of the default config's two.
+    assert!(light.len() < all.len());
+    let o = perf(&["--load", "extreme", "--list"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("light") && err.contains("stress"), "{err}");
+}

@@ -81,10 +81,7 @@ fn the_seed_files_become_a_valid_configuration_with_the_seeds_matrix() {
         .starts_with("bpftrace /opt/ebpf-tools/skb_drops.bt"));
     // durations: [30] is every test's duration.
     let perf = std::fs::read_to_string(d.path().join("performance-test-spec.yaml")).unwrap();
-    let set = perf
-        .lines()
-        .filter(|l| l.trim() == "duration: 30")
-        .count();
+    let set = perf.lines().filter(|l| l.trim() == "duration: 30").count();
     assert_eq!(set, 3, "{perf}");
     // monitoring-config.yaml is each tool's resource_monitoring.
     assert_eq!(flow.monitoring.memory_types, [config::MemoryType::Rss]);

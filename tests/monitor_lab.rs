@@ -355,10 +355,26 @@ fn windows_are_cut_by_the_hosts_clocks_when_the_controller_is_skewed() {
             t.name,
             m.keys()
         );
+        assert!(
+            m.get("host_mem_used_mb").is_some_and(|v| *v > 0.0),
+            "{}: {m:?}",
+            t.name
+        );
         if !t.is_baseline() {
-            for k in ["tool_cpu_pct", "tool_rss_mb", "bpf_ns_per_event"] {
+            for k in [
+                "tool_cpu_pct",
+                "tool_rss_mb",
+                "bpf_ns_per_event",
+                "tool_ctx_switches_per_s",
+            ] {
                 assert!(m.contains_key(k), "{}: no {k} in {:?}", t.name, m.keys());
             }
+            // bpftrace holds at least its BPF program's and its maps' fds.
+            assert!(
+                m.get("tool_fds").is_some_and(|v| *v >= 3.0),
+                "{}: {m:?}",
+                t.name
+            );
         }
     }
 }

@@ -215,6 +215,27 @@ impl Config {
         }
     }
 
+    /// `--load NAME`: seed 004's scenario sets every test's rate, streams
+    /// and duration (single-stream tests take the rate as their one
+    /// bandwidth when it is limited; latency tests take the duration).
+    pub fn apply_load(&mut self, l: Load) {
+        let (rate, streams, secs) = l.preset();
+        self.override_duration(secs);
+        let p = &mut self.perf;
+        if let Some(t) = &mut p.throughput {
+            if let (Some(x), true) = (&mut t.single_stream, rate != "0") {
+                x.target_bw = vec![rate.to_string()];
+            }
+            if let Some(x) = &mut t.multi_stream {
+                x.streams = vec![streams];
+                x.target_bw = rate.to_string();
+            }
+        }
+        if let Some(x) = &mut p.pps {
+            x.streams = vec![streams];
+        }
+    }
+
     /// `--warmup N`: every trial first runs N discarded runs.
     pub fn override_warmup(&mut self, n: u32) {
         self.perf.warmup = Some(n);
@@ -367,5 +388,56 @@ mod pool_tests {
         let mut p3 = cfg.clone();
         p3.use_pool(3);
         assert_eq!(hosts(&p3, "host"), hosts(&cfg, "host"));
+    }
+}
+
+#[cfg(test)]
+mod load_tests {
+    use super::Load;
+    use crate::domain::Variant;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(Load::Light)]
+    #[case(Load::Medium)]
+    #[case(Load::Heavy)]
+    #[case(Load::Stress)]
+    fn a_load_scenario_sets_rate_streams_and_duration_of_every_test(#[case] l: Load) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut cfg = super::load(&dir).unwrap();
+        let before = cfg.clone();
+        cfg.apply_load(l);
+        let (rate, streams, secs) = l.preset();
+        let m = crate::matrix::build(&cfg);
+        for t in &m.trials {
+            let v = &t.variant;
+            assert_eq!(crate::matrix::duration(&cfg.perf, v), secs, "{}", t.name);
+            match v {
+                Variant::Multi { streams: n, .. } | Variant::Pps { streams: n, .. } => {
+                    assert_eq!(*n, streams, "{}", t.name)
+                }
+                Variant::Single { target_bw, .. } if rate != "0" => {
+                    assert_eq!(target_bw, rate, "{}", t.name)
+                }
+                _ => {}
+            }
+        }
+        let tp = cfg.perf.throughput.as_ref().unwrap();
+        assert_eq!(tp.multi_stream.as_ref().unwrap().target_bw, rate);
+        // Unlimited rates leave the single-stream bandwidths as configured.
+        if rate == "0" {
+            assert_eq!(
+                tp.single_stream.as_ref().unwrap().target_bw,
+                before
+                    .perf
+                    .throughput
+                    .as_ref()
+                    .unwrap()
+                    .single_stream
+                    .as_ref()
+                    .unwrap()
+                    .target_bw
+            );
+        }
     }
 }

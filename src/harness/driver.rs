@@ -65,6 +65,13 @@ impl Driver {
         if args.filter.exact {
             selection.push("--exact".into());
         }
+        if let Some(l) = args.load {
+            selection.push(format!(
+                "--load {}",
+                clap::ValueEnum::to_possible_value(&l)
+                    .map_or_else(String::new, |v| v.get_name().to_string())
+            ));
+        }
         if let Some(p) = &args.partition {
             selection.push(format!("--partition {p}"));
         }

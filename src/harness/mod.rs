@@ -78,6 +78,10 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     if let Some(n) = args.repeat {
         cfg.override_repeats(n);
     }
+    // A load scenario first: --duration still overrides its duration.
+    if let Some(l) = args.load {
+        cfg.apply_load(l);
+    }
     if let Some(s) = args.duration {
         cfg.override_duration(s);
     }

@@ -49,6 +49,37 @@ pub fn status_kb(pid: u32, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Open file descriptors of a process (entries of /proc/PID/fd; 0 when
+/// unreadable).
+pub fn fd_count(pid: u32) -> u64 {
+    fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as u64)
+}
+
+/// Voluntary plus involuntary context switches of every thread of a
+/// process (each thread's own /proc/PID/task/TID/status).
+pub fn ctx_switches(pid: u32) -> u64 {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| fs::read_to_string(t.path().join("status")).ok())
+        .map(|s| ctx_switches_of(&s))
+        .sum()
+}
+
+/// The context switches a status file counts.
+pub fn ctx_switches_of(status: &str) -> u64 {
+    status
+        .lines()
+        .filter(|l| {
+            l.starts_with("voluntary_ctxt_switches:")
+                || l.starts_with("nonvoluntary_ctxt_switches:")
+        })
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
+}
+
 /// One BPF program held by the tool.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prog {
@@ -247,4 +278,15 @@ pub fn diskstats_of(s: &str, is_disk: impl Fn(&str) -> bool) -> Vec<DiskCounters
             Some((name, n(5), n(9), n(3).saturating_add(n(7))))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn context_switches_are_voluntary_plus_involuntary() {
+        let status =
+            "Name:\tbpftrace\nvoluntary_ctxt_switches:\t120\nnonvoluntary_ctxt_switches:\t7\n";
+        assert_eq!(super::ctx_switches_of(status), 127);
+        assert_eq!(super::ctx_switches_of("Name:\tx\n"), 0);
+    }
 }

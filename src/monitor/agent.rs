@@ -2,14 +2,16 @@
 //! long-lived process that samples /proc and /sys once per interval and
 //! appends timestamped lines to its files, without spawning anything.
 //!
-//! Tool files (with `--pid`): CPU % of the tool's process tree (all threads
-//! and children), VSZ and RSS, output log size, and for every BPF program fd
+//! Tool files (with `--pid`): CPU % and context switches of the tool's
+//! process tree (all threads and children), VSZ, RSS and open fds, output
+//! log size, and for every BPF program fd
 //! the tree holds: prog id, type, cumulative run_time_ns and run_cnt.
 //! Host files: total and per-CPU busy %, softirq share, memory, counters of
 //! the named interfaces, disk I/O.
 
 use crate::host::proc::{
-    bpf_progs, cpu_times, disks, meminfo, stat_fields, status_kb, tree, DiskCounters,
+    bpf_progs, cpu_times, ctx_switches, disks, fd_count, meminfo, stat_fields, status_kb, tree,
+    DiskCounters,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -152,8 +154,9 @@ pub fn run(o: &Options) -> std::io::Result<()> {
                         })
                         .map(|p| format!("{p:.2}"))
                         .unwrap_or_else(|| "-".into());
+                    let ctxt: u64 = pids.iter().map(|p| ctx_switches(*p)).sum();
                     f.line(&format!(
-                        "{ts} cpu_percent={pct} cpu_ticks={ticks} processes={} threads={threads}\n",
+                        "{ts} cpu_percent={pct} cpu_ticks={ticks} processes={} threads={threads} ctxt={ctxt}\n",
                         pids.len()
                     ));
                 }
@@ -161,7 +164,8 @@ pub fn run(o: &Options) -> std::io::Result<()> {
                 if let Some(f) = f_mem.as_mut() {
                     let vsz: u64 = pids.iter().map(|p| status_kb(*p, "VmSize:")).sum();
                     let rss: u64 = pids.iter().map(|p| status_kb(*p, "VmRSS:")).sum();
-                    f.line(&format!("{ts} vsz_kb={vsz} rss_kb={rss}\n"));
+                    let fds: u64 = pids.iter().map(|p| fd_count(*p)).sum();
+                    f.line(&format!("{ts} vsz_kb={vsz} rss_kb={rss} fds={fds}\n"));
                 }
                 if let Some(f) = f_bpf.as_mut() {
                     let mut s = String::new();
@@ -281,6 +285,9 @@ mod tests {
         let me = std::process::id();
         assert!(tree(me).contains(&me));
         assert!(status_kb(me, "VmRSS:") > 0);
+        // This test process has stdin/out/err open and has been scheduled.
+        assert!(fd_count(me) >= 3);
+        assert!(ctx_switches(me) > 0);
         assert!(!cpu_times().is_empty());
     }
 }

@@ -79,6 +79,10 @@ pub struct ToolCost {
     /// RSS at the end of the trial minus RSS at the start of the case.
     pub rss_growth_since_case_start_kb: Option<f64>,
     pub vsz_peak_kb: Option<f64>,
+    /// The most file descriptors the tool's processes held at once.
+    pub fds_peak: Option<f64>,
+    /// Context switches of all its threads per second.
+    pub ctx_switches_per_second: Option<f64>,
     pub log_growth_bytes_per_second: Option<f64>,
     pub bpf: Option<BpfCost>,
 }
@@ -160,6 +164,13 @@ pub fn tool_cost(
         rss_peak_kb: peak(&rss),
         rss_growth_since_case_start_kb: rss.last().zip(case_first_rss_kb).map(|(l, f)| l - f),
         vsz_peak_kb: peak(&vsz),
+        fds_peak: peak(
+            &mem_w
+                .iter()
+                .filter_map(|s| s.get("fds"))
+                .collect::<Vec<_>>(),
+        ),
+        ctx_switches_per_second: rate(window(&cpu_s, from), "ctxt"),
         log_growth_bytes_per_second: rate(&log_s, "bytes"),
         bpf: bpf_cost(bpf),
     }
@@ -253,6 +264,17 @@ pub fn flat(
         "tool_rss_mb",
         sum(&mut tool.values().map(|t| t.rss_peak_kb.map(|k| k / 1024.0))),
     );
+    put("tool_fds", sum(&mut tool.values().map(|t| t.fds_peak)));
+    put(
+        "tool_ctx_switches_per_s",
+        sum(&mut tool.values().map(|t| t.ctx_switches_per_second)),
+    );
+    put(
+        "host_mem_used_mb",
+        max(&mut hosts
+            .values()
+            .map(|h| h.mem_used_avg_kb.map(|k| k / 1024.0))),
+    );
     put(
         "tool_log_bytes_per_s",
         sum(&mut tool.values().map(|t| t.log_growth_bytes_per_second)),
@@ -303,12 +325,12 @@ mod tests {
 
     #[test]
     fn tool_averages_use_the_window_and_growth_uses_the_case_start() {
-        let cpu = "2026-11-22 04:20:00.000000000 cpu_percent=90.00 cpu_ticks=1\n\
-                   2026-11-22 04:20:01.000000000 cpu_percent=10.00 cpu_ticks=2\n\
-                   2026-11-22 04:20:02.000000000 cpu_percent=30.00 cpu_ticks=3\n";
-        let mem = "2026-11-22 04:20:00.000000000 vsz_kb=100 rss_kb=50\n\
-                   2026-11-22 04:20:01.000000000 vsz_kb=100 rss_kb=60\n\
-                   2026-11-22 04:20:02.000000000 vsz_kb=120 rss_kb=80\n";
+        let cpu = "2026-11-22 04:20:00.000000000 cpu_percent=90.00 cpu_ticks=1 ctxt=5\n\
+                   2026-11-22 04:20:01.000000000 cpu_percent=10.00 cpu_ticks=2 ctxt=1000\n\
+                   2026-11-22 04:20:02.000000000 cpu_percent=30.00 cpu_ticks=3 ctxt=1600\n";
+        let mem = "2026-11-22 04:20:00.000000000 vsz_kb=100 rss_kb=50 fds=40\n\
+                   2026-11-22 04:20:01.000000000 vsz_kb=100 rss_kb=60 fds=12\n\
+                   2026-11-22 04:20:02.000000000 vsz_kb=120 rss_kb=80 fds=14\n";
         let log =
             "2026-11-22 04:20:00.000000000 bytes=0\n2026-11-22 04:20:02.000000000 bytes=4000\n";
         let t = tool_cost(
@@ -321,6 +343,9 @@ mod tests {
         );
         assert_eq!(t.cpu_avg_percent, Some(20.0));
         assert_eq!(t.cpu_peak_percent, Some(30.0));
+        // In the window only: 600 switches in 1 s, at most 14 fds.
+        assert_eq!(t.ctx_switches_per_second, Some(600.0));
+        assert_eq!(t.fds_peak, Some(14.0));
         assert_eq!(t.rss_avg_kb, Some(70.0));
         assert_eq!(t.rss_peak_kb, Some(80.0));
         assert_eq!(t.rss_growth_since_case_start_kb, Some(40.0));

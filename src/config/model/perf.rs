@@ -109,6 +109,33 @@ pub struct Precision {
     pub max_trial_s: Option<f64>,
 }
 
+/// Seed 004's load scenarios: presets of rate (per stream), concurrency
+/// (streams) and duration for every test (`--load NAME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Load {
+    /// 100 Mbit/s, 1 stream, 10 s.
+    Light,
+    /// 1 Gbit/s per stream, 4 streams, 30 s.
+    Medium,
+    /// Unlimited, 8 streams, 60 s.
+    Heavy,
+    /// Unlimited, 16 streams, 120 s.
+    Stress,
+}
+
+impl Load {
+    /// `(rate per stream as iperf3's -b takes it, streams, seconds)`; a rate
+    /// of `0` is unlimited.
+    pub fn preset(self) -> (&'static str, u32, u32) {
+        match self {
+            Load::Light => ("100M", 1, 10),
+            Load::Medium => ("1G", 4, 30),
+            Load::Heavy => ("0", 8, 60),
+            Load::Stress => ("0", 16, 120),
+        }
+    }
+}
+
 /// Server and client command templates of one test kind.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

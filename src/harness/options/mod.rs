@@ -78,6 +78,10 @@ struct Options {
     /// Fail eBPF trials whose overhead grew beyond regression_pct since results file F
     #[arg(long, value_name = "F")]
     compare_to: Option<PathBuf>,
+    /// Seed 004's load scenario for every test: light (100M × 1 stream, 10 s),
+    /// medium (1G × 4, 30 s), heavy (unlimited × 8, 60 s), stress (unlimited × 16, 120 s)
+    #[arg(long, value_enum, value_name = "NAME")]
+    load: Option<crate::config::Load>,
     /// Pair with baselines or trials of --baseline-from / --compare-to files
     /// even when their conditions differ (duration, commands, bandwidth,
     /// streams, kernel, NIC); a note names the difference
@@ -147,6 +151,8 @@ pub struct HarnessArgs {
     pub commit: Option<String>,
     /// Inconclusive verdicts fail too.
     pub strict: bool,
+    /// `--load NAME`: seed 004's load scenario.
+    pub load: Option<crate::config::Load>,
     /// Pair across files under other conditions (with a note).
     pub allow_mismatch: bool,
     /// Do not write report.html and summary.md.
@@ -359,6 +365,7 @@ pub fn parse_args(
         compare_to: o.compare_to,
         commit: o.commit,
         strict: o.strict,
+        load: o.load,
         allow_mismatch: o.allow_mismatch,
         no_report: o.no_report,
         no_tests: match o.no_tests.as_str() {
