@@ -147,38 +147,11 @@ enum Command {
     /// configuration files: seed 001's layered hooks (--hooks) and seed 002's
     /// configuration directory (--from). Seed tasks that ebpf-perf does
     /// itself are left out, with a comment in their place.
-    Import {
-        /// Seed 001 §4.2 layered hooks (layered_init_hooks, _post_, _custom_).
-        #[arg(long, value_name = "FILE")]
-        hooks: Option<PathBuf>,
-        /// Seed 002's directory: ssh-hosts.yaml, test-environments.yaml,
-        /// performance-test-spec.yaml, ebpf-tools-spec.yaml, monitoring-config.yaml.
-        #[arg(long, value_name = "DIR")]
-        from: Option<PathBuf>,
-        /// Where the configuration files go.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Overwrite files that exist in --out.
-        #[arg(long)]
-        force: bool,
-    },
+    Import(ebpf_perf::import::Options),
     /// A trend page from many results files: each eBPF trial's cost per
     /// budget family from session to session, with change points flagged
     /// (E-divisive means); writes history.html and history.md.
-    History {
-        /// Results files, in any order.
-        #[arg(required = true)]
-        results: Vec<PathBuf>,
-        /// Where history.html and history.md go.
-        #[arg(long, default_value = "target/ebpf-perf")]
-        out: PathBuf,
-        /// Order sessions by start time, or by their commit in --repo's history.
-        #[arg(long, value_enum, default_value = "time")]
-        order: ebpf_perf::history::Order,
-        /// The git repository whose history orders commits (--order commit).
-        #[arg(long, default_value = ".")]
-        repo: PathBuf,
-    },
+    History(ebpf_perf::history::Args),
     /// Merges the results of sharded runs (`--partition`) into one results
     /// file, one JUnit file and one report; names every shard it could not use.
     Merge {
@@ -261,49 +234,8 @@ fn main() -> ExitCode {
             calibration,
         } => report_cmd(&results, out, compare_to, compare, calibration),
         Command::Merge { out_dir, shards } => return merge_cmd(&out_dir, &shards),
-        Command::Import {
-            hooks,
-            from,
-            out,
-            force,
-        } => ebpf_perf::import::import(&ebpf_perf::import::Options {
-            hooks,
-            from,
-            out: out.clone(),
-            force,
-        })
-        .map(|i| {
-            for p in &i.written {
-                println!("{}", p.display());
-            }
-            let (copied, skipped) = i.tasks;
-            if copied + skipped > 0 {
-                eprintln!("ebpf-perf: {copied} seed hook tasks copied, {skipped} left out (built in; see the comments)");
-            }
-            eprintln!(
-                "ebpf-perf: check it with `ebpf-perf validate --config-dir {}` and list it with `cargo test --test perf -- --config-dir {} --list`",
-                out.display(),
-                out.display()
-            );
-        })
-        .map_err(Into::into),
-        Command::History {
-            results,
-            out,
-            order,
-            repo,
-        } => ebpf_perf::history::command(&results, &out, order, &repo)
-            .map(|w| {
-                println!("{}", w.html.display());
-                println!("{}", w.markdown.display());
-                eprintln!(
-                    "ebpf-perf: {} series over {} files; {} change points",
-                    w.series,
-                    results.len(),
-                    w.shifts
-                );
-            })
-            .map_err(Into::into),
+        Command::Import(o) => ebpf_perf::import::command(&o).map_err(Into::into),
+        Command::History(a) => ebpf_perf::history::command(&a).map_err(Into::into),
         Command::Export {
             results,
             format,
@@ -423,7 +355,7 @@ fn lab_cmd(action: LabAction, dir: &std::path::Path) -> CliResult {
             if r.created.is_empty() && r.started.is_empty() {
                 println!("lab already up");
             }
-            print!("{}", status_table(&plan));
+            print!("{}", lab::status_table(&plan));
         }
         LabAction::Down => {
             for r in lab::down(&plan)? {
@@ -431,39 +363,11 @@ fn lab_cmd(action: LabAction, dir: &std::path::Path) -> CliResult {
             }
         }
         LabAction::Status => {
-            let table = status_table(&plan);
+            let table = lab::status_table(&plan);
             print!("{table}");
         }
     }
     Ok(())
-}
-
-fn status_table(plan: &lab::Plan) -> String {
-    let mut s = format!(
-        "{:<12} {:<22} {:<22} {:<14} {}\n",
-        "HOST", "NETNS", "ADDRESS", "SSHD PID", "REACHABLE"
-    );
-    for h in lab::status(plan) {
-        let pid = match (h.sshd_pid, h.sshd_alive) {
-            (Some(p), true) => p.to_string(),
-            (Some(p), false) => format!("{p} (dead)"),
-            (None, _) => "-".into(),
-        };
-        let ns = if h.netns_present {
-            h.netns
-        } else {
-            format!("{} (absent)", h.netns)
-        };
-        s += &format!(
-            "{:<12} {:<22} {:<22} {:<14} {}\n",
-            h.name,
-            ns,
-            h.address,
-            pid,
-            if h.reachable { "yes" } else { "no" }
-        );
-    }
-    s
 }
 
 fn fetch_cmd(
@@ -552,6 +456,13 @@ fn validate(dir: &std::path::Path, calibration: Option<&std::path::Path>) -> Cli
         eprintln!("warning: {w}");
     }
     let m = matrix::build(&cfg);
+    for w in m
+        .cycles
+        .iter()
+        .filter_map(|c| matrix::short_program(&cfg, &m, c))
+    {
+        eprintln!("warning: {w}");
+    }
     println!(
         "{}: valid: {} hosts, {} environments, {} tools, {} cycles, {} trials",
         dir.display(),

@@ -235,3 +235,27 @@ pub fn ports(spec: &PerfSpec, v: &Variant) -> Vec<u16> {
         .map(|i| base.saturating_add(i as u16))
         .collect()
 }
+
+/// A case whose command stops after `{duration}` seconds that is shorter
+/// than its cycle's trials are expected to take (their least runs, see
+/// [`expected_s`]): the program would end before the last trials, and those
+/// would fail. The sentence that says so, for cycle `c`.
+pub fn short_program(cfg: &Config, m: &Matrix, c: &Cycle) -> Option<String> {
+    let cc = c.case.as_ref()?;
+    let uses = crate::template::placeholders(&cc.case.command).contains(&"duration");
+    let expected: f64 = m.trials[c.trials.clone()]
+        .iter()
+        .map(|t| expected_s(cfg, &t.variant))
+        .sum();
+    (uses && f64::from(cc.case.duration) < expected).then(|| {
+        format!(
+            "{}::case_{} on {}: its command runs for {{duration}} = {} s, but the cycle's {} trials take about {:.0} s; raise the case's `duration` (the program is stopped when the cycle ends anyway)",
+            cc.tool_id,
+            cc.case.id,
+            c.env,
+            cc.case.duration,
+            c.trials.len(),
+            expected.ceil()
+        )
+    })
+}

@@ -263,3 +263,32 @@ fn selected_ebpf_trials_bring_their_baselines() {
     let sel = select(&m, &f);
     assert_eq!(with_baselines(&m, &sel, |_| false).1, 0);
 }
+
+/// A case whose command stops after `{duration}` seconds shorter than its
+/// cycle's trials is named, with both numbers; a long enough one is not.
+#[rstest]
+#[case(5, true)]
+#[case(100_000, false)]
+fn a_program_shorter_than_its_cycle_is_said(#[case] secs: u32, #[case] warned: bool) {
+    let d = common::copy_dir(&common::corpus_base());
+    let cases = d.path().join("cases.json");
+    let text = std::fs::read_to_string(&cases).unwrap().replace(
+        "\"command\": \"python3 {tools_dir}/l.py --src {client_ip} --dst {server_ip}\", \"duration\": 600",
+        &format!("\"command\": \"timeout {{duration}} python3 {{tools_dir}}/l.py\", \"duration\": {secs}"),
+    );
+    std::fs::write(&cases, text).unwrap();
+    let cfg = config::load(d.path()).unwrap_or_else(|e| panic!("{e}"));
+    let m = matrix::build(&cfg);
+    let said: Vec<String> = m
+        .cycles
+        .iter()
+        .filter_map(|c| matrix::short_program(&cfg, &m, c))
+        .collect();
+    assert_eq!(!said.is_empty(), warned, "{said:?}");
+    for s in &said {
+        assert!(
+            s.contains("::case_5 on ") && s.contains(&format!("{{duration}} = {secs} s")),
+            "{s}"
+        );
+    }
+}

@@ -32,12 +32,15 @@ fn unique(tag: &str) -> String {
 
 #[test]
 fn exit_code_stdout_stderr_and_session_reuse() {
-    let Some((_, r)) = remote() else { return };
+    let Some((cfg, r)) = remote() else { return };
     let out = r.exec(H, "echo out; echo err >&2; exit 3", SHORT).unwrap();
     assert_eq!(
         (out.exit_code, out.stdout.as_str(), out.stderr.as_str()),
         (3, "out\n", "err\n")
     );
+    // Commands start in the host's workdir (seed 001's `cd {workdir}`).
+    let pwd = r.check(H, "pwd", SHORT).unwrap().stdout;
+    assert_eq!(pwd.trim(), cfg.ssh_hosts[H].workdir.trim_end_matches('/'));
     let first = r.local_addr(H).unwrap();
     for _ in 0..5 {
         assert!(r.exec(H, "true", SHORT).unwrap().success());

@@ -170,6 +170,59 @@ fn filtered_subset_runs_green_with_junit_and_remote_tree() {
             "{prefix} in {mon:?}"
         );
     }
+    // Seed 001's per-trial logs: what the program wrote during each eBPF
+    // trial, cut from the case-long log, in the trial's server directory.
+    // Case directories are the same in every session: this session's is the latest.
+    let out_file = mon
+        .iter()
+        .filter(|f| f.starts_with("tool_output_"))
+        .max()
+        .unwrap();
+    let case_long =
+        std::fs::read_to_string(case_root.join("ebpf_monitoring").join(out_file)).unwrap();
+    let mut sliced = 0;
+    for c in cases.iter().filter(|c| c.name.starts_with("tool_003")) {
+        let dir = &paths(&c.system_out)["server"];
+        let names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(!names.iter().any(|n| n == ".tool_log_offsets"), "{names:?}");
+        let out = names
+            .iter()
+            .find(|n| n.starts_with("tool_output_"))
+            .unwrap_or_else(|| panic!("{}: {names:?}", c.name));
+        assert!(
+            names.iter().any(|n| n.starts_with("tool_error_")),
+            "{names:?}"
+        );
+        let slice = std::fs::read_to_string(dir.join(out)).unwrap();
+        assert!(
+            case_long.contains(&slice),
+            "{}: not a part of the case's log",
+            c.name
+        );
+        sliced += slice.len();
+    }
+    // bpftrace prints @rx every second, and the trials take seconds.
+    assert!(sliced > 0, "every slice is empty");
+    // Seed 001's session summary at the results root.
+    let root = case_root
+        .ancestors()
+        .find(|a| {
+            a.file_name()
+                .is_some_and(|n| n == "performance-test-results")
+        })
+        .unwrap();
+    let session = ebpf_perf::results::read(&cfg.path().join("results.json"))
+        .unwrap()
+        .session
+        .id;
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join(format!("session_summary_{session}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["trials"]["total"], 8, "{summary}");
     // The command as it ran, rendered, next to its output.
     let cmd_file = mon.iter().find(|f| f.starts_with("ebpf_command_")).unwrap();
     let cmd = std::fs::read_to_string(case_root.join("ebpf_monitoring").join(cmd_file)).unwrap();

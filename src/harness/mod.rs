@@ -225,6 +225,13 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     if let Some(n) = &pool.note {
         eprintln!("note: {n}");
     }
+    let mut cycles: Vec<usize> = selected.iter().map(|&t| matrix.trials[t].cycle).collect();
+    cycles.dedup();
+    for c in cycles {
+        if let Some(w) = matrix::short_program(&cfg, &matrix, &matrix.cycles[c]) {
+            eprintln!("warning: {w}");
+        }
+    }
     let mut runner = Runner::new(
         cfg.clone(),
         matrix.clone(),

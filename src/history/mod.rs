@@ -245,8 +245,39 @@ pub struct Written {
     pub shifts: usize,
 }
 
-/// `ebpf-perf history`: reads the files, orders them, writes both pages.
-pub fn command(
+/// `ebpf-perf history`'s options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Results files, in any order.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// Where history.html and history.md go.
+    #[arg(long, default_value = "target/ebpf-perf")]
+    pub out: PathBuf,
+    /// Order sessions by start time, or by their commit in --repo's history.
+    #[arg(long, value_enum, default_value = "time")]
+    pub order: Order,
+    /// The git repository whose history orders commits (--order commit).
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+}
+
+/// `ebpf-perf history`: writes both pages and says where, and what they hold.
+pub fn command(a: &Args) -> Result<(), HistoryError> {
+    let (paths, out, by, repo) = (&a.results, &a.out, a.order, &a.repo);
+    let w = write(paths, out, by, repo)?;
+    println!("{}\n{}", w.html.display(), w.markdown.display());
+    eprintln!(
+        "ebpf-perf: {} series over {} files; {} change points",
+        w.series,
+        paths.len(),
+        w.shifts
+    );
+    Ok(())
+}
+
+/// Reads the files, orders them, writes both pages.
+pub fn write(
     paths: &[PathBuf],
     out: &Path,
     by: Order,

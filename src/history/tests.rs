@@ -127,7 +127,7 @@ fn sessions_follow_the_commits_history_and_unknown_commits_come_last() {
 
 #[test]
 fn too_few_files_and_a_missing_repository_are_clear_errors() {
-    let e = command(
+    let e = write(
         &[PathBuf::from("a.json")],
         Path::new("/tmp"),
         Order::Time,

@@ -49,11 +49,21 @@ pub const SEED_FILES: [(&str, &str); 4] = [
 ];
 pub const SEED_MONITORING: &str = "monitoring-config.yaml";
 
-#[derive(Debug, Clone, Default)]
+/// `ebpf-perf import`'s options.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Options {
+    /// Seed 001 §4.2 layered hooks (layered_init_hooks, _post_, _custom_).
+    #[arg(long, value_name = "FILE")]
     pub hooks: Option<PathBuf>,
+    /// Seed 002's directory: ssh-hosts.yaml, test-environments.yaml,
+    /// performance-test-spec.yaml, ebpf-tools-spec.yaml, monitoring-config.yaml.
+    #[arg(long, value_name = "DIR")]
     pub from: Option<PathBuf>,
+    /// Where the configuration files go.
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Overwrite files that exist in --out.
+    #[arg(long)]
     pub force: bool,
 }
 
@@ -194,7 +204,24 @@ fn convert(o: &Options) -> Result<(Files, (usize, usize)), ImportError> {
     Ok((out, tasks))
 }
 
-/// `ebpf-perf import`.
+/// `ebpf-perf import`: imports, names what it wrote, and says what next.
+pub fn command(o: &Options) -> Result<(), ImportError> {
+    let i = import(o)?;
+    for p in &i.written {
+        println!("{}", p.display());
+    }
+    let (copied, skipped) = i.tasks;
+    if copied + skipped > 0 {
+        eprintln!("ebpf-perf: {copied} seed hook tasks copied, {skipped} left out (built in; see the comments)");
+    }
+    let out = o.out.display();
+    eprintln!(
+        "ebpf-perf: check it with `ebpf-perf validate --config-dir {out}` and list it with `cargo test --test perf -- --config-dir {out} --list`"
+    );
+    Ok(())
+}
+
+/// Converts and writes the files (see [`command`]).
 pub fn import(o: &Options) -> Result<Imported, ImportError> {
     let (files, tasks) = convert(o)?;
     let targets: Vec<PathBuf> = files.iter().map(|(n, _)| o.out.join(n)).collect();

@@ -10,6 +10,8 @@
 pub type Name = compact_str::CompactString;
 
 mod conditions;
+mod file;
+pub use file::{read, write, write_atomic, ResultsError};
 mod decision;
 pub use conditions::{host_conditions, Conditions, HostConditions};
 pub use decision::{Decision, Row as DecisionRow, Side, Winner};
@@ -25,8 +27,6 @@ use crate::domain::TestType;
 use crate::stats::{Estimate, Summary, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io;
-use std::path::{Path, PathBuf};
 
 /// Bumped on any change that an older reader would misread.
 pub const SCHEMA: u32 = 1;
@@ -431,83 +431,6 @@ impl Results {
     pub fn trial(&self, name: &str) -> Option<&TrialResult> {
         self.trials.iter().find(|t| t.name == name)
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ResultsError {
-    #[error("cannot read results file {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
-    #[error(
-        "results file {path} is not valid ({source}); expected a results.json written by ebpf-perf"
-    )]
-    Parse {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-    #[error("results file {path} has schema {found}; this ebpf-perf reads schema {SCHEMA} (re-run, or use the ebpf-perf that wrote it)")]
-    Schema { path: PathBuf, found: u32 },
-    #[error("cannot write results file {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
-}
-
-/// Reads a results file, checking its schema version.
-pub fn read(path: &Path) -> Result<Results, ResultsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Read {
-        path: path.into(),
-        source,
-    })?;
-    let schema_error = |found| ResultsError::Schema {
-        path: path.into(),
-        found,
-    };
-    match serde_json::from_str::<Results>(&text) {
-        Ok(r) if r.schema == SCHEMA => Ok(r),
-        Ok(r) => Err(schema_error(r.schema)),
-        Err(source) => {
-            // Another schema may fail to parse: say so rather than where.
-            #[derive(Deserialize)]
-            struct Head {
-                schema: u32,
-            }
-            match serde_json::from_str::<Head>(&text) {
-                Ok(h) if h.schema != SCHEMA => Err(schema_error(h.schema)),
-                _ => Err(ResultsError::Parse {
-                    path: path.into(),
-                    source,
-                }),
-            }
-        }
-    }
-}
-
-/// Writes atomically: a temporary file in the same directory, then rename.
-pub fn write(path: &Path, results: &Results) -> Result<(), ResultsError> {
-    let err = |source| ResultsError::Write {
-        path: path.into(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    // Compact: a large matrix's file is read by programs (and `jq` for people).
-    let data = serde_json::to_vec(results).map_err(|e| err(io::Error::other(e)))?;
-    write_atomic(path, &data).map_err(err)
-}
-
-/// Writes a file of the controller atomically: a fresh temporary file in the
-/// same directory (created exclusively, under an unpredictable name), then
-/// renamed over `path`; a crash leaves the old file or the new one.
-pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    io::Write::write_all(&mut tmp, data)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

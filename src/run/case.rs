@@ -124,10 +124,11 @@ pub fn setup(
             &format!("{mon}/ebpf_command_{ts}.txt"),
             format!("{command}\n").as_bytes(),
         )?;
-        watched.push((host.clone(), record.clone(), stdout_file));
+        watched.push((host.clone(), record.clone(), stdout_file.clone()));
         r.fixtures.programs.push(Program {
             host,
             record,
+            stdout_file,
             stderr_file,
             command,
             pid: None,

@@ -1,5 +1,6 @@
 //! A trial's conditions (see [`crate::results::Conditions`]) from the
-//! configuration and, once the hosts answered, their facts.
+//! configuration and, once the hosts answered, their facts; and a
+//! variant's bandwidth and rate cap.
 
 use crate::config::Config;
 use crate::domain::Variant;
@@ -34,4 +35,27 @@ pub fn of(
         streams: v.streams(),
         hosts,
     })
+}
+
+/// The configured target bandwidth of a variant, as written.
+pub fn target_bw(r: &super::Runner, v: &Variant) -> Option<String> {
+    match v {
+        Variant::Single { target_bw, .. } => Some(target_bw.clone()),
+        _ => crate::perf::plan(&r.cfg.perf, v).and_then(|p| p.target_bw),
+    }
+}
+
+/// The aggregate rate cap of a variant in bits/s (target × streams), if any.
+pub fn rate_cap_bps(r: &super::Runner, v: &Variant) -> Option<f64> {
+    let bw = target_bw(r, v)?;
+    let (digits, unit) = bw.split_at(bw.trim_end_matches(['K', 'M', 'G', 'k', 'm', 'g']).len());
+    let k = match unit.to_ascii_uppercase().as_str() {
+        "" => 1.0,
+        "K" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        _ => return None,
+    };
+    let per_stream = digits.parse::<f64>().ok()? * k;
+    (per_stream > 0.0).then(|| per_stream * f64::from(v.streams()))
 }

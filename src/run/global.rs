@@ -242,6 +242,18 @@ pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError>
             &format!("{dir}/summary_{}.json", r.ledger.session_ts),
             &data,
         )?;
+        // Where seed 001 puts it: the results root.
+        trace.write_file(
+            &r.remote,
+            &h,
+            "write session summary",
+            &format!(
+                "{}/session_summary_{}.json",
+                crate::naming::results_root(&r.cfg.ssh_hosts[&h].workdir),
+                r.ledger.session_ts
+            ),
+            &data,
+        )?;
     }
     Ok(())
 }

@@ -80,6 +80,8 @@ struct Active {
 struct Program {
     host: String,
     record: ProcessRecord,
+    /// Its case-long stdout and stderr (`ebpf_monitoring/tool_*_{ts}.log`).
+    stdout_file: String,
     stderr_file: String,
     /// The command as it ran (`{ebpf_command}`).
     command: String,
@@ -232,7 +234,7 @@ impl Runner {
             result.case_id = Some(c.case.id);
             result.case_name = Some(c.case.name.clone());
         }
-        result.rate_cap_bps = trial::rate_cap_bps(self, v);
+        result.rate_cap_bps = conditions::rate_cap_bps(self, v);
         let (lines, error) = match self.trial_in_scopes(t, &mut result) {
             Ok(done) => done,
             Err(e) => (Vec::new(), Some(e)),

@@ -32,7 +32,16 @@ fn make_dir(
         "{}/{rel}",
         naming::results_root(&r.cfg.ssh_hosts[host].workdir)
     );
-    let script = steps::make_unique_dir(&base, subdirs, &super::space::guard(&base));
+    // Where the case's program runs here: keep its logs' sizes, so that the
+    // trial's end can copy what it wrote during the trial.
+    let mut extra = super::space::guard(&base);
+    for p in r.fixtures.programs.iter().filter(|p| p.host == host) {
+        extra.push_str(&crate::shell::tool_logs::log_offsets(
+            &p.stdout_file,
+            &p.stderr_file,
+        ));
+    }
+    let script = steps::make_unique_dir(&base, subdirs, &extra);
     Ok(trace
         .check(&r.remote, host, "create trial directory", &script, SHORT)?
         .stdout
@@ -217,11 +226,33 @@ pub fn run(
     if let Err(e) = teardown {
         error.get_or_insert(e);
     }
+    if let Err(e) = slice_tool_logs(r, &tc, &mut trace) {
+        error.get_or_insert(e);
+    }
     let meta = metadata(r, &tc, &targets, error.as_ref(), trace, run_meta);
     if let Err(e) = write_metadata(r, &tc, &meta) {
         error.get_or_insert(e);
     }
     (lines, error)
+}
+
+/// Seed 001's per-trial `tool_output_{ts}.log` and `tool_error_{ts}.log`:
+/// what the case's program wrote during this trial, in the trial's
+/// directory on the host where it runs.
+fn slice_tool_logs(r: &Runner, tc: &TrialCtx, trace: &mut Trace) -> Result<(), StepError> {
+    let mut dirs = vec![(&tc.server, &tc.server_dir)];
+    if tc.client_dir != tc.server_dir {
+        dirs.push((&tc.client, &tc.client_dir));
+    }
+    for p in &r.fixtures.programs {
+        // Every trial directory on its host kept the sizes (see make_dir).
+        for (_, dir) in dirs.iter().filter(|(h, _)| **h == p.host) {
+            let script =
+                crate::shell::tool_logs::slice_logs(dir, &p.stdout_file, &p.stderr_file, &tc.ts);
+            trace.check(&r.remote, &p.host, "slice the tool's logs", &script, SHORT)?;
+        }
+    }
+    Ok(())
 }
 
 /// Works the trial out and makes its directories on both hosts (recorded
@@ -400,7 +431,7 @@ fn metadata(
             variant: v.name(),
             protocol: v.protocol().as_str(),
             streams: v.streams(),
-            target_bw: target_bw(r, v),
+            target_bw: super::conditions::target_bw(r, v),
             duration_s: crate::matrix::duration(&r.cfg.perf, v),
             warmup: tc.plan.warmup,
             repeats: runs.iter().filter(|m| m.run.starts_with("run_")).count() as u32,
@@ -445,27 +476,4 @@ fn write_metadata(r: &Runner, tc: &TrialCtx, meta: &TrialMetadata) -> Result<(),
         .into_iter()
         .collect::<Result<Vec<()>, _>>()
         .map(drop)
-}
-
-/// The configured target bandwidth of a variant, as written.
-fn target_bw(r: &Runner, v: &Variant) -> Option<String> {
-    match v {
-        Variant::Single { target_bw, .. } => Some(target_bw.clone()),
-        _ => perf::plan(&r.cfg.perf, v).and_then(|p| p.target_bw),
-    }
-}
-
-/// The aggregate rate cap of a variant in bits/s (target × streams), if any.
-pub fn rate_cap_bps(r: &Runner, v: &Variant) -> Option<f64> {
-    let bw = target_bw(r, v)?;
-    let (digits, unit) = bw.split_at(bw.trim_end_matches(['K', 'M', 'G', 'k', 'm', 'g']).len());
-    let k = match unit.to_ascii_uppercase().as_str() {
-        "" => 1.0,
-        "K" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        _ => return None,
-    };
-    let per_stream = digits.parse::<f64>().ok()? * k;
-    (per_stream > 0.0).then(|| per_stream * f64::from(v.streams()))
 }

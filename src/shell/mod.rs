@@ -2,12 +2,14 @@
 //! sends to hosts, built here and nowhere else. [`process`] starts and stops
 //! processes by PID; [`steps`] holds the snippets of the run stage and of
 //! the host operations (directories, files, leases, probes); [`monitor`]
-//! those that watch hosts (the agent, its windows, the quiet-host sample).
+//! those that watch hosts (the agent, its windows, the quiet-host sample);
+//! [`tool_logs`] the tool's output cut per trial.
 //! Every value that enters a snippet goes through [`quote`].
 
 pub mod monitor;
 pub mod process;
 pub mod steps;
+pub mod tool_logs;
 
 use std::borrow::Cow;
 

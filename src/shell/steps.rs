@@ -42,6 +42,12 @@ pub fn chmod_exec(path: &str) -> String {
     format!("chmod 755 {}", quote(path))
 }
 
+/// Enters `dir` when it exists (before it is made, commands start where
+/// the login put them).
+pub fn in_dir(dir: &str) -> String {
+    format!("cd -- {} 2>/dev/null || :\n", quote(dir))
+}
+
 /// Enters `dir` or fails.
 pub fn cd(dir: &str) -> String {
     format!("cd {} || exit 1\n", quote(dir))

@@ -44,3 +44,32 @@ impl LabError {
         LabError::Io { what, source }
     }
 }
+
+/// `ebpf-perf lab status`: one line per host.
+pub fn status_table(plan: &Plan) -> String {
+    let mut s = format!(
+        "{:<12} {:<22} {:<22} {:<14} {}\n",
+        "HOST", "NETNS", "ADDRESS", "SSHD PID", "REACHABLE"
+    );
+    for h in status(plan) {
+        let pid = match (h.sshd_pid, h.sshd_alive) {
+            (Some(p), true) => p.to_string(),
+            (Some(p), false) => format!("{p} (dead)"),
+            (None, _) => "-".into(),
+        };
+        let ns = if h.netns_present {
+            h.netns
+        } else {
+            format!("{} (absent)", h.netns)
+        };
+        s += &format!(
+            "{:<12} {:<22} {:<22} {:<14} {}\n",
+            h.name,
+            ns,
+            h.address,
+            pid,
+            if h.reachable { "yes" } else { "no" }
+        );
+    }
+    s
+}

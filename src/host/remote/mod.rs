@@ -281,9 +281,15 @@ impl Remote {
     ) -> Result<CmdOutput, RemoteError> {
         let slot = self.slot(name)?;
         let mut g = locked(&slot);
+        // Every command starts in the host's workdir (seed 001's `cd
+        // {workdir}`): relative paths in commands and hooks are under it.
+        let in_workdir = match self.hosts.get(name) {
+            Some(h) => crate::shell::steps::in_dir(&h.workdir) + command,
+            None => command.to_string(),
+        };
         for attempt in 0..2 {
             let conn = self.conn(name, &mut g)?;
-            match exec::run(conn, command, stdin, timeout, cancel) {
+            match exec::run(conn, &in_workdir, stdin, timeout, cancel) {
                 Ok(out) if out.timed_out => {
                     return Err(RemoteError::Timeout {
                         host: name.to_string(),
