@@ -103,10 +103,6 @@ fn cost_pct(c: &Comparison, metric: &str, better: Better) -> Option<Estimate> {
     })
 }
 
-fn half_width(e: &Estimate) -> Option<f64> {
-    e.ci95.map(|[lo, hi]| (hi - lo) / 2.0)
-}
-
 /// Per compared metric: has the cost grown since `then` by more than `limit`?
 /// The interval of the growth combines both intervals' half-widths in quadrature.
 pub fn regressions(
@@ -123,14 +119,7 @@ pub fn regressions(
         let (Some(n), Some(p)) = (cost_pct(now, m, better), cost_pct(then, m, better)) else {
             continue;
         };
-        let g = n.value - p.value;
-        let h = half_width(&n)
-            .zip(half_width(&p))
-            .map(|(a, b)| (a * a + b * b).sqrt());
-        let growth = Estimate {
-            value: g,
-            ci95: h.map(|h| [g - h, g + h]),
-        };
+        let growth = n.minus(&p);
         out.push(Regression {
             metric: m.into(),
             then_pct: p.value,

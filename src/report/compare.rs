@@ -116,11 +116,6 @@ pub struct Change {
     pub growth: Estimate,
 }
 
-/// `b - a` with the half-widths combined in quadrature.
-fn diff(a: &Estimate, b: &Estimate) -> Estimate {
-    b.minus(a)
-}
-
 /// Each pair of the groups, decided (see [`crate::decision`]), with its
 /// families' values side by side; notes name the pairs the file lacks.
 pub fn pairs(rows: &[Row], r: &Results, asked: &[Vec<String>]) -> (Vec<Pair>, Vec<String>) {
@@ -142,7 +137,7 @@ pub fn pairs(rows: &[Row], r: &Results, asked: &[Vec<String>]) -> (Vec<Pair>, Ve
                         family,
                         a: ca.value,
                         b: cb.value,
-                        diff: diff(&ca.value, &cb.value),
+                        diff: cb.value.minus(&ca.value),
                     })
                 })
                 .collect();
@@ -180,7 +175,7 @@ pub fn changes(r: &Results, earlier: &Results) -> Vec<Change> {
                 family,
                 then: was.value,
                 now,
-                growth: diff(&was, &now),
+                growth: now.minus(&was),
             });
         }
     }

@@ -72,19 +72,13 @@ impl Conditions {
                 continue;
             };
             let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".into());
-            if now.kernel != was.kernel {
-                out.push(format!(
-                    "{role} kernel {} here, {} there",
-                    text(&now.kernel),
-                    text(&was.kernel)
-                ));
-            }
-            if now.nic != was.nic {
-                out.push(format!(
-                    "{role} NIC {} here, {} there",
-                    text(&now.nic),
-                    text(&was.nic)
-                ));
+            for (what, a, b) in [
+                ("kernel", &now.kernel, &was.kernel),
+                ("NIC", &now.nic, &was.nic),
+            ] {
+                if a != b {
+                    out.push(format!("{role} {what} {} here, {} there", text(a), text(b)));
+                }
             }
         }
         out
