@@ -211,7 +211,7 @@ fn progress_cost(
     let mut chars = 0;
     for _ in 0..7 {
         let t = Instant::now();
-        let mut p = Progress::new(cfg, m, &sel);
+        let mut p = Progress::new(cfg, m, &ebpf_perf::schedule::build(m, &sel, 1));
         for (&i, trial) in sel.iter().zip(&r.trials) {
             chars += std::hint::black_box(p.running()).k;
             chars += p.trial_done(i, trial, true).len();
@@ -229,7 +229,7 @@ fn progress_cost(
     let mut small = Vec::new();
     for _ in 0..7 {
         let t = Instant::now();
-        let mut p = Progress::new(&lab, &lm, &all);
+        let mut p = Progress::new(&lab, &lm, &ebpf_perf::schedule::build(&lm, &all, 1));
         for (&i, trial) in all.iter().zip(&r48.trials) {
             chars += std::hint::black_box(p.running()).k;
             chars += p.trial_done(i, trial, true).len();

@@ -1,13 +1,15 @@
-//! What a run and a trial cost beyond their tests, on the lab: for a latency
-//! (TCP_RR) and a throughput (2-stream TCP) baseline trial of 10 runs of
-//! 1 s, the time from each run's start to the next one's minus the test
-//! duration, and the trial's fixed work (its wall time minus its runs). Side by side, in rounds, the
+//! What a run and a block cost beyond their tests, on the lab: for a
+//! latency (TCP_RR) and a throughput (2-stream TCP) baseline block of 10
+//! runs of 1 s, the time from each run's start to the next one's minus the
+//! test duration, and the block's fixed work (its wall time minus its
+//! runs). Side by side, in rounds, the
 //! same tools run directly (`ip netns exec … netperf -l 1`, `iperf3 -t 1`),
 //! which is the limit: what a run costs when nothing else happens. The
 //! harness runs with its monitor agent, as `cargo test --test perf` does.
 //!
 //! Run as root: `cargo bench --bench run_overhead`.
 
+use ebpf_perf::results::Side;
 use ebpf_perf::run::Runner;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -97,7 +99,9 @@ fn main() {
     );
     // With the monitor agent, as `cargo test --test perf` runs.
     let agent = std::path::PathBuf::from(env!("CARGO_BIN_EXE_ebpf-perf-monitor"));
+    let cycle = matrix.trials[picked[0]].cycle;
     let mut runner = Runner::new(Arc::new(cfg), Arc::new(matrix), &picked, Some(agent));
+    runner.enter_case(cycle).unwrap_or_else(|e| panic!("{e}"));
     let (mut per_run, mut fixed, mut direct_run) = (
         vec![Vec::new(); 2],
         vec![Vec::new(); 2],
@@ -105,8 +109,9 @@ fn main() {
     );
     for _ in 0..ROUNDS {
         for (k, &t) in picked.iter().enumerate() {
-            let tr = runner.run_trial(t, None).result;
+            let tr = runner.block(t, Side::Baseline);
             assert!(tr.error.is_none(), "{:?}", tr.error);
+            let tr = tr.block;
             // A run's cost is the time from its start to the next run's
             // start: its stops and its monitoring slices included.
             let starts: Vec<f64> = tr.runs.iter().map(|r| at(&r.start)).collect();
@@ -154,14 +159,11 @@ fn main() {
             direct_run[1].push(t.elapsed().as_secs_f64() - 1.0);
         }
     }
-    for &t in &picked {
-        runner.leave_after(t);
-    }
     runner.finish();
     for (k, name) in names.iter().enumerate() {
         let (h, d) = (median(per_run[k].clone()), median(direct_run[k].clone()));
         println!(
-            "{name}: per run beyond the test: harness {:.0} ms, direct {:.0} ms (ratio {:.1}); fixed work per trial {:.0} ms ({} runs, {} trials)",
+            "{name}: per run beyond the test: harness {:.0} ms, direct {:.0} ms (ratio {:.1}); fixed work per block {:.0} ms ({} runs, {} blocks)",
             1e3 * h,
             1e3 * d,
             h / d,

@@ -28,15 +28,7 @@ use std::time::{Duration, Instant};
 const CASES: u32 = 6;
 /// The trials of each case: TCP_RR and uncapped 2-stream TCP, host only.
 const SELECT: &[&str] = &[
-    "host",
-    "--skip",
-    "udp",
-    "--skip",
-    "single",
-    "--skip",
-    "multi_4",
-    "--skip",
-    "pps",
+    "host", "--skip", "udp", "--skip", "single", "--skip", "multi_4", "--skip", "pps",
 ];
 
 struct Args {
@@ -179,7 +171,9 @@ fn tally(results: &serde_json::Value) -> Tally {
         for (_, m) in a["comparison"]["metrics"].as_object().into_iter().flatten() {
             let Some(p) = m["p"].as_f64() else { continue };
             t.comparisons += 1;
-            let ci = m["rel_pct"]["ci95"].as_array().or(m["abs"]["ci95"].as_array());
+            let ci = m["rel_pct"]["ci95"]
+                .as_array()
+                .or(m["abs"]["ci95"].as_array());
             if let Some([lo, hi]) = ci.map(|c| [c[0].as_f64(), c[1].as_f64()]) {
                 if lo.zip(hi).is_some_and(|(lo, hi)| lo > 0.0 || hi < 0.0) {
                     t.exclude_zero += 1;
@@ -223,7 +217,9 @@ fn main() -> std::process::ExitCode {
     for s in 1..=a.sessions {
         let results = dir.path().join(format!("results_{s}.json"));
         let stop = Arc::new(AtomicBool::new(false));
-        let burner = a.noise.then(|| noise(a.seed * 1000 + u64::from(s), stop.clone()));
+        let burner = a
+            .noise
+            .then(|| noise(a.seed * 1000 + u64::from(s), stop.clone()));
         let began = Instant::now();
         let status = Command::new(env!("CARGO"))
             .args(["test", "--release", "-q", "--test", "perf", "--"])

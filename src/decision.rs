@@ -9,7 +9,7 @@ use crate::analysis::measure;
 use crate::metrics;
 use crate::ratings::{Aspect, Thresholds};
 use crate::readout as lines;
-use crate::results::{Decision, DecisionRow, Results, Side, TrialResult, Winner};
+use crate::results::{Decision, DecisionRow, DecisionSide as Side, Results, TrialResult, Winner};
 use crate::stats::Estimate;
 use std::collections::BTreeMap;
 
@@ -153,7 +153,6 @@ fn side(name: &str, key: &(String, String), ts: &[&TrialResult]) -> Side {
         .filter(|t| {
             let h = metrics::headline(t.test_type).name;
             !t.analysis.noisy.iter().any(|n| n == h)
-                && !t.analysis.drift.iter().any(|d| d.metric == h)
         })
         .count();
     let share = |k: usize, n: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };

@@ -4,7 +4,7 @@
 //! or as newline-delimited JSON. The columns are [`Row`]'s fields, in order
 //! (docs/results.md).
 
-use crate::results::{Results, Run, TrialResult};
+use crate::results::{Block, Results, Run, TrialResult};
 use serde::Serialize;
 use std::io::Write;
 
@@ -27,9 +27,13 @@ pub struct Row<'a> {
     pub env: &'a str,
     pub test_type: &'a str,
     pub variant: &'a str,
-    /// `run`, `warmup`, or `block N` (a baseline measured again).
-    pub kind: String,
-    /// 1-based within its kind.
+    /// The block's pair (its round, for a baseline measured alone).
+    pub pair: u32,
+    /// `baseline` or `tool`.
+    pub side: &'static str,
+    /// `run` or `warmup`.
+    pub kind: &'static str,
+    /// 1-based within its kind in its block.
     pub run: usize,
     pub start: &'a str,
     pub metric: &'a str,
@@ -43,24 +47,17 @@ pub struct Row<'a> {
     pub client_cpus: &'a str,
 }
 
-/// Every row of `r`, in trial order.
+/// Every row of `r`, in trial order: each trial's own blocks (an eBPF
+/// trial's tool blocks; a baseline's blocks, which its eBPF trials' pairs
+/// share, once).
 pub fn rows(r: &Results) -> Vec<Row<'_>> {
     let mut out = Vec::new();
     for t in &r.trials {
-        let blocks = t
-            .blocks
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (format!("block {}", i + 2), &b.runs));
-        let groups = [
-            ("run".to_string(), &t.runs),
-            ("warmup".to_string(), &t.warmups),
-        ]
-        .into_iter()
-        .chain(blocks);
-        for (kind, runs) in groups {
-            for (i, run) in runs.iter().enumerate() {
-                out.extend(run_rows(r, t, &kind, i + 1, run));
+        for b in t.own_blocks() {
+            for (kind, runs) in [("run", &b.runs), ("warmup", &b.warmups)] {
+                for (i, run) in runs.iter().enumerate() {
+                    out.extend(run_rows(r, t, b, (kind, i + 1), run));
+                }
             }
         }
     }
@@ -70,12 +67,12 @@ pub fn rows(r: &Results) -> Vec<Row<'_>> {
 fn run_rows<'a>(
     r: &'a Results,
     t: &'a TrialResult,
-    kind: &str,
-    n: usize,
+    b: &'a Block,
+    (kind, n): (&'static str, usize),
     run: &'a Run,
 ) -> Vec<Row<'a>> {
     let host = |i: usize| {
-        t.remote
+        b.remote
             .get(i)
             .and_then(|d| d.split_once(':'))
             .map_or("", |(h, _)| h)
@@ -100,7 +97,9 @@ fn run_rows<'a>(
             env: &t.env,
             test_type: t.test_type.as_str(),
             variant: &t.variant,
-            kind: kind.to_string(),
+            pair: b.pair,
+            side: b.side.as_str(),
+            kind,
             run: n,
             start: &run.start,
             metric: m.as_str(),

@@ -92,12 +92,12 @@ pub fn write_trials(path: &Path, records: &[TrialRecord]) -> io::Result<()> {
 pub fn record(t: &TrialResult, monitoring: &[String]) -> TrialRecord {
     let mut out = crate::readout::system_out(t);
     out.extend(monitoring.iter().cloned());
-    out.extend(
-        t.remote
-            .iter()
-            .enumerate()
-            .map(|(i, r)| format!("{}: {r}", if i == 0 { "server" } else { "client" })),
-    );
+    for b in t.own_blocks() {
+        out.extend(b.remote.iter().enumerate().map(|(i, r)| {
+            let role = if i == 0 { "server" } else { "client" };
+            format!("{role}: {r} (pair {})", b.pair)
+        }));
+    }
     let system_out = out.join("\n") + "\n";
     TrialRecord {
         name: t.name.clone(),

@@ -26,6 +26,7 @@ pub mod config;
 pub mod matrix;
 pub mod filter;
 pub mod partition;
+pub mod schedule;
 
 // Host operations: processes, SSH, the lab, probes, fetching.
 pub mod host;

@@ -62,6 +62,10 @@ enum Command {
         /// Indent the JSON.
         #[arg(long)]
         pretty: bool,
+        /// The seed whose pair orders to show (a run draws its own unless
+        /// given `--seed`)
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
     /// The built-in lab of network namespaces with their own sshd (root
     /// only; the configuration's ssh-config.yaml must say `lab: netns`).
@@ -203,7 +207,9 @@ fn main() -> ExitCode {
             config,
             output,
             pretty,
-        } => workflow::command(&config.config_dir, output.as_deref(), pretty).map_err(Into::into),
+            seed,
+        } => workflow::command(&config.config_dir, output.as_deref(), pretty, seed)
+            .map_err(Into::into),
         Command::Lab { action, config } => lab_cmd(action, &config.config_dir),
         Command::Hosts {
             action: HostsAction::Check,

@@ -185,20 +185,37 @@ fn push_cycle(m: &mut Matrix, env: &str, case: Option<CycleCase>, vs: &[Variant]
     });
 }
 
-/// What a run costs beyond its test, and a trial beyond its runs, in
-/// [`expected_s`] (the run_overhead bench measures less on the lab: about
-/// 0.05 s and 0.03 s; real hosts over real networks take more).
+/// What a run costs beyond its test, a block beyond its runs, and a tool
+/// episode's start and stop, in [`block_s`] and [`expected_s`] (the
+/// run_overhead bench measures less on the lab: about 0.05 s a run; real
+/// hosts over real networks take more).
 const RUN_EXTRA_S: f64 = 0.1;
-const TRIAL_EXTRA_S: f64 = 1.0;
+const BLOCK_EXTRA_S: f64 = 0.3;
+pub const TOGGLE_S: f64 = 1.0;
 
-/// What a trial of variant `v` is expected to take, in seconds: its least
-/// runs (warm-ups included) times its test duration and a little more, and
-/// a second for its start. The one estimate behind the progress line's ETA
-/// and the workflow's `expected_duration_s`.
-pub fn expected_s(cfg: &Config, v: &Variant) -> f64 {
+/// What one block of variant `v` is expected to take, in seconds: its runs
+/// (warm-ups included) of its test duration and a little more.
+pub fn block_s(cfg: &Config, v: &Variant) -> f64 {
     let plan = cfg.perf.plan(v.test_type());
-    let runs = f64::from(plan.warmup + plan.min);
-    runs * (f64::from(duration(&cfg.perf, v)) + RUN_EXTRA_S) + TRIAL_EXTRA_S
+    let runs = f64::from(plan.warmup + plan.runs);
+    runs * (f64::from(duration(&cfg.perf, v)) + RUN_EXTRA_S) + BLOCK_EXTRA_S
+}
+
+/// What a trial of variant `v` is expected to take at its least pairs, in
+/// seconds: `sides` blocks a pair (2 for an eBPF trial with its baseline,
+/// 1 for tool blocks alone or a baseline measured alone), and its share of
+/// the tool's starts and stops among `sharing` trials of its case. The one
+/// estimate behind the progress line's ETA and the workflow's
+/// `expected_duration_s`.
+pub fn expected_s(cfg: &Config, v: &Variant, sides: u32, sharing: usize) -> f64 {
+    let plan = cfg.perf.plan(v.test_type());
+    let pairs = f64::from(plan.min_pairs);
+    let toggles = if sides == 0 || sharing == 0 {
+        0.0
+    } else {
+        TOGGLE_S / sharing as f64
+    };
+    pairs * (f64::from(sides) * block_s(cfg, v) + toggles)
 }
 
 /// Configured duration in seconds of a variant's test.
@@ -237,19 +254,20 @@ pub fn ports(spec: &PerfSpec, v: &Variant) -> Vec<u16> {
 }
 
 /// A case whose command stops after `{duration}` seconds that is shorter
-/// than its cycle's trials are expected to take (their least runs, see
-/// [`expected_s`]): the program would end before the last trials, and those
-/// would fail. The sentence that says so, for cycle `c`.
+/// than one of its tool episodes is expected to take (a block of each of
+/// its trials, see [`block_s`]): the program would end before the
+/// episode's last blocks, and those would fail. The sentence that says so,
+/// for cycle `c`.
 pub fn short_program(cfg: &Config, m: &Matrix, c: &Cycle) -> Option<String> {
     let cc = c.case.as_ref()?;
     let uses = crate::template::placeholders(&cc.case.command).contains(&"duration");
     let expected: f64 = m.trials[c.trials.clone()]
         .iter()
-        .map(|t| expected_s(cfg, &t.variant))
+        .map(|t| block_s(cfg, &t.variant))
         .sum();
     (uses && f64::from(cc.case.duration) < expected).then(|| {
         format!(
-            "{}::case_{} on {}: its command runs for {{duration}} = {} s, but the cycle's {} trials take about {:.0} s; raise the case's `duration` (the program is stopped when the cycle ends anyway)",
+            "{}::case_{} on {}: its command runs for {{duration}} = {} s, but an episode (one block of each of the cycle's {} trials) takes about {:.0} s; raise the case's `duration` (the program is stopped after each episode anyway)",
             cc.tool_id,
             cc.case.id,
             c.env,

@@ -27,15 +27,12 @@ pub fn interval(e: &Estimate, unit: &str) -> String {
     }
 }
 
-/// Why a trial stopped adding runs, and its precision then:
-/// `stopped: target reached (latency_mean_us ±3.1 % own, ±6.2 % overhead, target ±8 %)`.
+/// Why a trial stopped adding pairs, and its precision then:
+/// `stopped: target reached (latency_mean_us ±6.2 %, target ±10 %)`.
 pub fn stop(s: &crate::precision::Stop) -> String {
     let mut parts = Vec::new();
-    if let Some(o) = s.own_pct {
-        parts.push(format!("±{o:.1} % own"));
-    }
-    if let Some(o) = s.overhead_pct {
-        parts.push(format!("±{o:.1} % overhead"));
+    if let Some(o) = s.half_width_pct {
+        parts.push(format!("±{o:.1} %"));
     }
     if let Some(t) = s.target_pct {
         parts.push(format!("target ±{t} %"));
@@ -48,70 +45,64 @@ pub fn stop(s: &crate::precision::Stop) -> String {
     )
 }
 
-/// A bracketed baseline's blocks: `blocks 3 (measured again through the
-/// session): latency_mean_us means 24.50 µs, 25.61 µs, 28.43 µs`.
+/// How a trial was measured: `pairs 6 (baseline first in 4), runs 1 a
+/// block; stopped: …` for an eBPF trial, `blocks 18 (in the pairs of 3
+/// cases)` for a baseline.
 pub fn blocks_line(t: &TrialResult) -> String {
-    let m = metrics::headline(t.test_type).name;
-    let means: Vec<String> = std::iter::once(&t.runs)
-        .chain(t.blocks.iter().map(|b| &b.runs))
-        .map(|runs| {
-            let v: Vec<f64> = runs
-                .iter()
-                .filter_map(|r| r.metrics.get(m).copied())
-                .collect();
-            match v.len() {
-                0 => "-".to_string(),
-                n => value(m, v.iter().sum::<f64>() / n as f64),
-            }
-        })
-        .collect();
-    format!(
-        "blocks {} (measured again through the session): {m} means {}",
-        t.blocks.len() + 1,
-        means.join(", ")
-    )
-}
-
-/// `drift latency_mean_us: the baseline moved +7.2 % [+3.1, +11.3] between
-/// its blocks around this trial (limit 5 %); its verdicts are inconclusive`.
-pub fn drift_note(d: &crate::results::Drift) -> String {
-    format!(
-        "drift {}: the baseline moved {}% {} between its blocks around this trial ({} to {}; limit {} %); verdicts on it are inconclusive",
-        d.metric,
-        signed(d.change_pct.value),
-        interval(&d.change_pct, "%"),
-        value(&d.metric, d.before_mean),
-        value(&d.metric, d.after_mean),
-        d.limit_pct
-    )
+    let runs = t.own_blocks().map(|b| b.runs.len()).max().unwrap_or(0);
+    let warm = t.own_blocks().map(|b| b.warmups.len()).max().unwrap_or(0);
+    let per = format!(
+        "{runs} run{} a block{}",
+        if runs == 1 { "" } else { "s" },
+        if warm > 0 {
+            format!(" after {warm} warm-up")
+        } else {
+            String::new()
+        }
+    );
+    if t.is_baseline() {
+        let mut cases: Vec<&str> = t.blocks.iter().filter_map(|b| b.case.as_deref()).collect();
+        cases.sort_unstable();
+        cases.dedup();
+        let how = match cases.len() {
+            0 => "measured alone".to_string(),
+            1 => "in the pairs of 1 case".to_string(),
+            n => format!("in the pairs of {n} cases"),
+        };
+        return format!("blocks {} ({how}), {per}", t.blocks.len());
+    }
+    let pairs = t.pairs();
+    let first = pairs.iter().filter(|p| p.baseline.order == 1).count();
+    format!("pairs {} (baseline first in {first}), {per}", pairs.len())
 }
 
 /// The runs that started on a host that was not quiet, e.g. `not quiet
-/// before 2 of 10 runs (CPU busy outside ours after the wait): run 3
-/// host-server 23.5 %, run 7 host-client unreadable`.
+/// before 2 of 10 runs (CPU busy outside ours after the wait): pair 3
+/// host-server 23.5 %, pair 7 host-client unreadable`.
 pub fn busy_line(t: &TrialResult) -> Option<String> {
-    let busy: Vec<String> = t
-        .runs
-        .iter()
-        .enumerate()
-        .flat_map(|(i, r)| {
-            r.quiet.iter().filter(|q| !q.quiet).map(move |q| {
-                let b = q
+    let mut busy = Vec::new();
+    let (mut runs, mut total) = (0, 0);
+    for b in &t.blocks {
+        for r in &b.runs {
+            total += 1;
+            let not: Vec<_> = r.quiet.iter().filter(|q| !q.quiet).collect();
+            runs += usize::from(!not.is_empty());
+            for q in not {
+                let v = q
                     .busy_pct
                     .map_or("unreadable".into(), |b| format!("{b:.1} %"));
-                format!("run {} {} {b}", i + 1, q.host)
-            })
-        })
-        .collect();
-    let runs = t
-        .runs
-        .iter()
-        .filter(|r| r.quiet.iter().any(|q| !q.quiet))
-        .count();
+                busy.push(format!(
+                    "pair {} {} {} {v}",
+                    b.pair,
+                    b.side.as_str(),
+                    q.host
+                ));
+            }
+        }
+    }
     (!busy.is_empty()).then(|| {
         format!(
-            "not quiet before {runs} of {} runs (CPU busy outside ours after the wait): {}",
-            t.runs.len(),
+            "not quiet before {runs} of {total} runs (CPU busy outside ours after the wait): {}",
             busy.join(", ")
         )
     })
@@ -128,24 +119,15 @@ pub fn signed(v: f64) -> String {
 /// The judged part of a trial's system-out.
 pub fn system_out(t: &TrialResult) -> Vec<String> {
     let a = &t.analysis;
-    let mut out = Vec::new();
-    let n = t.runs.len();
-    out.push(format!(
-        "runs {n}{}{}",
-        if t.warmups.is_empty() {
-            String::new()
-        } else {
-            format!(" (+{} warmup discarded)", t.warmups.len())
-        },
+    let mut out = vec![format!(
+        "{}{}",
+        blocks_line(t),
         // A fixed count needs no explaining; a precision target does.
         t.stop
             .as_ref()
             .filter(|s| s.reason != crate::precision::Reason::Fixed)
             .map_or(String::new(), |s| format!("; {}", stop(s)))
-    ));
-    if !t.blocks.is_empty() {
-        out.push(blocks_line(t));
-    }
+    )];
     out.extend(busy_line(t));
     for m in metrics::CATALOG.iter().filter(|m| m.shown).map(|m| m.name) {
         let Some(s) = a.stats.get(m) else { continue };
@@ -168,7 +150,7 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
             .filter_map(|m| Some(format!("{m} {:.1}%", a.stats.get(m)?.cv_pct?)))
             .collect();
         out.push(format!(
-            "noisy (cv above the limit): {}; more repeats or longer tests narrow it",
+            "noisy (cv of block means above the limit): {}; more pairs or longer tests narrow it",
             list.join(", ")
         ));
     }
@@ -178,7 +160,7 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
             let Some(x) = c.metrics.get(m) else { continue };
             if let Some(r) = &x.rel_pct {
                 out.push(format!(
-                    "overhead {m} {}% {} {}{}",
+                    "overhead {m} {}% {} {}{}{}",
                     signed(r.value),
                     interval(r, "%"),
                     if x.significant {
@@ -186,7 +168,8 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
                     } else {
                         "not significant"
                     },
-                    x.q.map_or(String::new(), |q| format!(" (q {q:.3})"))
+                    x.q.map_or(String::new(), |q| format!(" (q {q:.3})")),
+                    x.p.map_or(String::new(), |p| format!(" (p {p:.3}, {} pairs)", x.pairs))
                 ));
             }
             out.push(format!(

@@ -27,15 +27,14 @@ fn noisy_results(path: &std::path::Path) {
         TestType::Latency,
         "tcp_rr",
     );
-    t.runs = runs(&[10.0, 40.0, 25.0]);
-    t.blocks = [[35.0, 12.0, 28.0], [20.0, 38.0, 11.0]]
+    t.blocks = [[10.0, 40.0, 25.0], [35.0, 12.0, 28.0], [20.0, 38.0, 11.0]]
         .iter()
-        .map(|b| Block {
+        .enumerate()
+        .map(|(i, b)| Block {
+            pair: i as u32 + 1,
             runs: runs(b),
-            stop: None,
-            remote: vec![],
             duration_s: 3.0,
-            error: None,
+            ..Default::default()
         })
         .collect();
     let mut r = Results::new(Default::default());
@@ -66,7 +65,7 @@ fn calibrate_writes_a_file_that_validate_uses_to_flag_tight_budgets() {
     );
     let c = ebpf_perf::calibration::read(&cal).unwrap();
     let m = &c.trials["baseline::host::latency::tcp_rr"]["latency_mean_us"];
-    assert_eq!((m.runs, m.aa_comparisons), (3, 2));
+    assert_eq!((m.blocks, m.runs, m.aa_pairs), (3, 3, 2));
 
     // The default config's counters allow 20 µs of mean latency: tighter
     // than these hosts can see. The printf tool only runs on host too, with
@@ -112,7 +111,7 @@ fn calibrate_writes_a_file_that_validate_uses_to_flag_tight_budgets() {
     ]);
     assert!(!o.status.success());
     assert!(
-        common::stderr(&o).contains("--calibrate 3"),
+        common::stderr(&o).contains("--calibrate 6"),
         "{}",
         common::stderr(&o)
     );

@@ -7,17 +7,13 @@ use std::process::Command;
 
 const RESULTS: &str = "tests/data/results_lab.json";
 
-/// Rows the file holds: every metric of every run, warm-up and block run.
+/// Rows the file holds: every metric of every run and warm-up of every
+/// trial's own blocks.
 fn expected_rows() -> usize {
     let r = ebpf_perf::results::read(&common::repo().join(RESULTS)).unwrap();
     r.trials
         .iter()
-        .flat_map(|t| {
-            t.runs
-                .iter()
-                .chain(&t.warmups)
-                .chain(t.blocks.iter().flat_map(|b| &b.runs))
-        })
+        .flat_map(|t| t.own_blocks().flat_map(|b| b.runs.iter().chain(&b.warmups)))
         .map(|run| run.metrics.len())
         .sum()
 }
@@ -41,7 +37,7 @@ fn the_csv_holds_every_run_of_every_trial_and_python_reads_it() {
         .arg(
             "import csv, sys, collections\n\
              rows = list(csv.DictReader(open(sys.argv[1], newline='')))\n\
-             runs = {(r['trial'], r['kind'], r['run']) for r in rows}\n\
+             runs = {(r['trial'], r['pair'], r['side'], r['kind'], r['run']) for r in rows}\n\
              trials = {r['trial'] for r in rows}\n\
              assert all(float(r['value']) == float(r['value']) for r in rows)\n\
              print(len(rows), len(runs), len(trials), rows[0]['unit'] is not None)",
@@ -61,7 +57,9 @@ fn the_csv_holds_every_run_of_every_trial_and_python_reads_it() {
         .trials
         .iter()
         .map(|t| {
-            t.runs.len() + t.warmups.len() + t.blocks.iter().map(|b| b.runs.len()).sum::<usize>()
+            t.own_blocks()
+                .map(|b| b.runs.len() + b.warmups.len())
+                .sum::<usize>()
         })
         .sum();
     assert_eq!(nums[0].parse::<usize>().unwrap(), expected_rows(), "{said}");

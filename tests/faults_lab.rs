@@ -347,7 +347,7 @@ fn a_full_disk_fails_the_trial_naming_host_and_path_and_loses_nothing() {
     let (root, view) = (fs.path().to_path_buf(), fs.view());
     let fill = root.join("fill");
     let cfg = common::lab_config(3, |d| {
-        common::fixed_runs_in(d, 1);
+        common::fixed_pairs_in(d, 2);
         common::no_budgets_in(d);
         common::replace_in(
             &d.join("ssh-config.yaml"),

@@ -14,7 +14,7 @@ const BPF_STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
 /// The default config (2 s tests) with one run per trial, edited by `edit`.
 fn config(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
     common::lab_config(2, |d| {
-        common::fixed_runs_in(d, 1);
+        common::fixed_pairs_in(d, 2);
         common::no_budgets_in(d);
         edit(d)
     })
@@ -348,7 +348,7 @@ fn windows_are_cut_by_the_hosts_clocks_when_the_controller_is_skewed() {
         r.session.started
     );
     for t in &r.trials {
-        let m = &t.runs[0].metrics;
+        let m = &t.runs().next().unwrap().metrics;
         assert!(
             m.contains_key("host_cpu_busy_pct"),
             "{}: {:?}",

@@ -984,7 +984,7 @@ fn a_second_run_on_held_hosts_waits_for_the_first_or_fails_at_once_with_no_wait(
     let cfgs: Vec<tempfile::TempDir> = (0..3)
         .map(|_| {
             common::lab_config(5, |d| {
-                common::fixed_runs_in(d, 1);
+                common::fixed_pairs_in(d, 2);
                 common::no_budgets_in(d)
             })
         })
@@ -1014,7 +1014,8 @@ fn a_second_run_on_held_hosts_waits_for_the_first_or_fails_at_once_with_no_wait(
     assert!(first.status.success(), "{}", common::stderr(&first));
     let run_of = |d: &tempfile::TempDir| {
         let r = ebpf_perf::results::read(&d.path().join("results.json")).unwrap();
-        common::trial(&r, trial).runs[0].clone()
+        let run = common::trial(&r, trial).runs().next().unwrap().clone();
+        run
     };
     let (a, b) = (run_of(&cfgs[0]), run_of(&cfgs[2]));
     assert!(
@@ -1079,7 +1080,7 @@ fn the_seeds_sar_cmd_with_a_redirect_runs_as_written() {
     let r = ebpf_perf::results::read(&results).unwrap();
     assert!(!r.trials.is_empty());
     for t in &r.trials {
-        let run = &t.runs[0];
+        let run = t.runs().next().unwrap();
         let pps = run.metrics.get("pps").copied().unwrap_or(0.0);
         assert!(pps > 0.0, "{}: {:?}", t.name, run.metrics);
         // The file sar wrote, renamed from .part once read; the placeholders
@@ -1126,14 +1127,19 @@ fn duration_and_warmup_override_the_spec() {
     assert!(o.status.success(), "{}", common::stderr(&o));
     let r = ebpf_perf::results::read(&path).unwrap();
     let t = &r.trials[0];
-    assert_eq!(t.warmups.len(), 1);
+    // Every block starts with its warm-up.
+    assert!(t.blocks.iter().all(|b| b.warmups.len() == 1));
     let at = |s: &str| {
         chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.9f")
             .unwrap()
             .and_utc()
             .timestamp_millis()
     };
-    for run in t.runs.iter().chain(&t.warmups) {
+    for run in t
+        .blocks
+        .iter()
+        .flat_map(|b| b.runs.iter().chain(&b.warmups))
+    {
         let ms = at(&run.end) - at(&run.start);
         assert!((2000..3000).contains(&ms), "a run of {ms} ms, not 2 s");
     }
@@ -1228,7 +1234,7 @@ fn the_seeds_grepped_sar_line_measures_pps() {
     let r = ebpf_perf::results::read(&results).unwrap();
     assert!(!r.trials.is_empty());
     for t in &r.trials {
-        let run = &t.runs[0];
+        let run = t.runs().next().unwrap();
         let pps = run.metrics.get("pps").copied().unwrap_or(0.0);
         assert!(pps > 1000.0, "{}: {:?}", t.name, run.metrics);
         let dir = run.dirs[0].split_once(':').unwrap().1;

@@ -17,7 +17,7 @@ static HOSTS: Mutex<()> = Mutex::new(());
 /// A shard's config: the default one with `secs`-second tests and one run.
 fn shard_config(secs: u32) -> tempfile::TempDir {
     common::lab_config(secs, |d| {
-        common::fixed_runs_in(d, 1);
+        common::fixed_pairs_in(d, 2);
         common::no_budgets_in(d)
     })
 }

@@ -1,6 +1,6 @@
 //! A synthetic results file shaped like a real run, for the benchmarks.
 
-use ebpf_perf::results::{Results, Run, Series, Session, TrialResult};
+use ebpf_perf::results::{Block, Results, Run, Series, Session, Side, TrialResult};
 
 pub const VARIANTS: usize = 16;
 pub const RUNS: usize = 3;
@@ -10,8 +10,9 @@ fn jitter(i: usize) -> f64 {
     1.0 + ((i.wrapping_mul(2654435761) % 1000) as f64 - 500.0) / 10_000.0
 }
 
-/// `envs × cycles_per_env × 16` trials of 3 runs; cycle 0 of each
-/// environment is its baseline, the others cost 10 %.
+/// `envs × cycles_per_env × 16` trials; cycle 0 of each environment is its
+/// baseline (3 blocks of one run per case), the others cost 10 %, each in
+/// 3 pairs of one-run blocks.
 pub fn generate(envs: usize, cycles_per_env: usize) -> Results {
     let mut r = Results::new(Session {
         id: "20261122_000000".into(),
@@ -62,9 +63,10 @@ pub fn generate(envs: usize, cycles_per_env: usize) -> Results {
                             },
                             dirs: vec![],
                             quiet: vec![],
+                            placement: Default::default(),
                         }
                     })
-                    .collect();
+                    .collect::<Vec<Run>>();
                 let tt = ebpf_perf::domain::TestType::Throughput;
                 let env = format!("env{e}");
                 let name = ebpf_perf::naming::trial_name_of(
@@ -77,7 +79,38 @@ pub fn generate(envs: usize, cycles_per_env: usize) -> Results {
                 t.tool_id = case.map(|_| "tool_001".into());
                 t.case_id = case;
                 t.duration_s = 6.0;
-                t.runs = runs;
+                let side = if case.is_some() {
+                    Side::Tool
+                } else {
+                    Side::Baseline
+                };
+                for (i, run) in runs.into_iter().enumerate() {
+                    let pair = i as u32 + 1;
+                    if case.is_some() {
+                        // Its pair's baseline block: the baseline's level.
+                        let mut base = run.clone();
+                        for (k, v) in base.metrics.iter_mut() {
+                            if k.as_str() != "tool_cpu_pct" {
+                                *v *= 0.9;
+                            }
+                        }
+                        base.tool_series.clear();
+                        t.blocks.push(Block {
+                            pair,
+                            side: Side::Baseline,
+                            order: 1,
+                            runs: vec![base],
+                            ..Default::default()
+                        });
+                    }
+                    t.blocks.push(Block {
+                        pair,
+                        side,
+                        order: if case.is_some() { 2 } else { 0 },
+                        runs: vec![run],
+                        ..Default::default()
+                    });
+                }
                 r.trials.push(t);
             }
         }

@@ -1,9 +1,12 @@
-//! Verdicts: budgets (docs/design.md §7), RSS growth over the case (leak), and
-//! regressions of the overhead since an earlier session.
+//! Verdicts: budgets (docs/design.md §7) on the pair-level intervals, RSS
+//! growth within the tool's episodes (leak), and regressions of the cost
+//! since an earlier session, with the variance between sessions.
 
 use super::{Settings, Sources};
 use crate::metrics::{self, Better, Bound, Unit};
-use crate::results::{Analysis, BudgetVerdict, Comparison, Leak, Regression, Results, TrialResult};
+use crate::results::{
+    Analysis, BudgetVerdict, Comparison, Leak, Regression, Results, Side, TrialResult,
+};
 use crate::stats::{self, Estimate, Verdict};
 use indexmap::IndexMap;
 
@@ -52,42 +55,51 @@ pub fn measure(name: &str, a: &Analysis) -> Option<Estimate> {
     }
 }
 
-/// RSS growth of the tool over its whole case: a least-squares line through
-/// every RSS sample of every run of the case's trials, per host; the host
-/// with the steepest growth is reported.
+/// RSS growth of the tool within its episodes: every episode starts the
+/// tool afresh, so the growth is the slope common to all of them (a line
+/// per episode and host, one slope: the within-episode least squares) over
+/// every RSS sample of the tool blocks of the case's trials; the host with
+/// the steepest growth is reported.
 fn leak(results: &Results, idx: usize) -> Option<Leak> {
     let t = &results.trials[idx];
-    let mut per_host: std::collections::BTreeMap<&str, Vec<(f64, f64)>> = Default::default();
-    // A cycle's trials are contiguous (matrix order): walk back from this one.
-    let same: Vec<&TrialResult> = results.trials[..=idx]
-        .iter()
-        .rev()
-        .take_while(|x| x.cycle == t.cycle)
-        .collect();
-    for tr in same {
-        for run in tr.warmups.iter().chain(&tr.runs) {
-            for (h, s) in &run.tool_series {
-                let pts = per_host.entry(h).or_default();
-                pts.extend(
-                    s.t.iter()
-                        .zip(&s.rss_kb)
-                        .filter_map(|(x, y)| Some((*x, (*y)?))),
-                );
+    // Per host, per episode (a pair of the case): the samples.
+    let mut per: std::collections::BTreeMap<
+        &str,
+        std::collections::BTreeMap<u32, Vec<(f64, f64)>>,
+    > = Default::default();
+    for tr in results.trials.iter().filter(|x| x.cycle == t.cycle) {
+        for b in tr.blocks.iter().filter(|b| b.side == Side::Tool) {
+            for run in b.warmups.iter().chain(&b.runs) {
+                for (h, s) in &run.tool_series {
+                    let pts = per.entry(h).or_default().entry(b.pair).or_default();
+                    pts.extend(
+                        s.t.iter()
+                            .zip(&s.rss_kb)
+                            .filter_map(|(x, y)| Some((*x / 60.0, (*y)?))),
+                    );
+                }
             }
         }
     }
-    per_host
-        .into_iter()
-        .filter_map(|(h, mut pts)| {
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            pts.dedup_by(|a, b| a.0 == b.0);
-            let t0 = pts.first()?.0;
-            let pts: Vec<(f64, f64)> = pts.iter().map(|(x, y)| ((x - t0) / 60.0, *y)).collect();
-            let minutes = pts.last()?.0;
+    per.into_iter()
+        .filter_map(|(h, episodes)| {
+            let groups: Vec<Vec<(f64, f64)>> = episodes
+                .into_values()
+                .map(|mut pts| {
+                    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    pts.dedup_by(|a, b| a.0 == b.0);
+                    pts
+                })
+                .collect();
+            let samples = groups.iter().map(Vec::len).sum();
+            let minutes = groups
+                .iter()
+                .filter_map(|g| Some(g.last()?.0 - g.first()?.0))
+                .sum();
             Some(Leak {
                 host: h.to_string(),
-                kb_per_min: stats::slope(&pts)?,
-                samples: pts.len(),
+                kb_per_min: stats::slope_within(&groups)?,
+                samples,
                 minutes,
             })
         })
@@ -104,12 +116,15 @@ fn cost_pct(c: &Comparison, metric: &str, better: Better) -> Option<Estimate> {
 }
 
 /// Per compared metric: has the cost grown since `then` by more than `limit`?
-/// The interval of the growth combines both intervals' half-widths in quadrature.
+/// The interval of the growth combines both intervals' half-widths in
+/// quadrature, widened by `widen` (√φ, the variance between the sessions;
+/// `None`: unknown, and the growth has no interval).
 pub fn regressions(
     now: &Comparison,
     then: &Comparison,
     limit: f64,
     since: &str,
+    widen: Option<f64>,
 ) -> Vec<Regression> {
     let mut out = Vec::new();
     // A metric that is itself a percentage (host CPU) changes in points,
@@ -119,7 +134,13 @@ pub fn regressions(
         let (Some(n), Some(p)) = (cost_pct(now, m, better), cost_pct(then, m, better)) else {
             continue;
         };
-        let growth = n.minus(&p);
+        let growth = match widen {
+            Some(k) => super::sessions::widened(n.minus(&p), k),
+            None => crate::stats::Estimate {
+                ci95: None,
+                ..n.minus(&p)
+            },
+        };
         out.push(Regression {
             metric: m.into(),
             then_pct: p.value,
@@ -168,15 +189,11 @@ pub fn judge(
         let Some(measured) = measure(name, &a) else {
             continue;
         };
-        let mut verdict = if metrics::budget(name).is_some_and(|b| b.bound.is_minimum()) {
+        let verdict = if metrics::budget(name).is_some_and(|b| b.bound.is_minimum()) {
             stats::verdict_min(&measured, limit)
         } else {
             stats::verdict(&measured, limit)
         };
-        // The baseline moved under this trial: no verdict on that metric.
-        if budget_metric(name).is_some_and(|m| a.drift.iter().any(|d| d.metric == m)) {
-            verdict = Verdict::Inconclusive;
-        }
         let b = BudgetVerdict {
             name: name.into(),
             limit,
@@ -215,7 +232,19 @@ pub fn judge(
                     .copied()
                     .unwrap_or(crate::config::DEFAULT_REGRESSION_PCT);
                 let since = format!("{path} (session {})", then.session.id);
-                a.regressions = regressions(now, prev, limit, &since);
+                let between = super::sessions::between(results, then);
+                a.notes.push(match between {
+                    Some(w) => format!(
+                        "regressions against {since}: widened by √φ = {:.2} for the variance between sessions (φ {:.2} over {} baseline metrics both measured)",
+                        w.widen(),
+                        w.phi,
+                        w.n
+                    ),
+                    None => format!(
+                        "regressions against {since}: no baseline measured in both sessions, so the variance between sessions is unknown and growths have no interval (inconclusive)"
+                    ),
+                });
+                a.regressions = regressions(now, prev, limit, &since, between.map(|w| w.widen()));
                 for r in &a.regressions {
                     if r.verdict == Verdict::Exceeded
                         || (s.strict && r.verdict == Verdict::Inconclusive)

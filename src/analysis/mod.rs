@@ -1,16 +1,20 @@
-//! Analysis (docs/design.md §7): turns the runs of a trial in the results file into
-//! statistics, pairs every eBPF trial with its baseline (same environment,
-//! test type and variant; from this run or from `--baseline-from`), and
-//! judges budgets, regressions against `--compare-to`, and RSS growth over
-//! the case. It reads and writes only [`crate::results`] data.
+//! Analysis (docs/design.md §7): turns the blocks of a trial in the results
+//! file into statistics, compares every eBPF trial with its baseline over
+//! its pairs (or, with `--baseline-from`, with an earlier session's blocks),
+//! and judges budgets, regressions against `--compare-to`, and RSS growth
+//! within the tool's episodes. It reads and writes only
+//! [`crate::results`] data.
 
 pub mod blocks;
 mod judge;
+mod pairs;
+pub mod sessions;
 
 pub use judge::{budget_metric, budgets_of, measure, regressions};
+pub use pairs::{compare_metric, headline_half_width, scale_of};
 
 use crate::config::Config;
-use crate::results::{Analysis, Comparison, MetricComparison, Name, Results, Status, TrialResult};
+use crate::results::{Analysis, Results, Status, TrialResult};
 use crate::stats;
 use std::collections::{BTreeMap, HashMap};
 
@@ -24,29 +28,14 @@ pub struct Settings {
     pub budgets: BTreeMap<String, crate::config::budgets::Budgets>,
     /// Per tool id: regression limit in percentage points.
     pub regression_pct: BTreeMap<String, f64>,
-    /// Per test type: how far (percent) a bracketing baseline may move
-    /// between blocks before the trials between them drift; the test
-    /// type's `target_ci_pct`, else [`DEFAULT_DRIFT_PCT`].
-    pub drift_pct: BTreeMap<crate::domain::TestType, f64>,
     /// `--allow-mismatch`: pair with a trial of another file measured under
     /// other conditions (with a note), instead of refusing.
     pub allow_mismatch: bool,
 }
 
-/// The drift limit of a test type without a precision target (percent).
-pub const DEFAULT_DRIFT_PCT: f64 = 5.0;
-
 impl Settings {
-    pub fn drift_pct(&self, t: crate::domain::TestType) -> f64 {
-        self.drift_pct.get(&t).copied().unwrap_or(DEFAULT_DRIFT_PCT)
-    }
-
     pub fn from_config(cfg: &Config, strict: bool) -> Settings {
         Settings {
-            drift_pct: crate::domain::TestType::ALL
-                .iter()
-                .filter_map(|&t| Some((t, cfg.perf.plan(t).target_ci_pct?)))
-                .collect(),
             strict,
             allow_mismatch: false,
             max_cv_pct: cfg.perf.max_cv_pct(),
@@ -202,44 +191,10 @@ pub fn check_conditions(
     }
 }
 
-/// Compares every metric the baseline trial and the eBPF trial's
-/// statistics share.
-pub fn compare(
-    base: &TrialResult,
-    base_stats: &BTreeMap<Name, stats::Summary>,
-    ebpf: &BTreeMap<Name, stats::Summary>,
-    source: String,
-) -> Comparison {
-    let mut metrics = BTreeMap::new();
-    for name in crate::metrics::compared().map(|m| m.name) {
-        let (Some(b), Some(e)) = (base_stats.get(name), ebpf.get(name)) else {
-            continue;
-        };
-        let d = stats::difference(b, e);
-        metrics.insert(
-            name.into(),
-            MetricComparison {
-                baseline_mean: b.mean,
-                ebpf_mean: e.mean,
-                abs: d.abs,
-                rel_pct: d.rel_pct,
-                p: d.p,
-                q: None,
-                significant: false,
-            },
-        );
-    }
-    Comparison {
-        baseline: base.name.clone(),
-        baseline_source: source,
-        metrics,
-    }
-}
-
-/// What analysis concludes about trial `idx` of `results`: statistics,
-/// noise, the comparison with its baseline, budgets, leak (when
-/// `case_last`), and regressions. It reads only the trial itself, its
-/// cycle's earlier trials and the baselines' statistics.
+/// What analysis concludes about trial `idx` of `results`: statistics over
+/// its own blocks, noise, the comparison over its pairs (or with an
+/// earlier session's baseline), budgets, the leak check (when `case_last`)
+/// and regressions.
 pub fn analysis_of(
     results: &Results,
     index: &Index,
@@ -251,7 +206,7 @@ pub fn analysis_of(
     let t = &results.trials[idx];
     // Analysis starts afresh: judging a trial twice gives the same answer.
     let mut a = Analysis {
-        stats: blocks::summarize(&t.runs.iter().collect::<Vec<_>>()),
+        stats: blocks::summarize(t.own_blocks()),
         ..Default::default()
     };
     a.noisy = a
@@ -265,29 +220,14 @@ pub fn analysis_of(
         .map(|(n, _)| n.clone())
         .collect();
     if t.ran() && !t.is_baseline() {
-        let found = find_baseline(results, index, t, src).and_then(|(b, source)| {
-            if source == "this run" {
-                return Ok((b, source));
-            }
-            let note = check_conditions(t, b, &source, settings.allow_mismatch)?;
-            a.notes.extend(note);
-            Ok((b, source))
-        });
-        match found {
-            Ok((b, source)) => {
-                // A baseline measured in blocks: the blocks around this trial.
-                let (c, drift) = if b.blocks.is_empty() {
-                    (compare(b, &b.analysis.stats, &a.stats, source), Vec::new())
-                } else {
-                    let around = blocks::around(b, t);
-                    let base_stats = blocks::summarize(&around.runs());
-                    let c = compare(b, &base_stats, &a.stats, source);
-                    (c, blocks::drift(&around, settings.drift_pct(t.test_type)))
-                };
-                for d in &drift {
-                    a.notes.push(crate::readout::drift_note(d));
-                }
-                a.drift = drift;
+        let name = crate::naming::trial_name_of(None, &t.env, t.test_type, &t.variant);
+        let seed = results.session.seed.unwrap_or(0);
+        let c = match pairs::compare(t, &name, seed) {
+            Some(c) => Ok(c),
+            None => across(results, index, t, src, settings, &mut a.notes),
+        };
+        match c {
+            Ok(c) => {
                 if let (Some(cap), Some(m)) = (t.rate_cap_bps, c.metrics.get("throughput_bps")) {
                     if m.baseline_mean >= 0.95 * cap && m.ebpf_mean >= 0.95 * cap {
                         a.notes.push(format!(
@@ -302,6 +242,40 @@ pub fn analysis_of(
         }
     }
     judge::judge(results, idx, a, settings, src, case_last)
+}
+
+/// An eBPF trial without pairs: against `--baseline-from`'s baseline, as
+/// two sessions (see [`sessions`]); `Err` says why there is no comparison.
+fn across(
+    results: &Results,
+    index: &Index,
+    t: &TrialResult,
+    src: &Sources<'_>,
+    settings: &Settings,
+    notes: &mut Vec<String>,
+) -> Result<crate::results::Comparison, String> {
+    let (b, source) = find_baseline(results, index, t, src)?;
+    if source == "this run" {
+        return Err(format!("no complete pair with {}: not compared", b.name));
+    }
+    if let Some(note) = check_conditions(t, b, &source, settings.allow_mismatch)? {
+        notes.push(note);
+    }
+    let between = src
+        .baseline_from
+        .and_then(|e| sessions::between(results, &e.results));
+    notes.push(match between {
+        Some(w) => format!(
+            "compared across sessions with {source}: intervals widened by √φ = {:.2} for the variance between sessions (φ = {:.2} over {} baseline metrics both sessions measured)",
+            w.widen(),
+            w.phi,
+            w.n
+        ),
+        None => format!(
+            "compared across sessions with {source}: no baseline measured in both sessions, so the variance between sessions is unknown and the comparison has no interval (its verdicts are inconclusive); measure a baseline of this environment in this run too"
+        ),
+    });
+    Ok(sessions::compare_across(t, b, between, source))
 }
 
 /// Stores an analysis on its trial. A trial that exceeds a budget or
@@ -332,34 +306,54 @@ pub fn analyze(
 /// The false discovery rate the session's "significant" labels are held to.
 pub const FDR_LEVEL: f64 = 0.05;
 
-/// Benjamini–Hochberg over every comparison of the session: sets each
-/// compared metric's q-value and `significant` label, and states the count
-/// in the session. Call after the trials' analyses change.
+/// Benjamini–Hochberg per tool (docs/design.md §7): each tool's
+/// comparisons of the session are one family, so that an expensive tool's
+/// true discoveries do not loosen the threshold for a cheap one. Sets each
+/// compared metric's q-value and `significant` label, and states the counts
+/// per family and in all. Call after the trials' analyses change.
 pub fn control_fdr(results: &mut Results) {
-    let mut p = Vec::new();
+    let mut families: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for t in &results.trials {
-        if let Some(c) = &t.analysis.comparison {
-            p.extend(c.metrics.values().filter_map(|m| m.p));
+        if let (Some(c), Some(tool)) = (&t.analysis.comparison, &t.tool_id) {
+            families
+                .entry(tool.clone())
+                .or_default()
+                .extend(c.metrics.values().filter_map(|m| m.p));
         }
     }
-    let q = stats::bh_q(&p);
-    let mut q = q.into_iter();
-    let mut significant = 0;
+    let mut q: BTreeMap<String, std::vec::IntoIter<f64>> = families
+        .iter()
+        .map(|(k, p)| (k.clone(), stats::bh_q(p).into_iter()))
+        .collect();
+    let mut significant: BTreeMap<String, usize> = BTreeMap::new();
     for t in &mut results.trials {
-        let Some(c) = &mut t.analysis.comparison else {
+        let (Some(c), Some(tool)) = (&mut t.analysis.comparison, &t.tool_id) else {
             continue;
         };
+        let Some(qs) = q.get_mut(tool) else { continue };
         for m in c.metrics.values_mut() {
-            m.q = m.p.and_then(|_| q.next());
+            m.q = m.p.and_then(|_| qs.next());
             m.significant = m.q.is_some_and(|q| q <= FDR_LEVEL);
-            significant += usize::from(m.significant);
+            *significant.entry(tool.clone()).or_default() += usize::from(m.significant);
         }
     }
-    results.session.fdr = (!p.is_empty()).then_some(crate::results::Fdr {
-        comparisons: p.len(),
-        significant,
+    let fams: Vec<crate::results::Fdr> = families
+        .iter()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(tool, p)| crate::results::Fdr {
+            tool: Some(tool.clone()),
+            comparisons: p.len(),
+            significant: significant.get(tool).copied().unwrap_or(0),
+            level: FDR_LEVEL,
+        })
+        .collect();
+    results.session.fdr = (!fams.is_empty()).then(|| crate::results::Fdr {
+        tool: None,
+        comparisons: fams.iter().map(|f| f.comparisons).sum(),
+        significant: fams.iter().map(|f| f.significant).sum(),
         level: FDR_LEVEL,
     });
+    results.session.fdr_families = fams;
 }
 
 /// Analyzes every trial of a results file, on every core: baselines first,

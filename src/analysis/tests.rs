@@ -1,21 +1,30 @@
-//! Analysis on hand-made results: pairing, budgets, strictness, the rate-cap
-//! note, the leak fit and the regression rule.
+//! Analysis on hand-made results in pairs: the comparison over pairs,
+//! budgets on the pair-level interval, strictness, one pair, the rate-cap
+//! note, the leak fit within episodes, per-tool families, and comparisons
+//! across sessions (φ).
 
 use super::*;
 use crate::readout::{failure_message, system_out};
-use crate::results::{Analysis, Run, Series, Session};
+use crate::results::{Analysis, Block, Name, Run, Series, Session, Side};
 use crate::stats::Verdict;
 
-fn trial(
-    name: &str,
-    case: Option<u32>,
-    variant: &str,
-    metric: &str,
-    values: &[f64],
-) -> TrialResult {
-    let cycle = match case {
-        Some(c) => format!("tool_x_case_{c}_host"),
-        None => "baseline_host".into(),
+fn block(pair: u32, side: Side, order: u8, metric: &str, v: f64) -> Block {
+    Block {
+        pair,
+        side,
+        order,
+        runs: vec![Run {
+            metrics: [(Name::from(metric), v)].into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn bare(name: &str, tool: Option<&str>, case: Option<u32>, variant: &str) -> TrialResult {
+    let cycle = match (tool, case) {
+        (Some(t), Some(c)) => format!("{t}_case_{c}_host"),
+        _ => "baseline_host".into(),
     };
     let mut t = TrialResult::new(
         name,
@@ -24,60 +33,86 @@ fn trial(
         crate::domain::TestType::Throughput,
         variant,
     );
-    t.tool_id = case.map(|_| "tool_x".into());
+    t.tool_id = tool.map(str::to_string);
     t.case_id = case;
     t.duration_s = 1.0;
-    t.runs = values
-        .iter()
-        .map(|v| Run {
-            metrics: [(Name::from(metric), *v)].into(),
-            ..Default::default()
-        })
-        .collect();
     t
+}
+
+/// A baseline and one eBPF trial of tool `tool` in pairs: (baseline,
+/// tool) block values of `metric`, the order alternating.
+fn paired_for(tool: &str, variant: &str, metric: &str, pairs: &[(f64, f64)]) -> Results {
+    let mut r = Results::new(Session::default());
+    let mut base = bare(
+        &format!("baseline::host::throughput::{variant}"),
+        None,
+        None,
+        variant,
+    );
+    let mut ebpf = bare(
+        &format!("{tool}::case_1::host::throughput::{variant}"),
+        Some(tool),
+        Some(1),
+        variant,
+    );
+    for (i, &(b, e)) in pairs.iter().enumerate() {
+        let k = i as u32 + 1;
+        let first = if k % 2 == 1 { 1 } else { 2 };
+        let bb = block(k, Side::Baseline, first, metric, b);
+        base.blocks.push(Block {
+            case: Some(ebpf.cycle.clone()),
+            ..bb.clone()
+        });
+        ebpf.blocks.push(bb);
+        ebpf.blocks.push(block(k, Side::Tool, 3 - first, metric, e));
+    }
+    r.trials = vec![base, ebpf];
+    r
+}
+
+fn paired(variant: &str, metric: &str, pairs: &[(f64, f64)]) -> Results {
+    paired_for("tool_x", variant, metric, pairs)
 }
 
 fn settings(budgets: &[(&str, f64)], strict: bool) -> Settings {
     Settings {
         strict,
         max_cv_pct: 10.0,
-        budgets: [(
-            "tool_x".to_string(),
-            crate::config::budgets::Budgets::plain(budgets.iter().copied()),
-        )]
-        .into(),
+        budgets: ["tool_x", "tool_y"]
+            .iter()
+            .map(|t| {
+                (
+                    t.to_string(),
+                    crate::config::budgets::Budgets::plain(budgets.iter().copied()),
+                )
+            })
+            .collect(),
         regression_pct: [("tool_x".to_string(), 5.0)].into(),
         ..Default::default()
     }
 }
 
-/// A baseline and one eBPF trial of `variant`, with their runs of `metric`.
-fn pair(variant: &str, metric: &str, base: &[f64], ebpf: &[f64]) -> Results {
-    let mut r = Results::new(Session::default());
-    for (case, values) in [(None, base), (Some(1), ebpf)] {
-        let name = match case {
-            None => format!("baseline::host::throughput::{variant}"),
-            Some(c) => format!("tool_x::case_{c}::host::throughput::{variant}"),
-        };
-        r.trials.push(trial(&name, case, variant, metric, values));
-    }
-    r
-}
-
-/// Baseline ~1000, eBPF ~500: a 50 % loss with a tight interval.
+/// Baseline ~1000, eBPF ~500 in six pairs: a 50 % loss, tight.
 fn halved() -> Results {
-    pair(
+    paired(
         "multi_2_tcp",
         "throughput_bps",
-        &[990.0, 1000.0, 1010.0],
-        &[495.0, 500.0, 505.0],
+        &[
+            (990.0, 495.0),
+            (1000.0, 500.0),
+            (1010.0, 505.0),
+            (1005.0, 502.0),
+            (995.0, 497.0),
+            (1000.0, 501.0),
+        ],
     )
 }
 
-fn judge_last(r: &mut Results, s: &Settings, src: &Sources<'_>) {
+fn judge_all(r: &mut Results, s: &Settings, src: &Sources<'_>) {
     let i = Index::of(r);
-    analyze(r, &i, 0, s, src, false);
-    analyze(r, &i, 1, s, src, false);
+    for k in 0..r.trials.len() {
+        analyze(r, &i, k, s, src, false);
+    }
     control_fdr(r);
 }
 
@@ -88,32 +123,43 @@ fn one(r: &mut Results, idx: usize, s: &Settings, src: &Sources<'_>, last: bool)
 }
 
 #[test]
-fn loss_is_measured_against_the_baseline_of_this_run() {
+fn the_cost_is_measured_over_the_pairs() {
     let mut r = halved();
-    judge_last(&mut r, &settings(&[], false), &Sources::default());
+    judge_all(&mut r, &settings(&[], false), &Sources::default());
     let c = r.trials[1].analysis.comparison.as_ref().unwrap();
     assert_eq!(c.baseline, "baseline::host::throughput::multi_2_tcp");
-    assert_eq!(c.baseline_source, "this run");
-    let rel = c.metrics["throughput_bps"].rel_pct.unwrap();
-    assert!((rel.value + 50.0).abs() < 1e-9);
+    assert_eq!(c.baseline_source, "this run, in pairs");
+    let m = &c.metrics["throughput_bps"];
+    assert_eq!((m.pairs, m.p), (6, Some(0.03125)));
+    let rel = m.rel_pct.unwrap();
+    assert!((rel.value + 50.0).abs() < 0.05, "{rel:?}");
     assert!(rel.significant());
+    // Six pairs all one way: p = 1/32, the least six pairs can give; one
+    // comparison in its family, so q = p.
+    assert!(m.significant);
     assert!(system_out(&r.trials[1])
         .iter()
         .any(|l| l.starts_with("overhead throughput_bps -50.00% [")
-            && l.contains("] significant (q 0.0")));
+            && l.contains("] significant (q 0.031) (p 0.031, 6 pairs)")));
+    assert!(system_out(&r.trials[1])
+        .iter()
+        .any(|l| l.starts_with("pairs 6 (baseline first in 3), 1 run a block")));
+    assert!(system_out(&r.trials[0])
+        .iter()
+        .any(|l| l.starts_with("blocks 6 (in the pairs of 1 case), 1 run a block")));
     let fdr = r.session.fdr.as_ref().unwrap();
     assert_eq!((fdr.comparisons, fdr.significant), (1, 1));
 }
 
 #[test]
-fn budgets_exceeded_within_and_inconclusive() {
+fn budgets_exceeded_within_and_inconclusive_on_the_pair_interval() {
     for (limit, verdict, status) in [
         (40.0, Verdict::Exceeded, Status::Failed),
         (60.0, Verdict::Within, Status::Passed),
         (50.0, Verdict::Inconclusive, Status::Passed),
     ] {
         let mut r = halved();
-        judge_last(
+        judge_all(
             &mut r,
             &settings(&[("throughput_loss_pct", limit)], false),
             &Sources::default(),
@@ -135,18 +181,28 @@ fn budgets_exceeded_within_and_inconclusive() {
 }
 
 #[test]
-fn strict_fails_inconclusive() {
-    let mut r = halved();
-    let strict = settings(&[("throughput_loss_pct", 50.0)], true);
-    judge_last(&mut r, &strict, &Sources::default());
-    assert_eq!(r.trials[1].status, Status::Failed);
+fn one_pair_is_never_exceeded_only_inconclusive() {
+    let mut r = paired("multi_2_tcp", "throughput_bps", &[(1000.0, 100.0)]);
+    let s = settings(&[("throughput_loss_pct", 10.0)], false);
+    judge_all(&mut r, &s, &Sources::default());
+    let b = &r.trials[1].analysis.budgets[0];
+    assert_eq!(b.measured.ci95, None);
+    assert_eq!(b.verdict, Verdict::Inconclusive);
+    assert_eq!(r.trials[1].status, Status::Passed);
+    judge_all(
+        &mut r,
+        &settings(&[("throughput_loss_pct", 10.0)], true),
+        &Sources::default(),
+    );
+    assert_eq!(r.trials[1].status, Status::Failed, "--strict fails it");
 }
 
 #[test]
-fn budgets_never_apply_to_baselines() {
+fn strict_fails_inconclusive_and_baselines_have_no_budgets() {
     let mut r = halved();
-    let strict = settings(&[("throughput_loss_pct", 0.0)], true);
-    judge_last(&mut r, &strict, &Sources::default());
+    let strict = settings(&[("throughput_loss_pct", 50.0)], true);
+    judge_all(&mut r, &strict, &Sources::default());
+    assert_eq!(r.trials[1].status, Status::Failed);
     assert!(r.trials[0].analysis.budgets.is_empty());
     assert_eq!(r.trials[0].status, Status::Passed);
 }
@@ -155,6 +211,11 @@ fn budgets_never_apply_to_baselines() {
 fn no_baseline_is_said_plainly_and_never_compared() {
     let mut r = halved();
     r.trials.remove(0);
+    for b in &mut r.trials[0].blocks {
+        if b.side == Side::Baseline {
+            b.runs.clear();
+        }
+    }
     let j = one(
         &mut r,
         0,
@@ -171,44 +232,14 @@ fn no_baseline_is_said_plainly_and_never_compared() {
 }
 
 #[test]
-fn baseline_from_an_earlier_file() {
-    let mut old = halved();
-    judge_last(&mut old, &settings(&[], false), &Sources::default());
-    let earlier = Earlier::new(old, "old.json".into());
-    let mut r = halved();
-    r.trials.remove(0);
-    let src = Sources {
-        baseline_from: Some(&earlier),
-        compare_to: None,
-    };
-    one(&mut r, 0, &settings(&[], false), &src, false);
-    let c = r.trials[0].analysis.comparison.as_ref().unwrap();
-    assert!(
-        c.baseline_source.starts_with("old.json"),
-        "{}",
-        c.baseline_source
-    );
-}
-
-#[test]
-fn a_failed_baseline_is_named() {
-    let mut r = halved();
-    r.trials[0].status = Status::Failed;
-    r.trials[0].error = Some("run client: refused".into());
-    one(&mut r, 1, &settings(&[], false), &Sources::default(), false);
-    assert!(r.trials[1].analysis.notes[0].contains("failed (run client: refused)"));
-}
-
-#[test]
 fn both_sides_at_the_cap_is_noted() {
-    let mut r = pair(
+    let mut r = paired(
         "single_tcp_1G",
         "throughput_bps",
-        &[0.999e9, 0.998e9, 0.999e9],
-        &[0.997e9, 0.998e9, 0.999e9],
+        &[(0.999e9, 0.997e9), (0.998e9, 0.998e9), (0.999e9, 0.999e9)],
     );
     r.trials[1].rate_cap_bps = Some(1e9);
-    judge_last(&mut r, &settings(&[], false), &Sources::default());
+    judge_all(&mut r, &settings(&[], false), &Sources::default());
     assert!(
         r.trials[1].analysis.notes[0].contains("rate cap"),
         "{:?}",
@@ -217,74 +248,74 @@ fn both_sides_at_the_cap_is_noted() {
 }
 
 #[test]
-fn regression_fails_when_the_whole_growth_is_above_the_limit() {
-    let then = {
-        let mut r = Results::new(Session {
-            id: "then".into(),
-            ..Default::default()
-        });
-        r.trials.push(trial(
-            "baseline::host::throughput::multi_2_tcp",
-            None,
-            "multi_2_tcp",
-            "throughput_bps",
-            &[990.0, 1000.0, 1010.0],
-        ));
-        r.trials.push(trial(
-            "tool_x::case_1::host::throughput::multi_2_tcp",
-            Some(1),
-            "multi_2_tcp",
-            "throughput_bps",
-            &[895.0, 900.0, 905.0],
-        ));
-        judge_last(&mut r, &settings(&[], false), &Sources::default());
-        r
-    };
-    // 10 % loss then, 50 % now: grew by 40 points, limit 5.
-    let then = Earlier::new(then, "main.json".into());
-    let mut now = halved();
-    let src = Sources {
-        baseline_from: None,
-        compare_to: Some(&then),
-    };
-    judge_last(&mut now, &settings(&[], false), &src);
-    let reg = &now.trials[1].analysis.regressions[0];
-    assert_eq!(reg.metric, "throughput_bps");
-    assert!((reg.growth_pts.value - 40.0).abs() < 1e-9);
-    assert_eq!(reg.verdict, Verdict::Exceeded);
-    assert_eq!(now.trials[1].status, Status::Failed);
-    assert!(
-        failure_message(&now.trials[1]).contains("regression throughput_bps: cost grew +40.00 pts")
+fn each_tool_is_a_family_of_its_own() {
+    // Tool x: one comparison, p = 1/32 (six pairs all one way). Tool y:
+    // the same comparison and 20 that say nothing (p = 1). In one family of
+    // 22, x's 1/32 would be q = 0.69; in its own family it is 1/32.
+    let mut r = halved();
+    let mut y = paired_for(
+        "tool_y",
+        "multi_2_tcp",
+        "throughput_bps",
+        &[
+            (990.0, 495.0),
+            (1000.0, 500.0),
+            (1010.0, 505.0),
+            (1005.0, 502.0),
+            (995.0, 497.0),
+            (1000.0, 501.0),
+        ],
     );
-    // The other way round the cost fell: within.
-    let mut back = then.results.clone();
-    let now = Earlier::new(now, "now.json".into());
-    let src = Sources {
-        baseline_from: None,
-        compare_to: Some(&now),
-    };
-    judge_last(&mut back, &settings(&[], false), &src);
+    for k in 0..20 {
+        let mut t = y.trials[1].clone();
+        t.name = format!("tool_y::case_{k}::host::throughput::multi_2_tcp");
+        for b in t.blocks.iter_mut().filter(|b| b.side == Side::Tool) {
+            let v = b.runs[0].metrics["throughput_bps"];
+            b.runs[0].metrics.insert(
+                "throughput_bps".into(),
+                v * 2.0 * if b.pair % 2 == 0 { 1.01 } else { 0.99 },
+            );
+        }
+        y.trials.push(t);
+    }
+    r.trials.extend(y.trials.drain(1..));
+    judge_all(&mut r, &settings(&[], false), &Sources::default());
+    let x = &r.trials[1].analysis.comparison.as_ref().unwrap().metrics["throughput_bps"];
+    assert_eq!(x.q, Some(0.03125));
+    assert!(x.significant);
+    let fams = &r.session.fdr_families;
+    assert_eq!(fams.len(), 2, "{fams:?}");
     assert_eq!(
-        back.trials[1].analysis.regressions[0].verdict,
-        Verdict::Within
+        (fams[0].tool.as_deref(), fams[0].comparisons),
+        (Some("tool_x"), 1)
     );
-    assert_eq!(back.trials[1].status, Status::Passed);
+    assert_eq!(
+        (fams[1].tool.as_deref(), fams[1].comparisons),
+        (Some("tool_y"), 21)
+    );
+    assert_eq!(r.session.fdr.as_ref().unwrap().comparisons, 22);
 }
 
 #[test]
-fn leak_fits_rss_over_the_whole_case_on_its_last_trial() {
+fn leak_is_the_slope_within_the_episodes_on_the_cases_last_trial() {
     let mut r = halved();
-    // 60 kB per minute: one sample a second, +1 kB each.
-    for (i, t) in r.trials.iter_mut().enumerate().skip(1) {
-        for (k, run) in t.runs.iter_mut().enumerate() {
-            let t0 = (i * 100 + k * 10) as f64;
-            let s = Series {
+    // 60 kB per minute within each episode (+1 kB a second), and every
+    // episode starts afresh at 1000 kB: a fit across episodes would see
+    // no growth, the one within them sees 60.
+    for b in r.trials[1]
+        .blocks
+        .iter_mut()
+        .filter(|b| b.side == Side::Tool)
+    {
+        let t0 = f64::from(b.pair) * 100.0;
+        b.runs[0].tool_series.insert(
+            "host-server".into(),
+            Series {
                 t: (0..5).map(|j| t0 + j as f64).collect(),
-                rss_kb: (0..5).map(|j| Some(1000.0 + t0 + j as f64)).collect(),
+                rss_kb: (0..5).map(|j| Some(1000.0 + j as f64)).collect(),
                 ..Default::default()
-            };
-            run.tool_series.insert("host-server".into(), s);
-        }
+            },
+        );
     }
     one(&mut r, 0, &settings(&[], false), &Sources::default(), false);
     let j = one(
@@ -296,102 +327,18 @@ fn leak_fits_rss_over_the_whole_case_on_its_last_trial() {
     );
     let leak = j.leak.unwrap();
     assert!((leak.kb_per_min.value - 60.0).abs() < 1e-6, "{leak:?}");
-    assert_eq!(leak.samples, 15);
+    assert_eq!(leak.samples, 30);
     assert_eq!(r.trials[1].status, Status::Failed);
     assert!(failure_message(&r.trials[1]).contains("budget rss_growth_kb_per_min 30: exceeded"));
     // Not the case's last trial: no leak verdict.
-    let mut r2 = r.clone();
     let j = one(
-        &mut r2,
+        &mut r,
         1,
         &settings(&[("rss_growth_kb_per_min", 30.0)], false),
         &Sources::default(),
         false,
     );
     assert!(j.leak.is_none() && j.failures.is_empty());
-}
-
-/// Runs of `t` at seconds `from`, `from + 1`, … of one minute.
-fn at(mut t: TrialResult, from: u32) -> TrialResult {
-    for (i, r) in t.runs.iter_mut().enumerate() {
-        let s = from + i as u32;
-        r.start = format!("2026-11-29 21:00:{s:02}.000000000");
-        r.end = format!("2026-11-29 21:00:{:02}.500000000", s);
-    }
-    t
-}
-
-// The baseline falls by 20 % between the block before an eBPF trial and
-// the one after it: a within-budget answer would be drift posing as no
-// cost, so the verdict on that metric is inconclusive and says why.
-#[test]
-fn drift_between_the_blocks_around_a_trial_makes_its_verdict_inconclusive() {
-    let name = "baseline::host::throughput::multi_2_tcp";
-    let mut base = at(
-        trial(
-            name,
-            None,
-            "multi_2_tcp",
-            "throughput_bps",
-            &[1000.0, 1005.0, 995.0],
-        ),
-        0,
-    );
-    let later = at(
-        trial(
-            name,
-            None,
-            "multi_2_tcp",
-            "throughput_bps",
-            &[800.0, 805.0, 795.0],
-        ),
-        20,
-    );
-    base.blocks.push(crate::results::Block {
-        runs: later.runs,
-        stop: None,
-        remote: vec![],
-        duration_s: 3.0,
-        error: None,
-    });
-    let ebpf = at(
-        trial(
-            "tool_x::case_1::host::throughput::multi_2_tcp",
-            Some(1),
-            "multi_2_tcp",
-            "throughput_bps",
-            &[900.0, 905.0, 895.0],
-        ),
-        10,
-    );
-    let mut r = Results::new(Session::default());
-    r.trials = vec![base, ebpf];
-    let s = settings(&[("throughput_loss_pct", 5.0)], false);
-    judge_last(&mut r, &s, &Sources::default());
-    let a = &r.trials[1].analysis;
-    assert_eq!(a.drift.len(), 1, "{:?}", a.drift);
-    assert_eq!(a.drift[0].metric, "throughput_bps");
-    assert!((a.drift[0].change_pct.value + 20.0).abs() < 1e-9);
-    assert_eq!(a.budgets[0].verdict, Verdict::Inconclusive);
-    assert!(
-        a.notes
-            .iter()
-            .any(|n| n.starts_with("drift throughput_bps: the baseline moved -20.00%")),
-        "{:?}",
-        a.notes
-    );
-    // The baseline's JUnit lines say it was measured in blocks.
-    assert!(system_out(&r.trials[0]).iter().any(|l| l
-        .starts_with("blocks 2 (measured again through the session): throughput_bps means 1.0 kbit/s, 0.8 kbit/s")));
-    // Compared with both blocks: 900 against their pooled 900.
-    let c = &a.comparison.as_ref().unwrap().metrics["throughput_bps"];
-    assert!((c.baseline_mean - 900.0).abs() < 1e-9);
-    // Without the later block, the same trial is a significant 10 % loss.
-    r.trials[0].blocks.clear();
-    judge_last(&mut r, &s, &Sources::default());
-    let a = &r.trials[1].analysis;
-    assert!(a.drift.is_empty());
-    assert_eq!(a.budgets[0].verdict, Verdict::Exceeded);
 }
 
 // A pps test's throughput is its packet rate again: throughput_loss_pct
@@ -403,16 +350,147 @@ fn a_headline_budget_is_judged_in_its_own_test_type_only() {
         t.test_type = crate::domain::TestType::Pps;
     }
     let s = settings(&[("throughput_loss_pct", 10.0)], false);
-    judge_last(&mut r, &s, &Sources::default());
-    assert!(
-        r.trials[1].analysis.budgets.is_empty(),
-        "{:?}",
-        r.trials[1].analysis.budgets
-    );
-    assert_eq!(r.trials[1].status, Status::Passed);
+    judge_all(&mut r, &s, &Sources::default());
+    assert!(r.trials[1].analysis.budgets.is_empty());
     let mut r = halved();
-    judge_last(&mut r, &s, &Sources::default());
+    judge_all(&mut r, &s, &Sources::default());
     assert_eq!(r.trials[1].analysis.budgets[0].verdict, Verdict::Exceeded);
+}
+
+/// An earlier session whose baseline means are `shift` times ours.
+fn earlier(shift: f64, loss: f64) -> Earlier {
+    let pairs: Vec<(f64, f64)> = [990.0, 1000.0, 1010.0, 1005.0, 995.0, 1000.0]
+        .iter()
+        .map(|b| (b * shift, b * shift * (1.0 - loss)))
+        .collect();
+    let mut r = paired("multi_2_tcp", "throughput_bps", &pairs);
+    r.session.id = "then".into();
+    judge_all(&mut r, &settings(&[], false), &Sources::default());
+    Earlier::new(r, "main.json".into())
+}
+
+#[test]
+fn a_regression_is_judged_with_the_variance_between_sessions() {
+    // 10 % loss then, 50 % now: grew by about 40 points, limit 5.
+    let then = earlier(1.0, 0.10);
+    let mut now = halved();
+    let src = Sources {
+        baseline_from: None,
+        compare_to: Some(&then),
+    };
+    judge_all(&mut now, &settings(&[], false), &src);
+    let a = &now.trials[1].analysis;
+    let reg = &a.regressions[0];
+    assert_eq!(reg.metric, "throughput_bps");
+    assert!((reg.growth_pts.value - 40.0).abs() < 0.5, "{reg:?}");
+    assert_eq!(reg.verdict, Verdict::Exceeded);
+    assert!(
+        a.notes.iter().any(|n| n.contains("widened by √φ")),
+        "{:?}",
+        a.notes
+    );
+    assert!(failure_message(&now.trials[1]).contains("regression throughput_bps: cost grew +"));
+    // The baselines of the two sessions differ by 30 %, far beyond their
+    // own intervals: φ is large, and the same growth is no longer beyond
+    // doubt against 39 points.
+    let far = earlier(1.3, 0.10);
+    let src = Sources {
+        baseline_from: None,
+        compare_to: Some(&far),
+    };
+    let s = Settings {
+        regression_pct: [("tool_x".to_string(), 39.0)].into(),
+        ..settings(&[], false)
+    };
+    judge_all(&mut now, &s, &src);
+    let reg = &now.trials[1].analysis.regressions[0];
+    let [lo, _] = reg.growth_pts.ci95.unwrap();
+    assert!(lo < 39.0, "{reg:?}");
+    assert_ne!(reg.verdict, Verdict::Exceeded);
+}
+
+#[test]
+fn without_a_baseline_in_common_a_regression_has_no_interval() {
+    let mut then = earlier(1.0, 0.10);
+    then.results.trials.remove(0);
+    let then = Earlier::new(then.results, "main.json".into());
+    let mut now = halved();
+    let src = Sources {
+        baseline_from: None,
+        compare_to: Some(&then),
+    };
+    judge_all(&mut now, &settings(&[], false), &src);
+    let a = &now.trials[1].analysis;
+    assert_eq!(a.regressions[0].growth_pts.ci95, None);
+    assert_eq!(a.regressions[0].verdict, Verdict::Inconclusive);
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.contains("variance between sessions is unknown")),
+        "{:?}",
+        a.notes
+    );
+}
+
+#[test]
+fn a_baseline_from_an_earlier_session_is_one_draw_of_another_session() {
+    let old = earlier(1.0, 0.10);
+    // This run: tool blocks only (its baseline is the file's).
+    let mut r = halved();
+    r.trials.remove(0);
+    r.trials[0].blocks.retain(|b| b.side == Side::Tool);
+    let src = Sources {
+        baseline_from: Some(&old),
+        compare_to: None,
+    };
+    let s = settings(&[("throughput_loss_pct", 10.0)], false);
+    one(&mut r, 0, &s, &src, false);
+    let a = &r.trials[0].analysis;
+    let c = a.comparison.as_ref().unwrap();
+    assert!(
+        c.baseline_source.starts_with("main.json"),
+        "{}",
+        c.baseline_source
+    );
+    // No baseline measured in both sessions: no interval, no verdict.
+    let m = &c.metrics["throughput_bps"];
+    assert_eq!((m.rel_pct.unwrap().ci95, m.p), (None, None));
+    assert_eq!(a.budgets[0].verdict, Verdict::Inconclusive);
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.contains("variance between sessions is unknown")),
+        "{:?}",
+        a.notes
+    );
+    // With a baseline both sessions measured (another variant's), φ is
+    // measured and widens a real interval.
+    let renamed = |t: &TrialResult| {
+        let mut t = t.clone();
+        t.name = t.name.replace("multi_2_tcp", "multi_4_tcp");
+        t.variant = "multi_4_tcp".into();
+        t
+    };
+    let mut old2 = old.results.clone();
+    old2.trials.push(renamed(&old2.trials[0]));
+    let old2 = Earlier::new(old2, "main.json".into());
+    let mut both = halved();
+    both.trials[1] = renamed(&both.trials[1]);
+    both.trials[1].blocks.retain(|b| b.side == Side::Tool);
+    let src = Sources {
+        baseline_from: Some(&old2),
+        compare_to: None,
+    };
+    let i = Index::of(&both);
+    analyze(&mut both, &i, 1, &s, &src, false);
+    let a = &both.trials[1].analysis;
+    let m = &a.comparison.as_ref().unwrap().metrics["throughput_bps"];
+    assert!(m.rel_pct.unwrap().ci95.is_some(), "{:?}", a.notes);
+    assert!(
+        a.notes.iter().any(|n| n.contains("widened by √φ")),
+        "{:?}",
+        a.notes
+    );
 }
 
 /// Conditions of a lab trial on a host with `kernel`.
@@ -437,12 +515,12 @@ fn on_kernel(kernel: &str) -> crate::results::Conditions {
 #[case::refused(false)]
 #[case::allowed(true)]
 fn a_baseline_from_another_kernel_is_refused_unless_allowed(#[case] allow: bool) {
-    let mut old = halved();
+    let mut old = earlier(1.0, 0.1).results;
     old.trials[0].conditions = Some(on_kernel("6.1.0-18-amd64"));
-    judge_last(&mut old, &settings(&[], false), &Sources::default());
     let earlier = Earlier::new(old, "old.json".into());
     let mut r = halved();
     r.trials.remove(0);
+    r.trials[0].blocks.retain(|b| b.side == Side::Tool);
     r.trials[0].conditions = Some(on_kernel("6.12.1"));
     let src = Sources {
         baseline_from: Some(&earlier),
@@ -461,22 +539,14 @@ fn a_baseline_from_another_kernel_is_refused_unless_allowed(#[case] allow: bool)
     );
     assert_eq!(a.comparison.is_some(), allow, "{note}");
     assert!(note.contains("--allow-mismatch"));
-    // The same kernel on both sides pairs without a word.
-    let mut same = halved();
-    same.trials.remove(0);
-    same.trials[0].conditions = Some(on_kernel("6.1.0-18-amd64"));
-    one(&mut same, 0, &settings(&[], false), &src, false);
-    assert!(same.trials[0].analysis.comparison.is_some());
-    assert!(same.trials[0].analysis.notes.is_empty());
 }
 
 #[test]
 fn a_regression_check_against_other_conditions_is_refused() {
-    let mut then = halved();
+    let mut then = earlier(1.0, 0.1).results;
     for t in &mut then.trials {
         t.conditions = Some(on_kernel("6.1.0-18-amd64"));
     }
-    judge_last(&mut then, &settings(&[], false), &Sources::default());
     let then = Earlier::new(then, "main.json".into());
     let mut now = halved();
     for t in &mut now.trials {
@@ -486,7 +556,7 @@ fn a_regression_check_against_other_conditions_is_refused() {
         baseline_from: None,
         compare_to: Some(&then),
     };
-    judge_last(&mut now, &settings(&[], false), &src);
+    judge_all(&mut now, &settings(&[], false), &src);
     let a = &now.trials[1].analysis;
     assert!(a.regressions.is_empty());
     assert!(

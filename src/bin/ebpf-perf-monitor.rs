@@ -24,8 +24,15 @@ struct Args {
     #[arg(long)]
     host_dir: Option<PathBuf>,
     /// Timestamp in the file names.
-    #[arg(long)]
-    ts: String,
+    #[arg(long, required_unless_present = "wait_attached")]
+    ts: Option<String>,
+    /// Instead of sampling: wait until the process tree of PID (started at
+    /// START) has its BPF programs attached; print ready, exited or timeout.
+    #[arg(long, num_args = 2, value_names = ["PID", "START"])]
+    wait_attached: Option<Vec<u64>>,
+    /// How long --wait-attached waits.
+    #[arg(long, default_value_t = 20_000)]
+    timeout_ms: u64,
     #[arg(long, default_value_t = 1000)]
     interval_ms: u64,
     /// The tool's PID and start time (field 22 of /proc/PID/stat).
@@ -49,9 +56,15 @@ struct Args {
 
 fn main() -> ExitCode {
     let a = Args::parse();
+    if let Some(w) = &a.wait_attached {
+        let pid = u32::try_from(w[0]).unwrap_or(0);
+        let timeout = Duration::from_millis(a.timeout_ms);
+        println!("{}", ebpf_perf::monitor::attach::wait(pid, w[1], timeout));
+        return Exit::Ok.into();
+    }
     let base = Options {
         dir: PathBuf::new(),
-        ts: a.ts,
+        ts: a.ts.unwrap_or_default(),
         interval: Duration::from_millis(a.interval_ms.max(10)),
         tool: None,
         log: None,

@@ -62,13 +62,8 @@ pub struct Tool {
     pub regression_pct: Option<f64>,
 }
 
-/// Defaults of a spec without `repeats`, `warmup` or `max_cv_pct`.
+/// Defaults of a spec without `repeats` (runs a block) or `max_cv_pct`.
 pub const DEFAULT_REPEATS: u32 = 1;
-/// Defaults of a precision target without `min_repeats` or `max_repeats`.
-pub const DEFAULT_MIN_REPEATS: u32 = 3;
-pub const DEFAULT_MAX_REPEATS: u32 = 10;
-/// Bracketing of a spec without `baseline_every_cases`.
-pub const DEFAULT_BASELINE_EVERY_CASES: u32 = 3;
 pub const DEFAULT_MAX_CV_PCT: f64 = 10.0;
 /// Regression limit of tools that set none (percentage points).
 pub const DEFAULT_REGRESSION_PCT: f64 = 5.0;
@@ -76,57 +71,45 @@ pub const DEFAULT_REGRESSION_PCT: f64 = 5.0;
 impl PerfSpec {
     fn own_runs(&self, t: TestType) -> RunCounts {
         match t {
-            TestType::Throughput => self.throughput.as_ref().map(|x| x.runs),
-            TestType::Latency => self.latency.as_ref().map(|x| x.runs),
-            TestType::Pps => self.pps.as_ref().map(|x| x.runs),
+            TestType::Throughput => self.throughput.as_ref().map(|x| x.runs.clone()),
+            TestType::Latency => self.latency.as_ref().map(|x| x.runs.clone()),
+            TestType::Pps => self.pps.as_ref().map(|x| x.runs.clone()),
         }
         .unwrap_or_default()
     }
 
-    /// The run plan of a test type: each setting its own, else the spec's.
-    /// Without a `target_ci_pct` (or with a test type's own `repeats` and
-    /// no target of its own), `repeats` runs (default 1); with one, between
-    /// `min_repeats` (default 3) and `max_repeats` (default 10).
+    /// The plan of a test type: each setting its own, else the spec's.
+    /// `repeats` runs a block (default 1) after `warmup` discarded ones;
+    /// pairs from `pairs.min` (default 6) to `pairs.max` (default 10) with
+    /// a `target_ci_pct`, exactly `pairs.min` without one.
     pub fn plan(&self, t: TestType) -> crate::precision::Plan {
+        use crate::precision::{DEFAULT_MAX_PAIRS, DEFAULT_MIN_PAIRS};
         let own = self.own_runs(t);
         let (p, q) = (own.precision(), self.precision());
-        let warmup = own.warmup.or(self.warmup).unwrap_or(0);
-        let target = match (own.repeats, p.target_ci_pct) {
-            (Some(_), None) => None,
-            _ => p.target_ci_pct.or(q.target_ci_pct),
+        let pairs = |f: fn(&Pairs) -> Option<u32>| {
+            p.pairs
+                .as_ref()
+                .and_then(f)
+                .or(q.pairs.as_ref().and_then(f))
         };
-        let Some(target) = target else {
-            let n = own.repeats.or(self.repeats).unwrap_or(DEFAULT_REPEATS);
-            return crate::precision::Plan::fixed(warmup, n);
+        let min = pairs(|x| x.min).unwrap_or(DEFAULT_MIN_PAIRS).max(1);
+        let target = p.target_ci_pct.or(q.target_ci_pct);
+        let max = match target {
+            Some(_) => pairs(|x| x.max).unwrap_or(DEFAULT_MAX_PAIRS).max(min),
+            None => min,
         };
-        let min = p
-            .min_repeats
-            .or(q.min_repeats)
-            .unwrap_or(DEFAULT_MIN_REPEATS)
-            .max(2);
         crate::precision::Plan {
-            warmup,
-            min,
-            max: p
-                .max_repeats
-                .or(q.max_repeats)
-                .unwrap_or(DEFAULT_MAX_REPEATS)
-                .max(min),
-            target_ci_pct: Some(target),
+            warmup: own.warmup.or(self.warmup).unwrap_or(0),
+            runs: own
+                .repeats
+                .or(self.repeats)
+                .unwrap_or(DEFAULT_REPEATS)
+                .max(1),
+            min_pairs: min,
+            max_pairs: max,
+            target_ci_pct: target,
             max_trial_s: p.max_trial_s.or(q.max_trial_s),
         }
-    }
-
-    /// Bracketing: after how many eBPF cases (0: off) and after how long
-    /// the baselines are measured again.
-    pub fn bracketing(&self) -> (u32, Option<std::time::Duration>) {
-        (
-            self.baseline_every_cases
-                .unwrap_or(DEFAULT_BASELINE_EVERY_CASES),
-            self.baseline_every_min
-                .filter(|m| m.is_finite() && *m > 0.0)
-                .map(|m| std::time::Duration::from_secs_f64(m * 60.0)),
-        )
     }
 
     pub fn max_cv_pct(&self) -> f64 {
@@ -244,45 +227,57 @@ impl Config {
         }
     }
 
-    /// `--repeat N`: every test type runs N measured runs (no precision target).
+    /// `--repeat N`: every block runs N measured runs.
     pub fn override_repeats(&mut self, n: u32) {
         self.perf.repeats = Some(n);
-        self.perf.target_ci_pct = None;
         for r in self.all_runs() {
             r.repeats = None;
-            r.target_ci_pct = None;
         }
     }
 
-    /// `--target-ci`, `--min-repeats`, `--max-repeats`, `--max-trial-s`: each
-    /// one given replaces the spec's and every test type's.
+    /// `--target-ci`, `--min-pairs`, `--max-pairs`, `--max-trial-s`: each
+    /// one given replaces the spec's and every test type's. `--pairs N`
+    /// (`o.pairs` with min = max) is exactly N pairs: no target.
     pub fn override_precision(&mut self, o: Precision) {
+        let fixed = o.pairs.is_some_and(|p| p.min.is_some() && p.min == p.max);
+        let (min, max) = (o.pairs.and_then(|p| p.min), o.pairs.and_then(|p| p.max));
         let set = |p: &mut Precision, own: bool| {
-            if o.target_ci_pct.is_some() {
-                p.target_ci_pct = if own { None } else { o.target_ci_pct };
-            }
-            if o.min_repeats.is_some() {
-                p.min_repeats = if own { None } else { o.min_repeats };
-            }
-            if o.max_repeats.is_some() {
-                p.max_repeats = if own { None } else { o.max_repeats };
-            }
-            if o.max_trial_s.is_some() {
-                p.max_trial_s = if own { None } else { o.max_trial_s };
-            }
+            let pick = |given: Option<f64>, now: Option<f64>| match (given, own) {
+                (Some(_), true) => None,
+                (Some(g), false) => Some(g),
+                (None, _) => now,
+            };
+            p.target_ci_pct = if fixed {
+                None
+            } else {
+                pick(o.target_ci_pct, p.target_ci_pct)
+            };
+            p.max_trial_s = pick(o.max_trial_s, p.max_trial_s);
+            let now = p.pairs.unwrap_or(Pairs {
+                min: None,
+                max: None,
+            });
+            let pairs = Pairs {
+                min: if min.is_some() {
+                    min.filter(|_| !own)
+                } else {
+                    now.min
+                },
+                max: if max.is_some() {
+                    max.filter(|_| !own)
+                } else {
+                    now.max
+                },
+            };
+            p.pairs = (pairs.min.is_some() || pairs.max.is_some()).then_some(pairs);
         };
         let mut spec = self.perf.precision();
         set(&mut spec, false);
         self.perf.set_precision(spec);
-        let target = o.target_ci_pct.is_some();
         for r in self.all_runs() {
             let mut own = r.precision();
             set(&mut own, true);
             r.set_precision(own);
-            if target {
-                // A test type's own fixed count gives way to the target.
-                r.repeats = None;
-            }
         }
     }
 

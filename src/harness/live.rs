@@ -19,6 +19,8 @@ struct Line {
     prefix: String,
     standing: Standing,
     name: String,
+    /// What runs now inside the trial's case (a pair, a side, a block).
+    detail: String,
     since: Instant,
 }
 
@@ -40,13 +42,14 @@ fn draw(shown: &Shown) {
         let mut e = std::io::stderr().lock();
         let _ = write!(
             e,
-            "{ERASE}{}[{}/{}] {}, ETA {}{}, this trial {}",
+            "{ERASE}{}[{}/{}] {}, ETA {}{}{}, this trial {}",
             l.prefix,
             s.k,
             s.n,
             clock(s.session.elapsed()),
             clock(s.eta.saturating_sub(l.since.elapsed())),
             l.name,
+            l.detail,
             clock(l.since.elapsed())
         );
         let _ = e.flush();
@@ -96,8 +99,18 @@ impl Live {
             prefix,
             standing,
             name,
+            detail: String::new(),
             since: Instant::now(),
         });
+        draw(&s);
+    }
+
+    /// What runs now inside the shown trial (e.g. `pair 3, tool: tcp_rr`).
+    pub fn detail(&self, what: &str) {
+        let mut s = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = s.as_mut() {
+            l.detail = format!(" — {what}");
+        }
         draw(&s);
     }
 

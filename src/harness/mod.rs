@@ -1,12 +1,13 @@
 //! The custom test harness behind `cargo test --test perf` (docs/design.md §4): parses
 //! its own options and filter terms, builds the matrix, selects trials (plus
-//! the baselines they are compared with), and hands the rest of the command
-//! line to libtest-mimic. Trials run one at a time in matrix order through a
-//! [`driver::Driver`]: run, judge, record.
+//! the baselines they are compared with), lays out the interleaved schedule
+//! (docs/design.md §7), and hands the rest of the command line to
+//! libtest-mimic. Trials run one at a time through a [`driver::Driver`]:
+//! the eBPF trials case by case (a case is measured in pairs when its first
+//! trial runs), then the baselines.
 
 mod options;
 mod pool;
-mod bracket;
 mod commit;
 mod conditions;
 mod driver;
@@ -232,6 +233,9 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
             eprintln!("warning: {w}");
         }
     }
+    let seed = args.seed.unwrap_or_else(crate::schedule::fresh_seed);
+    let schedule = crate::schedule::build(&matrix, &selected, seed);
+    let order = crate::schedule::trial_order(&matrix, &schedule);
     let mut runner = Runner::new(
         cfg.clone(),
         matrix.clone(),
@@ -243,16 +247,23 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     if let Err(e) = watch_signals(&runner.cancel) {
         eprintln!("warning: cannot install the Ctrl-C handler ({e}); Ctrl-C will not tear down");
     }
-    let mut driver = Driver::new(args, &cfg, runner, pool.pool, baseline_from, compare_to);
+    let mut driver = Driver::new(
+        args,
+        &cfg,
+        schedule.clone(),
+        runner,
+        pool.pool,
+        baseline_from,
+        compare_to,
+    );
     driver.compared_only = selected
         .iter()
         .copied()
         .filter(|t| !filtered.contains(t))
         .collect();
-    driver.bracket = Some(bracket::Bracket::new(&cfg, &matrix, &selected));
-    driver.progress = Some(progress::Progress::new(&cfg, &matrix, &selected));
+    driver.progress = Some(progress::Progress::new(&cfg, &matrix, &schedule));
     driver.live = live::Live::start();
-    driver.calibrate = args.calibrate.zip(selected.last().copied());
+    driver.calibrate = args.calibrate;
     if let Ok(run_id) = std::env::var(nextest::RUN_ID_ENV) {
         let first = filtered
             .first()
@@ -260,7 +271,7 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         driver.use_fragment(nextest::Fragment::new(&run_id, &args.results, first));
     }
     let driver = Arc::new(Mutex::new(driver));
-    let trials: Vec<Trial> = selected
+    let trials: Vec<Trial> = order
         .iter()
         .map(|&i| {
             let driver = driver.clone();
@@ -276,22 +287,8 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     if code != ExitCode::from(Exit::Ok) {
         return code;
     }
-    if !s.changed().is_empty() {
-        // A later baseline block judged these again: the final word is the
-        // results file's, which JUnit and the report show.
-        for (name, then, now) in s.changed() {
-            eprintln!(
-                "note: {name}: {} when it ended, {} after the baseline block that followed it",
-                then.as_str(),
-                now.as_str()
-            );
-        }
-        return if s.all_passed() {
-            Exit::Ok.into()
-        } else {
-            Exit::Failed.into()
-        };
-    }
+    // Every verdict was final when libtest printed it: its exit code and
+    // the results file agree.
     conclusion.exit_code()
 }
 

@@ -39,15 +39,27 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(cfg: &Config, matrix: &Matrix, selected: &[usize]) -> Progress {
-        let expected = selected
-            .iter()
-            .map(|&t| (t, crate::matrix::expected_s(cfg, &matrix.trials[t].variant)))
-            .collect();
+    pub fn new(cfg: &Config, matrix: &Matrix, s: &crate::schedule::Schedule) -> Progress {
+        let mut expected: HashMap<usize, f64> = HashMap::new();
+        for c in &s.cases {
+            for &(t, b) in &c.trials {
+                let v = &matrix.trials[t].variant;
+                let sides = 1 + u32::from(b.is_some());
+                expected.insert(t, crate::matrix::expected_s(cfg, v, sides, c.trials.len()));
+                // Its blocks are the eBPF trials': nothing of its own.
+                expected.extend(b.map(|b| (b, 0.0)));
+            }
+        }
+        for a in &s.alone {
+            for &t in &a.trials {
+                let v = &matrix.trials[t].variant;
+                expected.insert(t, crate::matrix::expected_s(cfg, v, 1, 0));
+            }
+        }
         Progress {
             started: Instant::now(),
+            total: expected.len(),
             expected,
-            total: selected.len(),
             done: 0,
             expected_done: 0.0,
         }

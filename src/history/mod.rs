@@ -15,10 +15,14 @@ use std::path::{Path, PathBuf};
 
 pub const HTML: &str = "history.html";
 
-/// The fewest sessions in which a change can be significant: 8 points split
-/// 4 | 4 are one of 70 arrangements (2 of them the same split), p ≈ 0.03;
-/// with 7, the best is 2 of 35 (0.057).
+/// The fewest points of its own a series needs before a change in it can be
+/// significant at all: 8 points split 4 | 4 are one of 70 arrangements (2
+/// of them the same split), p ≈ 0.03; with 7, the best is 2 of 35 (0.057).
+/// A page of many series needs more (see [`build`]).
 pub const MIN_SESSIONS: usize = 8;
+/// The false discovery rate of a page's flags (Benjamini–Hochberg across
+/// its series).
+pub const FDR: f64 = 0.05;
 pub const MARKDOWN: &str = "history.md";
 
 /// How sessions are put in order.
@@ -158,12 +162,6 @@ pub fn build(
 ) -> History {
     let mut notes = Vec::new();
     let files = order(files, commits.filter(|_| by == Order::Commit), &mut notes);
-    if files.len() < MIN_SESSIONS {
-        notes.push(format!(
-            "{} sessions: with fewer than {MIN_SESSIONS}, no split of the sessions is rare enough among their permutations to pass the test at 5 %, so no change point can be flagged yet",
-            files.len()
-        ));
-    }
     let sessions: Vec<Session> = files
         .iter()
         .map(|(path, r)| Session {
@@ -193,24 +191,77 @@ pub fn build(
             }
         }
     }
-    let series = keys
-        .into_iter()
-        .map(|((trial, family), points)| {
-            let shifts = shifts(&points, cp);
-            Series {
-                trial,
-                family,
-                points,
-                shifts,
-            }
-        })
-        .collect();
+    let (series, more) = flagged(keys, cp);
+    notes.extend(more);
     History {
         order: by,
         sessions,
         series,
         notes,
     }
+}
+
+/// Every series with its shifts, and what the page says about them. The
+/// page is one family: each series long enough (its own points, at least
+/// [`MIN_SESSIONS`]) is tested for its strongest change, Benjamini–Hochberg
+/// across those tests keeps the expected share of false flags at [`FDR`]
+/// (and when nothing changed anywhere, the chance of any flag at all), and
+/// only a flagged series is then searched for all its changes.
+fn flagged(
+    keys: indexmap::IndexMap<(String, &'static str), Vec<Option<Estimate>>>,
+    cp: &changepoint::Settings,
+) -> (Vec<Series>, Vec<String>) {
+    let values = |points: &[Option<Estimate>]| -> Vec<f64> {
+        points.iter().flatten().map(|e| e.value).collect()
+    };
+    let long: Vec<usize> = keys
+        .values()
+        .enumerate()
+        .filter(|(_, p)| values(p).len() >= MIN_SESSIONS)
+        .map(|(i, _)| i)
+        .collect();
+    // Enough permutations that one series can reach FDR/m.
+    let m = long.len().max(1);
+    let first = changepoint::Settings {
+        permutations: cp.permutations.max((m as f64 / FDR).ceil() as usize),
+        ..*cp
+    };
+    let p: Vec<f64> = long
+        .iter()
+        .map(|&i| changepoint::first_p(&values(&keys[i]), &first).unwrap_or(1.0))
+        .collect();
+    let q = crate::stats::bh_q(&p);
+    let mut notes = vec![format!(
+        "{} of {} series have {MIN_SESSIONS} or more sessions of their own and were tested; a change is flagged when its Benjamini–Hochberg q across them is at most {FDR} (p ≤ {:.2e} for the strongest alone), so when nothing changed, a page flags nothing in at least {:.0} % of cases, and of its flags at most {:.0} % are expected to be false",
+        long.len(),
+        keys.len(),
+        FDR / m as f64,
+        100.0 * (1.0 - FDR),
+        100.0 * FDR
+    )];
+    if long.len() < keys.len() {
+        notes.push(format!(
+            "{} series have fewer than {MIN_SESSIONS} sessions of their own: no split of so few points is rare enough among their permutations, so no change can be flagged in them yet",
+            keys.len() - long.len()
+        ));
+    }
+    let series = keys
+        .into_iter()
+        .enumerate()
+        .map(|(i, ((trial, family), points))| {
+            let hit = long
+                .iter()
+                .position(|&j| j == i)
+                .is_some_and(|k| q[k] <= FDR);
+            Series {
+                trial,
+                family,
+                shifts: if hit { shifts(&points, cp) } else { Vec::new() },
+                points,
+            }
+        })
+        .collect();
+    (series, notes)
 }
 
 /// The change points of the measured points, as shifts between sessions.

@@ -47,18 +47,20 @@ fn series<'a>(h: &'a History, trial: &str, family: &str) -> &'a Series {
 #[test]
 fn a_shift_in_one_trials_cost_is_flagged_where_it_happened() {
     let base = lab();
-    // Given out of order: the history orders them by start.
-    let files: Vec<(String, Results)> = (0..12)
+    // Given out of order: the history orders them by start. The page holds
+    // every series of the lab's file, so the shift must stand out among
+    // all of them (Benjamini–Hochberg across series): 24 sessions.
+    let files: Vec<(String, Results)> = (0..24)
         .rev()
-        .map(|k| session(&base, k, if k < 6 { 5.0 } else { 15.0 }, None))
+        .map(|k| session(&base, k, if k < 12 { 5.0 } else { 15.0 }, None))
         .collect();
     let h = build(files, Order::Time, None, &changepoint::Settings::default());
     assert_eq!(h.sessions[0].path, "s0.json");
     let s = series(&h, TRIAL, "throughput_loss_pct");
-    assert_eq!(s.points.iter().flatten().count(), 12);
+    assert_eq!(s.points.iter().flatten().count(), 24);
     assert_eq!(s.shifts.len(), 1, "{:?}", s.shifts);
     let sh = &s.shifts[0];
-    assert_eq!(sh.at, 6);
+    assert_eq!(sh.at, 12);
     assert!(
         (sh.before - 5.0).abs() < 0.5 && (sh.after - 15.0).abs() < 0.5,
         "{sh:?}"
@@ -77,7 +79,7 @@ fn a_shift_in_one_trials_cost_is_flagged_where_it_happened() {
     // Both pages name it; the HTML draws one chart per series.
     let md = render::markdown(&h);
     assert!(
-        md.contains("| tool_001::case_1::host::throughput::multi_4_tcp | Throughput loss % | `at 20261120_000006: 5.00 → 15.02"),
+        md.contains("| tool_001::case_1::host::throughput::multi_4_tcp | Throughput loss % | `at 20261121_000012: 5.01 → 15.01"),
         "{md}"
     );
     let page = render::html(&h);
@@ -111,10 +113,19 @@ fn sessions_follow_the_commits_history_and_unknown_commits_come_last() {
         ["s1.json", "s4.json", "s0.json", "s3.json", "s2.json"]
     );
     assert_eq!(h.sessions[2].label, "2aaaaaaaaa-dirty");
-    assert_eq!(h.notes.len(), 2, "{:?}", h.notes);
-    // Five sessions are too few for any change to be significant: said so.
+    // Five sessions are too few for any change to be significant: said so,
+    // counting each series' own points.
     assert!(
-        h.notes[1].starts_with("5 sessions: with fewer than 8"),
+        h.notes
+            .iter()
+            .any(|n| n.starts_with("0 of ") && n.contains("were tested")),
+        "{:?}",
+        h.notes
+    );
+    assert!(
+        h.notes
+            .iter()
+            .any(|n| n.contains("series have fewer than 8 sessions of their own")),
         "{:?}",
         h.notes
     );
@@ -137,4 +148,66 @@ fn too_few_files_and_a_missing_repository_are_clear_errors() {
     let d = tempfile::tempdir().unwrap();
     let err = commits_of(d.path()).unwrap_err().to_string();
     assert!(err.contains("--order time"), "{err}");
+}
+
+/// `n` sessions in which every series of the lab's file is noise (its
+/// values redrawn per session, seeded): nothing changed anywhere.
+fn noisy_flat(base: &Results, n: usize, seed: u64) -> Vec<(String, Results)> {
+    let mut g = crate::stats::SplitMix(seed);
+    (0..n)
+        .map(|k| {
+            let (path, mut r) = session(base, k, 5.0, None);
+            for t in &mut r.trials {
+                let Some(c) = t.analysis.comparison.as_mut() else {
+                    continue;
+                };
+                for m in c.metrics.values_mut() {
+                    let u = (g.next() >> 11) as f64 / (1u64 << 53) as f64;
+                    m.rel_pct = Some(Estimate {
+                        value: -5.0 + 4.0 * (u - 0.5),
+                        ci95: None,
+                    });
+                }
+            }
+            (path, r)
+        })
+        .collect()
+}
+
+#[test]
+fn a_page_where_nothing_changed_flags_nothing() {
+    let base = lab();
+    // 20 pages of 16 sessions, every series noise: BH across the page's
+    // series keeps the chance of any flag on a page near 5 %.
+    let pages = (0..20)
+        .filter(|&seed| {
+            let h = build(
+                noisy_flat(&base, 16, 1000 + seed),
+                Order::Time,
+                None,
+                &changepoint::Settings::default(),
+            );
+            h.series.iter().any(|s| !s.shifts.is_empty())
+        })
+        .count();
+    assert!(pages <= 3, "{pages} of 20 flat pages flagged a change");
+}
+
+#[test]
+fn a_series_is_tested_on_its_own_points_not_the_files() {
+    let base = lab();
+    // 12 files, but TRIAL is measured in only 6 of them.
+    let files: Vec<(String, Results)> = (0..12)
+        .map(|k| {
+            let (p, mut r) = session(&base, k, if k < 9 { 5.0 } else { 50.0 }, None);
+            if k % 2 == 0 {
+                r.trials.retain(|t| t.name != TRIAL);
+            }
+            (p, r)
+        })
+        .collect();
+    let h = build(files, Order::Time, None, &changepoint::Settings::default());
+    let s = series(&h, TRIAL, "throughput_loss_pct");
+    assert_eq!(s.points.iter().flatten().count(), 6);
+    assert!(s.shifts.is_empty(), "6 points of its own: not tested");
 }

@@ -290,3 +290,74 @@ mod tests {
         assert_eq!(super::ctx_switches_of("Name:\tx\n"), 0);
     }
 }
+
+/// The BPF programs a set of processes holds: loaded (`bpf-prog` fds) and
+/// attached (a `bpf_link` fd, or a `perf_event` fd that the kernel says a
+/// program is set on: `BPF_TASK_FD_QUERY`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bpf {
+    pub loaded: usize,
+    pub attached: usize,
+}
+
+/// `bpf(BPF_TASK_FD_QUERY)` on `pid`'s `fd`: the id of the program attached
+/// to that perf event, if one is.
+fn attached_prog(pid: u32, fd: u32) -> Option<u32> {
+    #[repr(C)]
+    #[derive(Default)]
+    struct TaskFdQuery {
+        pid: u32,
+        fd: u32,
+        flags: u32,
+        buf_len: u32,
+        buf: u64,
+        prog_id: u32,
+        fd_type: u32,
+        probe_offset: u64,
+        probe_addr: u64,
+    }
+    const BPF_TASK_FD_QUERY: libc::c_long = 20;
+    let mut q = TaskFdQuery {
+        pid,
+        fd,
+        ..Default::default()
+    };
+    // SAFETY: the attribute is a plain, fully initialized struct of the
+    // size passed; the kernel writes only within it (buf_len is 0).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_TASK_FD_QUERY,
+            &mut q as *mut TaskFdQuery,
+            std::mem::size_of::<TaskFdQuery>() as libc::c_uint,
+        )
+    };
+    (rc == 0 && q.prog_id != 0).then_some(q.prog_id)
+}
+
+/// What BPF `pids` hold now (see [`Bpf`]).
+pub fn bpf_state(pids: &[u32]) -> Bpf {
+    let mut b = Bpf::default();
+    for &pid in pids {
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(link) = fs::read_link(fd.path()) else {
+                continue;
+            };
+            match link.to_string_lossy().as_ref() {
+                "anon_inode:bpf-prog" => b.loaded += 1,
+                "anon_inode:bpf_link" => b.attached += 1,
+                "anon_inode:[perf_event]" => {
+                    let n = fd.file_name().to_string_lossy().parse::<u32>().ok();
+                    if n.and_then(|n| attached_prog(pid, n)).is_some() {
+                        b.attached += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    b
+}

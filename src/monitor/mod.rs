@@ -5,4 +5,5 @@
 //! directories and sums up what it cost ([`costs`]).
 
 pub mod agent;
+pub mod attach;
 pub mod costs;

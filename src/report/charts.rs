@@ -272,7 +272,8 @@ pub fn traces(r: &Results, row: &Row) -> Vec<Trace> {
     use std::collections::BTreeMap;
     let mut per: BTreeMap<&str, Vec<[Option<f64>; 6]>> = BTreeMap::new();
     for &i in &row.trials {
-        for run in r.trials[i].warmups.iter().chain(&r.trials[i].runs) {
+        let own = r.trials[i].own_blocks();
+        for run in own.flat_map(|b| b.warmups.iter().chain(&b.runs)) {
             for (h, s) in &run.tool_series {
                 let v = per.entry(h).or_default();
                 for k in 0..s.t.len() {

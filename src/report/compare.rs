@@ -74,7 +74,7 @@ impl Pair {
     /// Scores line: stability, reliability and the improvement.
     pub fn scores_text(&self) -> String {
         let d = &self.decision;
-        let side = |s: &crate::results::Side| {
+        let side = |s: &crate::results::DecisionSide| {
             format!(
                 "{}: stability score {}, reliability {}/10",
                 s.name,

@@ -58,16 +58,40 @@ pub struct Model {
 }
 
 /// The session's precision, as sentences: how many comparisons and how
-/// many significant at the false discovery rate, trials that stopped short
-/// of their target, baselines measured in blocks, and trials with drift.
+/// many significant at the false discovery rate (per tool), how the trials
+/// were measured (pairs, the seed of their order), why they stopped, and
+/// what toggling the tool cost.
 pub fn precision(r: &Results) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(f) = &r.session.fdr {
+        let fams: Vec<String> = r
+            .session
+            .fdr_families
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} {} of {}",
+                    x.tool.as_deref().unwrap_or("?"),
+                    x.significant,
+                    x.comparisons
+                )
+            })
+            .collect();
         out.push(format!(
-            "{} comparisons with a baseline; {} significant at a {} % false discovery rate (Benjamini–Hochberg q-values).",
+            "{} comparisons with a baseline; {} significant at a {} % false discovery rate (Benjamini–Hochberg q-values, each tool a family{}).",
             f.comparisons,
             f.significant,
-            100.0 * f.level
+            100.0 * f.level,
+            if fams.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", fams.join(", "))
+            }
+        ));
+    }
+    if let Some(seed) = r.session.seed {
+        out.push(format!(
+            "Every eBPF trial was measured in pairs of blocks, a baseline block and a tool block in random order (seed {seed}; `--seed {seed}` replays the orders)."
         ));
     }
     let mut reasons: std::collections::BTreeMap<&str, usize> = Default::default();
@@ -78,32 +102,35 @@ pub fn precision(r: &Results) -> Vec<String> {
     }
     if !reasons.is_empty() {
         let list: Vec<String> = reasons.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        out.push(format!("Trials stopped adding runs: {}.", list.join(", ")));
+        out.push(format!("Trials stopped adding pairs: {}.", list.join(", ")));
     }
     for t in &r.trials {
-        if let Some(s) = t.stop.as_ref().filter(|s| {
-            matches!(
-                s.reason,
-                crate::precision::Reason::MaxRepeats | crate::precision::Reason::TimeCap
-            )
-        }) {
+        if let Some(s) = t.stop.as_ref().filter(|s| s.reason.short()) {
             out.push(format!(
-                "{}: {} runs, {}.",
+                "{}: {} pairs, {}.",
                 t.name,
-                s.runs,
+                s.pairs,
                 crate::readout::stop(s)
             ));
         }
-        if !t.blocks.is_empty() {
-            out.push(format!(
-                "{}: measured in {} blocks through the session (bracketing).",
-                t.name,
-                t.blocks.len() + 1
-            ));
-        }
-        for d in &t.analysis.drift {
-            out.push(format!("{}: {}.", t.name, crate::readout::drift_note(d)));
-        }
+    }
+    let starts: Vec<f64> = r
+        .session
+        .episodes
+        .iter()
+        .filter_map(|e| e.start_s)
+        .collect();
+    if !starts.is_empty() {
+        let mut sorted = starts.clone();
+        sorted.sort_by(f64::total_cmp);
+        let stops: Vec<f64> = r.session.episodes.iter().map(|e| e.stop_s).collect();
+        out.push(format!(
+            "{} tool episodes: start (to attached) median {:.0} ms, max {:.0} ms; stop mean {:.0} ms.",
+            starts.len(),
+            1e3 * sorted[sorted.len() / 2],
+            1e3 * sorted[sorted.len() - 1],
+            1e3 * stops.iter().sum::<f64>() / stops.len().max(1) as f64
+        ));
     }
     out
 }

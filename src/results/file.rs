@@ -17,7 +17,7 @@ pub enum ResultsError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("results file {path} has schema {found}; this ebpf-perf reads schema {SCHEMA} (re-run, or use the ebpf-perf that wrote it)")]
+    #[error("results file {path} has schema {found}; this ebpf-perf reads schemas 1 and {SCHEMA} (re-run, or use the ebpf-perf that wrote it)")]
     Schema { path: PathBuf, found: u32 },
     #[error("cannot write results file {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
@@ -34,6 +34,13 @@ pub fn read(path: &Path) -> Result<Results, ResultsError> {
         found,
     };
     match serde_json::from_str::<Results>(&text) {
+        Ok(mut r) if r.schema == 1 => {
+            // Schema 1 loads into blocks (see `results::block`).
+            for t in &mut r.trials {
+                t.upgrade();
+            }
+            Ok(r)
+        }
         Ok(r) if r.schema == SCHEMA => Ok(r),
         Ok(r) => Err(schema_error(r.schema)),
         Err(source) => {
@@ -43,7 +50,7 @@ pub fn read(path: &Path) -> Result<Results, ResultsError> {
                 schema: u32,
             }
             match serde_json::from_str::<Head>(&text) {
-                Ok(h) if h.schema != SCHEMA => Err(schema_error(h.schema)),
+                Ok(h) if h.schema != SCHEMA && h.schema != 1 => Err(schema_error(h.schema)),
                 _ => Err(ResultsError::Parse {
                     path: path.into(),
                     source,

@@ -9,12 +9,14 @@
 /// (the results file holds millions of them).
 pub type Name = compact_str::CompactString;
 
+mod block;
 mod conditions;
 mod file;
+pub use block::{Block, Pair, Side};
 pub use file::{read, write, write_atomic, ResultsError};
 mod decision;
 pub use conditions::{host_conditions, Conditions, HostConditions};
-pub use decision::{Decision, Row as DecisionRow, Side, Winner};
+pub use decision::{Decision, Row as DecisionRow, Side as DecisionSide, Winner};
 
 /// Puts `v` into a run's metrics as `name`, if there is a finite value.
 pub fn put_finite(out: &mut BTreeMap<Name, f64>, name: &str, v: Option<f64>) {
@@ -29,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bumped on any change that an older reader would misread.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 pub const DEFAULT_PATH: &str = "target/ebpf-perf/results.json";
 pub const ENV: &str = "EBPF_PERF_RESULTS";
 
@@ -75,6 +77,15 @@ pub struct Session {
     pub shards: Vec<Shard>,
     /// How many comparisons the session made and how many are significant.
     pub fdr: Option<Fdr>,
+    /// The same per tool: each tool is a family of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fdr_families: Vec<Fdr>,
+    /// The seed of the order inside every pair (`--seed` replays it).
+    pub seed: Option<u64>,
+    /// Every tool episode, in order: what starting and stopping the tool
+    /// cost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub episodes: Vec<Episode>,
     /// The commit of the project under test: the git repository that holds
     /// the configuration directory (`-dirty` with uncommitted changes), or
     /// `--commit`.
@@ -83,6 +94,24 @@ pub struct Session {
     /// The thresholds the decisions' ratings used.
     #[serde(default)]
     pub ratings: crate::ratings::Thresholds,
+}
+
+/// One tool episode: the eBPF program started for the tool side of a pair
+/// of a case, and stopped after it.
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Episode {
+    /// The case's cycle id.
+    pub case: String,
+    pub pair: u32,
+    pub started: String,
+    /// Seconds from spawning the program to all of it attached (none: it
+    /// did not start).
+    pub ready_s: Option<f64>,
+    /// Seconds of the whole start, its monitor agents included.
+    pub start_s: Option<f64>,
+    /// Seconds of its stop.
+    pub stop_s: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -175,19 +204,20 @@ pub struct TrialResult {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub error_detail: String,
     pub duration_s: f64,
-    /// Measured runs, in order; warmups are kept apart and never judged.
-    pub runs: Vec<Run>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warmups: Vec<Run>,
-    /// Why the trial stopped adding runs, and how precise it was then.
+    /// Why the trial stopped adding pairs, and how precise it was then.
     pub stop: Option<crate::precision::Stop>,
-    /// A baseline measured again later in the session (bracketing): each
-    /// block is one more measurement of the same trial, in time order. Its
-    /// eBPF trials are compared with the blocks nearest in time.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Every block, in time order (see [`Block`]): an eBPF trial's pairs,
+    /// a baseline's blocks of every pair it served.
+    #[serde(default)]
     pub blocks: Vec<Block>,
-    /// `host:path` of the trial directory on each host.
-    pub remote: Vec<String>,
+    /// Schema 1's trial-level runs, warm-ups and directories: read into the
+    /// first block, never written.
+    #[serde(default, rename = "runs", skip_serializing)]
+    legacy_runs: Vec<Run>,
+    #[serde(default, rename = "warmups", skip_serializing)]
+    legacy_warmups: Vec<Run>,
+    #[serde(default, rename = "remote", skip_serializing)]
+    legacy_remote: Vec<String>,
     /// A baseline the selection (or this shard) did not hold, run only so
     /// that its eBPF trials have something to be compared with.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -224,11 +254,11 @@ impl TrialResult {
             error: None,
             error_detail: String::new(),
             duration_s: 0.0,
-            runs: vec![],
-            warmups: vec![],
             stop: None,
             blocks: vec![],
-            remote: vec![],
+            legacy_runs: vec![],
+            legacy_warmups: vec![],
+            legacy_remote: vec![],
             compared_only: false,
             conditions: None,
             analysis: Analysis::default(),
@@ -241,7 +271,7 @@ impl TrialResult {
 
     /// Did every run succeed (whatever the verdicts say)?
     pub fn ran(&self) -> bool {
-        self.error.is_none() && !self.runs.is_empty()
+        self.error.is_none() && self.runs().next().is_some()
     }
 
     /// The key that pairs an eBPF trial with its baseline.
@@ -251,9 +281,15 @@ impl TrialResult {
 
     /// Every run's value of a metric.
     pub fn values(&self, metric: &str) -> Vec<f64> {
-        self.runs
-            .iter()
+        self.runs()
             .filter_map(|r| r.metrics.get(metric).copied())
+            .collect()
+    }
+
+    /// `host:path` of every block directory of its own side.
+    pub fn remote(&self) -> Vec<&str> {
+        self.own_blocks()
+            .flat_map(|b| b.remote.iter().map(String::as_str))
             .collect()
     }
 }
@@ -273,6 +309,21 @@ pub struct Run {
     /// The quiet-host check before the run, per host (when it is on).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quiet: Vec<Quiet>,
+    /// Where the test's processes ran: per role (`server`, `client`), per
+    /// CPU, the samples that found one there (field 39 of /proc/PID/stat).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub placement: BTreeMap<String, BTreeMap<u32, u32>>,
+}
+
+impl Run {
+    /// The CPU a role's processes were found on most, if sampled.
+    pub fn modal_cpu(&self, role: &str) -> Option<u32> {
+        self.placement
+            .get(role)?
+            .iter()
+            .max_by_key(|(cpu, n)| (**n, std::cmp::Reverse(**cpu)))
+            .map(|(cpu, _)| *cpu)
+    }
 }
 
 /// A host's CPU before a run: busy outside our own processes (percent of
@@ -297,30 +348,6 @@ pub struct Series {
     pub bpf_run_time_ns: Vec<Option<f64>>,
 }
 
-/// One more measurement of a baseline trial (see [`TrialResult::blocks`]).
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Block {
-    pub runs: Vec<Run>,
-    pub stop: Option<crate::precision::Stop>,
-    pub remote: Vec<String>,
-    pub duration_s: f64,
-    /// Why the block has no runs (its error), if so.
-    pub error: Option<String>,
-}
-
-/// A compared metric whose baseline moved between the blocks around a
-/// trial by more than the limit: its verdicts there are inconclusive.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Drift {
-    pub metric: Name,
-    pub before_mean: f64,
-    pub after_mean: f64,
-    /// After minus before, percent of before.
-    pub change_pct: Estimate,
-    pub limit_pct: f64,
-}
-
 /// What analysis concluded about a trial.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -335,9 +362,6 @@ pub struct Analysis {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regressions: Vec<Regression>,
     pub leak: Option<Leak>,
-    /// Compared metrics whose baseline drifted around this trial.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub drift: Vec<Drift>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// The verdicts that fail the trial (budgets exceeded, regressions; with
@@ -359,25 +383,38 @@ pub struct Comparison {
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricComparison {
+    /// Complete pairs compared (schema 1: none, two independent samples).
+    #[serde(default)]
+    pub pairs: usize,
+    /// Means over those pairs' blocks.
     pub baseline_mean: f64,
     pub ebpf_mean: f64,
     /// eBPF minus baseline, in the metric's unit.
     pub abs: Estimate,
     /// The same in percent of the baseline mean (`None` for a zero baseline).
     pub rel_pct: Option<Estimate>,
-    /// Two-sided p-value of Welch's t test (see [`crate::stats::Difference`]).
+    /// Two-sided p-value: the sign-flip test over the pairs (see
+    /// [`crate::stats::paired`]; schema 1: Welch's t test).
     pub p: Option<f64>,
-    /// Benjamini–Hochberg q-value over every comparison of the session
-    /// (see [`Fdr`]); `significant` is `q <= level`.
+    /// The normal score of the pairs' t statistic (N(0,1) when nothing
+    /// differs), for A/A checks.
+    pub z: Option<f64>,
+    /// Benjamini–Hochberg q-value within its tool's comparisons of the
+    /// session (see [`Fdr`]); `significant` is `q <= level`.
     pub q: Option<f64>,
     #[serde(default)]
     pub significant: bool,
 }
 
 /// The session's many comparisons, and the false discovery rate their
-/// "significant" labels are held to (Benjamini–Hochberg).
+/// "significant" labels are held to (Benjamini–Hochberg): one family per
+/// tool, so that an expensive tool's true discoveries do not loosen the
+/// threshold of a cheap one; the session's `fdr` adds them up.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Fdr {
+    /// The tool id of the family (absent in the session's sum).
+    pub tool: Option<String>,
     /// Comparisons with a p-value (eBPF trial × compared metric).
     pub comparisons: usize,
     /// Of those, labelled significant (q ≤ level).

@@ -1,11 +1,12 @@
-//! Fixture scopes (docs/design.md §5), as pytest's: global (once per session), tool
-//! (per tool per environment), case (per eBPF case per environment, and the
-//! baseline of an environment), test (per trial). A scope is entered lazily by
-//! its first selected trial and left right after its last one; this module
-//! works out which scopes a trial needs and where each one ends.
+//! Fixture scopes (docs/design.md §5), as pytest's: global (once per
+//! session), tool (per tool per environment), case (per eBPF case per
+//! environment, and the baseline of an environment measured alone), test
+//! (one block of a trial). Inside a case, each tool episode runs the eBPF
+//! program for one side of a pair. The harness enters a case when its
+//! schedule reaches it and leaves it when its pairs are done; this module
+//! says which scopes a cycle needs.
 
 use crate::matrix::Matrix;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ScopeKey {
@@ -39,41 +40,21 @@ impl ScopeKey {
     }
 }
 
-/// The scopes trial `t` runs inside, outermost first.
-pub fn scopes_of(m: &Matrix, t: usize) -> Vec<ScopeKey> {
-    let c = m.trials[t].cycle;
-    let cycle = &m.cycles[c];
+/// The scopes cycle `c` runs inside, outermost first.
+pub fn scopes_of_cycle(m: &Matrix, c: usize) -> Vec<ScopeKey> {
     let mut v = vec![ScopeKey::Global];
-    if let Some(cc) = &cycle.case {
-        v.push(ScopeKey::Tool {
-            tool: cc.tool_id.clone(),
-            env: cycle.env.clone(),
-        });
-    }
+    v.extend(tool_key(m, c));
     v.push(ScopeKey::Case { cycle: c });
     v
 }
 
-/// For each scope the selected trials need, the last selected trial in it.
-pub fn last_trials(m: &Matrix, selected: &[usize]) -> HashMap<ScopeKey, usize> {
-    let mut last = HashMap::new();
-    for &t in selected {
-        for k in scopes_of(m, t) {
-            last.insert(k, t);
-        }
-    }
-    last
-}
-
-/// Scopes whose last selected trial is `t`, innermost first.
-pub fn ending_after(last: &HashMap<ScopeKey, usize>, t: usize) -> Vec<ScopeKey> {
-    let mut v: Vec<ScopeKey> = last
-        .iter()
-        .filter(|(_, &l)| l == t)
-        .map(|(k, _)| k.clone())
-        .collect();
-    v.sort_by_key(|k| std::cmp::Reverse(k.depth()));
-    v
+/// The tool scope of cycle `c` (none for a baseline).
+pub fn tool_key(m: &Matrix, c: usize) -> Option<ScopeKey> {
+    let cycle = &m.cycles[c];
+    cycle.case.as_ref().map(|cc| ScopeKey::Tool {
+        tool: cc.tool_id.clone(),
+        env: cycle.env.clone(),
+    })
 }
 
 /// Environments the selected trials run in, in matrix order.
@@ -91,56 +72,30 @@ pub fn environments(m: &Matrix, selected: &[usize]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::Filter;
-
-    fn seed() -> Matrix {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/examples/seed-lab");
-        crate::matrix::build(&crate::config::load(&dir).unwrap())
-    }
-
-    fn select(m: &Matrix, terms: &[&str]) -> Vec<usize> {
-        let f = Filter {
-            terms: terms.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        };
-        crate::filter::select(m, &f)
-    }
 
     #[test]
-    fn filtered_run_needs_only_its_own_scopes() {
-        let m = seed();
-        let sel = select(&m, &["case_5", "host", "throughput"]);
-        let last = last_trials(&m, &sel);
-        let mut keys: Vec<String> = last.keys().map(|k| k.label(&m)).collect();
-        keys.sort();
+    fn a_case_runs_in_global_its_tool_and_itself_and_a_baseline_in_global_and_itself() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/examples/seed-lab");
+        let m = crate::matrix::build(&crate::config::load(&dir).unwrap());
+        let ebpf = m.cycles.iter().position(|c| !c.is_baseline()).unwrap();
+        let labels: Vec<String> = scopes_of_cycle(&m, ebpf)
+            .iter()
+            .map(|k| k.label(&m))
+            .collect();
         assert_eq!(
-            keys,
+            labels,
             [
-                "case tool_002_case_5_host",
                 "global",
-                "tool tool_002 on host"
+                "tool tool_001 on host",
+                "case tool_001_case_1_host"
             ]
         );
-        assert_eq!(environments(&m, &sel), ["host"]);
-        // All three end after the last selected trial, innermost first.
-        let end = ending_after(&last, *sel.last().unwrap());
-        assert_eq!(end.iter().map(|k| k.depth()).collect::<Vec<_>>(), [2, 1, 0]);
-        assert!(ending_after(&last, sel[0]).is_empty());
-    }
-
-    #[test]
-    fn each_case_ends_after_its_last_trial_and_the_tool_after_its_last_case() {
-        let m = seed();
-        let sel = select(&m, &["tool_001"]);
-        let last = last_trials(&m, &sel);
-        let case1_last = sel[15];
         assert_eq!(
-            ending_after(&last, case1_last),
-            [ScopeKey::Case {
-                cycle: m.trials[case1_last].cycle
-            }]
+            scopes_of_cycle(&m, 0)
+                .iter()
+                .map(|k| k.depth())
+                .collect::<Vec<_>>(),
+            [0, 2]
         );
-        let tool_end = ending_after(&last, *sel.last().unwrap());
-        assert_eq!(tool_end.len(), 3, "case 4, tool_001 on host, global");
     }
 }

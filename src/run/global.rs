@@ -117,7 +117,7 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
             config_dir: r.cfg.dir.display().to_string(),
             host: h,
             environments: &r.selection.envs,
-            selected_trials: r.selection.last.len(),
+            selected_trials: r.selection.trials,
             facts: &facts,
             commands: &trace.commands,
         };

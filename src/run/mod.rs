@@ -1,10 +1,12 @@
-//! The run stage: executes selected trials one at a time in matrix order
-//! inside their fixture scopes (global, tool, case, test), hands each
-//! trial's runs back as a results-file entry, and tears down exactly what
-//! was set up (also after failures and on Ctrl-C).
+//! The run stage: enters a case's fixture scopes (global, tool, case),
+//! starts and stops its tool episodes, measures blocks of its trials (the
+//! test scope) and hands each back as a results-file block, and tears down
+//! exactly what was set up (also after failures and on Ctrl-C). Which
+//! blocks run when is the harness's (see [`crate::schedule`]).
 
 mod case;
 pub mod conditions;
+mod episode;
 mod error;
 pub mod fixtures;
 mod global;
@@ -23,23 +25,25 @@ mod trial;
 mod unreachable;
 pub mod vars;
 
+pub use episode::Started as EpisodeStarted;
 pub use error::StepError;
 
-/// What [`Runner::run_trial`] hands back: the trial's entry of the results
-/// file (not yet judged) and its last run's monitoring lines.
-pub struct TrialRun {
-    pub result: TrialResult,
+/// What [`Runner::block`] hands back: the block, its last run's monitoring
+/// lines, and the error that ended it early, if any.
+pub struct BlockRun {
+    pub block: Block,
     pub lines: Vec<String>,
+    pub error: Option<StepError>,
 }
 
 use crate::config::Config;
 use crate::host::remote::Remote;
 use crate::matrix::Matrix;
 use crate::naming;
-use crate::results::{Status, TrialResult};
+use crate::results::{Block, Side};
 use crate::shell::process::ProcessRecord;
 use fixtures::ScopeKey;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -98,9 +102,6 @@ pub struct Runner {
     selection: Selection,
     fixtures: Fixtures,
     ledger: Ledger,
-    /// The headline metric's summary in the baseline of the trial that
-    /// runs now: its precision target holds the overhead's interval.
-    baseline: Option<crate::stats::Summary>,
 }
 
 /// How a run behaves, from the command line.
@@ -114,22 +115,37 @@ pub struct RunOptions {
     pub monitor_exe: Option<PathBuf>,
 }
 
-/// What the selected trials need: each scope's last trial, the
-/// environments, and per host the programs they run there.
+/// What the selected trials need: how many there are, the environments,
+/// and per host the programs they run there.
 struct Selection {
-    last: HashMap<ScopeKey, usize>,
+    trials: usize,
     envs: Vec<String>,
     tools: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
-/// What the entered scopes hold: their undo steps, the eBPF programs that
-/// run, and the monitor agents (deployed per host, running per cycle).
+/// What the entered scopes hold: their undo steps, the entered case (a
+/// cycle), the eBPF programs of its running episode, and the monitor agents
+/// (deployed per host; a host agent per case, a tool agent per episode).
 #[derive(Default)]
 struct Fixtures {
     active: Vec<Active>,
+    case: Option<usize>,
     programs: Vec<Program>,
     agents: BTreeMap<String, String>,
     monitors: Vec<monitoring::Agent>,
+}
+
+impl Fixtures {
+    /// Takes the episode's tool agents out: (host, record) to stop.
+    fn take_tool_agents(&mut self) -> Vec<(String, ProcessRecord)> {
+        let (tool, host): (Vec<_>, Vec<_>) = std::mem::take(&mut self.monitors)
+            .into_iter()
+            .partition(|a| a.tool_dir.is_some());
+        self.monitors = host;
+        tool.into_iter()
+            .filter_map(|a| Some((a.host, a.record?)))
+            .collect()
+    }
 }
 
 /// What the run has done so far: its session id, trials passed and failed,
@@ -184,12 +200,11 @@ impl Runner {
                 monitor_exe,
             },
             selection: Selection {
-                last: fixtures::last_trials(&matrix, selected),
+                trials: selected.len(),
                 envs: fixtures::environments(&matrix, selected),
                 tools: needs::needed_tools(&cfg, &matrix, selected),
             },
             fixtures: Fixtures::default(),
-            baseline: None,
             ledger: Ledger {
                 session_ts: naming::name_timestamp(chrono::Utc::now()),
                 ..Ledger::default()
@@ -217,37 +232,95 @@ impl Runner {
         &self.ledger.session_ts
     }
 
-    /// Runs trial `t` inside its scopes (entering those it is the first of);
-    /// the scopes it is the last of stay entered until [`Runner::leave_after`].
-    /// `baseline` is the baseline's summary of the headline metric, when
-    /// the trial is compared with one (see [`crate::precision`]).
-    pub fn run_trial(&mut self, t: usize, baseline: Option<crate::stats::Summary>) -> TrialRun {
-        self.baseline = baseline;
+    /// Enters the scopes of cycle `c` (global, its tool's, its case), each
+    /// once; a case entered before is left first, and its tool's scope
+    /// when `c` is of another tool. The eBPF program is not started (see
+    /// [`Runner::start_episode`]). `Err`: a scope's setup failed.
+    pub fn enter_case(&mut self, c: usize) -> Result<(), StepError> {
+        if let Some(prev) = self.fixtures.case.filter(|p| *p != c) {
+            let same_tool =
+                fixtures::tool_key(&self.matrix, prev) == fixtures::tool_key(&self.matrix, c);
+            self.leave_case(prev, !same_tool);
+        }
+        unreachable::stop_where_back(self);
+        for key in fixtures::scopes_of_cycle(&self.matrix, c) {
+            let pos = match self.fixtures.active.iter().position(|a| a.key == key) {
+                Some(p) => p,
+                None => {
+                    if matches!(key, ScopeKey::Case { .. }) {
+                        self.fixtures.case = Some(c);
+                    }
+                    let a = self.enter(key);
+                    self.fixtures.active.push(a);
+                    self.fixtures.active.len() - 1
+                }
+            };
+            if let Some(e) = &self.fixtures.active[pos].error {
+                return Err(e.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Leaves the case scope of cycle `c`, and its tool's when `tool_too`.
+    pub fn leave_case(&mut self, c: usize, tool_too: bool) {
+        self.leave(&ScopeKey::Case { cycle: c });
+        if self.fixtures.case == Some(c) {
+            self.fixtures.case = None;
+        }
+        if let Some(key) = fixtures::tool_key(&self.matrix, c).filter(|_| tool_too) {
+            self.leave(&key);
+        }
+    }
+
+    /// Starts the entered case's eBPF program(s): the tool episode of pair
+    /// `pair`, ready once attached.
+    pub fn start_episode(&mut self, pair: u32) -> Result<EpisodeStarted, StepError> {
+        let mut trace = trace::Trace::default();
+        episode::start(self, &mut trace, pair)
+    }
+
+    /// Stops the running episode; `Err` when its program had exited.
+    pub fn stop_episode(&mut self) -> Result<(), StepError> {
+        let mut trace = trace::Trace::default();
+        episode::stop(self, &mut trace)
+    }
+
+    /// Measures one block of trial `t` (matrix index) in the entered case:
+    /// the test scope, its runs in the trial's own directories (a baseline
+    /// trial's under `baseline/`). On the tool side the program must live
+    /// through it.
+    pub fn block(&mut self, t: usize, side: Side) -> BlockRun {
         let start = Instant::now();
-        let trial = self.matrix.trials[t].clone();
-        let cycle = self.matrix.cycle_of(&trial).clone();
-        let v = &trial.variant;
-        let mut result =
-            TrialResult::new(&trial.name, &cycle.id, &cycle.env, v.test_type(), v.name());
-        if let Some(c) = &cycle.case {
-            result.tool_id = Some(c.tool_id.clone());
-            result.case_id = Some(c.case.id);
-            result.case_name = Some(c.case.name.clone());
-        }
-        result.rate_cap_bps = conditions::rate_cap_bps(self, v);
-        let (lines, error) = match self.trial_in_scopes(t, &mut result) {
-            Ok(done) => done,
-            Err(e) => (Vec::new(), Some(e)),
+        let mut block = Block {
+            side,
+            ..Block::default()
         };
-        // After the scopes: the global one gathered the hosts' facts.
-        result.conditions = conditions::of(&self.cfg, v, &cycle.env, Some(self.facts()));
-        if let Some(e) = &error {
-            result.status = Status::Failed;
-            result.error = Some(e.to_string());
-            result.error_detail = e.detail();
+        let (lines, mut error) = trial::run(self, t, &mut block);
+        if error.is_none() && side == Side::Tool {
+            error = self.check_programs().err();
         }
-        result.duration_s = start.elapsed().as_secs_f64();
-        TrialRun { result, lines }
+        if let Some(e) = &error {
+            block.error = Some(e.to_string());
+        }
+        block.duration_s = start.elapsed().as_secs_f64();
+        BlockRun {
+            block,
+            lines,
+            error,
+        }
+    }
+
+    /// A trial's conditions (after global setup gathered the host facts).
+    pub fn conditions(&self, t: usize) -> Option<crate::results::Conditions> {
+        let trial = &self.matrix.trials[t];
+        let env = &self.matrix.cycle_of(trial).env;
+        conditions::of(&self.cfg, &trial.variant, env, Some(self.facts()))
+    }
+
+    /// A trial's rate cap in bits/s, when its variant has one.
+    pub fn rate_cap_bps(&self, t: usize) -> Option<f64> {
+        conditions::rate_cap_bps(self, &self.matrix.trials[t].variant)
     }
 
     /// Counts a judged trial for the session summary.
@@ -259,53 +332,24 @@ impl Runner {
         }
     }
 
-    /// Leaves the scopes whose last selected trial is `t`.
-    pub fn leave_after(&mut self, t: usize) {
-        for key in fixtures::ending_after(&self.selection.last, t) {
-            self.leave(&key);
+    /// Pushes an undo step onto the entered case's scope.
+    fn case_undo(&mut self, u: Undo) {
+        if let Some(a) = self
+            .fixtures
+            .active
+            .iter_mut()
+            .find(|a| matches!(a.key, ScopeKey::Case { .. }))
+        {
+            a.undo.push(u);
         }
     }
 
-    /// Leaves the case scope of `cycle` when it is entered (after a
-    /// baseline was measured again out of matrix order).
-    pub fn leave_cycle(&mut self, cycle: usize) {
-        self.leave(&ScopeKey::Case { cycle });
-    }
-
-    /// Is `t` the last selected trial of its case (its cycle)?
-    pub fn is_case_last(&self, t: usize) -> bool {
-        let cycle = self.matrix.trials[t].cycle;
-        self.selection.last.get(&ScopeKey::Case { cycle }) == Some(&t)
-    }
-
-    /// Runs trial `t` inside its scopes; `Err` when a scope failed (nothing
-    /// ran), else its lines and its own error.
-    fn trial_in_scopes(
-        &mut self,
-        t: usize,
-        result: &mut TrialResult,
-    ) -> Result<(Vec<String>, Option<StepError>), StepError> {
-        unreachable::stop_where_back(self);
-        for key in fixtures::scopes_of(&self.matrix, t) {
-            let pos = match self.fixtures.active.iter().position(|a| a.key == key) {
-                Some(p) => p,
-                None => {
-                    let a = self.enter(key);
-                    self.fixtures.active.push(a);
-                    self.fixtures.active.len() - 1
-                }
-            };
-            if let Some(e) = &self.fixtures.active[pos].error {
-                return Err(e.clone());
-            }
+    /// Drops the case scope's undo step that stops `rec` (it was stopped).
+    fn case_undo_done(&mut self, rec: &ProcessRecord) {
+        for a in &mut self.fixtures.active {
+            a.undo
+                .retain(|u| !matches!(u, Undo::Stop { record, .. } if record == rec));
         }
-        self.check_programs()?;
-        let (lines, mut error) = trial::run(self, t, result);
-        if error.is_none() {
-            // The program must have lived through the whole trial.
-            error = self.check_programs().err();
-        }
-        Ok((lines, error))
     }
 
     /// Sets a scope up; a failure is kept in the scope (its teardown still runs).
@@ -388,6 +432,7 @@ impl Runner {
         if matches!(key, ScopeKey::Case { .. }) {
             self.fixtures.programs.clear();
             self.fixtures.monitors.clear();
+            self.fixtures.case = None;
         }
     }
 

@@ -1,7 +1,8 @@
 //! The run stage's side of monitoring: deploying the agent to each host
-//! (global), turning `kernel.bpf_stats_enabled` on and starting one agent per
-//! host for the cycle (case), and slicing each trial's window out of the
-//! case-long files into the trial's directories, with summaries (test).
+//! (global), turning `kernel.bpf_stats_enabled` on and starting one host
+//! agent per host for the case, one tool agent per host of a tool episode,
+//! and slicing each run's window out of their files into the block's
+//! directories, with summaries (test).
 
 use super::error::StepError;
 use super::trace::Trace;
@@ -26,14 +27,16 @@ pub const TOOL_FILES: [&str; 4] = [
 pub const HOST_FILES: [&str; 3] = ["cpu_mem", "network_stats", "disk_io"];
 const BPF_STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
 
-/// A running agent of the current cycle.
+/// A running agent: a host agent of the case (`host_dir`), or a tool
+/// agent of the episode (`tool_dir`, and its record to stop it by).
 #[derive(Debug, Clone)]
 pub struct Agent {
     pub host: String,
     pub ts: String,
     /// `{cycle_root}/ebpf_monitoring` when it watches the tool.
     pub tool_dir: Option<String>,
-    pub host_dir: String,
+    pub host_dir: Option<String>,
+    pub record: Option<ProcessRecord>,
 }
 
 /// The agent binary, stripped of debug info when `strip` is at hand.
@@ -132,21 +135,14 @@ pub fn restore_bpf_stats(
         .map(drop)
 }
 
-/// Starts one agent per host of the cycle; `programs` are the eBPF programs
-/// (host, record, output log) it watches.
+/// Starts one host agent per host of the case, for the whole case.
 pub fn start(
     r: &mut Runner,
     a: &mut Active,
     trace: &mut Trace,
     cycle: &Cycle,
     ts: &str,
-    programs: &[(String, ProcessRecord, String)],
 ) -> Result<(), StepError> {
-    let monitoring = cycle
-        .case
-        .as_ref()
-        .and_then(|c| r.cfg.tools.get(&c.tool_id))
-        .map(|t| t.monitoring.clone());
     for role in [Role::Server, Role::Client] {
         let host = vars::host_of(&r.cfg, &cycle.env, role);
         if r.fixtures.monitors.iter().any(|m| m.host == host) {
@@ -155,36 +151,16 @@ pub fn start(
         let Some(agent) = r.fixtures.agents.get(&host).cloned() else {
             continue;
         };
-        let root = format!(
-            "{}/{}",
+        let host_dir = format!(
+            "{}/{}/monitoring",
             naming::results_root(&r.cfg.ssh_hosts[&host].workdir),
             cycle.root
         );
-        let host_dir = format!("{root}/monitoring");
         let iface = vars::env(&r.cfg, &cycle.env, role)
             .get("interface")
             .unwrap_or("")
             .to_string();
-        let mut cmd = monitor::agent_cmd(&agent, ts, &host_dir, &iface);
-        let mut tool_dir = None;
-        if let (Some((_, rec, log)), Some(m)) =
-            (programs.iter().find(|(h, _, _)| *h == host), &monitoring)
-        {
-            if m.enabled {
-                let dir = format!("{root}/ebpf_monitoring");
-                cmd += &monitor::agent_tool_args(&dir, rec.pid, rec.start_time, log);
-                for (on, flag) in [
-                    (m.cpu, "--no-cpu"),
-                    (m.memory, "--no-memory"),
-                    (m.log_size, "--no-log-size"),
-                ] {
-                    if !on {
-                        cmd += &format!(" {flag}");
-                    }
-                }
-                tool_dir = Some(dir);
-            }
-        }
+        let cmd = monitor::agent_cmd(&agent, ts, &host_dir, &iface);
         let log = format!("{host_dir}/monitor_{ts}.log");
         let pid = format!("{host_dir}/monitor_{ts}.pid");
         let record = trace.spawn(&r.remote, &host, "start monitor", &cmd, (&log, &log, &pid))?;
@@ -196,8 +172,77 @@ pub fn start(
         r.fixtures.monitors.push(Agent {
             host,
             ts: ts.to_string(),
-            tool_dir,
-            host_dir,
+            tool_dir: None,
+            host_dir: Some(host_dir),
+            record: None,
+        });
+    }
+    Ok(())
+}
+
+/// Starts one tool agent per host of the running episode's programs, when
+/// the tool is monitored; each is stopped with the episode.
+pub fn start_tool(
+    r: &mut Runner,
+    trace: &mut Trace,
+    cycle: &Cycle,
+    ts: &str,
+) -> Result<(), StepError> {
+    let Some(m) = cycle
+        .case
+        .as_ref()
+        .and_then(|c| r.cfg.tools.get(&c.tool_id))
+        .map(|t| t.monitoring.clone())
+        .filter(|m| m.enabled)
+    else {
+        return Ok(());
+    };
+    for p in r.fixtures.programs.clone() {
+        let Some(agent) = r.fixtures.agents.get(&p.host).cloned() else {
+            continue;
+        };
+        let dir = format!(
+            "{}/{}/ebpf_monitoring",
+            naming::results_root(&r.cfg.ssh_hosts[&p.host].workdir),
+            cycle.root
+        );
+        let mut cmd = monitor::agent_tool_cmd(
+            &agent,
+            ts,
+            &dir,
+            p.record.pid,
+            p.record.start_time,
+            &p.stdout_file,
+        );
+        for (on, flag) in [
+            (m.cpu, "--no-cpu"),
+            (m.memory, "--no-memory"),
+            (m.log_size, "--no-log-size"),
+        ] {
+            if !on {
+                cmd += &format!(" {flag}");
+            }
+        }
+        let log = format!("{dir}/monitor_{ts}.log");
+        let pid = format!("{dir}/monitor_{ts}.pid");
+        let record = trace.spawn(
+            &r.remote,
+            &p.host,
+            "start tool monitor",
+            &cmd,
+            (&log, &log, &pid),
+        )?;
+        r.case_undo(Undo::Stop {
+            host: p.host.clone(),
+            what: "tool monitor".into(),
+            record: record.clone(),
+        });
+        r.fixtures.monitors.push(Agent {
+            host: p.host.clone(),
+            ts: ts.to_string(),
+            tool_dir: Some(dir),
+            host_dir: None,
+            record: Some(record),
         });
     }
     Ok(())
@@ -311,31 +356,41 @@ pub(super) fn slice_script(
     trial_ts: &str,
     from: &BTreeMap<String, String>,
 ) -> Option<String> {
-    let a = r.fixtures.monitors.iter().find(|a| a.host == host)?;
-    let start = from.get(host)?;
-    let mut files: Vec<(&str, String, Option<String>)> = HOST_FILES
+    let agents: Vec<&Agent> = r
+        .fixtures
+        .monitors
         .iter()
-        .map(|n| {
-            (
-                *n,
-                format!("{}/{n}_{}.log", a.host_dir, a.ts),
-                Some(format!("{trial_dir}/monitoring/{n}_{trial_ts}.log")),
-            )
-        })
+        .filter(|a| a.host == host)
         .collect();
-    if let Some(td) = &a.tool_dir {
-        files.extend(TOOL_FILES.iter().map(|n| {
-            (
-                *n,
-                format!("{td}/{n}_{}.log", a.ts),
-                Some(format!("{trial_dir}/ebpf_monitoring/{n}_{trial_ts}.log")),
-            )
-        }));
-        files.push((
-            "first_memory",
-            format!("{td}/tool_memory_{}.log", a.ts),
-            None,
-        ));
+    if agents.is_empty() {
+        return None;
+    }
+    let start = from.get(host)?;
+    let mut files: Vec<(&str, String, Option<String>)> = Vec::new();
+    for a in agents {
+        if let Some(hd) = &a.host_dir {
+            files.extend(HOST_FILES.iter().map(|n| {
+                (
+                    *n,
+                    format!("{hd}/{n}_{}.log", a.ts),
+                    Some(format!("{trial_dir}/monitoring/{n}_{trial_ts}.log")),
+                )
+            }));
+        }
+        if let Some(td) = &a.tool_dir {
+            files.extend(TOOL_FILES.iter().map(|n| {
+                (
+                    *n,
+                    format!("{td}/{n}_{}.log", a.ts),
+                    Some(format!("{trial_dir}/ebpf_monitoring/{n}_{trial_ts}.log")),
+                )
+            }));
+            files.push((
+                "first_memory",
+                format!("{td}/tool_memory_{}.log", a.ts),
+                None,
+            ));
+        }
     }
     let slices: Vec<monitor::Slice<'_>> = files
         .iter()
@@ -364,9 +419,11 @@ pub(super) fn costs_of(
 ) -> Costs {
     let mut costs = Costs::default();
     for (host, stdout) in sliced {
-        let Some(a) = r.fixtures.monitors.iter().find(|a| a.host == *host) else {
+        let mine = || r.fixtures.monitors.iter().filter(|a| a.host == *host);
+        if mine().next().is_none() {
             continue;
-        };
+        }
+        let watches_tool = mine().any(|a| a.tool_dir.is_some());
         let mut p: BTreeMap<&str, &str> = BTreeMap::new();
         for chunk in stdout.split(&format!("{SLICE_MARK} ")).skip(1) {
             let (name, body) = chunk.split_once('\n').unwrap_or((chunk, ""));
@@ -378,7 +435,7 @@ pub(super) fn costs_of(
             host.clone(),
             costs::host_cost(from, get("cpu_mem"), get("network_stats")),
         );
-        if a.tool_dir.is_some() {
+        if watches_tool {
             let first_rss = get("first_memory")
                 .split_whitespace()
                 .find_map(|kv| kv.strip_prefix("rss_kb="))

@@ -12,6 +12,7 @@ use crate::host::remote::SHORT;
 use crate::naming;
 use crate::perf::Metrics;
 use crate::results;
+use crate::shell::placement;
 use crate::shell::process::ProcessRecord;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -78,6 +79,26 @@ pub(super) fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) ->
             .and_then(|((_, dir), from)| {
                 super::monitoring::slice_script(r, host, dir, &ctx.ts, from)
             });
+        // Where the test's processes ran, read in the same round trip.
+        let mut then = String::new();
+        for (role, h, dir) in [
+            (
+                "server",
+                &ctx.server,
+                format!("{}/server_results", ctx.server_dir),
+            ),
+            (
+                "client",
+                &ctx.client,
+                format!("{}/client_results", ctx.client_dir),
+            ),
+        ] {
+            if h == host {
+                then += &placement::read(role, &super::perf_test::placement_file(&dir));
+            }
+        }
+        then.extend(slice);
+        let slice = (!then.is_empty()).then_some(then);
         let sliced = match (recs.is_empty(), &slice) {
             (true, None) => return (Ok(()), None),
             (false, None) => {
@@ -135,6 +156,10 @@ pub(super) fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) ->
         }
         (Ok(clocks), None) => Some(super::monitoring::costs_of(r, &sliced, &clocks)),
     };
+    let placement = sliced
+        .iter()
+        .flat_map(|(_, out)| placement::parse(out))
+        .collect();
     let metrics = body.ok();
     let mut flat = metrics.as_ref().map(crate::perf::flat).unwrap_or_default();
     if let Some(c) = &costs {
@@ -151,6 +176,7 @@ pub(super) fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) ->
                 format!("{}:{}", ctx.client, ctx.client_dir),
             ],
             quiet,
+            placement,
         },
         metrics,
         costs,

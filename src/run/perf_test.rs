@@ -145,6 +145,10 @@ fn start_servers(
         let pid = format!("{}/server_results/server_{}.pid", ctx.server_dir, i + 1);
         files.push((cmd, out, pid));
     }
+    let (sampler, sampler_log, sampler_pid) = placement_spec(
+        &format!("{}/server_results", ctx.server_dir),
+        files.iter().map(|(_, _, pid)| pid.clone()).collect(),
+    );
     let specs: Vec<Spawn<'_>> = files
         .iter()
         .map(|(command, out, pid_file)| Spawn {
@@ -153,6 +157,12 @@ fn start_servers(
             stderr: out,
             pid_file,
         })
+        .chain(std::iter::once(Spawn {
+            command: &sampler,
+            stdout: &sampler_log,
+            stderr: &sampler_log,
+            pid_file: &sampler_pid,
+        }))
         .collect();
     let mut wait = clock_line(r, &ctx.server) + &steps::ready_prelude(READY_TIMEOUT_S);
     for ((_, log, pid_file), port) in files.iter().zip(&plan.ports) {
@@ -164,10 +174,13 @@ fn start_servers(
         ("start servers", "wait for servers"),
         &specs,
         &wait,
+        SHORT,
     )?;
-    for (rec, port) in recs.into_iter().zip(&plan.ports) {
+    let mut recs = recs.into_iter();
+    for (rec, port) in recs.by_ref().zip(&plan.ports) {
         started.push((ctx.server.clone(), format!("server on port {port}"), rec));
     }
+    started.extend(recs.map(|rec| (ctx.server.clone(), "placement sampler".into(), rec)));
     let out = out.checked(&ctx.server, &wait).map_err(|e| {
         let mut e = StepError::remote("wait for servers", &e);
         // The server command is what the user can fix, not the wait script.
@@ -214,6 +227,22 @@ fn start_sar(
     Ok((rec, file))
 }
 
+/// The placement sampler of the processes recorded in `pid_files`, in
+/// `dir`: its command, log and pid file (its samples go to
+/// [`placement_file`]).
+fn placement_spec(dir: &str, pid_files: Vec<String>) -> (String, String, String) {
+    (
+        crate::shell::placement::sampler(&pid_files, &placement_file(dir)),
+        format!("{dir}/placement.log"),
+        format!("{dir}/placement.pid"),
+    )
+}
+
+/// Where a role's placement samples are, in its results directory.
+pub(super) fn placement_file(dir: &str) -> String {
+    format!("{dir}/placement.txt")
+}
+
 fn clients_dir(ctx: &Ctx) -> String {
     format!("{}/client_results", ctx.client_dir)
 }
@@ -242,22 +271,36 @@ fn run_clients(
     let log = format!("{dir}/clients.log");
     let pid = format!("{dir}/clients.pid");
     let script = steps::pinned(&script, ctx.cpus.client.as_deref());
-    let spec = Spawn {
-        command: &script,
-        stdout: &log,
-        stderr: &log,
-        pid_file: &pid,
-    };
+    let (sampler, sampler_log, sampler_pid) = placement_spec(&dir, vec![pid.clone()]);
+    let specs = [
+        Spawn {
+            command: &script,
+            stdout: &log,
+            stderr: &log,
+            pid_file: &pid,
+        },
+        Spawn {
+            command: &sampler,
+            stdout: &sampler_log,
+            stderr: &sampler_log,
+            pid_file: &sampler_pid,
+        },
+    ];
     let clock = clock_line(r, &ctx.client);
     let (mut recs, out) = trace.spawn_many_then(
         &r.remote,
         &ctx.client,
         ("start clients", "read host clock"),
-        &[spec],
+        &specs,
         if clock.is_empty() { ":" } else { &clock },
+        SHORT,
     )?;
     let clients = recs.remove(0);
     started.push((ctx.client.clone(), "clients".into(), clients.clone()));
+    started.extend(
+        recs.into_iter()
+            .map(|rec| (ctx.client.clone(), "placement sampler".into(), rec)),
+    );
     keep_clock(r, &ctx.client, &out.stdout, clocks)?;
     // One round trip: wait for the clients, then read what they wrote.
     let expected = Duration::from_secs(u64::from(plan.duration));

@@ -128,8 +128,9 @@ impl Trace {
         recs.map_err(|e| StepError::remote(step, &e).on(host))
     }
 
-    /// Starts several commands detached, then runs `then`, in one round
-    /// trip (see [`Remote::spawn_many_then`]); `then` is recorded as `step`.
+    /// Starts several commands detached, then runs `then` (for at most
+    /// `timeout` beyond the starts), in one round trip (see
+    /// [`Remote::spawn_many_then`]); `then` is recorded as `steps.1`.
     pub fn spawn_many_then(
         &mut self,
         r: &Remote,
@@ -137,9 +138,10 @@ impl Trace {
         steps: (&str, &str),
         specs: &[Spawn<'_>],
         then: &str,
+        timeout: Duration,
     ) -> Result<(Vec<ProcessRecord>, CmdOutput), StepError> {
         let start = Instant::now();
-        let res = r.spawn_many_then(host, specs, then, SHORT);
+        let res = r.spawn_many_then(host, specs, then, timeout);
         for s in specs {
             self.record(
                 host,

@@ -1,8 +1,9 @@
-//! One trial (the test scope): its result directories on server and client,
-//! the user's test hooks around its runs (warmups, then the measured
-//! repeats, each a [`super::perf_test`] in its own `warmup_K`/`run_K`
-//! directory, with what it started stopped right after it and its
-//! monitoring slice), and the metadata.
+//! One block of a trial (the test scope): its result directories on server
+//! and client (`{variant}_{ts}`, as the seeds name a trial's), the user's
+//! test hooks around its runs (warm-ups, then the measured runs, each a
+//! [`super::perf_test`] in its own `warmup_K`/`run_K` directory, with what
+//! it started stopped right after it and its monitoring slice), and the
+//! metadata.
 
 use super::error::StepError;
 use super::hooks::{self, HookLog, Target};
@@ -73,12 +74,11 @@ fn kinds(baseline: bool) -> Vec<&'static str> {
 }
 
 impl TrialCtx {
-    /// `warmup_K`, then `run_K` up to the plan's least count: the runs'
-    /// directories made with the trial's (later runs make their own).
+    /// `warmup_K`, then `run_K`: the block's runs, in order.
     fn run_names(&self) -> Vec<String> {
         (1..=self.plan.warmup)
             .map(|k| format!("warmup_{k}"))
-            .chain((1..=self.plan.min).map(|k| format!("run_{k}")))
+            .chain((1..=self.plan.runs).map(|k| format!("run_{k}")))
             .collect()
     }
 
@@ -151,21 +151,22 @@ impl TrialCtx {
     }
 }
 
-/// Runs trial `t`: its runs go into `result` (in the results file's shape,
-/// with where they lie); gives back the last run's monitoring lines and the
-/// error that failed the trial, if any.
+/// Runs one block of trial `t`: its runs go into `block` (in the results
+/// file's shape, with where they lie); gives back the last run's monitoring
+/// lines and the error that ended the block, if any.
 pub fn run(
     r: &mut Runner,
     t: usize,
-    result: &mut results::TrialResult,
+    block: &mut results::Block,
 ) -> (Vec<String>, Option<StepError>) {
     let mut trace = Trace::default();
     let mut lines = Vec::new();
+    block.start = naming::log_timestamp(chrono::Utc::now());
     let tc = match enter(r, &mut trace, t) {
         Ok(tc) => tc,
         Err(e) => return (lines, Some(e)),
     };
-    result.remote = vec![
+    block.remote = vec![
         format!("{}:{}", tc.server, tc.server_dir),
         format!("{}:{}", tc.client, tc.client_dir),
     ];
@@ -175,7 +176,7 @@ pub fn run(
         results: Vec::new(),
     };
     let tasks = r.cfg.hooks.test.clone();
-    let baseline = Some(tc.cycle.is_baseline());
+    let baseline = Some(block.side == results::Side::Baseline);
 
     // The user's setup, then the runs; a failed run ends the trial.
     let mut error = hooks::run(
@@ -206,7 +207,7 @@ pub fn run(
     }
     let mut run_meta = Vec::new();
     if error.is_none() {
-        error = runs(r, &tc, &mut trace, result, &mut lines, &mut run_meta);
+        error = runs(r, &tc, &mut trace, block, &mut lines, &mut run_meta);
     }
     // Background tasks stop first; the user's teardown runs whatever happened.
     if let Err(e) = hooks::stop_background(&r.remote, &mut trace, &mut log, &background) {
@@ -233,6 +234,7 @@ pub fn run(
     if let Err(e) = write_metadata(r, &tc, &meta) {
         error.get_or_insert(e);
     }
+    block.end = naming::log_timestamp(chrono::Utc::now());
     (lines, error)
 }
 
@@ -303,32 +305,20 @@ fn enter(r: &mut Runner, trace: &mut Trace, t: usize) -> Result<TrialCtx, StepEr
     Ok(tc)
 }
 
-/// The warmups, then the measured runs, each in its own directory, until
-/// the plan says stop (see [`crate::precision`]); the first failure (or
-/// Ctrl-C) ends them.
+/// The warm-ups, then the measured runs, each in its own directory; the
+/// first failure (or Ctrl-C) ends them.
 fn runs(
     r: &mut Runner,
     tc: &TrialCtx,
     trace: &mut Trace,
-    result: &mut results::TrialResult,
+    block: &mut results::Block,
     lines: &mut Vec<String>,
     meta: &mut Vec<RunMetadata>,
 ) -> Option<StepError> {
-    let headline = crate::metrics::headline(tc.v.test_type());
-    let names = (1..=tc.plan.warmup)
-        .map(|k| format!("warmup_{k}"))
-        .chain((1..=tc.plan.max).map(|k| format!("run_{k}")));
-    let (mut elapsed, mut slowest) = (0.0f64, 0.0f64);
-    for (i, name) in names.enumerate() {
+    for name in tc.run_names() {
         if r.cancel.load(std::sync::atomic::Ordering::SeqCst) {
             return Some(StepError::interrupted("run"));
         }
-        if i >= (tc.plan.warmup + tc.plan.min) as usize {
-            if let Err(e) = make_run_dirs(r, tc, trace, &name) {
-                return Some(e);
-            }
-        }
-        let began = std::time::Instant::now();
         let one = super::one_run::run_once(r, &tc.run_ctx(r, &name), &tc.v, trace);
         if let Some(c) = &one.costs {
             *lines = c.lines();
@@ -350,59 +340,12 @@ fn runs(
             return one.error;
         }
         if name.starts_with("warmup") {
-            result.warmups.push(one.run);
-            continue;
-        }
-        result.runs.push(one.run);
-        let took = began.elapsed().as_secs_f64();
-        elapsed += took;
-        slowest = slowest.max(took);
-        let own: Vec<f64> = result
-            .runs
-            .iter()
-            .filter_map(|run| run.metrics.get(headline.name).copied())
-            .collect();
-        let state = crate::precision::State {
-            own: &own,
-            baseline: r.baseline.as_ref(),
-            elapsed_s: elapsed,
-            slowest_s: slowest,
-        };
-        if let Some(stop) = crate::precision::check(&tc.plan, headline, &state) {
-            result.stop = Some(stop);
-            break;
+            block.warmups.push(one.run);
+        } else {
+            block.runs.push(one.run);
         }
     }
     None
-}
-
-/// The directories of a run beyond the plan's least count, on both hosts.
-fn make_run_dirs(
-    r: &Runner,
-    tc: &TrialCtx,
-    trace: &mut Trace,
-    name: &str,
-) -> Result<(), StepError> {
-    let made = super::trace::per_host(r, trace, &[&tc.server, &tc.client], |r, h, t| {
-        let dir = if h == tc.server {
-            &tc.server_dir
-        } else {
-            &tc.client_dir
-        };
-        let dirs: Vec<String> = kinds(tc.cycle.is_baseline())
-            .iter()
-            .map(|k| format!("{dir}/{name}/{k}"))
-            .collect();
-        t.check(
-            &r.remote,
-            h,
-            "create run directory",
-            &steps::mkdir_p(&dirs),
-            SHORT,
-        )
-        .map(drop)
-    });
-    made.into_iter().collect::<Result<Vec<()>, _>>().map(drop)
 }
 
 /// The trial's `metadata_{ts}.json`.

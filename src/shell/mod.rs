@@ -3,10 +3,12 @@
 //! processes by PID; [`steps`] holds the snippets of the run stage and of
 //! the host operations (directories, files, leases, probes); [`monitor`]
 //! those that watch hosts (the agent, its windows, the quiet-host sample);
-//! [`tool_logs`] the tool's output cut per trial.
+//! [`tool_logs`] the tool's output cut per trial; [`placement`] where the
+//! test's processes ran.
 //! Every value that enters a snippet goes through [`quote`].
 
 pub mod monitor;
+pub mod placement;
 pub mod process;
 pub mod steps;
 pub mod tool_logs;

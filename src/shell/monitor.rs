@@ -28,6 +28,16 @@ pub fn agent_cmd(agent: &str, ts: &str, host_dir: &str, iface: &str) -> String {
     )
 }
 
+/// The agent of a tool episode: it watches only the tool.
+pub fn agent_tool_cmd(agent: &str, ts: &str, dir: &str, pid: u32, start: u64, log: &str) -> String {
+    format!(
+        "exec {} --ts {}{}",
+        quote(agent),
+        quote(ts),
+        agent_tool_args(dir, pid, start, log)
+    )
+}
+
 /// The agent's arguments that watch a tool: its files' directory, its
 /// recorded PID and start time, and its log.
 pub fn agent_tool_args(dir: &str, pid: u32, start: u64, log: &str) -> String {

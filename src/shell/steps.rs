@@ -22,6 +22,11 @@ pub fn mkdir_p<S: AsRef<str>>(dirs: &[S]) -> String {
     format!("mkdir -p -- {}", words(dirs))
 }
 
+/// Writes `text` and a newline to the file at `path`.
+pub fn write_text(path: &str, text: &str) -> String {
+    format!("printf '%s\\n' {} > {}", quote(text), quote(path))
+}
+
 /// Prints a file.
 pub fn cat(path: &str) -> String {
     format!("cat -- {}", quote(path))

@@ -5,8 +5,27 @@
 //! and a limit into within / inconclusive / exceeded, and a least-squares
 //! slope with its interval (RSS growth).
 
+pub mod paired;
+
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// SplitMix64 (Steele, Lea and Flood 2014): a small seeded generator for
+/// the harness's random choices (the order inside each pair, Monte Carlo
+/// sign flips), so that a seed replays them exactly.
+#[derive(Debug, Clone)]
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
 
 /// Two-sided 95 %: the 0.975 quantile.
 const LEVEL: f64 = 0.975;
@@ -308,13 +327,15 @@ impl Verdict {
 }
 
 /// Exceeded when the whole interval lies above the limit, inconclusive when
-/// the interval contains it, within otherwise. Without an interval the point
-/// decides (exceeded above the limit, within otherwise).
+/// the interval contains it, within otherwise. Without an interval (fewer
+/// than two pairs) inconclusive: a point value never decides.
 pub fn verdict(e: &Estimate, limit: f64) -> Verdict {
-    let [lo, hi] = e.bounds();
+    let Some([lo, hi]) = e.ci95 else {
+        return Verdict::Inconclusive;
+    };
     if lo > limit {
         Verdict::Exceeded
-    } else if hi >= limit && e.ci95.is_some() {
+    } else if hi >= limit {
         Verdict::Inconclusive
     } else {
         Verdict::Within
@@ -348,6 +369,40 @@ pub fn slope(points: &[(f64, f64)]) -> Option<Estimate> {
     let sse: f64 = points.iter().map(|p| (p.1 - a - b * p.0).powi(2)).sum();
     let se = (sse / (nf - 2.0) / sxx).sqrt();
     let t = if se > 0.0 { t975(nf - 2.0)? } else { 0.0 };
+    Some(Estimate {
+        value: b,
+        ci95: Some([b - t * se, b + t * se]),
+    })
+}
+
+/// The slope common to several groups of points (each with its own
+/// intercept: the within-group least squares), with its 95 % interval (t,
+/// N − G − 1 df); `None` without two points in some group or no spread in
+/// `x` within the groups.
+pub fn slope_within(groups: &[Vec<(f64, f64)>]) -> Option<Estimate> {
+    let groups: Vec<&Vec<(f64, f64)>> = groups.iter().filter(|g| g.len() >= 2).collect();
+    let n: usize = groups.iter().map(|g| g.len()).sum();
+    let df = n.checked_sub(groups.len() + 1).filter(|d| *d >= 1)? as f64;
+    let centered: Vec<Vec<(f64, f64)>> = groups
+        .iter()
+        .map(|g| {
+            let k = g.len() as f64;
+            let (mx, my) = (
+                g.iter().map(|p| p.0).sum::<f64>() / k,
+                g.iter().map(|p| p.1).sum::<f64>() / k,
+            );
+            g.iter().map(|(x, y)| (x - mx, y - my)).collect()
+        })
+        .collect();
+    let all = || centered.iter().flatten();
+    let sxx: f64 = all().map(|p| p.0 * p.0).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let b = all().map(|p| p.0 * p.1).sum::<f64>() / sxx;
+    let sse: f64 = all().map(|p| (p.1 - b * p.0).powi(2)).sum();
+    let se = (sse / df / sxx).sqrt();
+    let t = if se > 0.0 { t975(df)? } else { 0.0 };
     Some(Estimate {
         value: b,
         ci95: Some([b - t * se, b + t * se]),

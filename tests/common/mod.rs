@@ -264,36 +264,31 @@ pub fn lab_config(secs: u32, edit: impl FnOnce(&Path)) -> tempfile::TempDir {
     dir
 }
 
-/// Makes every trial of the config in `d` run `n` times, a fixed count:
-/// no precision target, no bracketing (tests of other things than the
-/// experiment, which need a known number of runs and little time).
-pub fn fixed_runs_in(d: &Path, n: u32) {
+/// Makes every eBPF trial of the config in `d` run exactly `n` pairs of
+/// one-run blocks (and a baseline measured alone `n` blocks): no precision
+/// target, no time cap (tests of other things than the experiment, which
+/// need a known number of blocks and little time).
+pub fn fixed_pairs_in(d: &Path, n: u32) {
     let spec = d.join("performance-test-spec.yaml");
     let text = std::fs::read_to_string(&spec).unwrap();
     let keep: Vec<&str> = text
         .lines()
         .filter(|l| {
-            ![
-                "min_repeats:",
-                "max_repeats:",
-                "max_trial_s:",
-                "target_ci_pct:",
-            ]
-            .iter()
-            .any(|k| l.trim_start().starts_with(k))
+            !["pairs:", "max_trial_s:", "target_ci_pct:"]
+                .iter()
+                .any(|k| l.trim_start().starts_with(k))
         })
         .collect();
     let text = keep.join("\n").replacen(
         "performance_tests:\n",
-        &format!("performance_tests:\n  repeats: {n}\n"),
+        &format!("performance_tests:\n  pairs: {n}\n"),
         1,
     );
     assert!(
-        text.contains(&format!("repeats: {n}")),
+        text.contains(&format!("pairs: {n}")),
         "no performance_tests: in {}",
         spec.display()
     );
-    let text = text.replace("baseline_every_cases: 3", "baseline_every_cases: 0");
     std::fs::write(&spec, text + "\n").unwrap();
 }
 
@@ -317,11 +312,13 @@ pub fn no_budgets_in(d: &Path) {
     std::fs::write(&path, serde_yaml::to_string(&doc).unwrap()).unwrap();
 }
 
-/// A copy of the default config with 1 s tests and one run per trial, and
-/// no budgets (one run has no interval to judge), edited by `edit`.
+/// A copy of the default config with 1 s tests, exactly two pairs of
+/// one-run blocks per eBPF trial (two blocks for a baseline measured
+/// alone), and no budgets (what is tested is not the verdict), edited by
+/// `edit`.
 pub fn quick_config(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
     lab_config(1, |d| {
-        fixed_runs_in(d, 1);
+        fixed_pairs_in(d, 2);
         no_budgets_in(d);
         edit(d)
     })
@@ -496,7 +493,7 @@ pub fn trial_metadata(cfg: &Path) -> Vec<(String, serde_json::Value)> {
                 .find_map(|l| {
                     l.strip_prefix("server: ")
                         .and_then(|r| r.split_once(':'))
-                        .map(|(_, p)| PathBuf::from(p))
+                        .map(|(_, p)| PathBuf::from(p.split(" (pair ").next().unwrap_or(p)))
                 })
                 .unwrap_or_else(|| panic!("{name}: no server path in {out}"));
             let leaf = dir.file_name().unwrap().to_string_lossy().into_owned();

@@ -1,90 +1,35 @@
-//! Bracketing on hand-made runs: which blocks are around a trial, and when
-//! a move between them is drift.
+//! Block summaries: the block's mean is the unit.
 
 use super::*;
-use crate::domain::TestType;
-use crate::results::Block;
+use crate::results::Run;
 
-/// A run at second `s` of the session (one second long) with one metric.
-fn run(s: u32, metric: &str, v: f64) -> Run {
-    Run {
-        start: format!("2026-11-29 21:00:{s:02}.000000000"),
-        end: format!("2026-11-29 21:00:{:02}.000000000", s + 1),
-        metrics: [(metric.into(), v)].into(),
-        tool_series: Default::default(),
-        dirs: vec![],
-        quiet: vec![],
-    }
-}
-
-fn block(runs: Vec<Run>) -> Block {
+fn block(values: &[f64]) -> Block {
     Block {
-        runs,
-        stop: None,
-        remote: vec![],
-        duration_s: 0.0,
-        error: None,
+        runs: values
+            .iter()
+            .map(|v| Run {
+                metrics: [("latency_mean_us".into(), *v)].into(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
     }
 }
 
-fn trial(runs: Vec<Run>) -> TrialResult {
-    let mut t = TrialResult::new("t", "c", "host", TestType::Latency, "tcp_rr");
-    t.runs = runs;
-    t
-}
-
-const M: &str = "latency_mean_us";
-
-/// A baseline at seconds 0-2, again at 20-22 and at 40-42.
-fn baseline(levels: [f64; 3]) -> TrialResult {
-    let at = |s: u32, l: f64| vec![run(s, M, l), run(s + 1, M, l + 0.1), run(s + 2, M, l - 0.1)];
-    let mut b = trial(at(0, levels[0]));
-    b.blocks = vec![block(at(20, levels[1])), block(at(40, levels[2]))];
-    b
+#[test]
+fn the_summary_is_over_block_means_not_runs() {
+    // Runs 10, 12 | 20, 22 | 30: block means 11, 21, 30.
+    let blocks = [block(&[10.0, 12.0]), block(&[20.0, 22.0]), block(&[30.0])];
+    let s = &summarize(&blocks)["latency_mean_us"];
+    assert_eq!(s.n, 3);
+    assert!((s.mean - 62.0 / 3.0).abs() < 1e-12, "{s:?}");
+    assert_eq!(s.median, 21.0);
 }
 
 #[test]
-fn a_trial_is_compared_with_the_blocks_just_before_and_after_it() {
-    let b = baseline([20.0, 21.0, 22.0]);
-    let t = trial(vec![run(25, M, 30.0), run(26, M, 30.0)]);
-    let a = around(&b, &t);
-    assert_eq!(a.before[0].start, b.blocks[0].runs[0].start);
-    assert_eq!(a.after.unwrap()[0].start, b.blocks[1].runs[0].start);
-    assert_eq!(a.runs().len(), 6);
-    // After the last block: only the one before it.
-    let late = trial(vec![run(50, M, 30.0)]);
-    let a = around(&b, &late);
-    assert_eq!(a.before[0].start, b.blocks[1].runs[0].start);
-    assert!(a.after.is_none());
-}
-
-#[test]
-fn a_baseline_from_before_the_session_still_serves() {
-    // A trial that began before any block ended (as against a baseline
-    // from --baseline-from, or the first block itself): the first block serves.
-    let b = baseline([20.0, 21.0, 22.0]);
-    let early = trial(vec![run(0, M, 30.0)]);
-    let a = around(&b, &early);
-    assert_eq!(a.before[0].start, b.runs[0].start);
-}
-
-#[test]
-fn a_move_beyond_the_limit_is_drift_and_noise_is_not() {
-    // 20 µs, then 23 µs: +15 %, beyond doubt, past a 10 % limit.
-    let b = baseline([20.0, 23.0, 23.0]);
-    let t = trial(vec![run(10, M, 30.0)]);
-    let d = drift(&around(&b, &t), 10.0);
-    assert_eq!(d.len(), 1);
-    assert_eq!(d[0].metric, M);
-    assert!((d[0].change_pct.value - 15.0).abs() < 1e-9);
-    // The same move within a 20 % limit: no drift.
-    assert!(drift(&around(&b, &t), 20.0).is_empty());
-    // A large but noisy move: its interval holds zero, so no drift.
-    let mut noisy = trial(vec![run(0, M, 10.0), run(1, M, 30.0), run(2, M, 20.0)]);
-    noisy.blocks = vec![block(vec![
-        run(20, M, 12.0),
-        run(21, M, 40.0),
-        run(22, M, 26.0),
-    ])];
-    assert!(drift(&around(&noisy, &t), 10.0).is_empty());
+fn a_metric_missing_from_a_run_is_averaged_over_the_runs_that_have_it() {
+    let mut b = block(&[10.0, 14.0]);
+    b.runs[1].metrics.clear();
+    let s = &summarize([&b])["latency_mean_us"];
+    assert_eq!((s.n, s.mean), (1, 10.0));
 }

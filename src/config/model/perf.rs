@@ -16,21 +16,24 @@ pub struct PerfFile {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerfSpec {
-    /// Measured runs of every trial (default 1); a test type may override it.
+    /// Measured runs of every block (default 1); a test type may override it.
     pub repeats: Option<u32>,
-    /// Runs before the measured ones, measured and discarded (default 0).
+    /// Runs at the start of every block, measured and discarded (default 0).
     pub warmup: Option<u32>,
     /// See [`Precision`].
     pub target_ci_pct: Option<f64>,
-    pub min_repeats: Option<u32>,
-    pub max_repeats: Option<u32>,
+    pub pairs: Option<Pairs>,
     pub max_trial_s: Option<f64>,
-    /// Bracketing: measure the baselines again after every this many eBPF
-    /// cases (and after the last one), so that drift cannot pose as
-    /// overhead; 0 turns it off (default 3).
-    pub baseline_every_cases: Option<u32>,
-    /// ... or after this many minutes of eBPF cases, whichever comes first.
-    pub baseline_every_min: Option<f64>,
+    /// Retired keys of the run-level design, read only to say what took
+    /// their place (see `config::validate`).
+    #[serde(skip_serializing)]
+    pub min_repeats: Option<serde_yaml::Value>,
+    #[serde(skip_serializing)]
+    pub max_repeats: Option<serde_yaml::Value>,
+    #[serde(skip_serializing)]
+    pub baseline_every_cases: Option<serde_yaml::Value>,
+    #[serde(skip_serializing)]
+    pub baseline_every_min: Option<serde_yaml::Value>,
     /// A metric whose coefficient of variation is above this (percent) is
     /// flagged noisy (default 10).
     pub max_cv_pct: Option<f64>,
@@ -58,16 +61,58 @@ pub struct Throughput {
 
 /// Per test type overrides of the spec's `repeats`, `warmup` and precision.
 #[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunCounts {
     pub repeats: Option<u32>,
     pub warmup: Option<u32>,
     /// See [`Precision`].
     pub target_ci_pct: Option<f64>,
-    pub min_repeats: Option<u32>,
-    pub max_repeats: Option<u32>,
+    pub pairs: Option<Pairs>,
     pub max_trial_s: Option<f64>,
+    /// Retired (see [`PerfSpec::min_repeats`]).
+    #[serde(skip_serializing)]
+    pub min_repeats: Option<serde_yaml::Value>,
+    #[serde(skip_serializing)]
+    pub max_repeats: Option<serde_yaml::Value>,
+}
+
+/// How many pairs of blocks (a baseline block and a tool block) a trial
+/// gets: `pairs: 8` exactly, or `pairs: {min: 6, max: 10}` with a precision
+/// target deciding in between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Pairs {
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+}
+
+impl<'de> Deserialize<'de> for Pairs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Pairs, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Range {
+            min: Option<u32>,
+            max: Option<u32>,
+        }
+        let v = serde_yaml::Value::deserialize(d)?;
+        let fixed = v.as_u64().and_then(|n| u32::try_from(n).ok());
+        if let Some(n) = fixed {
+            return Ok(Pairs {
+                min: Some(n),
+                max: Some(n),
+            });
+        }
+        serde_yaml::from_value::<Range>(v)
+            .map(|r| Pairs {
+                min: r.min,
+                max: r.max,
+            })
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "{e}; expected a count (pairs: 8) or {{min: 6, max: 10}}"
+                ))
+            })
+    }
 }
 
 /// The precision settings of a spec or a test type, as one value.
@@ -77,16 +122,14 @@ macro_rules! precision_of {
             pub fn precision(&self) -> Precision {
                 Precision {
                     target_ci_pct: self.target_ci_pct,
-                    min_repeats: self.min_repeats,
-                    max_repeats: self.max_repeats,
+                    pairs: self.pairs,
                     max_trial_s: self.max_trial_s,
                 }
             }
 
             pub fn set_precision(&mut self, p: Precision) {
                 self.target_ci_pct = p.target_ci_pct;
-                self.min_repeats = p.min_repeats;
-                self.max_repeats = p.max_repeats;
+                self.pairs = p.pairs;
                 self.max_trial_s = p.max_trial_s;
             }
         }
@@ -95,17 +138,16 @@ macro_rules! precision_of {
 precision_of!(PerfSpec);
 precision_of!(RunCounts);
 
-/// Runs driven by precision: a trial adds runs until the 95 % interval of
-/// its headline overhead is at most `target_ci_pct` wide on each side (in
-/// percent of the baseline), between `min_repeats` and `max_repeats` runs,
-/// and starts no run that would end after `max_trial_s` seconds of runs.
+/// Pairs driven by precision: a trial adds pairs of blocks until the 95 %
+/// interval of its headline cost is at most `target_ci_pct` wide on each
+/// side, between `pairs.min` and `pairs.max`, and starts no pair that would
+/// end after `max_trial_s` seconds of its blocks.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Precision {
     pub target_ci_pct: Option<f64>,
-    pub min_repeats: Option<u32>,
-    pub max_repeats: Option<u32>,
+    pub pairs: Option<Pairs>,
     pub max_trial_s: Option<f64>,
 }
 

@@ -120,6 +120,17 @@ pub(super) fn check_perf(
         ENV_PLACEHOLDERS.contains(&n) || PERF_PLACEHOLDERS.contains(&n) || vars.contains(n)
     };
     check_runs(ck, src, &[root], spec.repeats, &spec.precision());
+    retired(
+        ck,
+        src,
+        &[root],
+        [
+            ("min_repeats", spec.min_repeats.is_some()),
+            ("max_repeats", spec.max_repeats.is_some()),
+            ("baseline_every_cases", spec.baseline_every_cases.is_some()),
+            ("baseline_every_min", spec.baseline_every_min.is_some()),
+        ],
+    );
     if let Some(cv) = spec.max_cv_pct.filter(|v| !(v.is_finite() && *v > 0.0)) {
         ck.at(
             src,
@@ -145,12 +156,23 @@ pub(super) fn check_perf(
         );
     }
     for (ty, runs) in [
-        ("throughput", spec.throughput.as_ref().map(|t| t.runs)),
-        ("latency", spec.latency.as_ref().map(|t| t.runs)),
-        ("pps", spec.pps.as_ref().map(|t| t.runs)),
+        ("throughput", spec.throughput.as_ref().map(|t| &t.runs)),
+        ("latency", spec.latency.as_ref().map(|t| &t.runs)),
+        ("pps", spec.pps.as_ref().map(|t| &t.runs)),
     ] {
         if let Some(r) = runs {
             check_runs(ck, src, &[root, ty], r.repeats, &r.precision());
+            retired(
+                ck,
+                src,
+                &[root, ty],
+                [
+                    ("min_repeats", r.min_repeats.is_some()),
+                    ("max_repeats", r.max_repeats.is_some()),
+                    ("baseline_every_cases", false),
+                    ("baseline_every_min", false),
+                ],
+            );
         }
     }
     if spec.throughput.is_none() && spec.latency.is_none() && spec.pps.is_none() {
@@ -281,20 +303,37 @@ fn check_runs(
             format!("{s} is not a time cap; expected seconds > 0"),
         );
     }
-    if let Some(n) = p.min_repeats.filter(|n| *n < 2) {
+    let (min, max) = (p.pairs.and_then(|x| x.min), p.pairs.and_then(|x| x.max));
+    if let Some(n) = min.filter(|n| *n < 2) {
         at(
             ck,
-            "min_repeats",
-            format!("{n} run(s) give no interval; expected min_repeats >= 2"),
+            "pairs",
+            format!("min {n}: one pair gives no interval; expected pairs >= 2 (6 or more for a sign-flip p that can reach 1/32)"),
         );
     }
-    if let (Some(lo), Some(hi)) = (p.min_repeats, p.max_repeats) {
+    if let (Some(lo), Some(hi)) = (min, max) {
         if hi < lo {
             at(
                 ck,
-                "max_repeats",
-                format!("{hi} is below min_repeats {lo}; expected max_repeats >= min_repeats"),
+                "pairs",
+                format!("max {hi} is below min {lo}; expected max >= min"),
             );
         }
+    }
+}
+
+/// Keys of the run-level design that pairs replaced: each is an error that
+/// says what to write instead.
+fn retired(ck: &mut Checker, src: &Source, base: &[&str], keys: [(&str, bool); 4]) {
+    for (key, _) in keys.into_iter().filter(|(_, given)| *given) {
+        let instead = match key {
+            "min_repeats" | "max_repeats" => {
+                "the pair of blocks (a baseline block and a tool block, in random order) is the unit now: write `pairs: {min: 6, max: 10}`; `repeats` is the runs of each block"
+            }
+            _ => "every eBPF trial is measured beside its baseline in pairs now, so there is nothing to re-measure: delete it",
+        };
+        let mut path = base.to_vec();
+        path.push(key);
+        ck.at(src, &path, format!("is no longer read: {instead}"));
     }
 }

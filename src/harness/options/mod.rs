@@ -41,29 +41,36 @@ struct Options {
     /// Results file
     #[arg(long, value_name = "PATH", env = crate::results::ENV, default_value = crate::results::DEFAULT_PATH)]
     results: PathBuf,
-    /// Measured runs of every trial, overriding `repeats`
+    /// Measured runs of every block, overriding `repeats`
     #[arg(long, value_name = "N", env = REPEAT_ENV)]
     repeat: Option<String>,
     /// Every test's duration in seconds, overriding the spec's `duration`s
     #[arg(long, value_name = "S")]
     duration: Option<String>,
-    /// Runs measured and discarded before each trial's, overriding `warmup`
+    /// Runs measured and discarded at the start of each block, overriding `warmup`
     #[arg(long, value_name = "N")]
     warmup: Option<String>,
-    /// Add runs until the headline overhead's 95 % interval is within ±PCT
-    /// (of the baseline), overriding every `target_ci_pct`
+    /// Add pairs until the headline cost's 95 % interval is within ±PCT,
+    /// overriding every `target_ci_pct`
     #[arg(long, value_name = "PCT")]
     target_ci: Option<String>,
-    /// With a precision target: at least N runs (`min_repeats`)
+    /// Exactly N pairs of blocks per eBPF trial, no precision target
     #[arg(long, value_name = "N")]
-    min_repeats: Option<String>,
-    /// With a precision target: at most N runs (`max_repeats`)
+    pairs: Option<String>,
+    /// At least N pairs (`pairs.min`)
     #[arg(long, value_name = "N")]
-    max_repeats: Option<String>,
-    /// With a precision target: start no run that would end after S seconds
-    /// of a trial's runs (`max_trial_s`)
+    min_pairs: Option<String>,
+    /// With a precision target: at most N pairs (`pairs.max`)
+    #[arg(long, value_name = "N")]
+    max_pairs: Option<String>,
+    /// With a precision target: start no pair that would end after S
+    /// seconds of a trial's blocks (`max_trial_s`)
     #[arg(long, value_name = "S")]
     max_trial_s: Option<String>,
+    /// Seed of the order inside each pair (default: a fresh one, recorded
+    /// in the results file; give it again to replay the same order)
+    #[arg(long, value_name = "N")]
+    seed: Option<String>,
     /// Calibrate: run only the selected baselines, each in N blocks (A/A),
     /// and write calibration.json next to the results file
     #[arg(long, value_name = "N")]
@@ -145,6 +152,8 @@ pub struct HarnessArgs {
     pub precision: crate::config::Precision,
     /// `--calibrate N`: baselines only, each measured in N blocks.
     pub calibrate: Option<u32>,
+    /// `--seed`: the order inside every pair.
+    pub seed: Option<u64>,
     pub baseline_from: Option<PathBuf>,
     pub compare_to: Option<PathBuf>,
     /// `--commit`: the commit to record, instead of the repository's.
@@ -323,12 +332,36 @@ pub fn parse_args(
         v.map(|v| repeat_count(&format!("--{long}"), &v))
             .transpose()
     };
+    let fixed = count("pairs", o.pairs)?;
+    let (min, max) = (
+        count("min-pairs", o.min_pairs)?,
+        count("max-pairs", o.max_pairs)?,
+    );
+    let pairs = match (fixed, min, max) {
+        (Some(n), _, _) => Some(crate::config::Pairs {
+            min: Some(n),
+            max: Some(n),
+        }),
+        (None, None, None) => None,
+        (None, min, max) => Some(crate::config::Pairs { min, max }),
+    };
+    if let Some(n) = pairs.and_then(|p| p.min).filter(|n| *n < 2) {
+        return Err(MissingValue::Other(format!(
+            "{n} pair gives no interval; --pairs and --min-pairs take 2 or more (6 or more for a sign-flip p that can reach 1/32)"
+        )));
+    }
     let precision = crate::config::Precision {
         target_ci_pct: positive("target-ci", o.target_ci)?,
-        min_repeats: count("min-repeats", o.min_repeats)?,
-        max_repeats: count("max-repeats", o.max_repeats)?,
+        pairs,
         max_trial_s: positive("max-trial-s", o.max_trial_s)?,
     };
+    let seed = o
+        .seed
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| MissingValue::Other(format!("--seed takes a whole number, not {v:?}")))
+        })
+        .transpose()?;
     let pool = o
         .pool
         .map(|v| pool_number(&source("pool"), &v))
@@ -361,6 +394,7 @@ pub fn parse_args(
                     .ok_or(MissingValue::Calibrate(v))
             })
             .transpose()?,
+        seed,
         baseline_from: o.baseline_from,
         compare_to: o.compare_to,
         commit: o.commit,

@@ -240,10 +240,20 @@ pub fn alive_script(p: &ProcessRecord) -> String {
 /// programs: `anon_inode:bpf-prog`, i.e. its BPF programs are loaded). Prints
 /// `ready`, `exited` or `timeout`.
 pub fn wait_fd_script(p: &ProcessRecord, fd_link: &str, max: Duration) -> String {
+    format!(
+        "p={pid}; t={start}\n{}",
+        wait_fd_of_vars(fd_link, max),
+        pid = p.pid,
+        start = p.start_time,
+    )
+}
+
+/// [`wait_fd_script`] for the process whose PID and start time are in the
+/// shell variables `p` and `t`.
+fn wait_fd_of_vars(fd_link: &str, max: Duration) -> String {
     let centis = (max.as_millis() / 10).max(1);
     format!(
-        "p={pid}; t={start}\n\
-         {ALIVE_FN}\n\
+        "{ALIVE_FN}\n\
          {CLOCK_FN}\n\
          cs; end=$((_c + {centis}))\n\
          while :; do\n\
@@ -254,10 +264,37 @@ pub fn wait_fd_script(p: &ProcessRecord, fd_link: &str, max: Duration) -> String
            cs; [ $_c -ge $end ] && {{ echo timeout; exit 0; }}\n\
            sleep 0.02\n\
          done\n",
-        pid = p.pid,
-        start = p.start_time,
         link = quote(fd_link),
     )
+}
+
+/// How a tool episode knows its program is ready (see `run::episode`).
+pub enum Ready<'a> {
+    /// It runs (a tool that loads no BPF).
+    Running,
+    /// Its BPF programs are attached: asked of the monitor agent at this
+    /// path, which can query the kernel.
+    Attached { agent: &'a str },
+    /// A program is loaded (a host without the agent).
+    Loaded,
+}
+
+/// Script that reads the record in `pid_file` (as [`start_script`] wrote
+/// it), waits until the process is ready as `how` says, at most `max`, and
+/// prints `ready`, `exited` or `timeout`.
+pub fn wait_ready_script(pid_file: &str, how: Ready<'_>, max: Duration) -> String {
+    let read = format!("read -r p t _b < {}\n", quote(pid_file));
+    match how {
+        Ready::Running => {
+            format!("{read}{ALIVE_FN}\nif alive $p $t; then echo ready; else echo exited; fi\n")
+        }
+        Ready::Attached { agent } => format!(
+            "{read}{} --wait-attached \"$p\" \"$t\" --timeout-ms {}\n",
+            quote(agent),
+            max.as_millis()
+        ),
+        Ready::Loaded => format!("{read}{}", wait_fd_of_vars("anon_inode:bpf-prog", max)),
+    }
 }
 
 /// Several scripts run in one shell, each in its own subshell, each output

@@ -1,22 +1,36 @@
-//! The driver of one harness run, a sequence of trials: each is run by the
-//! [`Runner`], judged by [`analysis`], counted, recorded for JUnit, and the
-//! results file is rewritten (atomically) after every trial, so that a crash
-//! or Ctrl-C loses at most the trial in flight. Ctrl-C tears down, writes
-//! both files and exits 130.
+//! The driver of one harness run. libtest calls it once per trial, in the
+//! schedule's order (the eBPF trials case by case, then the baselines); the
+//! first trial of a case runs the whole case in pairs ([`pairs`]), which
+//! decides every trial of it; later calls report the verdict decided then,
+//! which is final: libtest's line, JUnit, the results file and the exit
+//! code all say it. The results file is rewritten (atomically) after every
+//! pair, so that a crash or Ctrl-C loses at most the pair in flight.
+//! Ctrl-C tears down, writes both files and exits 130.
+
+mod pairs;
 
 use super::HarnessArgs;
-use crate::analysis::{self, Earlier, Index, Settings, Sources};
+use crate::analysis::{Earlier, Index, Settings};
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::junit::{self, TrialRecord};
 use crate::report;
 use crate::results::{self, Results, Status};
 use crate::run::Runner;
+use crate::schedule::Schedule;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 pub struct Driver {
     runner: Runner,
+    cfg: Arc<Config>,
+    schedule: Schedule,
+    /// Each selected trial's entry in the results (matrix index → index).
+    slot: HashMap<usize, usize>,
+    /// Trials whose verdict is decided (matrix indices): final.
+    decided: HashSet<usize>,
     results: Results,
     results_path: PathBuf,
     junit: PathBuf,
@@ -25,26 +39,22 @@ pub struct Driver {
     index: Index,
     baseline_from: Option<Earlier>,
     compare_to: Option<Earlier>,
-    /// Each trial's monitoring lines, for its JUnit record (made when the
-    /// file is written: the q-values change as trials are added).
+    /// Each trial's last monitoring lines (by results index), for its
+    /// JUnit record (made when the file is written: the q-values change as
+    /// trials are added).
     lines: Vec<Vec<String>>,
     /// Write report.html and summary.md next to the results file.
     report: bool,
     /// Baselines run only to be compared with (not in the selection).
-    pub compared_only: std::collections::HashSet<usize>,
-    /// When the baselines are measured again.
-    pub bracket: Option<super::bracket::Bracket>,
-    /// `--calibrate N`: blocks a baseline, and the last selected trial.
-    pub calibrate: Option<(u32, usize)>,
+    pub compared_only: HashSet<usize>,
+    /// `--calibrate N`: blocks of every baseline (measured alone).
+    pub calibrate: Option<u32>,
     /// The line on stderr after each trial.
     pub progress: Option<super::progress::Progress>,
     /// The live line, when stderr is a terminal.
     pub live: Option<super::live::Live>,
     /// `--show-output` / `--nocapture`: each trial's JUnit lines on stderr.
     show_output: bool,
-    /// Trials whose verdict changed after their line was printed (a later
-    /// baseline block judged them again): name, then, now.
-    changed: Vec<(String, Status, Status)>,
     /// Under nextest: this process's fragment, and the results file the
     /// run's fragments are merged into.
     nextest: Option<(super::nextest::Fragment, PathBuf)>,
@@ -53,7 +63,8 @@ pub struct Driver {
 impl Driver {
     pub fn new(
         args: &HarnessArgs,
-        cfg: &Config,
+        cfg: &Arc<Config>,
+        schedule: Schedule,
         runner: Runner,
         pool: Option<usize>,
         baseline_from: Option<Earlier>,
@@ -88,10 +99,15 @@ impl Driver {
             comparisons: cfg.comparisons.clone(),
             ratings: cfg.ratings,
             commit: args.commit.clone().or_else(|| super::commit::of(&cfg.dir)),
+            seed: Some(schedule.seed),
             ..Default::default()
         });
         Driver {
             runner,
+            cfg: cfg.clone(),
+            schedule,
+            slot: HashMap::new(),
+            decided: HashSet::new(),
             results,
             results_path: args.results.clone(),
             junit: args.junit.clone(),
@@ -105,7 +121,6 @@ impl Driver {
             lines: Vec::new(),
             report: !args.no_report,
             compared_only: Default::default(),
-            bracket: None,
             calibrate: None,
             progress: None,
             live: None,
@@ -113,7 +128,6 @@ impl Driver {
                 .libtest
                 .iter()
                 .any(|a| a == "--show-output" || a == "--nocapture"),
-            changed: Vec::new(),
             nextest: None,
         }
     }
@@ -125,62 +139,59 @@ impl Driver {
         self.nextest = Some((f, merged));
     }
 
-    /// Runs, judges and records trial `t`; the error message fails it.
+    /// Decides trial `t` (running its case, or its baselines measured
+    /// alone, when it is the first of them) and reports it; the error
+    /// message fails it.
     pub fn run_trial(&mut self, t: usize) -> Result<(), String> {
         if self.runner.interrupted() {
             self.abort();
         }
-        let baseline = self.baseline_headline(t);
-        if let (Some(live), Some(p)) = (&self.live, &self.progress) {
-            live.begin(&self.runner.matrix().trials[t].name, p.running());
-        }
-        let mut run = self.runner.run_trial(t, baseline);
-        if let Some(live) = &self.live {
-            live.clear();
-        }
-        run.result.compared_only = self.compared_only.contains(&t);
-        self.results.trials.push(run.result);
-        let idx = self.results.trials.len() - 1;
-        self.index.add(&self.results, idx);
-        let sources = Sources {
-            baseline_from: self.baseline_from.as_ref(),
-            compare_to: self.compare_to.as_ref(),
-        };
-        analysis::analyze(
-            &mut self.results,
-            &self.index,
-            idx,
-            &self.settings,
-            &sources,
-            self.runner.is_case_last(t),
-        );
-        analysis::control_fdr(&mut self.results);
-        let trial = &self.results.trials[idx];
-        let passed = trial.status == Status::Passed;
-        self.runner.note_outcome(passed);
-        self.lines.push(run.lines);
-        let message = (!passed).then(|| crate::readout::failure_message(trial));
-        let case_last = self.runner.is_case_last(t);
-        let due = !trial.is_baseline()
-            && self
-                .bracket
-                .as_mut()
-                .is_some_and(|b| b.after(t, idx, case_last));
-        // Teardown of the scopes this trial ends (the summary counts it).
-        self.runner.leave_after(t);
-        if due {
-            self.block();
-        }
-        if let Some((n, last)) = self.calibrate {
-            if t == last {
-                self.calibrate_blocks(n);
+        if !self.decided.contains(&t) {
+            let case = self
+                .schedule
+                .cases
+                .iter()
+                .position(|c| c.trials.iter().any(|(x, _)| *x == t));
+            let alone = self
+                .schedule
+                .alone
+                .iter()
+                .position(|a| a.trials.contains(&t));
+            if let (Some(live), Some(p)) = (&self.live, &self.progress) {
+                live.begin(&self.runner.matrix().trials[t].name, p.running());
             }
+            match (case, alone) {
+                (Some(c), _) => self.run_case(c),
+                (None, Some(a)) => self.run_alone(a),
+                (None, None) => {}
+            }
+            if let Some(live) = &self.live {
+                live.clear();
+            }
+            if !self.decided.contains(&t) {
+                // A baseline whose blocks its cases measured.
+                self.decide(t, false);
+            }
+            self.save_results();
         }
-        self.save_results();
         if self.runner.interrupted() {
             self.abort();
         }
+        self.report(t)
+    }
+
+    /// Prints trial `t`'s line (and with `--show-output` its JUnit lines);
+    /// `Err` with its failure message when it failed.
+    fn report(&mut self, t: usize) -> Result<(), String> {
+        let Some(&idx) = self.slot.get(&t) else {
+            return Err(format!(
+                "{}: not measured (nothing in the schedule ran it)",
+                self.runner.matrix().trials[t].name
+            ));
+        };
         let trial = &self.results.trials[idx];
+        let passed = trial.status == Status::Passed;
+        let message = (!passed).then(|| crate::readout::failure_message(trial));
         if self.show_output {
             let mut out = crate::readout::system_out(trial);
             out.extend(self.lines[idx].iter().cloned());
@@ -193,7 +204,6 @@ impl Driver {
             let line = p.trial_done(t, trial, !shared);
             let line = crate::untrusted::visible(&line);
             if shared {
-                // libtest's `ok` ends the line (which the live line erased).
                 if self.live.is_some() {
                     eprint!("test {} ... ", trial.name);
                 }
@@ -206,158 +216,6 @@ impl Driver {
             None => Ok(()),
             Some(m) => Err(m),
         }
-    }
-
-    /// Measures again the baselines of the eBPF trials since the last
-    /// block, stores each as a block of its baseline trial, and judges
-    /// those trials again with the blocks around them.
-    fn block(&mut self) {
-        let Some(pending) = self.bracket.as_mut().map(|b| b.reset()) else {
-            return;
-        };
-        let mut todo: Vec<(usize, usize)> = Vec::new();
-        for &(i, _) in &pending {
-            let t = &self.results.trials[i];
-            let name = crate::naming::trial_name_of(None, &t.env, t.test_type, &t.variant);
-            // Only baselines this run measured: a file's cannot be bracketed.
-            let Some(idx) = self
-                .index
-                .named(&self.results, &name)
-                .filter(|b| b.ran())
-                .and_then(|_| self.results.trials.iter().position(|x| x.name == name))
-            else {
-                continue;
-            };
-            let Some(m) = self
-                .runner
-                .matrix()
-                .trials
-                .iter()
-                .position(|x| x.name == name)
-            else {
-                continue;
-            };
-            if !todo.contains(&(m, idx)) {
-                todo.push((m, idx));
-            }
-        }
-        self.remeasure(todo);
-        let sources = Sources {
-            baseline_from: self.baseline_from.as_ref(),
-            compare_to: self.compare_to.as_ref(),
-        };
-        for (i, case_last) in pending {
-            let then = self.results.trials[i].status;
-            analysis::analyze(
-                &mut self.results,
-                &self.index,
-                i,
-                &self.settings,
-                &sources,
-                case_last,
-            );
-            let now = self.results.trials[i].status;
-            if now != then {
-                self.changed
-                    .push((self.results.trials[i].name.clone(), then, now));
-            }
-        }
-        analysis::control_fdr(&mut self.results);
-        self.save_results();
-    }
-
-    /// Measures baseline trials again, each as one more block of its entry
-    /// in the results: `todo` holds (matrix index, results index) pairs.
-    fn remeasure(&mut self, mut todo: Vec<(usize, usize)>) {
-        todo.sort();
-        for (k, &(m, idx)) in todo.iter().enumerate() {
-            if self.runner.interrupted() {
-                self.abort();
-            }
-            let n = self.results.trials[idx].blocks.len() + 2;
-            eprintln!(
-                "ebpf-perf: {} again (block {n})",
-                self.results.trials[idx].name
-            );
-            let run = self.runner.run_trial(m, None).result;
-            let cycle = self.runner.matrix().trials[m].cycle;
-            if todo
-                .get(k + 1)
-                .is_none_or(|&(next, _)| self.runner.matrix().trials[next].cycle != cycle)
-            {
-                self.runner.leave_cycle(cycle);
-            }
-            if let Some(e) = &run.error {
-                eprintln!("ebpf-perf: warning: block {n} of {} failed: {e}", run.name);
-            }
-            self.results.trials[idx].blocks.push(results::Block {
-                runs: run.runs,
-                stop: run.stop,
-                remote: run.remote,
-                duration_s: run.duration_s,
-                error: run.error,
-            });
-        }
-    }
-
-    /// `--calibrate N`: after the last selected baseline, every baseline
-    /// that ran is measured N - 1 more times, block after block; the
-    /// calibration file is written at the end.
-    fn calibrate_blocks(&mut self, n: u32) {
-        let todo: Vec<(usize, usize)> = self
-            .results
-            .trials
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.is_baseline() && t.ran())
-            .filter_map(|(i, t)| {
-                let m = self
-                    .runner
-                    .matrix()
-                    .trials
-                    .iter()
-                    .position(|x| x.name == t.name)?;
-                Some((m, i))
-            })
-            .collect();
-        for _ in 1..n {
-            self.remeasure(todo.clone());
-            self.save_results();
-        }
-    }
-
-    /// Trials whose verdict a later block changed (name, then, now).
-    pub fn changed(&self) -> &[(String, Status, Status)] {
-        &self.changed
-    }
-
-    /// Did every trial pass in the end?
-    pub fn all_passed(&self) -> bool {
-        self.results
-            .trials
-            .iter()
-            .all(|t| t.status == Status::Passed)
-    }
-
-    /// The headline metric's summary in the baseline that trial `t` will be
-    /// compared with (this run's, else `--baseline-from`'s), if any.
-    fn baseline_headline(&self, t: usize) -> Option<crate::stats::Summary> {
-        let trial = &self.runner.matrix().trials[t];
-        let cycle = self.runner.matrix().cycle_of(trial);
-        cycle.case.as_ref()?;
-        let tt = trial.variant.test_type();
-        let mut probe =
-            results::TrialResult::new(&trial.name, &cycle.id, &cycle.env, tt, trial.variant.name());
-        probe.case_id = Some(0);
-        let sources = Sources {
-            baseline_from: self.baseline_from.as_ref(),
-            compare_to: None,
-        };
-        let (b, _) = analysis::find_baseline(&self.results, &self.index, &probe, &sources).ok()?;
-        b.analysis
-            .stats
-            .get(crate::metrics::headline(tt).name)
-            .cloned()
     }
 
     fn save_results(&mut self) {
