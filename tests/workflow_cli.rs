@@ -29,9 +29,14 @@ fn workflow_of_the_seed_lab() {
     assert_eq!(seq[0]["cycle_type"], "baseline");
     assert!(seq[0]["ebpf_case"].is_null());
     assert_eq!(seq[0]["result_path"], "baseline/host");
-    // 4×30 + 6×30 + 2×20 + 4×30 seconds of configured tests per cycle, one
-    // run each (no repeats), plus 0.1 s a run and 1 s a trial: 477.6.
-    assert_eq!(seq[0]["expected_duration_s"], 478);
+    // Every baseline of the seed lab is paired with eBPF trials: its blocks
+    // are the cases' pairs', and take no time of their own.
+    assert_eq!(seq[0]["expected_duration_s"], 0);
+    assert_eq!(
+        seq[0]["baseline_blocks"],
+        "in the pairs of the eBPF cases of this environment"
+    );
+    assert_eq!(seq[0]["pairs"], serde_json::json!([]));
     assert_eq!(
         v["global_config"]["monitoring_config"]["tool_001"]["enabled"], true,
         "{}",
@@ -50,16 +55,60 @@ fn workflow_of_the_seed_lab() {
         .contains("system_network_latency_details.py"));
     assert_eq!(
         c5["setup_steps"],
-        serde_json::json!([
-            "start_ebpf_case_5",
-            "verify_ebpf_alive",
-            "start_case_monitors"
-        ])
+        serde_json::json!(["start_case_monitors"])
     );
     assert_eq!(
         c5["teardown_steps"],
-        serde_json::json!(["stop_case_monitors", "stop_ebpf_case_5"])
+        serde_json::json!(["stop_case_monitors"])
     );
+    // The interleaved schedule: 6 pairs (the seed lab sets no precision
+    // target), each a baseline side and a tool side, in the order the seed
+    // (0 by default) gives; the tool runs only for its side.
+    let pairs = c5["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 6);
+    let tool_side = serde_json::json!([
+        "start_ebpf_case_5",
+        "wait_until_attached",
+        "start_tool_monitors",
+        "tool_blocks",
+        "stop_tool_monitors",
+        "stop_ebpf_case_5"
+    ]);
+    for (k, p) in pairs.iter().enumerate() {
+        assert_eq!(p["pair"], k + 1);
+        let steps = p["steps"].as_array().unwrap();
+        let (first, second) = match p["order"].as_str().unwrap() {
+            "baseline_first" => (&steps[..1], &steps[1..]),
+            "tool_first" => (&steps[6..], &steps[..6]),
+            o => panic!("{o}"),
+        };
+        assert_eq!(first, ["baseline_blocks"], "{p}");
+        assert_eq!(serde_json::json!(second), tool_side, "{p}");
+    }
+    // The orders depend on the seed: another gives others.
+    let other = ebpf_perf(&[
+        "workflow",
+        "--config-dir",
+        "config/examples/seed-lab",
+        "--seed",
+        "7",
+    ]);
+    let w: serde_json::Value = serde_json::from_slice(&other.stdout).unwrap();
+    let orders = |v: &serde_json::Value| -> Vec<String> {
+        v["test_sequence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| {
+                c["pairs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["order"].to_string())
+            })
+            .collect()
+    };
+    assert_ne!(orders(&v), orders(&w));
     let tests = c5["performance_tests"].as_array().unwrap();
     let types: Vec<&str> = tests
         .iter()
@@ -89,7 +138,10 @@ fn workflow_to_stdout_lists_hook_steps_in_layer_order() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let seq = v["test_sequence"].as_array().unwrap();
     // The case-layer hook runs `when: ebpf`, after the built-in teardown steps.
-    assert_eq!(seq[0]["teardown_steps"], serde_json::json!([]));
+    assert_eq!(
+        seq[0]["teardown_steps"],
+        serde_json::json!(["stop_case_monitors"])
+    );
     let last = seq.last().unwrap();
     assert_eq!(
         last["teardown_steps"].as_array().unwrap().last().unwrap(),
@@ -123,10 +175,10 @@ fn every_subcommand_has_help() {
     }
 }
 
-/// With precision-driven repeats (the default config: at least 5 runs a
-/// trial), a cycle is expected to take at least its trials' least runs.
+/// In pairs (the default config: at least 6 a trial), an eBPF cycle is
+/// expected to take at least its trials' least pairs of blocks.
 #[test]
-fn the_expected_duration_counts_repeats() {
+fn the_expected_duration_counts_pairs() {
     let o = ebpf_perf(&["workflow", "--config-dir", "config"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -139,10 +191,12 @@ fn the_expected_duration_counts_repeats() {
             .map(|x| x["duration_s"].as_u64().unwrap())
             .sum();
         let expected = c["expected_duration_s"].as_u64().unwrap();
-        assert!(
-            expected >= 5 * tests,
-            "{}: {expected} < 5 × {tests}",
-            c["cycle_id"]
-        );
+        if c["cycle_type"] == "ebpf" {
+            assert!(
+                expected >= 2 * 6 * tests,
+                "{}: {expected} < 2 × 6 × {tests}",
+                c["cycle_id"]
+            );
+        }
     }
 }

@@ -9,6 +9,7 @@ use crate::results::{
 };
 use crate::stats::{self, Estimate, Verdict};
 use indexmap::IndexMap;
+use std::collections::BTreeMap;
 
 /// The budgets that apply to a trial, by name: its tool's, for its
 /// environment and test type (none for baselines).
@@ -55,6 +56,8 @@ pub fn measure(name: &str, a: &Analysis) -> Option<Estimate> {
     }
 }
 
+type Points = Vec<(f64, f64)>;
+
 /// RSS growth of the tool within its episodes: every episode starts the
 /// tool afresh, so the growth is the slope common to all of them (a line
 /// per episode and host, one slope: the within-episode least squares) over
@@ -63,10 +66,7 @@ pub fn measure(name: &str, a: &Analysis) -> Option<Estimate> {
 fn leak(results: &Results, idx: usize) -> Option<Leak> {
     let t = &results.trials[idx];
     // Per host, per episode (a pair of the case): the samples.
-    let mut per: std::collections::BTreeMap<
-        &str,
-        std::collections::BTreeMap<u32, Vec<(f64, f64)>>,
-    > = Default::default();
+    let mut per: BTreeMap<&str, BTreeMap<u32, Points>> = BTreeMap::new();
     for tr in results.trials.iter().filter(|x| x.cycle == t.cycle) {
         for b in tr.blocks.iter().filter(|b| b.side == Side::Tool) {
             for run in b.warmups.iter().chain(&b.runs) {

@@ -87,11 +87,17 @@ impl Progress {
         Duration::from_secs_f64(left * scale)
     }
 
+    /// Counts trial `t`'s expected time as spent: it was decided (a case
+    /// decides all its trials before libtest prints the first of them).
+    pub fn decided(&mut self, t: usize) {
+        self.expected_done += self.expected.remove(&t).unwrap_or(0.0);
+    }
+
     /// Counts trial `t` as done and gives its line (without the trial's name
     /// when `named` is false: libtest has printed it on the same line).
     pub fn trial_done(&mut self, t: usize, trial: &TrialResult, named: bool) -> String {
         self.done += 1;
-        self.expected_done += self.expected.remove(&t).unwrap_or(0.0);
+        self.decided(t);
         let elapsed = self.started.elapsed();
         let eta = if self.expected.is_empty() {
             String::new()

@@ -109,9 +109,8 @@ pub(super) fn stderr_tail(r: &Runner, trace: &mut Trace, p: &Program) -> String 
         )
         .map(|o| {
             o.stdout
-                .splitn(2, '\n')
-                .nth(1)
-                .unwrap_or("")
+                .split_once('\n')
+                .map_or("", |x| x.1)
                 .trim()
                 .to_string()
         })

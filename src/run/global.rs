@@ -211,12 +211,26 @@ pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError>
     for (h, _) in r.global_hosts() {
         let dirs = r.ledger.dirs.get(&h).cloned().unwrap_or_default();
         let dir = r.session_dir(&h);
-        let list: Vec<&String> = dirs.iter().chain(std::iter::once(&dir)).collect();
+        // The session's directories on this host, one a line: the count
+        // reads them from the file (there can be hundreds).
+        let list_file = format!("{dir}/directories_{}.txt", r.ledger.session_ts);
+        let list: String = dirs
+            .iter()
+            .chain(std::iter::once(&dir))
+            .map(|d| format!("{d}\n"))
+            .collect();
+        trace.write_file(
+            &r.remote,
+            &h,
+            "list result directories",
+            &list_file,
+            list.as_bytes(),
+        )?;
         let out = trace.check(
             &r.remote,
             &h,
             "count result files",
-            &steps::count_files(&list),
+            &steps::count_files(&list_file),
             SHORT,
         )?;
         let mut it = out.stdout.split_whitespace();

@@ -177,7 +177,9 @@ fn start_servers(
         SHORT,
     )?;
     let mut recs = recs.into_iter();
-    for (rec, port) in recs.by_ref().zip(&plan.ports) {
+    // The ports first: a zip takes one more from its first side than it
+    // pairs, and the sampler's record must not be lost.
+    for (port, rec) in plan.ports.iter().zip(recs.by_ref()) {
         started.push((ctx.server.clone(), format!("server on port {port}"), rec));
     }
     started.extend(recs.map(|rec| (ctx.server.clone(), "placement sampler".into(), rec)));

@@ -105,11 +105,13 @@ pub fn space_guard(dir: &str, min_kb: u64) -> String {
     )
 }
 
-/// Prints the number of files and of bytes under `dirs`: `FILES BYTES`.
-pub fn count_files<S: AsRef<str>>(dirs: &[S]) -> String {
-    let l = words(dirs);
+/// Prints `FILES BYTES` under the directories listed in the file `list`,
+/// one a line (a session's can be hundreds: more than a command line holds).
+pub fn count_files(list: &str) -> String {
+    let l = quote(list);
     format!(
-        "echo \"$(find {l} -type f 2>/dev/null | wc -l) $(du -scb {l} 2>/dev/null | tail -n 1 | cut -f1)\""
+        "echo \"$(tr '\\n' '\\0' < {l} | xargs -0 -r sh -c 'find \"$@\" -type f 2>/dev/null' _ | wc -l) \
+         $(tr '\\n' '\\0' < {l} | xargs -0 -r du -sb 2>/dev/null | awk '{{s += $1}} END {{print s + 0}}')\""
     )
 }
 

@@ -90,6 +90,9 @@ impl Driver {
         let passed = self.results.trials[idx].status == Status::Passed;
         self.runner.note_outcome(passed);
         self.decided.insert(t);
+        if let Some(p) = &mut self.progress {
+            p.decided(t);
+        }
     }
 
     /// Stores block `b` of trial `t`; an error in it fails the trial.
@@ -141,6 +144,10 @@ impl Driver {
             return;
         }
         let min = active.iter().map(|a| a.plan.min_pairs).max().unwrap_or(0);
+        if self.live.is_none() && super::super::progress::shared_stream() {
+            // libtest's `test NAME ... ` waits on this line for its verdict.
+            eprintln!();
+        }
         let mut pair = 0u32;
         while !active.is_empty() {
             pair += 1;

@@ -17,6 +17,9 @@ pub struct Spawn<'a> {
 
 /// One output of a batch, parsed; a protocol error saying `what` when it is
 /// missing or says something else.
+/// Stops sent in one round trip by [`Remote::stop_many`].
+const STOPS_A_TRIP: usize = 8;
+
 fn parsed<T>(
     host: &str,
     output: Option<&&str>,
@@ -138,12 +141,20 @@ impl Remote {
         ps: &[ProcessRecord],
         grace: Duration,
     ) -> Result<Vec<Stopped>, RemoteError> {
-        let (stopped, out) = self.stop_batch_run(name, ps, grace, None, SHORT)?;
-        out.checked(name, "(stop)")?;
+        // An SSH exec request carries at most about 40 kB (libssh2's packet
+        // payload), and each stop's script is a few: many processes (a run
+        // killed hard leaves dozens) are stopped in several round trips.
+        let mut stopped = Vec::with_capacity(ps.len());
+        for chunk in ps.chunks(STOPS_A_TRIP) {
+            let (s, out) = self.stop_batch_run(name, chunk, grace, None, SHORT)?;
+            out.checked(name, "(stop)")?;
+            stopped.extend(s);
+        }
         Ok(stopped)
     }
 
-    /// Like [`Remote::stop_many`], with `then` run alongside the stops in
+    /// Like [`Remote::stop_many`] (for the few processes of one run: one
+    /// round trip), with `then` run alongside the stops in
     /// the same round trip (see [`process::stop_batch_with`]); a failed stop
     /// is the error. The output is `then`'s, with its status.
     pub fn stop_many_with(
