@@ -278,10 +278,9 @@ fn a_tbf_cap_is_recovered_as_throughput_loss_and_judged_by_budgets() {
         -m.rel_pct.unwrap().value,
         t.analysis.notes
     );
-    assert!(
-        lo <= -10.0 * 0.8 && hi >= -10.0 * 1.2 && hi < 0.0,
-        "a 90 % cap: [{lo}, {hi}]"
-    );
+    // It holds 10 % give or take 2, and excludes zero.
+    assert!(lo <= -8.0 && hi >= -12.0, "a 90 % cap: [{lo}, {hi}]");
+    assert!(hi < 0.0, "a 90 % cap: [{lo}, {hi}]");
 
     // The cap is gone again.
     assert!(!common::server_has_tbf(), "the cap was left behind");
