@@ -50,7 +50,7 @@ fn command(rate: f64, kind: &str) -> String {
         format!("tbf rate {}bit burst 3000 latency 200ms", rate as u64)
     };
     format!(
-        "sh -c 'tc qdisc replace dev {IFACE} root {shape} && trap \"tc qdisc del dev {IFACE} root\" EXIT && trap \"exit 0\" TERM INT && bpftrace -q -e \"interval:s:1000 {{ }}\" & wait $!'"
+        "sh -c 'tc qdisc replace dev {IFACE} root {shape} && trap \"tc qdisc del dev {IFACE} root\" EXIT && trap \"exit 0\" TERM INT && bpftrace -q -e \"tracepoint:sched:sched_process_exit {{ }}\" & wait $!'"
     )
 }
 

@@ -47,10 +47,14 @@ fn fnv(s: &str) -> u64 {
     })
 }
 
-/// The order inside pair `pair` of case `cycle_id` under `seed`: a coin
-/// flip, the same for the same three whatever else runs.
+/// The order inside pair `pair` (1-based) of case `cycle_id` under `seed`:
+/// the `pair`-th draw of the case's own stream of coin flips, the same
+/// for the same three whatever else runs.
 pub fn order(seed: u64, cycle_id: &str, pair: u32) -> Order {
-    let mut g = SplitMix(seed ^ fnv(cycle_id) ^ u64::from(pair).wrapping_mul(0x9E37_79B9));
+    let mut g = SplitMix(seed ^ fnv(cycle_id));
+    for _ in 1..pair {
+        g.next();
+    }
     if g.next() >> 63 == 0 {
         Order::BaselineFirst
     } else {
@@ -141,26 +145,29 @@ pub fn build(m: &Matrix, selected: &[usize], seed: u64) -> Schedule {
     Schedule { seed, cases, alone }
 }
 
-/// The order libtest runs the trials in: the eBPF trials case by case, then
-/// the baselines, whose blocks the cases measured (a baseline's verdict is
-/// final only after the last pair it served).
+/// The order libtest runs the trials in: the baselines no eBPF trial is
+/// paired with (measured alone, first: a comparison with another session
+/// measures the variance between sessions on them), then the eBPF trials
+/// case by case, then the baselines whose blocks the cases measured (a
+/// baseline's verdict is final only after the last pair it served).
 pub fn trial_order(m: &Matrix, s: &Schedule) -> Vec<usize> {
-    let mut out: Vec<usize> = s
-        .cases
-        .iter()
-        .flat_map(|c| c.trials.iter().map(|(t, _)| *t))
-        .collect();
-    let mut baselines: Vec<usize> = s
+    let alone = s.alone.iter().flat_map(|a| a.trials.iter().copied());
+    let mut out: Vec<usize> = alone.collect();
+    out.extend(
+        s.cases
+            .iter()
+            .flat_map(|c| c.trials.iter().map(|(t, _)| *t)),
+    );
+    let mut paired: Vec<usize> = s
         .cases
         .iter()
         .flat_map(|c| c.trials.iter().filter_map(|(_, b)| *b))
-        .chain(s.alone.iter().flat_map(|a| a.trials.iter().copied()))
         .collect();
-    baselines.sort_unstable();
-    baselines.dedup();
+    paired.sort_unstable();
+    paired.dedup();
     // Baselines in matrix order after the eBPF trials.
-    baselines.sort_by_key(|&b| (m.trials[b].cycle, b));
-    out.extend(baselines);
+    paired.sort_by_key(|&b| (m.trials[b].cycle, b));
+    out.extend(paired);
     out
 }
 
@@ -223,6 +230,39 @@ mod tests {
         assert!(order[10..]
             .iter()
             .all(|&t| m.cycle_of(&m.trials[t]).is_baseline()));
+    }
+
+    #[test]
+    fn baselines_measured_alone_come_first_and_paired_ones_last() {
+        let m = seed_lab();
+        let pick = |terms: &[&str]| {
+            let f = crate::filter::Filter {
+                terms: terms.iter().map(|t| t.to_string()).collect(),
+                exact: true,
+                ..Default::default()
+            };
+            crate::filter::select(&m, &f)
+        };
+        let ebpf = m
+            .trials
+            .iter()
+            .position(|t| t.name.starts_with("tool_") && t.name.contains("::host::latency::tcp_rr"))
+            .unwrap();
+        let paired = baseline_of(&m, ebpf).unwrap();
+        let alone = m
+            .trials
+            .iter()
+            .position(|t| t.name == "baseline::host::throughput::single_tcp_1G")
+            .unwrap();
+        let names = [
+            &m.trials[ebpf].name,
+            &m.trials[paired].name,
+            &m.trials[alone].name,
+        ];
+        let sel = pick(&names.map(|n| n.as_str()));
+        assert_eq!(sel.len(), 3);
+        let s = build(&m, &sel, 1);
+        assert_eq!(trial_order(&m, &s), [alone, ebpf, paired]);
     }
 
     #[test]

@@ -170,6 +170,26 @@ fn a_kill_by_name_on_real_hosts_is_allowed_with_a_warning_naming_file_and_line()
 }
 
 #[test]
+fn a_case_task_for_baselines_is_warned_that_paired_baselines_run_inside_the_ebpf_case() {
+    let dir = common::copy_dir(&common::corpus_base());
+    let hooks = dir.path().join("hooks.yaml");
+    let text = std::fs::read_to_string(&hooks).unwrap().replace(
+        "        when: ebpf\n        run: \"ls",
+        "        when: baseline\n        run: \"ls",
+    );
+    std::fs::write(&hooks, text).unwrap();
+    let cfg = config::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let w: Vec<String> = cfg.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("hooks.yaml:11")
+            && w[0].contains("runs only for a baseline measured alone")
+            && w[0].contains("a test task with `when: baseline`"),
+        "{w:?}"
+    );
+}
+
+#[test]
 fn the_default_config_has_two_pools_of_four_hosts_each() {
     let mut cfg = config::load(&common::repo().join("config")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.pool_count(), 2);

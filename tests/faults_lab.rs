@@ -7,6 +7,7 @@
 mod common;
 
 use common::{junit, pid_files, recorded_alive, wait_for_ebpf_clients};
+use ebpf_perf::schedule::Order;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -123,8 +124,10 @@ const DROP_TRIALS: &[&str] = &["case_3", "tcp", "--skip", "multi_4", "--skip", "
 fn drop_mid_trial(reconnect_wait: &str) -> (tempfile::TempDir, SystemTime, Running, LinkDown) {
     let cfg = drop_config();
     let since = SystemTime::now();
+    // Pair 1 runs the tool side first: the link drops in the first block.
+    let seed = common::seed_where("tool_002_case_3_host", Order::ToolFirst);
     let mut args = DROP_TRIALS.to_vec();
-    args.extend(["--reconnect-wait", reconnect_wait]);
+    args.extend(["--reconnect-wait", reconnect_wait, "--seed", &seed]);
     let run = Running::start(cfg.path(), &args);
     wait_for_ebpf_clients(since);
     (cfg, since, run, LinkDown::new())
@@ -197,11 +200,21 @@ fn a_dropped_link_fails_its_trial_and_the_run_stops_its_processes_when_it_is_bac
         let t = common::trial(&results, &c.name);
         assert!(t.duration_s < 1.0, "{} took {} s", c.name, t.duration_s);
     }
-    // Baselines before the drop are unharmed.
-    assert!(cases
+    // The case ended before its first baseline block: the baselines are
+    // then measured alone, and fail at once too, host-client being away.
+    let baselines: Vec<_> = cases
         .iter()
         .filter(|c| c.name.starts_with("baseline"))
-        .all(|c| c.failure.is_none()));
+        .collect();
+    assert_eq!(baselines.len(), 3);
+    for c in baselines {
+        assert!(
+            c.failure_body.contains("host-client: unreachable for"),
+            "{}: {}",
+            c.name,
+            c.failure_body
+        );
+    }
     // What stayed on host-client was stopped once it was back.
     assert!(err.contains("host-client is reachable again"), "{err}");
     assert!(err.contains("host-client is back: PID"), "{err}");
@@ -369,9 +382,10 @@ fn a_full_disk_fails_the_trial_naming_host_and_path_and_loses_nothing() {
             .map(|(p, _)| p.clone())
             .collect()
     };
+    // Two pairs: a baseline measured alone runs two blocks.
     assert_eq!(
         output(&earlier).len(),
-        1,
+        2,
         "netperf's output of the first run in {:?}",
         earlier.iter().map(|(p, _)| p).collect::<Vec<_>>()
     );

@@ -92,11 +92,13 @@ fn background_tasks_run_for_their_layer_are_stopped_by_pid_and_kept_in_the_data(
     let client = common::lab_results("host-client");
 
     // The case's program, seen by the background task through {ebpf_pid}:
-    // the command's own process (bpftrace), not the recording wrapper.
+    // the command's own process (bpftrace), not the recording wrapper. The
+    // task watches the program, so it runs with each tool episode (two
+    // pairs: two episodes), `{timestamp}` the episode's stamp.
     let watch = files(&server.join("ebpf"), since, &|n| {
         n.starts_with("watch_host_")
     });
-    assert_eq!(watch.len(), 1, "{watch:?}");
+    assert_eq!(watch.len(), 2, "{watch:?}");
     let text = std::fs::read_to_string(&watch[0]).unwrap();
     assert!(text.starts_with("comm=bpftrace env=host ts="), "{text}");
     assert!(
@@ -104,7 +106,8 @@ fn background_tasks_run_for_their_layer_are_stopped_by_pid_and_kept_in_the_data(
         "{text}"
     );
     let ts = text.split("ts=").nth(1).unwrap().lines().next().unwrap();
-    assert_eq!(ts.len(), "YYYYMMDD_HHMMSS".len(), "{text}");
+    assert_eq!(ts.len(), "YYYYMMDD_HHMMSS_p01".len(), "{text}");
+    assert!(ts.ends_with("_p01") || ts.ends_with("_p02"), "{text}");
     // Not in the baseline (condition: ebpf), not on the client, where case 1
     // runs no program: there it is recorded as skipped.
     assert!(files(&server.join("baseline"), since, &|n| n
@@ -124,14 +127,15 @@ fn background_tasks_run_for_their_layer_are_stopped_by_pid_and_kept_in_the_data(
         "{skipped}"
     );
 
-    // The ticker ran in both cycles (baseline and case 1) and was stopped by
-    // TERM, by its PID; the hook results say so.
+    // The ticker ran once, in case 1's scope (the baseline's blocks are
+    // measured inside it, in pairs), and was stopped by TERM, by its PID;
+    // the hook results say so.
     let server_results = hook_results(&server, since);
     let tickers: Vec<&Value> = server_results
         .iter()
         .filter(|r| r["name"] == "ticker")
         .collect();
-    assert_eq!(tickers.len(), 2, "{server_results:#?}");
+    assert_eq!(tickers.len(), 1, "{server_results:#?}");
     for t in &tickers {
         assert_eq!(t["phase"], "background", "{t}");
         assert!(t["pid"].as_u64().unwrap() > 1, "{t}");
@@ -140,29 +144,31 @@ fn background_tasks_run_for_their_layer_are_stopped_by_pid_and_kept_in_the_data(
         assert!(log.starts_with("ticking in /"), "{log}");
         assert!(log.ends_with("got-term\n"), "{log}");
     }
-    let watched = server_results
+    let watched: Vec<&Value> = server_results
         .iter()
-        .find(|r| r["name"] == "watch program")
-        .unwrap();
-    assert!(
-        watched["stopped"]
-            .as_str()
-            .unwrap()
-            .starts_with("terminated"),
-        "{watched}"
-    );
+        .filter(|r| r["name"] == "watch program")
+        .collect();
+    assert_eq!(watched.len(), 2, "{server_results:#?}");
+    for w in watched {
+        assert!(
+            w["stopped"].as_str().unwrap().starts_with("terminated"),
+            "{w}"
+        );
+    }
 
-    // Test layer: a background task per trial (4 trials) with its output
+    // Test layer: a background task per block (4 trials, two pairs each;
+    // a pair's baseline block serves the case's trial and the baseline's,
+    // so 8 blocks) with its output
     // where it said, `{test_duration}` filled; a foreground task's stdout and
     // stderr in its output file, renamed from .part.
     let test_bg = files(&client, since, &|n| n == "test_bg_1.log");
-    assert_eq!(test_bg.len(), 4, "{test_bg:?}");
+    assert_eq!(test_bg.len(), 8, "{test_bg:?}");
     for f in &test_bg {
         assert_eq!(std::fs::read_to_string(f).unwrap(), "dur=1\n");
         assert!(f.parent().unwrap().ends_with("monitoring"), "{f:?}");
     }
     let kept = files(&server, since, &|n| n.starts_with("kept_"));
-    assert_eq!(kept.len(), 4, "{kept:?}");
+    assert_eq!(kept.len(), 8, "{kept:?}");
     for f in &kept {
         assert!(f.to_string_lossy().ends_with(".txt"), "{f:?}");
         let t = std::fs::read_to_string(f).unwrap();
@@ -184,8 +190,8 @@ fn background_tasks_run_for_their_layer_are_stopped_by_pid_and_kept_in_the_data(
                 .starts_with("hook_")
         })
         .collect();
-    // 1 watcher + 2 tickers + 4 test tasks.
-    assert_eq!(hooks.len(), 7, "{hooks:?}");
+    // 2 watchers (one per episode) + 1 ticker + 8 test tasks.
+    assert_eq!(hooks.len(), 11, "{hooks:?}");
     for p in &pids {
         assert!(!recorded_alive(p), "{} is still running", p.display());
     }

@@ -21,12 +21,14 @@ fn perf(cfg: &Path, args: &[&str]) -> (Output, PathBuf) {
     (o, cfg.join("junit.xml"))
 }
 
-/// `server: host:/path` and `client: host:/path` lines of a system-out.
+/// `server: host:/path (pair N)` and `client: …` lines of a system-out:
+/// the trial's last block's directories.
 fn paths(out: &str) -> BTreeMap<String, PathBuf> {
     out.lines()
         .filter_map(|l| {
             let (role, rest) = l.split_once(": ")?;
             let (_, path) = rest.split_once(':')?;
+            let path = path.split(" (pair ").next()?;
             Some((role.to_string(), PathBuf::from(path)))
         })
         .collect()
@@ -55,10 +57,17 @@ fn filtered_subset_runs_green_with_junit_and_remote_tree() {
     );
 
     let cases = junit(&jpath);
+    // The eBPF trials first (their case's pairs decide them), then the
+    // baselines whose blocks those pairs measured.
     let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(
-        names,
-        expected.iter().map(String::as_str).collect::<Vec<_>>()
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    let mut want: Vec<&str> = expected.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    assert_eq!(sorted, want);
+    assert!(
+        names[..4].iter().all(|n| n.starts_with("tool_003")),
+        "{names:?}"
     );
     for c in &cases {
         assert!(c.failure.is_none(), "{}: {:?}", c.name, c.failure);
@@ -68,7 +77,12 @@ fn filtered_subset_runs_green_with_junit_and_remote_tree() {
             "tool_003_case_4_vm"
         };
         assert_eq!(c.classname, format!("ebpf_perf.{cycle}"));
-        assert!(c.system_out.starts_with("runs 1\n"), "{}", c.system_out);
+        let head = if c.name.starts_with("baseline") {
+            "blocks 2 (in the pairs of 1 case), 1 run a block\n"
+        } else {
+            "pairs 2 (baseline first in "
+        };
+        assert!(c.system_out.starts_with(head), "{}", c.system_out);
         if c.name.contains("latency") {
             assert!(
                 c.system_out.contains("\nlatency_mean_us median "),
@@ -256,17 +270,17 @@ fn case_2_prefixed(prefix: &str) -> tempfile::TempDir {
 }
 
 /// The JUnit cases of `host tcp_rr --skip baseline`: exactly its trials,
-/// the baseline they are compared with first.
+/// case by case, then the baseline they are compared with.
 fn host_tcp_rr_trials(jpath: &Path) -> Vec<Case> {
     let cases = junit(jpath);
     let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
         names,
         [
-            "baseline::host::latency::tcp_rr",
             "tool_001::case_1::host::latency::tcp_rr",
             "tool_001::case_2::host::latency::tcp_rr",
-            "tool_002::case_3::host::latency::tcp_rr"
+            "tool_002::case_3::host::latency::tcp_rr",
+            "baseline::host::latency::tcp_rr",
         ]
     );
     cases
@@ -280,7 +294,6 @@ fn a_case_whose_program_exits_fails_exactly_its_trials() {
     let (o, jpath) = perf(cfg.path(), &["host", "tcp_rr", "--skip", "baseline"]);
     assert!(!o.status.success());
     let cases = host_tcp_rr_trials(&jpath);
-    let cases = &cases[1..];
     assert!(cases[0].failure.is_none(), "{:?}", cases[0].failure);
     let f = cases[1].failure.as_deref().expect("case 2 fails");
     assert!(f.contains("exited with status 3"), "{f}");
@@ -339,7 +352,7 @@ fn hostile_output_of_a_tool_leaves_junit_well_formed_and_the_summary_inert() {
     assert!(!o.status.success());
     // JUnit: well-formed (an independent parser reads it), exactly the trials.
     let cases = host_tcp_rr_trials(&jpath);
-    let body = &cases[2].failure_body;
+    let body = &cases[1].failure_body;
     assert!(
         body.contains(r#"]]></failure></testcase><testcase name="injected"/>"#),
         "the tool's words are kept, as text: {body}"
@@ -379,7 +392,7 @@ fn a_program_that_never_attaches_fails_its_case_unless_allowed() {
     let c = cases.iter().find(|c| c.name.contains("case_2")).unwrap();
     let f = c.failure_body.as_str();
     for want in [
-        "case 2 loaded no BPF program within 20s",
+        "case 2 attached no BPF program within 20s",
         "\"allow_no_bpf\": true",
         "host: host-server",
     ] {
@@ -407,6 +420,11 @@ fn long_multi_stream(secs: u32) -> tempfile::TempDir {
     config(|d| common::long_multi_stream_in(d, secs))
 }
 
+/// A seed under which pair 1 of `cycle` runs its baseline side first.
+fn baseline_first(cycle: &str) -> String {
+    common::seed_where(cycle, ebpf_perf::schedule::Order::BaselineFirst)
+}
+
 #[test]
 fn sigint_during_a_trial_stops_everything_and_writes_junit() {
     let Some(_) = common::lab() else { return };
@@ -421,9 +439,15 @@ fn sigint_during_a_trial_stops_everything_and_writes_junit() {
         "hooks:\n  case:\n    setup:\n      - {name: case_bg, background: true, run: \"sleep 600.201\"}\n  test:\n    setup:\n      - {name: test_bg, on: client, background: true, run: \"trap '' TERM; sleep 600.202\"}\n",
     )
     .unwrap();
+    // A seed whose first pair runs the baseline side first: the interrupt
+    // then finds a baseline block done and the tool's block running.
+    let seed = baseline_first("tool_002_case_3_host");
     let since = std::time::SystemTime::now();
     let junit_path = cfg.path().join("junit.xml");
-    let child = common::spawn_perf(cfg.path(), &["case_3", "throughput", "multi_2_tcp"]);
+    let child = common::spawn_perf(
+        cfg.path(),
+        &["case_3", "throughput", "multi_2_tcp", "--seed", &seed],
+    );
     // Wait until the clients run (their pid file appears), then press Ctrl-C.
     wait_for_ebpf_clients(since);
     std::thread::sleep(Duration::from_millis(500));
@@ -443,26 +467,26 @@ fn sigint_during_a_trial_stops_everything_and_writes_junit() {
         t.elapsed()
     );
     let cases = junit(&junit_path);
-    // The baseline ran first and passed; the eBPF trial was interrupted.
+    // The eBPF trial was interrupted in its tool block; its baseline has a
+    // block but no verdict: both say so.
     assert_eq!(cases.len(), 2, "{cases:?}");
-    assert_eq!(cases[0].name, "baseline::host::throughput::multi_2_tcp");
-    assert!(cases[0].failure.is_none(), "{:?}", cases[0].failure);
+    assert_eq!(
+        cases[0].name,
+        "tool_002::case_3::host::throughput::multi_2_tcp"
+    );
+    assert_eq!(cases[1].name, "baseline::host::throughput::multi_2_tcp");
+    for c in &cases {
+        let f = c.failure.as_deref().unwrap_or("");
+        assert!(f.contains("interrupted"), "{}: {f:?}", c.name);
+    }
     let r = ebpf_perf::results::read(&cfg.path().join("results.json")).unwrap();
     assert!(
         r.session.interrupted,
         "the results file says the run was interrupted"
     );
     assert_eq!(r.trials.len(), 2);
-    assert_eq!(r.trials[1].status, ebpf_perf::results::Status::Failed);
-    assert!(
-        cases[1]
-            .failure
-            .as_deref()
-            .unwrap_or("")
-            .contains("interrupted"),
-        "{:?}",
-        cases[1].failure
-    );
+    let base = common::trial(&r, "baseline::host::throughput::multi_2_tcp");
+    assert_eq!(base.blocks.len(), 1, "the baseline block of pair 1 is kept");
     // Every process the run started, on every lab host, by its recorded PID.
     let mut files = Vec::new();
     pid_files(&common::lab_hosts(), since, &mut files);
@@ -472,20 +496,20 @@ fn sigint_during_a_trial_stops_everything_and_writes_junit() {
         .collect();
     assert!(
         names.iter().filter(|n| n.starts_with("ebpf_pid_")).count() == 2,
-        "eBPF program on both hosts: {names:?}"
+        "one episode of the eBPF program, on both hosts: {names:?}"
     );
     assert!(
         names.iter().any(|n| n == "clients.pid") && names.iter().any(|n| n.starts_with("server_")),
         "{names:?}"
     );
-    // Background tasks: the case's on both hosts in both cycles, the test's
-    // on the client of both trials (one of them ignoring TERM).
+    // Background tasks: the case's on both hosts, the test's on the client
+    // of both blocks (one of them ignoring TERM).
     assert_eq!(
         names
             .iter()
             .filter(|n| n.starts_with("hook_case_bg_"))
             .count(),
-        4,
+        2,
         "{names:?}"
     );
     assert_eq!(
@@ -517,13 +541,17 @@ fn failing_setup_tears_down_what_was_set_up() {
         .unwrap();
     });
     let since = std::time::SystemTime::now();
-    let (o, jpath) = perf(cfg.path(), &["case_1", "latency"]);
+    // Pair 1 runs the baseline blocks first: they are measured before the
+    // tool blocks fail.
+    let seed = baseline_first("tool_001_case_1_host");
+    let (o, jpath) = perf(cfg.path(), &["case_1", "latency", "--seed", &seed]);
     assert!(!o.status.success());
     let cases = junit(&jpath);
-    // The baselines (the failing task is `when: ebpf`) pass; case 1 fails.
+    // Case 1's trials fail in their first tool block; the baselines (the
+    // failing task is `when: ebpf`) pass with the block they had.
     assert_eq!(cases.len(), 4);
-    assert!(cases[..2].iter().all(|c| c.failure.is_none()), "{cases:?}");
-    for c in &cases[2..] {
+    assert!(cases[2..].iter().all(|c| c.failure.is_none()), "{cases:?}");
+    for c in &cases[..2] {
         let f = c.failure.as_deref().unwrap();
         assert!(
             f.contains("hook test.setup.fail") && f.contains("exited with 7"),
@@ -647,7 +675,7 @@ fn layers_run_in_order_and_only_where_selected() {
         common::stdout(&o),
         common::stderr(&o)
     );
-    // Case 1's two trials and, first, the two baselines they are compared with.
+    // Case 1's two trials, then the two baselines they are compared with.
     assert_eq!(junit(&jpath).len(), 4);
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -675,21 +703,21 @@ fn layers_run_in_order_and_only_where_selected() {
     assert!(!text.contains("vm-"), "{text}");
     assert_eq!(text.matches("tool setup").count(), 1, "{text}");
     assert!(text.contains("tool setup tool_001"));
-    assert_eq!(text.matches("case setup").count(), 2, "{text}");
-    // Nesting: global < baseline case < tool < case < tests < case teardown
-    // < tool teardown < global teardown.
+    // The baselines are measured in the case's pairs: one case scope.
+    assert_eq!(text.matches("case setup").count(), 1, "{text}");
+    // One test scope per block: 2 trials × 2 pairs × 2 sides.
+    assert_eq!(text.matches("test setup").count(), 8, "{text}");
+    // Nesting: global < tool < case < tests < case teardown < tool
+    // teardown < global teardown.
     let order = [
         pos("global setup"),
-        pos("case setup baseline_host"),
-        nth("test setup tcp_rr", 0),
-        nth("test setup udp_rr", 0),
-        pos("case teardown baseline_host"),
         pos("tool setup"),
         pos("case setup tool_001_case_1_host"),
-        nth("test setup tcp_rr", 1),
-        nth("test teardown tcp_rr", 1),
-        nth("test setup udp_rr", 1),
-        nth("test teardown udp_rr", 1),
+        nth("test setup tcp_rr", 0),
+        nth("test teardown tcp_rr", 0),
+        nth("test setup udp_rr", 0),
+        nth("test teardown udp_rr", 0),
+        nth("test setup udp_rr", 3),
         pos("case teardown tool_001_case_1_host"),
         pos("tool teardown"),
         pos("global teardown"),
@@ -723,9 +751,11 @@ fn layers_run_in_order_and_only_where_selected() {
             && e.file_name().to_string_lossy().ends_with(".txt")
     })
     .count();
+    // One program start per pair (its episode), both after the case's
+    // setup task.
     assert_eq!(
         pid_files_after,
-        running_before + 1,
+        running_before + 2,
         "the case's setup task ran before its eBPF program started"
     );
     for l in lines.iter().filter(|l| l.starts_with("test teardown")) {
@@ -738,26 +768,36 @@ fn a_failed_case_fails_its_remaining_trials_at_once() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let cfg = case_2_prefixed("exit 4; ");
-    let (o, _) = perf(cfg.path(), &["case_2", "--skip", "latency"]);
+    // Pair 1 measures the baselines first; then the tool fails to start.
+    let seed = baseline_first("tool_001_case_2_host");
+    let (o, _) = perf(
+        cfg.path(),
+        &["case_2", "--skip", "latency", "--seed", &seed],
+    );
     assert!(!o.status.success());
     let out = common::stdout(&o);
-    // 6 trials of case 2 (after their 6 baselines), all failed with the
-    // program's exit, no retries.
+    // 6 trials of case 2, all failed with the program's exit at once, no
+    // retries; their 6 baselines pass with the block they had.
     assert_eq!(out.matches("exited with status 4").count(), 6, "{out}");
     assert!(out.contains("6 passed; 6 failed"), "{out}");
-    let junit_path = cfg.path().join("junit.xml");
-    let text = std::fs::read_to_string(&junit_path).unwrap();
-    let doc = roxmltree::Document::parse(&text).unwrap();
-    let times: Vec<f64> = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("testcase"))
-        .map(|n| n.attribute("time").unwrap().parse().unwrap())
+    // No retries: each of the case's trials has the baseline block of pair
+    // 1 and no tool block.
+    let r = ebpf_perf::results::read(&cfg.path().join("results.json")).unwrap();
+    let case_2: Vec<_> = r
+        .trials
+        .iter()
+        .filter(|t| t.name.starts_with("tool_001::case_2::"))
         .collect();
-    assert_eq!(times.len(), 12);
-    assert!(
-        times[7..].iter().all(|t| *t < 0.05),
-        "later trials fail at once: {times:?}"
-    );
+    assert_eq!(case_2.len(), 6);
+    for t in case_2 {
+        let sides: Vec<_> = t.blocks.iter().map(|b| (b.pair, b.side)).collect();
+        assert_eq!(
+            sides,
+            [(1, ebpf_perf::results::Side::Baseline)],
+            "{}",
+            t.name
+        );
+    }
 }
 
 #[test]
@@ -774,7 +814,8 @@ fn quiet_and_threads_are_passed_to_libtest_but_trials_stay_serial() {
     // Terse output: one character per trial, no per-trial lines.
     assert!(out.contains(".."), "{out}");
     assert!(!out.contains("test baseline"), "{out}");
-    // Serial, in matrix order: the second trial started after the first ended.
+    // Serial: measured alone, the two baselines take turns, block by
+    // block, and no two blocks overlap in time.
     let cases = junit(&jpath);
     assert_eq!(
         cases.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
@@ -783,26 +824,21 @@ fn quiet_and_threads_are_passed_to_libtest_but_trials_stay_serial() {
             "baseline::vm::latency::udp_rr"
         ]
     );
-    let start_of = |c: &Case| -> String {
-        let dir = &paths(&c.system_out)["server"];
-        let leaf = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let meta: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(
-                dir.join(format!("metadata_{}.json", &leaf[leaf.len() - 15..])),
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        format!(
-            "{} {}",
-            meta["execution"]["start"].as_str().unwrap(),
-            meta["execution"]["end"].as_str().unwrap()
-        )
-    };
-    let (a, b) = (start_of(&cases[0]), start_of(&cases[1]));
-    let a_end = a.split_at(30).1.trim().to_string();
-    let b_start = b[..29].to_string();
-    assert!(a_end <= b_start, "{a} / {b}");
+    let r = ebpf_perf::results::read(&cfg.path().join("results.json")).unwrap();
+    let mut spans: Vec<(String, String, &str)> = r
+        .trials
+        .iter()
+        .flat_map(|t| {
+            t.blocks
+                .iter()
+                .map(move |b| (b.start.clone(), b.end.clone(), t.variant.as_str()))
+        })
+        .collect();
+    spans.sort();
+    assert_eq!(spans.len(), 4, "{spans:?}");
+    assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0), "{spans:?}");
+    let order: Vec<&str> = spans.iter().map(|s| s.2).collect();
+    assert_eq!(order, ["tcp_rr", "udp_rr", "tcp_rr", "udp_rr"]);
 }
 
 /// Is any process on this machine running with exactly this argument? (Read

@@ -6,11 +6,14 @@
 //! - Latency without netem: a "tool" that is a `tc tbf` on the server's
 //!   test interface, with a rate so low that every TCP_RR response waits
 //!   for its tokens. A 1-byte request/response is a 67-byte frame; once the
-//!   bucket is empty, the token rate alone sets the pace, so the mean
-//!   latency is 8 × 67 / rate whenever that is longer than the round trip
-//!   (2 Mbit/s: 268 µs). The harness must report the increase that
-//!   implies, within ±10 %, far above the round trip and at twice the
-//!   baseline's mean latency.
+//!   bucket is empty, the token rate alone sets the pace: a transaction
+//!   takes the longer of its own round trip B and the wait w = 8 × 67 /
+//!   rate, so the mean is E[max(B, w)], which is w when w is above nearly
+//!   every round trip (2 Mbit/s: 268 µs). The harness must report the
+//!   increase that implies, within ±10 %, far above the round trip and at
+//!   1.5 times the baseline's p99 latency. (Nearer the round trip, at twice
+//!   the mean, the tail of B adds its share E[(B − w)⁺], here about 5 µs:
+//!   not a known answer.)
 //! - A/A: a tool that only sleeps, in six cases, on TCP_RR and uncapped
 //!   2-stream TCP, with the shipped configuration as it is (no `cpus:`):
 //!   see the test for the criterion and its derivation.
@@ -69,7 +72,7 @@ fn noop(i: u32) -> String {
 /// is after the qdisc is in place) and taken away when it stops.
 fn tbf(i: u32, rate: u64) -> String {
     let cmd = format!(
-        "sh -c 'tc qdisc replace dev port-storage root tbf rate {rate}bit burst 3000 latency 200ms && trap \\\"tc qdisc del dev port-storage root\\\" EXIT && trap \\\"exit 0\\\" TERM INT && bpftrace -q -e \\\"interval:s:1000 {{ }}\\\" & wait $!'"
+        "sh -c 'tc qdisc replace dev port-storage root tbf rate {rate}bit burst 3000 latency 200ms && trap \\\"tc qdisc del dev port-storage root\\\" EXIT && trap \\\"exit 0\\\" TERM INT && bpftrace -q -e \\\"tracepoint:sched:sched_process_exit {{ }}\\\" & wait $!'"
     );
     format!(
         r#"{{"id": {i}, "name": "tbf_{i}", "command": "{cmd}", "duration": 600, "target": "server", "parameters": {{"rate": "{rate}"}}}}"#
@@ -81,13 +84,14 @@ fn a_tbf_token_wait_is_recovered_as_latency_within_ten_percent() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let base = "baseline::host::latency::tcp_rr";
-    // A: the baseline alone, to choose the rate that doubles it.
+    // A: the baseline alone, to choose the rate whose wait is 1.5 times
+    // its p99 latency.
     let a = shipped_with(&[noop(1)], "\"latency\"");
     let (o, path) = common::perf_in(a.path(), &["--exact", base]);
     assert!(o.status.success(), "{}", common::stderr(&o));
     let ra = results::read(&path).unwrap();
-    let base_us = common::trial(&ra, base).analysis.stats["latency_mean_us"].mean;
-    let near_bps = 8.0 * FRAME_BYTES / (2.0 * base_us * 1e-6);
+    let p99_us = common::trial(&ra, base).analysis.stats["latency_p99_us"].mean;
+    let near_bps = 8.0 * FRAME_BYTES / (1.5 * p99_us * 1e-6);
     let rates = [2e6, near_bps];
 
     // B: case 1 waits at 2 Mbit/s, case 2 at the near rate, each in pairs
@@ -96,14 +100,19 @@ fn a_tbf_token_wait_is_recovered_as_latency_within_ten_percent() {
         &[tbf(1, rates[0] as u64), tbf(2, rates[1] as u64)],
         "\"latency\"",
     );
+    // The waits exceed the shipped latency budgets: the run fails on
+    // them, and on nothing else.
     let (o, path) = common::perf_in(b.path(), &["tcp_rr"]);
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        common::stdout(&o),
-        common::stderr(&o)
-    );
     let rb = results::read(&path).unwrap();
+    for t in &rb.trials {
+        assert!(
+            t.error.is_none(),
+            "{}: {:?}\n{}",
+            t.name,
+            t.error,
+            common::stderr(&o)
+        );
+    }
     for (case, rate) in [(1, rates[0]), (2, rates[1])] {
         let name = format!("tool_t::case_{case}::host::latency::tcp_rr");
         let t = common::trial(&rb, &name);

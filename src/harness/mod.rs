@@ -3,8 +3,8 @@
 //! the baselines they are compared with), lays out the interleaved schedule
 //! (docs/design.md §7), and hands the rest of the command line to
 //! libtest-mimic. Trials run one at a time through a [`driver::Driver`]:
-//! the eBPF trials case by case (a case is measured in pairs when its first
-//! trial runs), then the baselines.
+//! baselines measured alone, the eBPF trials case by case (a case is
+//! measured in pairs when its first trial runs), then their baselines.
 
 mod options;
 mod pool;
@@ -78,6 +78,9 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     }
     if let Some(n) = args.repeat {
         cfg.override_repeats(n);
+    } else if args.calibrate.is_some() {
+        // Calibration needs each block's own spread (φ): three runs a block.
+        cfg.override_repeats(3);
     }
     // A load scenario first: --duration still overrides its duration.
     if let Some(l) = args.load {
@@ -209,10 +212,11 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         filtered.len(),
         matrix.trials.len(),
         cfg.dir.display(),
-        match added {
-            0 => String::new(),
-            1 => ", plus 1 baseline trial it is compared with".to_string(),
-            n => format!(", plus {n} baseline trials they are compared with"),
+        match (added, filtered.len()) {
+            (0, _) => String::new(),
+            (1, 1) => ", plus the baseline trial it is compared with".to_string(),
+            (1, _) => ", plus 1 baseline trial they are compared with".to_string(),
+            (n, _) => format!(", plus {n} baseline trials they are compared with"),
         },
         match pool.pool {
             Some(p) => format!(

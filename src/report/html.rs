@@ -150,6 +150,11 @@ fn precision(m: &Model) -> Markup {
             h2 { "Precision" }
             ul { @for l in &m.precision { li { (l) } } }
         }
+        @if !m.placement.is_empty() {
+            h2 { "Placement" }
+            p { small { "Where the client and the server ran, by the CPU each was found on most: latency is bimodal on hosts that share CPUs." } }
+            ul { @for l in &m.placement { li { (l) } } }
+        }
     }
 }
 

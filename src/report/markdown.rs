@@ -193,6 +193,12 @@ pub fn render(m: &Model) -> String {
             );
         }
     }
+    if !m.placement.is_empty() {
+        let _ = writeln!(s, "\n### Placement\n");
+        for l in m.placement.iter().take(TOP_ROWS) {
+            let _ = writeln!(s, "- {}", untrusted::markdown(l, false));
+        }
+    }
     if let Some((since, changes)) = &m.changes {
         let _ = writeln!(s, "\n### Largest growth since {}\n", esc(since));
         let _ = writeln!(

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod html;
 pub mod markdown;
 pub mod model;
+pub mod placement;
 pub mod table;
 
 use crate::results::{self, Results};

@@ -52,6 +52,9 @@ pub struct Model {
     pub advice: Vec<crate::decision::Advice>,
     /// Worst growth first; `None` without `--compare-to`.
     pub changes: Option<(String, Vec<Change>)>,
+    /// Per latency trial, how its runs split between one CPU and two
+    /// ([`super::placement`]).
+    pub placement: Vec<String>,
     /// How precise the session was: comparisons and significance, why
     /// trials stopped, drift and baseline blocks (see [`precision`]).
     pub precision: Vec<String>,
@@ -233,6 +236,7 @@ pub fn build(r: &Results, compare: &[Vec<String>], earlier: Option<(&str, &Resul
         pair_notes,
         advice: crate::decision::recommendations(r),
         precision: precision(r),
+        placement: super::placement::lines(r),
         changes: earlier.map(|(path, e)| {
             (
                 format!("{path} (session {})", e.session.id),

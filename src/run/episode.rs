@@ -14,6 +14,8 @@
 //! host; a program that had already exited fails the case.
 
 use super::error::StepError;
+use super::fixtures::ScopeKey;
+use super::hooks;
 use super::trace::Trace;
 use super::vars::{self, Role};
 use super::{Program, Runner, Undo};
@@ -160,6 +162,7 @@ pub fn start(r: &mut Runner, trace: &mut Trace, pair: u32) -> Result<Started, St
     {
         super::case::command_pids(r, trace)?;
     }
+    start_watchers(r, trace, &ts)?;
     super::monitoring::start_tool(r, trace, &c, &ts)?;
     Ok(Started {
         ready_s,
@@ -171,6 +174,7 @@ pub fn start(r: &mut Runner, trace: &mut Trace, pair: u32) -> Result<Started, St
 /// host. `Err` when a program had exited before (the case fails with its
 /// status), or a stop failed.
 pub fn stop(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
+    let watched = stop_watchers(r, trace);
     let programs = std::mem::take(&mut r.fixtures.programs);
     let agents = r.fixtures.take_tool_agents();
     let mut hosts: Vec<String> = programs.iter().map(|p| p.host.clone()).collect();
@@ -221,6 +225,68 @@ pub fn stop(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
     }
     match error {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => watched,
     }
+}
+
+/// The case's background tasks that watch its program (`{ebpf_pid}`,
+/// `{ebpf_command}`): started with each episode, `{timestamp}` the
+/// episode's stamp, and stopped before it ends.
+fn start_watchers(r: &mut Runner, trace: &mut Trace, ts: &str) -> Result<(), StepError> {
+    let tasks: Vec<HookTask> = (r.cfg.hooks.case.setup.iter())
+        .filter(|t| t.background && t.uses_ebpf())
+        .cloned()
+        .collect();
+    let Some(a) = (r.fixtures.active.iter_mut()).find(|a| matches!(a.key, ScopeKey::Case { .. }))
+    else {
+        return Ok(());
+    };
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let mut targets = a.hook_targets.clone();
+    hooks::with_programs(&mut targets, &r.fixtures.programs);
+    for t in &mut targets {
+        t.vars.set("timestamp", ts);
+    }
+    let mut started = Vec::new();
+    let res = hooks::start_background(
+        &r.remote,
+        trace,
+        &mut a.hooks,
+        "case",
+        &tasks,
+        &targets,
+        Some(false),
+        ts,
+        &mut started,
+    );
+    let saved = hooks::save(&r.remote, trace, &a.hooks, &a.hook_targets);
+    if !started.is_empty() {
+        a.undo.push(Undo::StopBackground(started.clone()));
+        r.fixtures.watchers = started;
+    }
+    res.and(saved)
+}
+
+/// Stops the episode's watching tasks by PID, before its program.
+fn stop_watchers(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError> {
+    let started = std::mem::take(&mut r.fixtures.watchers);
+    let Some(a) = (r.fixtures.active.iter_mut()).find(|a| matches!(a.key, ScopeKey::Case { .. }))
+    else {
+        return Ok(());
+    };
+    if started.is_empty() {
+        return Ok(());
+    }
+    let same = |b: &[hooks::Background]| {
+        b.iter()
+            .map(|x| &x.record)
+            .eq(started.iter().map(|x| &x.record))
+    };
+    a.undo
+        .retain(|u| !matches!(u, Undo::StopBackground(b) if same(b)));
+    let res = hooks::stop_background(&r.remote, trace, &mut a.hooks, &started);
+    let saved = hooks::save(&r.remote, trace, &a.hooks, &a.hook_targets);
+    res.and(saved)
 }

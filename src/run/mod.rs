@@ -133,6 +133,8 @@ struct Fixtures {
     programs: Vec<Program>,
     agents: BTreeMap<String, String>,
     monitors: Vec<monitoring::Agent>,
+    /// The case's background tasks that watch the episode's program.
+    watchers: Vec<hooks::Background>,
 }
 
 impl Fixtures {
@@ -371,69 +373,7 @@ impl Runner {
 
     /// Tears a scope down: its undo steps in reverse order.
     fn leave(&mut self, key: &ScopeKey) {
-        let Some(pos) = self.fixtures.active.iter().position(|a| &a.key == key) else {
-            return;
-        };
-        let mut a = self.fixtures.active.remove(pos);
-        let label = key.label(&self.matrix);
-        tracing::info!(scope = %label, "teardown");
-        let mut trace = trace::Trace::default();
-        while let Some(u) = a.undo.pop() {
-            let res = match u {
-                Undo::Stop { host, what, record } => trace
-                    .stop(
-                        &self.remote,
-                        &host,
-                        &format!("stop {what}"),
-                        &record,
-                        Duration::from_secs(5),
-                    )
-                    .map(drop),
-                Undo::UserTeardown => {
-                    let layer = scopes::layer(key);
-                    let tasks = scopes::layer_hooks(&self.cfg, key).teardown.clone();
-                    let baseline = scopes::baseline_flag(&self.matrix, key);
-                    let r = hooks::run(
-                        &self.remote,
-                        &mut trace,
-                        &mut a.hooks,
-                        layer,
-                        "teardown",
-                        &tasks,
-                        &a.hook_targets,
-                        baseline,
-                    );
-                    let saved = hooks::save(&self.remote, &mut trace, &a.hooks, &a.hook_targets);
-                    r.and(saved)
-                }
-                Undo::StopBackground(started) => {
-                    hooks::stop_background(&self.remote, &mut trace, &mut a.hooks, &started)
-                }
-                Undo::Summary => global::write_summary(self, &mut trace),
-                Undo::RestoreBpfStats { host, value } => {
-                    monitoring::restore_bpf_stats(self, &mut trace, &host, &value)
-                }
-                Undo::ReleaseLeases => {
-                    // Hosts that never came back keep their lease (see unreachable).
-                    let (lost, errors) = unreachable::settle(self, &self.ledger.leased);
-                    for e in errors {
-                        eprintln!("ebpf-perf: {e}");
-                        self.ledger.teardown_errors.push((label.clone(), e));
-                    }
-                    self.ledger.leased.retain(|h| !lost.contains(h));
-                    global::release_leases(self, &mut trace)
-                }
-            };
-            if let Err(e) = res {
-                eprintln!("ebpf-perf: teardown of {label}: {e}");
-                self.ledger.teardown_errors.push((label.clone(), e));
-            }
-        }
-        if matches!(key, ScopeKey::Case { .. }) {
-            self.fixtures.programs.clear();
-            self.fixtures.monitors.clear();
-            self.fixtures.case = None;
-        }
+        scopes::teardown(self, key);
     }
 
     /// Leaves every scope still entered, innermost first.

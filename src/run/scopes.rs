@@ -1,6 +1,7 @@
 //! Setup of the global, tool and case scopes: the user's hooks first, then
 //! the layer's built-in steps (`global`, `case`; each registers its own
-//! undo step), then the layer's background tasks. Also what a scope's
+//! undo step), then the layer's background tasks; teardown runs the undo
+//! steps in reverse. Also what a scope's
 //! hooks see: their layer, their targets and the baseline flag.
 
 use super::error::StepError;
@@ -8,10 +9,12 @@ use super::fixtures::ScopeKey;
 use super::hooks::{self, Target};
 use super::trace::Trace;
 use super::vars::{self, Role};
+use super::{global, monitoring, unreachable};
 use super::{Active, Runner, Undo};
 use crate::config::{Config, LayerHooks};
 use crate::matrix::Matrix;
 use crate::naming;
+use std::time::Duration;
 
 pub fn layer(key: &ScopeKey) -> &'static str {
     match key {
@@ -65,14 +68,20 @@ pub fn setup(r: &mut Runner, a: &mut Active) -> Result<(), StepError> {
         ScopeKey::Tool { .. } => Ok(()),
         ScopeKey::Case { cycle } => super::case::setup(r, a, &mut trace, cycle, &ts),
     }?;
-    // The setup is done: the layer's background tasks start.
+    // The setup is done: the layer's background tasks start; a case's
+    // tasks that watch its program start with each tool episode instead.
+    let now: Vec<_> = tasks
+        .iter()
+        .filter(|t| !(matches!(key, ScopeKey::Case { .. }) && t.uses_ebpf()))
+        .cloned()
+        .collect();
     let mut started = Vec::new();
     let res = hooks::start_background(
         &r.remote,
         &mut trace,
         &mut a.hooks,
         layer(&key),
-        &tasks,
+        &now,
         &a.hook_targets,
         baseline,
         &ts,
@@ -84,6 +93,74 @@ pub fn setup(r: &mut Runner, a: &mut Active) -> Result<(), StepError> {
         hooks::save(&r.remote, &mut trace, &a.hooks, &a.hook_targets)?;
     }
     res
+}
+
+/// Tears a scope down: its undo steps in reverse order.
+pub fn teardown(r: &mut Runner, key: &ScopeKey) {
+    let Some(pos) = r.fixtures.active.iter().position(|a| &a.key == key) else {
+        return;
+    };
+    let mut a = r.fixtures.active.remove(pos);
+    let label = key.label(&r.matrix);
+    tracing::info!(scope = %label, "teardown");
+    let mut trace = Trace::default();
+    while let Some(u) = a.undo.pop() {
+        let res = match u {
+            Undo::Stop { host, what, record } => trace
+                .stop(
+                    &r.remote,
+                    &host,
+                    &format!("stop {what}"),
+                    &record,
+                    Duration::from_secs(5),
+                )
+                .map(drop),
+            Undo::UserTeardown => {
+                let layer = layer(key);
+                let tasks = layer_hooks(&r.cfg, key).teardown.clone();
+                let baseline = baseline_flag(&r.matrix, key);
+                let ran = hooks::run(
+                    &r.remote,
+                    &mut trace,
+                    &mut a.hooks,
+                    layer,
+                    "teardown",
+                    &tasks,
+                    &a.hook_targets,
+                    baseline,
+                );
+                let saved = hooks::save(&r.remote, &mut trace, &a.hooks, &a.hook_targets);
+                ran.and(saved)
+            }
+            Undo::StopBackground(started) => {
+                hooks::stop_background(&r.remote, &mut trace, &mut a.hooks, &started)
+            }
+            Undo::Summary => global::write_summary(r, &mut trace),
+            Undo::RestoreBpfStats { host, value } => {
+                monitoring::restore_bpf_stats(r, &mut trace, &host, &value)
+            }
+            Undo::ReleaseLeases => {
+                // Hosts that never came back keep their lease (see unreachable).
+                let (lost, errors) = unreachable::settle(r, &r.ledger.leased);
+                for e in errors {
+                    eprintln!("ebpf-perf: {e}");
+                    r.ledger.teardown_errors.push((label.clone(), e));
+                }
+                r.ledger.leased.retain(|h| !lost.contains(h));
+                global::release_leases(r, &mut trace)
+            }
+        };
+        if let Err(e) = res {
+            eprintln!("ebpf-perf: teardown of {label}: {e}");
+            r.ledger.teardown_errors.push((label.clone(), e));
+        }
+    }
+    if matches!(key, ScopeKey::Case { .. }) {
+        r.fixtures.programs.clear();
+        r.fixtures.monitors.clear();
+        r.fixtures.watchers.clear();
+        r.fixtures.case = None;
+    }
 }
 
 fn hook_targets(r: &Runner, key: &ScopeKey) -> Vec<Target> {

@@ -503,3 +503,12 @@ pub fn trial_metadata(cfg: &Path) -> Vec<(String, serde_json::Value)> {
         })
         .collect()
 }
+
+/// A seed under which pair 1 of `cycle` (`tool_002_case_3_host`) runs
+/// its sides in `order`.
+pub fn seed_where(cycle: &str, order: ebpf_perf::schedule::Order) -> String {
+    (0u64..)
+        .find(|&s| ebpf_perf::schedule::order(s, cycle, 1) == order)
+        .unwrap()
+        .to_string()
+}

@@ -98,6 +98,16 @@ pub(super) fn check_hooks(
                         "0 is not a timeout; expected seconds >= 1",
                     );
                 }
+                if layer == "case" && task.when == When::Baseline {
+                    ck.warn(
+                        src,
+                        &at("when"),
+                        "a baseline paired with eBPF trials is measured inside each eBPF case, its tool \
+                         stopped, so this case task runs only for a baseline measured alone (no eBPF \
+                         trial of its environment selected, --calibrate); a test task with \
+                         `when: baseline` runs before every baseline block",
+                    );
+                }
                 if layer == "global" && task.when != When::Always {
                     ck.at(
                         src,

@@ -1,5 +1,6 @@
 //! The driver of one harness run. libtest calls it once per trial, in the
-//! schedule's order (the eBPF trials case by case, then the baselines); the
+//! schedule's order (baselines measured alone, the eBPF trials case by
+//! case, then their baselines); the
 //! first trial of a case runs the whole case in pairs ([`pairs`]), which
 //! decides every trial of it; later calls report the verdict decided then,
 //! which is final: libtest's line, JUnit, the results file and the exit
@@ -168,6 +169,10 @@ impl Driver {
             if let Some(live) = &self.live {
                 live.clear();
             }
+            if !self.decided.contains(&t) && self.unserved(t) {
+                // Its cases ended before its first block: measured alone.
+                self.run_unserved(t);
+            }
             if !self.decided.contains(&t) {
                 // A baseline whose blocks its cases measured.
                 self.decide(t, false);
@@ -335,18 +340,36 @@ impl Driver {
     fn abort(&mut self) -> ! {
         eprintln!("\nebpf-perf: interrupted; tearing down what was set up");
         self.results.session.interrupted = true;
+        // Trials whose pairs were under way have no verdict: they say so.
+        let undecided: Vec<usize> = self
+            .slot
+            .iter()
+            .filter(|(t, _)| !self.decided.contains(t))
+            .map(|(_, &i)| i)
+            .collect();
+        for i in undecided {
+            let t = &mut self.results.trials[i];
+            t.status = Status::Failed;
+            t.error
+                .get_or_insert_with(|| "interrupted before its pairs were done: no verdict".into());
+        }
         // Teardown must run to completion: later Ctrl-C presses no longer cancel.
         let _ = self.finish();
         std::process::exit(i32::from(Exit::Interrupted.code()));
     }
 
+    /// JUnit in libtest's order (the results file keeps the order the
+    /// trials were first measured in: a baseline with its case's first
+    /// pair).
     fn write_junit(&self) -> std::io::Result<()> {
-        let mut recs: Vec<TrialRecord> = self
-            .results
-            .trials
+        let order = crate::schedule::trial_order(self.runner.matrix(), &self.schedule);
+        let mut by_order: Vec<(usize, usize)> = (self.slot.iter())
+            .map(|(&t, &i)| (order.iter().position(|&x| x == t).unwrap_or(usize::MAX), i))
+            .collect();
+        by_order.sort_unstable();
+        let mut recs: Vec<TrialRecord> = by_order
             .iter()
-            .zip(&self.lines)
-            .map(|(t, l)| junit::record(t, l))
+            .map(|&(_, i)| junit::record(&self.results.trials[i], &self.lines[i]))
             .collect();
         recs.extend(junit::teardown_records(
             &self.results.session.teardown_errors,

@@ -13,6 +13,9 @@ use crate::run::StepError;
 use crate::schedule::{self, Order};
 use std::time::Instant;
 
+/// The step of the error that says the eBPF program exited.
+const PROGRAM_STEP: &str = "eBPF program";
+
 /// An active trial of a case: its eBPF trial, its baseline (none when an
 /// earlier results file has it), and its plan.
 #[derive(Clone, Copy)]
@@ -72,7 +75,12 @@ impl Driver {
             self.results.trials[idx].conditions = self.runner.conditions(t);
         }
         if !self.results.trials[idx].ran() && self.results.trials[idx].error.is_none() {
-            self.results.trials[idx].error = Some("no block ran".into());
+            let t = &self.results.trials[idx];
+            self.results.trials[idx].error = Some(if t.is_baseline() && t.blocks.is_empty() {
+                "not measured: the eBPF trials paired with it ended before its first block".into()
+            } else {
+                "no block ran".into()
+            });
         }
         let sources = crate::analysis::Sources {
             baseline_from: self.baseline_from.as_ref(),
@@ -248,9 +256,18 @@ impl Driver {
                         },
                     );
                 }
+                let died = run
+                    .error
+                    .clone()
+                    .filter(|e| side == Side::Tool && e.step == PROGRAM_STEP);
                 self.record(a.ebpf, run);
                 if self.runner.interrupted() {
                     return Err(StepError::interrupted("block"));
+                }
+                // The program died: the rest of the case fails at once.
+                if let Some(e) = died {
+                    let _ = self.runner.stop_episode();
+                    return Err(e);
                 }
             }
             if side == Side::Tool {
@@ -333,9 +350,8 @@ impl Driver {
             .iter()
             .map(|&t| {
                 let mut plan = self.plan_of(t);
-                // Calibration needs the runs' own spread: three a block.
                 if let Some(n) = self.calibrate {
-                    plan = Plan::fixed(plan.warmup, plan.runs.max(3), n);
+                    plan = Plan::fixed(plan.warmup, plan.runs, n);
                 }
                 (t, plan)
             })
@@ -373,6 +389,37 @@ impl Driver {
             active = keep;
         }
         self.runner.leave_case(group.cycle, false);
+    }
+
+    /// A baseline trial its cases were to measure that has no block and
+    /// no error: they ended (failed) before its first block.
+    pub(super) fn unserved(&self, t: usize) -> bool {
+        let m = self.runner.matrix();
+        m.cycle_of(&m.trials[t]).is_baseline()
+            && self.slot.get(&t).is_none_or(|&i| {
+                let r = &self.results.trials[i];
+                r.blocks.is_empty() && r.error.is_none()
+            })
+    }
+
+    /// Measures `t` alone, with the other unserved baselines of its
+    /// environment, as a baseline no case serves is.
+    pub(super) fn run_unserved(&mut self, t: usize) {
+        let cycle = self.runner.matrix().trials[t].cycle;
+        let trials: Vec<usize> = (self.schedule.cases.iter())
+            .flat_map(|c| c.trials.iter().filter_map(|(_, b)| *b))
+            .filter(|&b| self.runner.matrix().trials[b].cycle == cycle)
+            .filter(|b| !self.decided.contains(b) && self.unserved(*b))
+            .fold(Vec::new(), |mut v, b| {
+                if !v.contains(&b) {
+                    v.push(b);
+                }
+                v
+            });
+        self.schedule
+            .alone
+            .push(crate::schedule::Alone { cycle, trials });
+        self.run_alone(self.schedule.alone.len() - 1);
     }
 
     fn plan_of(&self, t: usize) -> Plan {
