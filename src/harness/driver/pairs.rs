@@ -445,15 +445,7 @@ fn times(t: &TrialResult) -> (f64, f64) {
 /// file's baseline: over its tool blocks).
 fn pair_state(t: &TrialResult) -> State {
     let headline = crate::metrics::headline(t.test_type);
-    let half = crate::analysis::headline_half_width(t, headline);
-    let (elapsed_s, slowest_pair_s) = times(t);
-    State {
-        pairs: t.own_blocks().count() as u32,
-        half_width_pct: half,
-        elapsed_s,
-        slowest_pair_s,
-        alone: false,
-    }
+    state(t, crate::analysis::headline_half_width(t, headline), false)
 }
 
 /// The same for a baseline measured alone: its own mean's half-width.
@@ -464,12 +456,16 @@ fn alone_state(t: &TrialResult) -> State {
         let h = precision::half_width(s.ci95)?;
         (s.mean != 0.0).then(|| 100.0 * h / s.mean.abs())
     });
+    state(t, half, true)
+}
+
+fn state(t: &TrialResult, half_width_pct: Option<f64>, alone: bool) -> State {
     let (elapsed_s, slowest_pair_s) = times(t);
     State {
         pairs: t.own_blocks().count() as u32,
-        half_width_pct: half,
+        half_width_pct,
         elapsed_s,
         slowest_pair_s,
-        alone: true,
+        alone,
     }
 }
