@@ -168,8 +168,12 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
                     } else {
                         "not significant"
                     },
-                    x.q.map_or(String::new(), |q| format!(" (q {q:.3})")),
-                    x.p.map_or(String::new(), |p| format!(" (p {p:.3}, {} pairs)", x.pairs))
+                    x.q.map_or(String::new(), |q| format!(" (q {})", prob(q))),
+                    x.p.map_or(String::new(), |p| format!(
+                        " (p {}, {} pairs)",
+                        prob(p),
+                        x.pairs
+                    ))
                 ));
             }
             out.push(format!(
@@ -263,5 +267,14 @@ pub fn failure_message(t: &TrialResult) -> String {
         Some(e) => crate::untrusted::visible(e).into_owned(),
         None if !t.analysis.failures.is_empty() => t.analysis.failures.join("; "),
         None => "no run was measured".into(),
+    }
+}
+
+/// A probability to three places; "< 0.001" below them.
+fn prob(x: f64) -> String {
+    if x < 0.0005 {
+        "< 0.001".into()
+    } else {
+        format!("{x:.3}")
     }
 }

@@ -179,8 +179,10 @@ const CASES: u32 = 6;
 /// The criterion of the A/A test, derived. Under a correct design with a
 /// tool that does nothing:
 ///
-/// (a) Every comparison's p is an exact sign-flip p, hence super-uniform,
-///     and Benjamini–Hochberg at level α over the tool's family has a
+/// (a) Every comparison's p is a t-test p over sign-symmetric pair
+///     differences (the coin that ordered each pair), under which the t
+///     test is conservative at these levels (Efron 1969), and
+///     Benjamini–Hochberg at level α over the tool's family has a
 ///     family-wise error of at most α when nothing differs (for these
 ///     positively dependent comparisons). So "no discovery at q < 0.005"
 ///     fails at most 1 run in 200.
@@ -200,9 +202,7 @@ const CASES: u32 = 6;
 ///     run in 200.
 ///
 /// Each rule alone fails a correct design at most 1 run in 200 (both
-/// together at most 1 in 100, by the union bound; in practice (a) cannot
-/// fire at all: with at most 10 pairs no p is below 0.002, and BH at 0.005
-/// over 48 comparisons would need every one of them there). The design
+/// together at most 1 in 100, by the union bound). The design
 /// before pairs failed them in most runs (the closing note's A/A figures,
 /// computed with these two rules from `cargo run --example aa --keep`).
 const MAX_MEAN_Z2: f64 = 3.495;

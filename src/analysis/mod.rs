@@ -221,8 +221,7 @@ pub fn analysis_of(
         .collect();
     if t.ran() && !t.is_baseline() {
         let name = crate::naming::trial_name_of(None, &t.env, t.test_type, &t.variant);
-        let seed = results.session.seed.unwrap_or(0);
-        let c = match pairs::compare(t, &name, seed) {
+        let c = match pairs::compare(t, &name) {
             Some(c) => Ok(c),
             None => across(results, index, t, src, settings, &mut a.notes),
         };

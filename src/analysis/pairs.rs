@@ -1,7 +1,7 @@
 //! The comparison of an eBPF trial with its baseline over its pairs
 //! (docs/design.md §7): per compared metric of the catalog, the pair-level
 //! estimate of [`crate::stats::paired`] on the metric's scale (log ratios;
-//! points for a percentage such as CPU busy), its interval, its sign-flip p
+//! points for a percentage such as CPU busy), its interval, its t-test p
 //! and the normal score of its t statistic.
 
 use crate::metrics::{self, Metric, Unit};
@@ -18,13 +18,6 @@ pub fn scale_of(m: &Metric) -> Scale {
     }
 }
 
-/// A stable number for a name: the Monte Carlo seed of its test.
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// Both blocks' means of `metric` over the pairs that have it on both sides.
 fn columns(pairs: &[Pair<'_>], metric: &str) -> (Vec<f64>, Vec<f64>) {
     pairs
@@ -34,27 +27,21 @@ fn columns(pairs: &[Pair<'_>], metric: &str) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// One metric over the pairs.
-pub fn compare_metric(t: &TrialResult, m: &Metric, seed: u64) -> Option<paired::Paired> {
+pub fn compare_metric(t: &TrialResult, m: &Metric) -> Option<paired::Paired> {
     let (base, tool) = columns(&t.pairs(), m.name);
     let step = metrics::step_of(m.name, base.iter().sum::<f64>() / base.len().max(1) as f64);
-    paired::compare(
-        &base,
-        &tool,
-        scale_of(m),
-        step,
-        seed ^ fnv(&t.name) ^ fnv(m.name),
-    )
+    paired::compare(&base, &tool, scale_of(m), step)
 }
 
 /// The trial against its baseline blocks, every compared metric; `None`
 /// without a complete pair.
-pub fn compare(t: &TrialResult, baseline: &str, seed: u64) -> Option<Comparison> {
+pub fn compare(t: &TrialResult, baseline: &str) -> Option<Comparison> {
     if t.pairs().is_empty() {
         return None;
     }
     let mut out = BTreeMap::new();
     for m in metrics::compared() {
-        let Some(mut c) = compare_metric(t, m, seed) else {
+        let Some(mut c) = compare_metric(t, m) else {
             continue;
         };
         if !m.tested {
@@ -85,7 +72,7 @@ pub fn compare(t: &TrialResult, baseline: &str, seed: u64) -> Option<Comparison>
 /// The half-width (percent) of the headline's cost over the pairs so far:
 /// what the stopping rule reads.
 pub fn headline_half_width(t: &TrialResult, headline: &Metric) -> Option<f64> {
-    let c = compare_metric(t, headline, 0)?;
+    let c = compare_metric(t, headline)?;
     let [lo, hi] = c.rel_pct?.ci95?;
     Some((hi - lo) / 2.0)
 }

@@ -12,8 +12,8 @@ use crate::metrics::Metric;
 use serde::{Deserialize, Serialize};
 
 /// Pairs when the spec sets none: the issue of record (docs/design.md §7)
-/// asks for at least six, which is also the least for which an exact
-/// sign-flip test can reach p = 1/32.
+/// asks for at least six (five degrees of freedom: t₀.₉₇₅ = 2.57, so the
+/// interval is 1.31× as wide as a normal one; 3 pairs: 2.2×).
 pub const DEFAULT_MIN_PAIRS: u32 = 6;
 pub const DEFAULT_MAX_PAIRS: u32 = 10;
 

@@ -393,7 +393,7 @@ pub struct MetricComparison {
     pub abs: Estimate,
     /// The same in percent of the baseline mean (`None` for a zero baseline).
     pub rel_pct: Option<Estimate>,
-    /// Two-sided p-value: the sign-flip test over the pairs (see
+    /// Two-sided p-value: the one-sample t test over the pairs (see
     /// [`crate::stats::paired`]; schema 1: Welch's t test).
     pub p: Option<f64>,
     /// The normal score of the pairs' t statistic (N(0,1) when nothing

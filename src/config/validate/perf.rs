@@ -308,7 +308,7 @@ fn check_runs(
         at(
             ck,
             "pairs",
-            format!("min {n}: one pair gives no interval; expected pairs >= 2 (6 or more for a sign-flip p that can reach 1/32)"),
+            format!("min {n}: one pair gives no interval; expected pairs >= 2 (6 or more recommended: with fewer the t interval widens fast)"),
         );
     }
     if let (Some(lo), Some(hi)) = (min, max) {

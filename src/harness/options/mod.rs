@@ -347,7 +347,7 @@ pub fn parse_args(
     };
     if let Some(n) = pairs.and_then(|p| p.min).filter(|n| *n < 2) {
         return Err(MissingValue::Other(format!(
-            "{n} pair gives no interval; --pairs and --min-pairs take 2 or more (6 or more for a sign-flip p that can reach 1/32)"
+            "{n} pair gives no interval; --pairs and --min-pairs take 2 or more (6 or more recommended: with fewer the t interval widens fast)"
         )));
     }
     let precision = crate::config::Precision {
