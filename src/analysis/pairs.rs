@@ -2,7 +2,7 @@
 //! (docs/design.md §7): per compared metric of the catalog, the pair-level
 //! estimate of [`crate::stats::paired`] on the metric's scale (log ratios;
 //! points for a percentage such as CPU busy), its interval, its t-test p
-//! and the normal score of its t statistic.
+//! with the exact sign-flip p beside it, and the normal score of its t statistic.
 
 use crate::metrics::{self, Metric, Unit};
 use crate::results::{Comparison, MetricComparison, Pair, TrialResult};
@@ -45,7 +45,7 @@ pub fn compare(t: &TrialResult, baseline: &str) -> Option<Comparison> {
             continue;
         };
         if !m.tested {
-            (c.p, c.z) = (None, None);
+            (c.p, c.p_exact, c.z) = (None, None, None);
         }
         out.insert(
             m.name.into(),
@@ -56,6 +56,7 @@ pub fn compare(t: &TrialResult, baseline: &str) -> Option<Comparison> {
                 abs: c.abs,
                 rel_pct: c.rel_pct,
                 p: c.p,
+                p_exact: c.p_exact,
                 z: c.z,
                 q: None,
                 significant: false,

@@ -110,6 +110,7 @@ pub fn compare_across(
                 abs,
                 rel_pct,
                 p,
+                p_exact: None,
                 z: None,
                 q: None,
                 significant: false,

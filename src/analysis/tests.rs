@@ -134,6 +134,8 @@ fn the_cost_is_measured_over_the_pairs() {
     assert_eq!(m.pairs, 6);
     let p = m.p.unwrap();
     assert!((p - 2.116857721465376e-15).abs() < 1e-20, "{p}");
+    // Beside it, the exact sign-flip p: six pairs all one way, 1/32.
+    assert_eq!(m.p_exact, Some(0.03125));
     let rel = m.rel_pct.unwrap();
     assert!((rel.value + 50.0).abs() < 0.05, "{rel:?}");
     assert!(rel.significant());

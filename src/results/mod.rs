@@ -396,6 +396,10 @@ pub struct MetricComparison {
     /// Two-sided p-value: the one-sample t test over the pairs (see
     /// [`crate::stats::paired`]; schema 1: Welch's t test).
     pub p: Option<f64>,
+    /// The exact sign-flip p of the same mean over the pairs: no normality
+    /// assumed, none below 2/2^pairs; a check on `p`, not the label.
+    #[serde(default)]
+    pub p_exact: Option<f64>,
     /// The normal score of the pairs' t statistic (N(0,1) when nothing
     /// differs), for A/A checks.
     pub z: Option<f64>,

@@ -1,5 +1,6 @@
 //! The pair-level statistics against literal values from scipy 1.17.1
-//! (each case names the call).
+//! (each case names the call), and the sign-flip test against its
+//! definition by brute force.
 
 use super::*;
 use rstest::rstest;
@@ -43,6 +44,65 @@ fn the_p_agrees_with_the_interval_and_needs_two_finite_pairs() {
     assert_eq!(t_p(&[0.0, 0.0]), Some(1.0));
 }
 
+// Source: scipy 1.17.1,
+// `stats.permutation_test((d, zeros), lambda a, b, axis: np.mean(a - b, axis=axis),
+//  permutation_type='samples', alternative='two-sided', n_resamples=np.inf).pvalue`
+// (the exact sign-flip distribution of paired differences).
+#[rstest]
+#[case(&[0.031, -0.012, 0.044, 0.027, 0.019, -0.005], 0.125)]
+#[case(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 0.03125)]
+#[case(&[0.5, -0.4, 0.3, -0.2, 0.1, 0.05, -0.6, 0.25], 1.0)]
+#[case(&[-2.1, -1.7, -3.3, 0.4, -2.8, -1.1, -2.2, -0.9, -1.5, -2.6], 0.00390625)]
+#[case(&[0.3, 0.3, -0.1, 0.2, 0.0, 0.4, -0.2], 0.25)]
+#[case(&[0.12, -0.03, 0.08, 0.02, -0.05, 0.09, 0.04, -0.01, 0.07, 0.03, 0.06, -0.02, 0.05, 0.01, 0.1, -0.04], 0.031005859375)]
+fn sign_flip_p_matches_scipy(#[case] d: &[f64], #[case] want: f64) {
+    close(sign_flip_p(d).unwrap(), want);
+}
+
+/// The definition, by brute force over every sign vector, in integers.
+fn brute(d: &[i64]) -> f64 {
+    let k = d.len();
+    let obs: i64 = d.iter().sum::<i64>().abs();
+    let hits = (0..1u32 << k)
+        .filter(|m| {
+            let s: i64 = (0..k)
+                .map(|i| if m >> i & 1 == 1 { -d[i] } else { d[i] })
+                .sum();
+            s.abs() >= obs
+        })
+        .count();
+    hits as f64 / f64::from(1u32 << k)
+}
+
+#[test]
+fn sign_flip_p_is_the_share_of_sign_vectors_at_least_as_extreme() {
+    let mut rng = crate::stats::SplitMix(7);
+    for k in 1..=12 {
+        for _ in 0..20 {
+            let d: Vec<i64> = (0..k).map(|_| (rng.next() % 21) as i64 - 10).collect();
+            let f: Vec<f64> = d.iter().map(|&x| x as f64).collect();
+            close(sign_flip_p(&f).unwrap(), brute(&d));
+        }
+    }
+}
+
+#[test]
+fn above_sixteen_pairs_the_p_is_a_seeded_monte_carlo_close_to_exact() {
+    // 20 pairs, 18 positive: exact two-sided p = 2·(1 + 20 + 190)/2^20.
+    let mut d = vec![1.0; 18];
+    d.extend([-1.0, -1.0]);
+    let exact = 2.0 * 211.0 / f64::from(1u32 << 20);
+    let p = sign_flip_p(&d).unwrap();
+    assert_eq!(p, sign_flip_p(&d).unwrap(), "the same pairs, the same p");
+    // (1 + hits)/(DRAWS + 1): near 1/20001 when hits are this rare.
+    assert!(
+        p > 0.0 && p < exact + 10.0 / f64::from(DRAWS),
+        "{p} vs {exact}"
+    );
+    assert!(sign_flip_p(&[]).is_none());
+    assert!(sign_flip_p(&[1.0, f64::NAN]).is_none());
+}
+
 // Source: scipy 1.17.1, `stats.ttest_1samp(d, 0)`: `.statistic` and
 // `.confidence_interval(0.95)`; z = `stats.norm.ppf(stats.t.cdf(t, k-1))`.
 #[rstest]
@@ -77,6 +137,8 @@ fn relative_cost_is_the_mean_log_ratio_in_percent() {
     close(hi, -1701.3441729397719);
     assert_eq!(c.k, 6);
     close(c.p.unwrap(), 0.00022656267806964308);
+    // All six the same way: the least exact p six pairs can give.
+    assert_eq!(c.p_exact, Some(0.03125));
 }
 
 #[test]
