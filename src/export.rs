@@ -115,13 +115,37 @@ fn run_rows<'a>(
         .collect()
 }
 
+/// A cell a spreadsheet shows rather than runs (OWASP, "CSV Injection"):
+/// text that starts with `=`, `+`, `-`, `@`, tab or carriage return gets a
+/// leading `'`, unless it is a number; control characters are shown
+/// (`untrusted::visible`).
+pub fn spreadsheet_cell(c: &str) -> String {
+    let formula = c.starts_with(['=', '+', '-', '@', '\t', '\r']) && c.parse::<f64>().is_err();
+    let c = crate::untrusted::visible(c);
+    if formula {
+        format!("'{c}")
+    } else {
+        c.into_owned()
+    }
+}
+
 /// Writes `rows` in `format`.
 pub fn write(rows: &[Row<'_>], format: Format, out: impl Write) -> Result<(), ExportError> {
     match format {
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
+            let mut raw = csv::Writer::from_writer(Vec::new());
             for row in rows {
-                w.serialize(row)?;
+                raw.serialize(row)?;
+            }
+            let raw = raw.into_inner().map_err(|e| e.into_error())?;
+            // Every cell read back and made safe for a spreadsheet.
+            let mut w = csv::Writer::from_writer(out);
+            for rec in csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(&raw[..])
+                .into_records()
+            {
+                w.write_record(rec?.iter().map(|c| spreadsheet_cell(c)))?;
             }
             w.flush()?;
         }

@@ -39,7 +39,7 @@ pub struct TrialRecord {
 }
 
 fn jdur(d: Duration) -> JDuration {
-    JDuration::seconds_f64(d.as_secs_f64())
+    JDuration::checked_seconds_f64(d.as_secs_f64()).unwrap_or(JDuration::MAX)
 }
 
 /// Writes one `<testsuite>` per cycle (in first-seen order), one `<testcase>`
@@ -102,7 +102,7 @@ pub fn record(t: &TrialResult, monitoring: &[String]) -> TrialRecord {
     TrialRecord {
         name: t.name.clone(),
         cycle_id: t.cycle.clone(),
-        duration: Duration::from_secs_f64(t.duration_s),
+        duration: crate::untrusted::secs(t.duration_s),
         outcome: match t.status {
             Status::Passed => Outcome::Passed { system_out },
             Status::Failed => Outcome::Failed {

@@ -268,10 +268,20 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => Exit::Ok.into(),
         Err(e) => {
-            eprintln!("error: {e}");
+            problem("error", e);
             Exit::Config.into()
         }
     }
+}
+
+/// Every line the CLI prints about a problem goes through here: its text
+/// may come from a results file, a scanned directory or a host, so what a
+/// terminal would obey is shown instead (`untrusted::visible`).
+fn problem(level: &str, msg: impl std::fmt::Display) {
+    eprintln!(
+        "{level}: {}",
+        ebpf_perf::untrusted::visible(&msg.to_string())
+    );
 }
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
@@ -282,7 +292,10 @@ fn merge_cmd(out: &std::path::Path, shards: &[PathBuf]) -> ExitCode {
     let w = match merge::write(out, &merged) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("error: writing the merge into {}: {e}", out.display());
+            problem(
+                "error",
+                format!("writing the merge into {}: {e}", out.display()),
+            );
             return Exit::Failed.into();
         }
     };
@@ -295,15 +308,17 @@ fn merge_cmd(out: &std::path::Path, shards: &[PathBuf]) -> ExitCode {
     );
     for s in &merged.session.shards {
         if !s.problem.is_empty() {
-            let problem = ebpf_perf::untrusted::visible(&s.problem);
-            eprintln!("warning: shard {} ({}): {problem}", s.source, s.status);
+            problem(
+                "warning",
+                format!("shard {} ({}): {}", s.source, s.status, s.problem),
+            );
         }
     }
     println!("JUnit: {}", w.junit.display());
     println!("Results: {}", w.results.display());
     match &w.report {
         Ok(html) => println!("Report: {}", html.display()),
-        Err(e) => eprintln!("warning: no report: {e}"),
+        Err(e) => problem("warning", format!("no report: {e}")),
     }
     if w.passed() {
         Exit::Ok.into()
@@ -404,10 +419,12 @@ fn hosts_clean(dir: &std::path::Path, force: bool) -> CliResult {
     for (host, res) in ebpf_perf::run::leftovers::clean_hosts(&cfg, force) {
         match res {
             Ok(notes) if notes.is_empty() => println!("{host}: nothing left running"),
-            Ok(notes) => notes.iter().for_each(|n| println!("{host}: {n}")),
+            Ok(notes) => notes
+                .iter()
+                .for_each(|n| println!("{host}: {}", ebpf_perf::untrusted::visible(n))),
             Err(e) => {
                 failed += 1;
-                eprintln!("{host}: {e}");
+                problem(&host, e);
             }
         }
     }
@@ -459,7 +476,7 @@ fn validate(dir: &std::path::Path, calibration: Option<&std::path::Path>) -> Cli
         }
     }
     for w in &cfg.warnings {
-        eprintln!("warning: {w}");
+        problem("warning", w);
     }
     let m = matrix::build(&cfg);
     for w in m
@@ -467,7 +484,7 @@ fn validate(dir: &std::path::Path, calibration: Option<&std::path::Path>) -> Cli
         .iter()
         .filter_map(|c| matrix::short_program(&cfg, &m, c))
     {
-        eprintln!("warning: {w}");
+        problem("warning", w);
     }
     println!(
         "{}: valid: {} hosts, {} environments, {} tools, {} cycles, {} trials",

@@ -11,7 +11,7 @@
 //! dropped silently.
 
 use crate::results::{self, Results, Shard, ShardStatus};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The results file of a shard argument: `DIR/results.json`, or the file.
@@ -68,6 +68,8 @@ pub fn merge(sources: &[PathBuf]) -> Results {
     let mut merged: Option<Results> = None;
     let mut shards = Vec::new();
     let mut at: HashMap<String, usize> = HashMap::new();
+    // The selection's terms so far: a set, so that many terms stay linear.
+    let mut terms: HashSet<String> = HashSet::new();
     for source in sources {
         let (mut shard, loaded) = load(source);
         let Some(r) = loaded else {
@@ -88,7 +90,7 @@ pub fn merge(sources: &[PathBuf]) -> Results {
         };
         s.interrupted |= r.session.interrupted;
         for term in &r.session.selection {
-            if !s.selection.contains(term) {
+            if terms.insert(term.clone()) {
                 s.selection.push(term.clone());
             }
         }

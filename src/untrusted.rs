@@ -8,10 +8,29 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-/// Control characters (but newline and tab) written as `\xNN` or `\u{NNNN}`,
-/// so that a terminal shows them instead of obeying them.
+/// Is `c` a character a terminal or a YAML reader obeys rather than shows:
+/// a control (Cc, which holds U+0085 NEL), a line or paragraph separator
+/// (U+2028/2029 end a YAML comment), a bidi control (U+202A–202E,
+/// U+2066–2069, U+200E/200F, U+061C) or a zero-width one (U+200B–200D,
+/// U+2060, U+FEFF)? Newline and tab are text.
+pub fn hidden(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2060}'
+                | '\u{feff}'
+                | '\u{061c}'
+        )
+}
+
+/// Every [`hidden`] character written as `\xNN` or `\u{NNNN}`, so that a
+/// terminal shows it instead of obeying it, and a YAML comment holds it.
 pub fn visible(s: &str) -> Cow<'_, str> {
-    let hidden = |c: char| c.is_control() && c != '\n' && c != '\t';
     if !s.chars().any(hidden) {
         return Cow::Borrowed(s);
     }
@@ -28,6 +47,19 @@ pub fn visible(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// The longest duration [`secs`] gives: about 31 years, so that sums of
+/// many (JUnit's totals) cannot overflow either.
+pub const MAX_SECS: f64 = 1e9;
+
+/// Seconds from outside (a results file) as a duration: negative or not a
+/// number is zero, more than [`MAX_SECS`] is that.
+pub fn secs(x: f64) -> std::time::Duration {
+    if x.is_nan() || x <= 0.0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::from_secs_f64(x.min(MAX_SECS))
 }
 
 /// [`visible`], and every character XML 1.0 cannot hold replaced by U+FFFD.
@@ -108,6 +140,35 @@ mod tests {
         );
         assert!(v.contains("\\x9b"), "{v}");
         assert!(matches!(visible("plain text\n"), Cow::Borrowed(_)));
+    }
+
+    // Issue 31 (1): characters that end a YAML comment or reorder, hide or
+    // join text on a terminal.
+    #[rstest]
+    #[case('\u{85}', "\\x85")]
+    #[case('\u{2028}', "\\u{2028}")]
+    #[case('\u{2029}', "\\u{2029}")]
+    #[case('\u{202e}', "\\u{202e}")]
+    #[case('\u{2066}', "\\u{2066}")]
+    #[case('\u{200b}', "\\u{200b}")]
+    #[case('\u{feff}', "\\u{feff}")]
+    fn separators_bidi_and_zero_width_are_made_visible(#[case] c: char, #[case] want: &str) {
+        let v = visible(&format!("x{c}  injected_key: 1 #")).into_owned();
+        assert!(v.starts_with(&format!("x{want}")), "{v:?}");
+        assert!(!v.chars().any(hidden), "{v:?}");
+        // In a YAML comment it stays a comment.
+        let doc: serde_yaml::Value = serde_yaml::from_str(&format!("a: 1 # {v}\n")).unwrap();
+        assert_eq!(doc.as_mapping().unwrap().len(), 1, "{v:?}");
+    }
+
+    #[rstest]
+    #[case(-1.0, 0.0)]
+    #[case(f64::NAN, 0.0)]
+    #[case(1e300, MAX_SECS)]
+    #[case(f64::INFINITY, MAX_SECS)]
+    #[case(2.5, 2.5)]
+    fn seconds_from_outside_never_panic(#[case] x: f64, #[case] want: f64) {
+        assert_eq!(secs(x).as_secs_f64(), want);
     }
 
     #[test]

@@ -84,7 +84,7 @@ impl Progress {
         } else {
             1.0
         };
-        Duration::from_secs_f64(left * scale)
+        crate::untrusted::secs(left * scale)
     }
 
     /// Counts trial `t`'s expected time as spent: it was decided (a case

@@ -116,7 +116,8 @@ fn short(commit: &str) -> String {
         Some(c) => (c, "-dirty"),
         None => (commit, ""),
     };
-    format!("{}{dirty}", &c[..c.len().min(10)])
+    let c: String = c.chars().take(10).collect();
+    format!("{}{dirty}", crate::untrusted::visible(&c))
 }
 
 /// Puts the files in order. `commits` (oldest first) is the history that
@@ -139,7 +140,7 @@ fn order(
             if position(r).is_none() {
                 notes.push(format!(
                     "{path}: its commit ({}) is not in the repository's history; placed after those that are, by time",
-                    r.session.commit.as_deref().unwrap_or("none recorded")
+                    crate::untrusted::visible(r.session.commit.as_deref().unwrap_or("none recorded"))
                 ));
             }
         }

@@ -211,3 +211,14 @@ fn a_series_is_tested_on_its_own_points_not_the_files() {
     assert_eq!(s.points.iter().flatten().count(), 6);
     assert!(s.shifts.is_empty(), "6 points of its own: not tested");
 }
+
+// Issue 31 (7): a commit from a results file is text from outside: cut by
+// characters, its controls shown.
+#[test]
+fn a_non_ascii_commit_is_cut_by_characters_and_shown_inert() {
+    assert_eq!(short("ééééééééééééé"), "éééééééééé");
+    assert_eq!(
+        short("\u{1b}]0;PWNED\u{7}-dirty"),
+        "\\x1b]0;PWNED\\x07-dirty"
+    );
+}

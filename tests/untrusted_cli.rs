@@ -1,0 +1,129 @@
+//! Issue 31: results files from others are untrusted. Crafted copies of a
+//! real results file (tests/data/results_lab.json, a lab run) must neither
+//! crash a subcommand nor reach the terminal or a spreadsheet as commands.
+
+mod common;
+
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+const RESULTS: &str = "tests/data/results_lab.json";
+/// An OSC title change, a bell and a screen clear.
+const ESC: &str = "\u{1b}]0;PWNED\u{7}\u{1b}[2J";
+
+/// The lab results file with `edit` applied, written into `dir`.
+fn crafted(dir: &tempfile::TempDir, name: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
+    let text = std::fs::read_to_string(common::repo().join(RESULTS)).unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    edit(&mut v);
+    let p = dir.path().join(name);
+    std::fs::write(&p, serde_json::to_string(&v).unwrap()).unwrap();
+    p
+}
+
+fn no_raw_escape(o: &std::process::Output, what: &str) {
+    for (stream, bytes) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
+        assert!(
+            !bytes.contains(&0x1b) && !bytes.contains(&0x07),
+            "{what}: raw control bytes on {stream}: {:?}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}
+
+#[test]
+fn an_escape_in_an_enum_value_reaches_no_terminal() {
+    let d = tempfile::tempdir().unwrap();
+    let f = crafted(&d, "results.json", |v| {
+        v["trials"][0]["test_type"] = json!(ESC);
+    });
+    let f = f.to_str().unwrap();
+    let out = d.path().join("out");
+    let out = out.to_str().unwrap();
+    for args in [
+        vec!["report", "--results", f, "--out", out],
+        vec!["export", "--results", f, "--format", "csv"],
+        vec!["history", f, f, "--out", out],
+        vec!["calibrate", "--results", f, "--out", out],
+    ] {
+        let o = common::ebpf_perf(&args);
+        assert!(!o.status.success(), "{args:?} accepted a bad enum");
+        no_raw_escape(&o, args[0]);
+        assert!(
+            common::stderr(&o).contains("\\x1b]0;PWNED"),
+            "{args:?}: the value is shown, escaped: {}",
+            common::stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn a_formula_in_a_trial_name_is_exported_as_text() {
+    let d = tempfile::tempdir().unwrap();
+    let f = crafted(&d, "results.json", |v| {
+        v["trials"][0]["name"] = json!("=HYPERLINK(\"http://x.invalid\",\"y\")");
+        v["trials"][0]["variant"] = json!(format!("@SUM(1){ESC}"));
+    });
+    let o = common::ebpf_perf(&[
+        "export",
+        "--results",
+        f.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    no_raw_escape(&o, "export csv");
+    let mut rows = csv::Reader::from_reader(&o.stdout[..]);
+    let header = rows.headers().unwrap().clone();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let first = rows.records().next().unwrap().unwrap();
+    assert_eq!(
+        &first[col("trial")],
+        "'=HYPERLINK(\"http://x.invalid\",\"y\")"
+    );
+    assert!(
+        first[col("variant")].starts_with("'@SUM(1)\\x1b"),
+        "{first:?}"
+    );
+    // Numbers, negative ones too, stay numbers.
+    assert!(first[col("value")].parse::<f64>().is_ok(), "{first:?}");
+}
+
+#[test]
+fn merge_writes_junit_for_a_shard_with_an_absurd_duration() {
+    let d = tempfile::tempdir().unwrap();
+    let a = crafted(&d, "a.json", |v| {
+        v["trials"][0]["duration_s"] = json!(-1.0);
+        v["trials"][1]["duration_s"] = json!(1e300);
+    });
+    let out = d.path().join("merged");
+    let o = common::ebpf_perf(&["merge", out.to_str().unwrap(), a.to_str().unwrap()]);
+    assert!(
+        o.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        common::stderr(&o)
+    );
+    let xml = std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml written");
+    roxmltree::Document::parse(&xml).expect("well-formed JUnit");
+}
+
+#[test]
+fn history_takes_a_non_ascii_commit() {
+    let d = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = (0..2)
+        .map(|i| {
+            crafted(&d, &format!("r{i}.json"), |v| {
+                v["session"]["commit"] = json!(format!("€€€€€€€€€€€{i}{ESC}"));
+                v["session"]["id"] = json!(format!("2026112{i}_000000"));
+            })
+        })
+        .collect();
+    let out = d.path().join("h");
+    let mut args = vec!["history", "--out", out.to_str().unwrap()];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let o = common::ebpf_perf(&args);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    no_raw_escape(&o, "history");
+    let md = std::fs::read_to_string(out.join("history.md")).unwrap();
+    assert!(!md.contains('\u{1b}'), "{md}");
+}
