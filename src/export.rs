@@ -145,7 +145,7 @@ pub fn write(rows: &[Row<'_>], format: Format, out: impl Write) -> Result<(), Ex
                 .from_reader(&raw[..])
                 .into_records()
             {
-                w.write_record(rec?.iter().map(|c| spreadsheet_cell(c)))?;
+                w.write_record(rec?.iter().map(spreadsheet_cell))?;
             }
             w.flush()?;
         }
