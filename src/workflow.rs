@@ -282,7 +282,7 @@ pub fn command(
     json.push(b'\n');
     match output {
         Some(path) => {
-            std::fs::write(path, json)
+            crate::results::write_atomic(path, &json)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             eprintln!(
                 "wrote {} ({} cycles, {} trials)",

@@ -116,3 +116,27 @@ fn calibrate_writes_a_file_that_validate_uses_to_flag_tight_budgets() {
         common::stderr(&o)
     );
 }
+
+// Issue 31 (14): `--out` is replaced by a rename, never written through a
+// symlink someone put there.
+#[test]
+fn calibrate_out_does_not_write_through_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let res = dir.path().join("results.json");
+    noisy_results(&res);
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    let cal = dir.path().join("cal.json");
+    std::os::unix::fs::symlink(&victim, &cal).unwrap();
+    let o = ebpf_perf(&[
+        "calibrate",
+        "--results",
+        res.to_str().unwrap(),
+        "--out",
+        cal.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    assert!(!std::fs::symlink_metadata(&cal).unwrap().is_symlink());
+    ebpf_perf::calibration::read(&cal).unwrap();
+}

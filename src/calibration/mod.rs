@@ -410,10 +410,12 @@ pub fn command(files: &[std::path::PathBuf], out: &std::path::Path) -> Result<()
     Ok(())
 }
 
-/// Writes a calibration file.
+/// Writes a calibration file, atomically: a symlink at `path` is replaced,
+/// never written through.
 pub fn write(cal: &Calibration, path: &std::path::Path) -> Result<(), String> {
     let data = serde_json::to_vec_pretty(cal).map_err(|e| e.to_string())?;
-    std::fs::write(path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    crate::results::write_atomic(path, &data)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Reads a calibration file.

@@ -95,7 +95,7 @@ fn key_of(rest: &str) -> Option<String> {
         // A plain key ends at the first `:` followed by a blank or the end
         // (`name{env:vm}: 5` is one key).
         let end = rest.char_indices().find_map(|(i, c)| {
-            let next = rest[i + 1..].chars().next();
+            let next = rest[i + c.len_utf8()..].chars().next();
             (c == ':' && next.is_none_or(|n| n == ' ' || n == '\t')).then_some(i)
         })?;
         (rest[..end].trim_end().to_string(), &rest[end..])
@@ -158,6 +158,15 @@ budgets:
     #[case(&["budgets", "p99{env:vm,test:pps}"], Some(14))]
     fn finds_lines(#[case] path: &[&str], #[case] want: Option<usize>) {
         assert_eq!(line_of(Y, path), want);
+    }
+
+    // Issue 31 (8): text before the key's colon that is not ASCII (a `>`
+    // block in German) is cut by characters.
+    #[test]
+    fn non_ascii_lines_before_the_key_do_not_panic() {
+        let y = "note: >\n  Größe ändert sich: oft\n  ü→ä€ x\nkey:\n  deep: 1\n";
+        assert_eq!(line_of(y, &["key", "deep"]), Some(5));
+        assert_eq!(key_of("€: 1"), Some("€".into()));
     }
 
     #[test]
