@@ -372,7 +372,7 @@ pub fn fragment(found: &[Found], dirs: &[PathBuf], o: &Options) -> String {
 /// Text for a YAML comment: one line, whatever a file name or a scanned
 /// literal holds (a newline would start YAML of its own).
 fn comment(text: &str) -> String {
-    crate::untrusted::visible(text).replace('\n', "\\n")
+    crate::untrusted::yaml_comment(text)
 }
 
 fn file_name(p: &Path) -> String {

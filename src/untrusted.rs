@@ -49,6 +49,12 @@ pub fn visible(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Text for one `#` comment line of YAML: [`visible`] (a line or paragraph
+/// separator would end the comment and start live YAML), newlines as `\n`.
+pub fn yaml_comment(text: &str) -> String {
+    visible(text).replace('\n', "\\n")
+}
+
 /// The longest duration [`secs`] gives: about 31 years, so that sums of
 /// many (JUnit's totals) cannot overflow either.
 pub const MAX_SECS: f64 = 1e9;

@@ -109,3 +109,23 @@ fn a_directory_without_tools_is_an_error_that_says_what_was_looked_for() {
         common::stderr(&missing)
     );
 }
+
+// Issue 31 (1): a file name is written into `#` comments of the fragment;
+// U+2028/2029 and NEL end a comment in YAML readers, so they are shown
+// escaped and the fragment holds no key the name made up.
+#[rstest::rstest]
+#[case('\u{2028}')]
+#[case('\u{2029}')]
+#[case('\u{85}')]
+fn a_file_name_cannot_make_live_yaml_in_the_fragment(#[case] sep: char) {
+    let d = tempfile::tempdir().unwrap();
+    let name = format!("x{sep}  injected_key: 1 #.bt");
+    std::fs::write(d.path().join(&name), DROPS_BT).unwrap();
+    let o = ebpf_perf(&["discover", d.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let fragment = common::stdout(&o);
+    assert!(!fragment.contains(sep), "{fragment}");
+    let v: serde_yaml::Value = serde_yaml::from_str(&fragment).unwrap();
+    let text = serde_json::to_string(&v).unwrap();
+    assert!(!text.contains("\"injected_key\""), "{text}");
+}

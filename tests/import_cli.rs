@@ -212,3 +212,22 @@ fn a_wrong_input_names_the_place_and_writes_nothing() {
     let o = import(&out, &[]);
     assert!(stderr(&o).contains("give --hooks FILE"), "{}", stderr(&o));
 }
+
+// Issue 31 (2): a seed host's name reaches the notes, which are `#`
+// comments; a newline or a line separator in it must not start live YAML.
+#[rstest::rstest]
+#[case("srv\\nlab: netns #")]
+#[case("srv\\u2028lab: netns #")]
+#[case("srv\\rlab: netns #")]
+fn a_seed_host_name_cannot_write_live_yaml_into_a_comment(#[case] name: &str) {
+    let seed = common::copy_dir(&common::repo().join(FROM));
+    let hosts = seed.path().join("ssh-hosts.yaml");
+    common::replace_in(&hosts, "  server-01:", &format!("  \"{name}\":"));
+    let d = tempfile::tempdir().unwrap();
+    let o = import(d.path(), &["--from", seed.path().to_str().unwrap()]);
+    let text = std::fs::read_to_string(d.path().join("ssh-config.yaml"))
+        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let v: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+    assert!(v.get("lab").is_none(), "live key from a comment:\n{text}");
+    assert!(!text.lines().any(|l| l.starts_with("lab:")), "{text}");
+}

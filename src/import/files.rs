@@ -24,9 +24,10 @@ fn dump(v: &Value, file: &str) -> Result<String, ImportError> {
 }
 
 fn header(out: &mut String, source: &str, notes: &[String]) {
-    let _ = writeln!(out, "# Imported by `ebpf-perf import` from {source}.");
+    let c = crate::untrusted::yaml_comment;
+    let _ = writeln!(out, "# Imported by `ebpf-perf import` from {}.", c(source));
     for n in notes {
-        let _ = writeln!(out, "# {n}");
+        let _ = writeln!(out, "# {}", c(n));
     }
 }
 

@@ -174,11 +174,12 @@ pub fn convert(text: &str, source: &str) -> Result<(String, usize, usize), Impor
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "# Imported by `ebpf-perf import` from {source} (seed 001 §4.2 layered hooks):\n\
+        "# Imported by `ebpf-perf import` from {} (seed 001 §4.2 layered hooks):\n\
          # layered_init_hooks became setup tasks of their stage, layered_post_hooks\n\
          # teardown tasks, layered_custom_hooks background tasks; `condition` became\n\
          # `when`. Seed tasks that ebpf-perf does itself are comments in their place.\n\
-         hooks:"
+         hooks:",
+        crate::untrusted::yaml_comment(source)
     );
     for (stage, phases) in STAGES.iter().zip(&layers) {
         if phases.iter().all(Vec::is_empty) {
@@ -194,11 +195,11 @@ pub fn convert(text: &str, source: &str) -> Result<(String, usize, usize), Impor
             for e in entries {
                 match e {
                     Entry::Skipped(c) => {
-                        let _ = writeln!(s, "      # {c}");
+                        let _ = writeln!(s, "      # {}", crate::untrusted::yaml_comment(c));
                     }
                     Entry::Task(t, note) => {
                         if let Some(n) = note {
-                            let _ = writeln!(s, "      # {n}");
+                            let _ = writeln!(s, "      # {}", crate::untrusted::yaml_comment(n));
                         }
                         let yaml = serde_yaml::to_string(t).map_err(|e| ImportError::Parse {
                             file: source.to_string(),
