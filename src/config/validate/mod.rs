@@ -152,15 +152,8 @@ impl Checker {
         if t.trim().is_empty() {
             self.at(src, path, "command is empty; expected a command template");
         }
-        for name in template::quoted_placeholders(t) {
-            self.at(
-                src,
-                path,
-                format!(
-                    "{{{name}}} stands inside quotes; its value is quoted already (one shell word, \
-                     verbatim), and quotes around it would undo that: write {{{name}}} without them"
-                ),
-            );
+        for msg in quoted(t) {
+            self.at(src, path, msg);
         }
         for name in template::placeholders(t) {
             if !known(name) {
@@ -306,4 +299,19 @@ pub(super) fn common_vars<'a>(envs: impl IntoIterator<Item = &'a TestEnv>) -> Ha
         set.retain(|k| e.vars.contains_key(k));
     }
     set
+}
+
+/// A problem for every placeholder of `t` that stands inside quotes: its
+/// value is quoted already, and quotes around it would undo that (a `'` in
+/// the value would end them).
+pub(super) fn quoted(t: &str) -> Vec<String> {
+    template::quoted_placeholders(t)
+        .into_iter()
+        .map(|name| {
+            format!(
+                "{{{name}}} stands inside quotes; its value is quoted already (one shell word, \
+                 verbatim), and quotes around it would undo that: write {{{name}}} without them"
+            )
+        })
+        .collect()
 }

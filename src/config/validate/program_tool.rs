@@ -100,6 +100,9 @@ pub(super) fn check(
         .unwrap_or_default();
     // The template may use its required variables and what every command may.
     let env_vars = common_vars(tool_envs.iter().copied());
+    for msg in super::quoted(tmpl) {
+        ck.at(src, &["ebpf_tools", tid, "parameters", "template"], msg);
+    }
     for name in template::placeholders(tmpl) {
         let known = required.iter().any(|r| r == name)
             || ENV_PLACEHOLDERS.contains(&name)

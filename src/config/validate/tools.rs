@@ -112,6 +112,9 @@ pub(super) fn check_case(ck: &mut Checker, cs: &Source, case: &EbpfCase, envs: &
             "is empty; expected the command that starts the eBPF program".into(),
         );
     }
+    for msg in super::quoted(&case.command) {
+        at(ck, k("command"), msg);
+    }
     for name in template::placeholders(&case.command) {
         if !known(name) {
             at(
