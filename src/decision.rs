@@ -11,7 +11,7 @@ use crate::ratings::{Aspect, Thresholds};
 use crate::readout as lines;
 use crate::results::{Decision, DecisionRow, DecisionSide as Side, Results, TrialResult, Winner};
 use crate::stats::Estimate;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The relative costs the performance aspect takes the worst of.
 const PERFORMANCE: [&str; 3] = [
@@ -24,70 +24,93 @@ const PERFORMANCE: [&str; 3] = [
 /// results file's order.
 type Groups = BTreeMap<(String, String, String), Vec<usize>>;
 
-fn groups(r: &Results) -> (Groups, Vec<(String, String)>) {
+/// The `(tool, case)` each name a comparison may use means: `tool::case_N`,
+/// `case_N` (of the first tool that has it), or a tool (its first case).
+type Names = HashMap<String, (String, String)>;
+
+/// Decisions one results file may ask for; a comparisons list from outside
+/// could ask for millions (every pair of a long group).
+pub const MAX_DECISIONS: usize = 1000;
+/// Notes about comparisons one results file gets (the rest are counted).
+pub const MAX_NOTES: usize = 100;
+
+fn groups(r: &Results) -> (Groups, Names) {
     let mut g: Groups = BTreeMap::new();
-    let mut order = Vec::new();
+    let mut names = Names::new();
     for (i, t) in r.trials.iter().enumerate() {
         let (Some(tool), Some(id)) = (&t.tool_id, t.case_id) else {
             continue;
         };
         let case = format!("case_{id}");
-        if !order.contains(&(tool.clone(), case.clone())) {
-            order.push((tool.clone(), case.clone()));
+        let key = (tool.clone(), case.clone());
+        for name in [format!("{tool}::{case}"), case.clone(), tool.clone()] {
+            names.entry(name).or_insert_with(|| key.clone());
         }
         g.entry((tool.clone(), case, t.env.clone()))
             .or_default()
             .push(i);
     }
-    (g, order)
-}
-
-/// The `(tool, case)` a comparison's name means: `tool::case_N`, `case_N`
-/// (of the first tool that has it), or a tool (its first case).
-fn resolve(spec: &str, order: &[(String, String)]) -> Option<(String, String)> {
-    order
-        .iter()
-        .find(|(tool, case)| spec == format!("{tool}::{case}") || spec == case || spec == tool)
-        .cloned()
+    (g, names)
 }
 
 /// The decision matrices of every pair of every group, and a note for each
-/// pair that this results file cannot decide.
+/// name or pair that this results file cannot decide. Linear in the names
+/// asked for, plus the pairs decided (at most [`MAX_DECISIONS`]).
 pub fn decide_all(
     r: &Results,
     asked: &[Vec<String>],
     th: &Thresholds,
 ) -> (Vec<Decision>, Vec<String>) {
-    let (g, order) = groups(r);
+    let (g, names) = groups(r);
     let mut out = Vec::new();
     let mut notes = Vec::new();
+    let (mut budget, mut left_out) = (MAX_DECISIONS, 0usize);
     for group in asked {
-        for (i, a) in group.iter().enumerate() {
-            for b in &group[i + 1..] {
-                let (Some(ka), Some(kb)) = (resolve(a, &order), resolve(b, &order)) else {
-                    notes.push(format!("{a} and {b}: not both in this results file"));
-                    continue;
-                };
-                let mut envs = 0;
+        let mut known = Vec::new();
+        for a in group {
+            match names.get(a) {
+                Some(k) => known.push((a, k)),
+                None => notes.push(format!("{a}: not in this results file")),
+            }
+        }
+        let n = known.len();
+        let mut done = 0;
+        'pairs: for (i, (a, ka)) in known.iter().enumerate() {
+            for (b, kb) in &known[i + 1..] {
+                if budget == 0 {
+                    break 'pairs;
+                }
+                budget -= 1;
+                done += 1;
+                let before = out.len();
                 for ((tool, case, env), ta) in
                     g.range((ka.0.clone(), ka.1.clone(), String::new())..)
                 {
                     if (tool, case) != (&ka.0, &ka.1) {
                         break;
                     }
-                    let Some(tb) = g.get(&(kb.0.clone(), kb.1.clone(), env.clone())) else {
-                        continue;
-                    };
-                    envs += 1;
-                    out.push(decide(r, th, (a, &ka, ta), (b, &kb, tb), env));
+                    if let Some(tb) = g.get(&(kb.0.clone(), kb.1.clone(), env.clone())) {
+                        out.push(decide(r, th, (a, ka, ta), (b, kb, tb), env));
+                    }
                 }
-                if envs == 0 {
+                if out.len() == before {
                     notes.push(format!(
                         "{a} and {b}: not both in this results file on one environment"
                     ));
                 }
             }
         }
+        left_out += n * n.saturating_sub(1) / 2 - done;
+    }
+    if left_out > 0 {
+        notes.push(format!(
+            "{left_out} more pairs of the comparisons were not decided: {MAX_DECISIONS} pairs is the most one results file gets"
+        ));
+    }
+    if notes.len() > MAX_NOTES {
+        let more = notes.len() - MAX_NOTES;
+        notes.truncate(MAX_NOTES);
+        notes.push(format!("and {more} more like these"));
     }
     (out, notes)
 }

@@ -190,7 +190,7 @@ fn noisy_headlines_lower_reliability() {
 }
 
 #[test]
-fn pairs_not_in_the_file_are_named() {
+fn names_and_pairs_not_in_the_file_are_named_once() {
     let r = lab();
     let (d, notes) = decide_all(
         &r,
@@ -198,9 +198,10 @@ fn pairs_not_in_the_file_are_named() {
         &Thresholds::default(),
     );
     assert!(d.is_empty(), "case_4 runs on vm only, case_9 nowhere");
-    assert_eq!(notes.len(), 3, "{notes:?}");
-    assert!(notes[0].contains("case_1 and case_4") && notes[0].contains("one environment"));
-    assert!(notes[1].contains("case_9"));
+    // case_9 once, not once per pair it is in.
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert_eq!(notes[0], "case_9: not in this results file");
+    assert!(notes[1].contains("case_1 and case_4") && notes[1].contains("one environment"));
 }
 
 #[test]
@@ -238,4 +239,34 @@ fn recommendations_name_the_closest_budgets_and_the_costliest_case() {
             a.text
         );
     }
+}
+
+// Issue 31 (9): a comparisons list from outside asks for every pair of a
+// long group. Unknown names give a note each (capped), not one per pair;
+// known names give at most MAX_DECISIONS decisions, and the rest a count.
+#[test]
+fn a_long_comparisons_group_is_bounded() {
+    let r = lab();
+    let unknown: Vec<String> = (0..6000).map(|i| format!("nope_{i}")).collect();
+    let (d, notes) = decide_all(&r, &[unknown], &Thresholds::default());
+    assert!(d.is_empty());
+    assert_eq!(notes.len(), MAX_NOTES + 1, "{:?}", &notes[..3]);
+    assert_eq!(
+        notes[MAX_NOTES],
+        format!("and {} more like these", 6000 - MAX_NOTES)
+    );
+
+    // Known names, repeated: 2,000 of them are 1,999,000 pairs.
+    let known: Vec<String> = (0..2000)
+        .map(|i| ["case_1", "case_3"][i % 2].into())
+        .collect();
+    let (d, notes) = decide_all(&r, &[known], &Thresholds::default());
+    assert!(d.len() <= MAX_DECISIONS * 2, "{}", d.len());
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with(&format!("{} more pairs", 1_999_000 - MAX_DECISIONS))),
+        "{:?}",
+        notes.last()
+    );
 }
