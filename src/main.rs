@@ -254,7 +254,8 @@ fn main() -> ExitCode {
             test_types,
             first_id,
         } => discover::scan(&dirs)
-            .map(|found| {
+            .map(|(found, skipped)| {
+                skipped.iter().for_each(|s| problem("warning", s));
                 let o = discover::Options {
                     hosts_dir,
                     environments,

@@ -129,3 +129,26 @@ fn a_file_name_cannot_make_live_yaml_in_the_fragment(#[case] sep: char) {
     let text = serde_json::to_string(&v).unwrap();
     assert!(!text.contains("\"injected_key\""), "{text}");
 }
+
+// Issue 31 (11): only candidates (.bt, .py) are read, and only up to a cap:
+// a 1 GiB sparse data file is never read, a 2 MiB "script" is named and
+// skipped, and the real tool beside them is still found.
+#[test]
+fn large_files_are_not_read() {
+    let d = tools_dir();
+    let big = |name: &str, len: u64| {
+        let f = std::fs::File::create(d.path().join(name)).unwrap();
+        f.set_len(len).unwrap();
+    };
+    big("data.bin", 1 << 30);
+    big("huge.py", 2 << 20);
+    let o = ebpf_perf(&["discover", d.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let err = common::stderr(&o);
+    assert!(
+        err.contains("huge.py: larger than 1024 KiB, too large for a script; not read"),
+        "{err}"
+    );
+    assert!(!err.contains("data.bin"), "{err}");
+    assert!(common::stdout(&o).contains("tool_drops:"));
+}

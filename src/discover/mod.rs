@@ -113,17 +113,21 @@ fn unquoted(text: &str) -> impl Iterator<Item = (usize, char, i32)> + '_ {
         })
 }
 
-/// The text of each `add_argument(...)` call's arguments.
+/// The text of each `add_argument(...)` call's arguments, in order, in one
+/// pass over the text (calls left open are not calls).
 fn add_argument_calls(text: &str) -> Vec<&str> {
+    let mut open: Vec<(usize, i32)> = Vec::new();
     let mut out = Vec::new();
-    for (start, m) in text.match_indices("add_argument(") {
-        let body = &text[start + m.len()..];
-        let end = unquoted(body).find(|&(_, c, depth)| c == ')' && depth <= 0);
-        if let Some((i, _, _)) = end {
-            out.push(&body[..i]);
+    for (i, c, before) in unquoted(text) {
+        if c == '(' && text[..i].ends_with("add_argument") {
+            open.push((i + 1, before));
+        } else if c == ')' && open.last().is_some_and(|&(_, d)| d == before - 1) {
+            let (start, _) = open.pop().unwrap_or_default();
+            out.push((start, &text[start..i]));
         }
     }
-    out
+    out.sort_by_key(|&(start, _)| start);
+    out.into_iter().map(|(_, call)| call).collect()
 }
 
 /// Splits call arguments at top-level commas.
@@ -224,25 +228,53 @@ pub fn inspect(file: &Path, text: &str) -> Option<Found> {
     None
 }
 
-/// Every tool under the directories, in path order.
-pub fn scan(dirs: &[PathBuf]) -> Result<Vec<Found>, DiscoverError> {
+/// The largest script `scan` reads: a tool is source text, not data.
+pub const MAX_SCRIPT_BYTES: u64 = 1 << 20;
+
+/// Could this file be a tool (by its name)? Only those are read.
+fn candidate(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "bt" || e == "py")
+}
+
+/// Every tool under the directories, in path order, and a note for every
+/// candidate it did not read (too large, unreadable).
+pub fn scan(dirs: &[PathBuf]) -> Result<(Vec<Found>, Vec<String>), DiscoverError> {
     let mut files = Vec::new();
     for d in dirs {
         walk(d, &mut files)?;
     }
     files.sort();
-    let mut found = Vec::new();
-    for f in files {
-        let Ok(text) = std::fs::read_to_string(&f) else {
-            continue; // not text: not a script
-        };
-        found.extend(inspect(&f, &text));
+    let (mut found, mut skipped) = (Vec::new(), Vec::new());
+    for f in files.iter().filter(|f| candidate(f)) {
+        match read_script(f) {
+            Ok(Some(text)) => found.extend(inspect(f, &text)),
+            Ok(None) => {} // not text: not a script
+            Err(why) => skipped.push(format!("{}: {why}; not read", f.display())),
+        }
     }
     if found.is_empty() {
         let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
         return Err(DiscoverError::Nothing(shown.join(", ")));
     }
-    Ok(found)
+    Ok((found, skipped))
+}
+
+/// A candidate's text, read up to [`MAX_SCRIPT_BYTES`]; `None` when it is
+/// not UTF-8.
+fn read_script(f: &Path) -> Result<Option<String>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(f).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SCRIPT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_SCRIPT_BYTES {
+        return Err(format!(
+            "larger than {} KiB, too large for a script",
+            MAX_SCRIPT_BYTES / 1024
+        ));
+    }
+    Ok(String::from_utf8(bytes).ok())
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DiscoverError> {
@@ -386,88 +418,4 @@ fn strings(v: &[String]) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-
-    #[rstest]
-    #[case("kprobe:tcp_drop /pid == $1/ { @[comm] = count(); }", 1)]
-    #[case("BEGIN { printf(\"%s %d\", str($2), $1); } $x = 3;", 2)]
-    #[case("tracepoint:net:netif_rx { $len = args->len; }", 0)]
-    #[case("$10 $3", 10)]
-    fn finds_bpftrace_positional_parameters(#[case] text: &str, #[case] n: usize) {
-        let p = bpftrace_params(text);
-        assert_eq!(p.len(), n);
-        if n > 0 {
-            assert_eq!(p[n - 1].var, format!("arg{n}"));
-        }
-    }
-
-    #[rstest]
-    #[case("from bcc import BPF\n", true)]
-    #[case("import bcc\n", true)]
-    #[case("import libbpf_tools as l\n", true)]
-    #[case("# from bcc import BPF\nimport os\n", false)]
-    #[case("import argparse\n", false)]
-    fn tells_bpf_programs_from_other_python(#[case] text: &str, #[case] want: bool) {
-        assert_eq!(python_uses_bpf(text), want);
-    }
-
-    #[test]
-    fn reads_argparse_options_with_literal_defaults() {
-        let text = r#"
-parser = argparse.ArgumentParser()
-parser.add_argument("-i", "--interval", type=int, default=1, help="seconds (default: 1)")
-parser.add_argument('--top-n', default='10', help="rows, e.g. f(x)")
-parser.add_argument("-v", "--verbose", action="store_true")
-parser.add_argument("--pid", type=int, help="trace this PID only")
-parser.add_argument("--cgroup", default=os.getcwd())
-parser.add_argument("count", nargs="?", default=99)
-"#;
-        let (params, notes) = argparse_params(text);
-        assert_eq!(
-            params,
-            [
-                Param {
-                    var: "interval".into(),
-                    flag: "--interval".into(),
-                    value: "1".into()
-                },
-                Param {
-                    var: "top_n".into(),
-                    flag: "--top-n".into(),
-                    value: "10".into()
-                },
-            ]
-        );
-        assert_eq!(notes.len(), 4, "{notes:?}");
-        assert!(notes[0].contains("--verbose") && notes[1].contains("--pid"));
-        assert!(notes[2].contains("--cgroup") && notes[3].contains("\"count\""));
-    }
-
-    #[test]
-    fn a_file_name_cannot_write_yaml_of_its_own() {
-        let dir = tempfile::tempdir().unwrap();
-        let name = "a\nebpf_tools: {injected: {}}\nb.bt";
-        std::fs::write(
-            dir.path().join(name),
-            "tracepoint:net:netif_rx { @n = count(); }",
-        )
-        .unwrap();
-        let found = scan(&[dir.path().to_path_buf()]).unwrap();
-        let o = Options {
-            hosts_dir: None,
-            environments: vec!["host".into()],
-            test_types: vec!["latency".into()],
-            first_id: 1,
-        };
-        let text = fragment(&found, &[dir.path().to_path_buf()], &o);
-        let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-        let tools = doc["ebpf_tools"].as_mapping().unwrap();
-        assert_eq!(tools.len(), 1, "{text}");
-        assert!(
-            !tools.keys().any(|k| k.as_str() == Some("injected")),
-            "{text}"
-        );
-    }
-}
+mod tests;
