@@ -231,3 +231,51 @@ fn a_seed_host_name_cannot_write_live_yaml_into_a_comment(#[case] name: &str) {
     assert!(v.get("lab").is_none(), "live key from a comment:\n{text}");
     assert!(!text.lines().any(|l| l.starts_with("lab:")), "{text}");
 }
+
+/// The seed 002 example with one more tool that names `case_file`.
+fn seed_naming_case_file(case_file: &str) -> tempfile::TempDir {
+    let seed = common::copy_dir(&common::repo().join(FROM));
+    let tools = seed.path().join("ebpf-tools-spec.yaml");
+    let mut text = std::fs::read_to_string(&tools).unwrap();
+    text.push_str(&format!(
+        "  tool_009:\n    testcase_file: \"{case_file}\"\n    case_ids: [1]\n    \
+         applicable_environments: [\"host\"]\n    performance_test_types: [\"latency\"]\n"
+    ));
+    std::fs::write(&tools, text).unwrap();
+    seed
+}
+
+// Issue 31 (15): a case file that is a symlink is not followed (it would
+// copy what it points at into --out), and a case file cannot be named like
+// a file import writes.
+#[test]
+fn import_follows_no_symlink_and_writes_no_case_file_over_its_own() {
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "SECRET-TOKEN").unwrap();
+    let seed = seed_naming_case_file("cases.json");
+    std::os::unix::fs::symlink(secret.path(), seed.path().join("cases.json")).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let o = import(d.path(), &["--from", seed.path().to_str().unwrap()]);
+    assert!(!o.status.success(), "a symlinked case file was accepted");
+    assert!(
+        stderr(&o).contains("cases.json") && stderr(&o).contains("not a regular file"),
+        "{}",
+        stderr(&o)
+    );
+    for e in std::fs::read_dir(d.path()).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+        assert!(!text.contains("SECRET-TOKEN"));
+    }
+
+    let seed = seed_naming_case_file("ssh-config.yaml");
+    std::fs::write(seed.path().join("ssh-config.yaml"), "raw seed text\n").unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let o = import(d.path(), &["--from", seed.path().to_str().unwrap()]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("names the case file \"ssh-config.yaml\": a case file is a .json file"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.path().join("ssh-config.yaml").exists());
+}

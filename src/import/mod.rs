@@ -82,6 +82,36 @@ fn read(path: &Path) -> Result<String, ImportError> {
     })
 }
 
+/// A file of the seed directory: a regular file, never a symlink (a
+/// `cases.json` link to a secret would copy the secret into --out).
+fn read_seed(path: &Path) -> Result<String, ImportError> {
+    let meta = std::fs::symlink_metadata(path).map_err(|source| ImportError::Read {
+        path: path.into(),
+        source,
+    })?;
+    if !meta.file_type().is_file() {
+        return Err(ImportError::Read {
+            path: path.into(),
+            source: std::io::Error::other(
+                "not a regular file (a symlink?); import reads only the seed directory's own files",
+            ),
+        });
+    }
+    read(path)
+}
+
+/// Can `f` be a case file's name: a `.json` file in the seed directory,
+/// not a file import writes itself?
+fn case_file_name(f: &str) -> bool {
+    f.ends_with(".json")
+        && f.len() > ".json".len()
+        && f.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !f.starts_with('.')
+        && !SEED_FILES.iter().any(|(_, ours)| *ours == f)
+        && f != HOOKS_FILE
+}
+
 /// The case files a seed tools file names (`testcase_file`,
 /// `testcase_source.file`), relative to its directory.
 fn case_files(text: &str) -> Vec<String> {
@@ -101,7 +131,7 @@ fn case_files(text: &str) -> Vec<String> {
         .flatten()
         .filter_map(|f| f.as_str())
         {
-            if !out.iter().any(|o| o == f) && !f.contains("..") && !f.starts_with('/') {
+            if !out.iter().any(|o| o == f) {
                 out.push(f.to_string());
             }
         }
@@ -133,26 +163,32 @@ fn convert(o: &Options) -> Result<(Files, (usize, usize)), ImportError> {
         let monitoring = dir.join(SEED_MONITORING);
         let monitoring = if monitoring.is_file() {
             let name = monitoring.display().to_string();
-            let (v, notes) = files::monitoring(&read(&monitoring)?, &name)?;
+            let (v, notes) = files::monitoring(&read_seed(&monitoring)?, &name)?;
             Some((v, name, notes))
         } else {
             None
         };
         for (seed, ours) in SEED_FILES {
             let path = dir.join(seed);
-            if !path.is_file() {
+            if std::fs::symlink_metadata(&path).is_err() {
                 continue;
             }
             let source = path.display().to_string();
-            let text = read(&path)?;
+            let text = read_seed(&path)?;
             let converted = match ours {
                 SSH_FILE => files::ssh(&text, &source),
                 ENV_FILE => files::envs(&text, &source),
                 PERF_FILE => files::perf(&text, &source),
                 _ => {
                     for f in case_files(&text) {
+                        if !case_file_name(&f) {
+                            problems.push(format!(
+                                "{source} names the case file {f:?}: a case file is a .json file of the seed directory (letters, digits, . _ -), not a file import writes"
+                            ));
+                            continue;
+                        }
                         let p = dir.join(&f);
-                        match read(&p) {
+                        match read_seed(&p) {
                             Ok(t) => out.push((f, t)),
                             Err(e) => {
                                 problems.push(format!("{source} names the case file {f}: {e}"))
