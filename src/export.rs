@@ -173,8 +173,7 @@ pub fn command(
     match out {
         None => write(&rows, format, std::io::stdout().lock()).map_err(|e| e.to_string()),
         Some(path) => {
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-            let tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(std::path::Path::new(".")))
+            let tmp = crate::results::temp_beside(path)
                 .map_err(|e| format!("cannot write beside {}: {e}", path.display()))?;
             write(&rows, format, tmp.as_file()).map_err(|e| format!("{}: {e}", path.display()))?;
             tmp.persist(path)

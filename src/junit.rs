@@ -163,9 +163,16 @@ pub fn write_config_error(path: &Path, err: &ConfigError) -> io::Result<()> {
         .first()
         .map(ToString::to_string)
         .unwrap_or_default();
-    let mut tc = TestCase::error(CONFIG_CASE, JDuration::ZERO, "config", &first);
+    // A problem quotes the configuration's own text (a seed's, an
+    // import's): made well-formed XML like every other message.
+    let mut tc = TestCase::error(
+        CONFIG_CASE,
+        JDuration::ZERO,
+        "config",
+        &untrusted::xml(&first),
+    );
     tc.set_classname("ebpf_perf.config");
-    tc.set_system_err(&err.to_string());
+    tc.set_system_err(&untrusted::cdata(&err.to_string()));
     suite.add_testcase(tc);
     let mut report = Report::new();
     report.add_testsuite(suite);
@@ -179,4 +186,32 @@ fn write_report(path: &Path, report: &Report) -> io::Result<()> {
     let mut buf = Vec::new();
     report.write_xml(&mut buf).map_err(io::Error::other)?;
     crate::results::write_atomic(path, &buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ConfigError, Problem};
+
+    // Issue 31: a configuration problem quotes the file's text; the config
+    // JUnit stays well-formed whatever that holds.
+    #[test]
+    fn a_config_error_report_is_well_formed_whatever_the_problem_quotes() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("junit.xml");
+        let nasty = "\u{1b}[2J\u{0}]]></failure><x/>\u{ffff}";
+        let err = ConfigError {
+            problems: vec![Problem {
+                file: "ebpf-tools-config.yaml".into(),
+                line: Some(3),
+                key: nasty.into(),
+                message: nasty.into(),
+            }],
+        };
+        write_config_error(&path, &err).unwrap();
+        let xml = std::fs::read_to_string(&path).unwrap();
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed");
+        assert_eq!(doc.descendants().filter(|n| n.has_tag_name("x")).count(), 0);
+        assert!(!xml.contains('\u{1b}'), "{xml}");
+    }
 }

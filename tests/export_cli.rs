@@ -200,3 +200,27 @@ fn history_orders_sessions_by_commit_and_flags_the_shift() {
         common::stderr(&o)
     );
 }
+
+// Issue 31: files the commands write take their mode from the umask like
+// any other (0666 less it), not 0600 whatever it is.
+#[test]
+fn written_files_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    for (umask, want) in [("022", 0o644), ("077", 0o600), ("002", 0o664)] {
+        let out = d.path().join(format!("runs-{umask}.csv"));
+        let o = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "umask {umask} && exec \"$0\" export --results {RESULTS} --format csv --out \"$1\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_ebpf-perf"))
+            .arg(&out)
+            .current_dir(common::repo())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", common::stderr(&o));
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, want, "umask {umask}: {mode:o}");
+    }
+}

@@ -78,14 +78,24 @@ pub fn write(path: &Path, results: &Results) -> Result<(), ResultsError> {
 
 /// Writes a file of the controller atomically: a fresh temporary file in the
 /// same directory (created exclusively, under an unpredictable name), then
-/// renamed over `path`; a crash leaves the old file or the new one.
+/// renamed over `path`; a crash leaves the old file or the new one. Its mode
+/// is 0666 less the umask, like any file a command writes.
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    let mut tmp = temp_beside(path)?;
+    io::Write::write_all(&mut tmp, data)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A fresh temporary file in `path`'s directory, mode 0666 less the umask
+/// (`open(2)` applies it), to be renamed over `path`.
+pub fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    io::Write::write_all(&mut tmp, data)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
 }

@@ -13,7 +13,7 @@ mod block;
 mod conditions;
 mod file;
 pub use block::{Block, Pair, Side};
-pub use file::{read, write, write_atomic, ResultsError};
+pub use file::{read, temp_beside, write, write_atomic, ResultsError};
 mod decision;
 pub use conditions::{host_conditions, Conditions, HostConditions};
 pub use decision::{Decision, Row as DecisionRow, Side as DecisionSide, Winner};
