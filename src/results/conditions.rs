@@ -81,7 +81,10 @@ impl Conditions {
                 }
             }
         }
-        out
+        // `then` is another results file's: its words are shown, not obeyed.
+        out.into_iter()
+            .map(|d| crate::untrusted::visible(&d).into_owned())
+            .collect()
     }
 
     /// The conditions without the hosts (what the configuration alone says).
@@ -185,6 +188,21 @@ mod tests {
             d[5].starts_with("server NIC veth; offloads on:"),
             "{}",
             d[5]
+        );
+    }
+
+    // Issue 31 (4): the other file's values are shown, not obeyed.
+    #[test]
+    fn a_difference_shows_the_other_files_controls() {
+        let now = cond();
+        let mut then = cond();
+        then.hosts.get_mut("server").unwrap().kernel = Some("6.1\u{1b}]0;PWNED\u{7}".into());
+        let d = now.differences(&then);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].ends_with("here, 6.1\\x1b]0;PWNED\\x07 there"),
+            "{}",
+            d[0]
         );
     }
 

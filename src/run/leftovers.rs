@@ -85,10 +85,15 @@ impl Owner {
         Some(proc::start_time(&self.pid.to_string()) == Some(self.start))
     }
 
+    /// For people; the words come from a host's lease file, so what a
+    /// terminal would obey is shown instead.
     fn describe(&self) -> String {
+        let v = crate::untrusted::visible;
         format!(
             "session {} (PID {} on {})",
-            self.session, self.pid, self.controller
+            v(&self.session),
+            self.pid,
+            v(&self.controller)
         )
     }
 }
@@ -363,6 +368,17 @@ mod tests {
         };
         assert_eq!(elsewhere.running(), None);
         assert_eq!(Owner::parse("garbage"), None);
+    }
+
+    // Issue 31 (4): a lease file on a host is the host's text.
+    #[test]
+    fn a_lease_owner_is_described_without_raw_controls() {
+        let o =
+            Owner::parse("session=\u{1b}]0;PWNED\u{7} controller=h\u{1b}[2J boot=b pid=1 start=2")
+                .unwrap();
+        let d = o.describe();
+        assert!(!d.contains('\u{1b}') && !d.contains('\u{7}'), "{d:?}");
+        assert!(d.contains("\\x1b]0;PWNED\\x07"), "{d}");
     }
 
     fn sh(script: &str) -> String {

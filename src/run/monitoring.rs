@@ -72,7 +72,8 @@ pub fn deploy(r: &mut Runner, trace: &mut Trace, hosts: &[String]) -> Result<(),
         let script = monitor::agent_probe(&own, &path, &sha256);
         let probe = trace.check(&r.remote, h, "deploy monitor", &script, SHORT)?;
         let mut lines = probe.stdout.lines();
-        let arch = lines.next().unwrap_or("").trim().to_string();
+        // The host's words: shown, not obeyed.
+        let arch = crate::untrusted::visible(lines.next().unwrap_or("").trim()).into_owned();
         if arch != std::env::consts::ARCH {
             eprintln!(
                 "ebpf-perf: warning: {h} is {arch}, the monitor agent is {}; {h} runs unmonitored",

@@ -37,12 +37,12 @@ impl CmdOutput {
         {
             return Err(super::RemoteError::NoSpace {
                 host: host.to_string(),
-                path: no_space_path(line)
+                path: no_space_path(&crate::untrusted::visible(line))
                     .unwrap_or_else(|| format!("(a file of `{}`)", super::tail(command, 120))),
                 detail: line
                     .split(super::error::NO_SPACE)
                     .nth(1)
-                    .map(|rest| rest.trim().to_string())
+                    .map(|rest| crate::untrusted::visible(rest.trim()).into_owned())
                     .filter(|rest| !rest.is_empty())
                     .map(|rest| format!(" {rest}"))
                     .unwrap_or_default(),
@@ -52,7 +52,8 @@ impl CmdOutput {
             host: host.to_string(),
             command: command.to_string(),
             code: self.exit_code,
-            stderr_tail: super::tail(&self.stderr, 1000),
+            // The host's words: shown, not obeyed, wherever they go.
+            stderr_tail: crate::untrusted::visible(&super::tail(&self.stderr, 1000)).into_owned(),
         })
     }
 }
@@ -259,6 +260,22 @@ fn wait_socket(conn: &Conn, max: Duration) {
 
 #[cfg(test)]
 mod tests {
+    // Issue 31 (4): a failed command's stderr is the host's text; its error
+    // carries it shown, not obeyed.
+    #[test]
+    fn a_failure_carries_the_hosts_stderr_without_raw_controls() {
+        let out = super::CmdOutput {
+            exit_code: 3,
+            stdout: String::new(),
+            stderr: "boom \u{1b}]0;PWNED\u{7}\u{1b}[2J".into(),
+            duration: std::time::Duration::ZERO,
+            timed_out: false,
+        };
+        let e = out.checked("h", "true").unwrap_err().to_string();
+        assert!(!e.contains('\u{1b}') && !e.contains('\u{7}'), "{e:?}");
+        assert!(e.ends_with("boom \\x1b]0;PWNED\\x07\\x1b[2J"), "{e}");
+    }
+
     #[test]
     fn a_flood_of_output_keeps_its_head_and_tail_only() {
         let mut c = super::Capped::default();
