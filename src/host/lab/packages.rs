@@ -69,6 +69,9 @@ pub fn ensure() -> Result<Vec<&'static str>, LabError> {
     }
     eprintln!("lab: installing {}", missing.join(" "));
     install(&missing)?;
+    if missing.contains(&"openssh-server") {
+        keep_system_sshd_off();
+    }
     // The lab runs its own sshd in each namespace; one on this machine's
     // port 22 is not the lab's (a package script may have started it).
     if sys::run("ss", &["-Hltn", "sport = :22"]).is_ok_and(|o| !o.trim().is_empty()) {
@@ -82,26 +85,72 @@ pub fn ensure() -> Result<Vec<&'static str>, LabError> {
 
 /// Debian's switch that tells package scripts not to start services.
 const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
+/// The first line of ours after the shebang, with the PID that wrote it.
+const OURS: &str = "# ebpf-perf: no service starts while it installs packages; pid ";
+
+/// Removes the switch when dropped, on an error or a panic too.
+struct Switch<'a>(&'a std::path::Path);
+
+impl Drop for Switch<'_> {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.0);
+    }
+}
+
+/// A switch of ours that a `lab up` killed during apt left behind (its PID
+/// no longer runs) blocks every service start of the machine: it goes.
+fn remove_stale(policy: &std::path::Path) {
+    let Ok(text) = std::fs::read_to_string(policy) else {
+        return;
+    };
+    let pid = text
+        .lines()
+        .find_map(|l| l.strip_prefix(OURS))
+        .and_then(|p| p.trim().parse::<u32>().ok());
+    if let Some(pid) = pid {
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            eprintln!(
+                "lab: removing {} left by an interrupted `lab up` (PID {pid})",
+                policy.display()
+            );
+            let _ = std::fs::remove_file(policy);
+        }
+    }
+}
 
 /// Runs `f` with services kept from starting (a `policy-rc.d` that exits
 /// 101, unless the machine has its own): installing openssh-server must not
-/// start the system's sshd on port 22 of this machine.
+/// start the system's sshd on port 22 of this machine. The switch goes
+/// however `f` ends; one an earlier run left goes first.
 fn without_service_starts<T>(
     policy: &std::path::Path,
     f: impl FnOnce() -> T,
 ) -> std::io::Result<T> {
     use std::os::unix::fs::PermissionsExt;
+    remove_stale(policy);
     if policy.exists() {
         return Ok(f());
     }
+    let _switch = Switch(policy);
     std::fs::write(
         policy,
-        "#!/bin/sh\n# ebpf-perf: no service starts while it installs packages\nexit 101\n",
+        format!("#!/bin/sh\n{OURS}{}\nexit 101\n", std::process::id()),
     )?;
     std::fs::set_permissions(policy, std::fs::Permissions::from_mode(0o755))?;
-    let out = f();
-    std::fs::remove_file(policy)?;
-    Ok(out)
+    Ok(f())
+}
+
+/// After openssh-server was installed here: the system's sshd unit is
+/// disabled and masked where systemd runs, so that it does not start on
+/// port 22 at the next boot either (the lab runs its own sshd per host).
+fn keep_system_sshd_off() {
+    if !std::path::Path::new("/run/systemd/system").exists() {
+        return;
+    }
+    for unit in ["ssh.service", "ssh.socket"] {
+        let _ = sys::run("systemctl", &["disable", "--now", unit]);
+        let _ = sys::run("systemctl", &["mask", unit]);
+    }
 }
 
 /// Installs Debian packages with apt-get (root only), `non-free` enabled,
@@ -147,5 +196,34 @@ mod tests {
         std::fs::write(&policy, "mine").unwrap();
         without_service_starts(&policy, || ()).unwrap();
         assert_eq!(std::fs::read_to_string(&policy).unwrap(), "mine");
+    }
+
+    // Issue 31 (17): the switch goes when `f` panics, and one that a killed
+    // run left (its PID gone) goes before the next install.
+    #[test]
+    fn the_switch_goes_on_a_panic_and_a_stale_one_goes_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = dir.path().join("policy-rc.d");
+        let p = policy.clone();
+        let panicked = std::panic::catch_unwind(move || {
+            without_service_starts(&p, || panic!("apt-get went away")).unwrap()
+        });
+        assert!(panicked.is_err());
+        assert!(!policy.exists());
+        // A PID that no longer runs: a child that has exited.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        std::fs::write(&policy, format!("#!/bin/sh\n{OURS}{gone}\nexit 101\n")).unwrap();
+        let said = without_service_starts(&policy, || {
+            std::process::Command::new(&policy).status().unwrap().code()
+        })
+        .unwrap();
+        assert_eq!(said, Some(101), "ours again, while f runs");
+        assert!(!policy.exists());
+        // One of a run that still runs (this one) is not taken away.
+        std::fs::write(&policy, format!("{OURS}{}\n", std::process::id())).unwrap();
+        remove_stale(&policy);
+        assert!(policy.exists());
     }
 }
