@@ -163,10 +163,11 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
                     "overhead {m} {}% {} {}{}{}",
                     signed(r.value),
                     interval(r, "%"),
-                    if x.significant {
-                        "significant"
-                    } else {
-                        "not significant"
+                    match (x.significant, x.p) {
+                        (true, _) => "significant",
+                        (false, Some(_)) => "not significant",
+                        // p50 latency, and comparisons across sessions.
+                        (false, None) => "not tested",
                     },
                     x.q.map_or(String::new(), |q| format!(" (q {})", prob(q))),
                     x.p.map_or(String::new(), |p| format!(
