@@ -19,6 +19,8 @@
 //! CPUs). Root and the built-in lab are needed, as for `cargo test --test
 //! perf`. `--keep DIR` keeps every session's results file there.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -66,13 +68,7 @@ fn args() -> Result<Args, String> {
 /// The shipped configuration with the no-op tool in place of its tools
 /// (the shipped budgets kept).
 fn config(dir: &Path) -> std::io::Result<()> {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for e in std::fs::read_dir(repo.join("config"))? {
-        let e = e?;
-        if e.file_type()?.is_file() {
-            std::fs::copy(e.path(), dir.join(e.file_name()))?;
-        }
-    }
+    common::copy_config(dir)?;
     let cases: Vec<String> = (1..=CASES)
         .map(|i| {
             format!(
@@ -84,7 +80,7 @@ fn config(dir: &Path) -> std::io::Result<()> {
         dir.join("ebpf-cases.json"),
         format!("[{}]\n", cases.join(",\n")),
     )?;
-    let shipped = std::fs::read_to_string(repo.join("config/ebpf-tools-config.yaml"))?;
+    let shipped = std::fs::read_to_string(common::repo().join("config/ebpf-tools-config.yaml"))?;
     let budgets: String = shipped
         .lines()
         .skip_while(|l| !l.starts_with("budgets:"))
@@ -138,13 +134,6 @@ fn noise(seed: u64, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
             let _ = c.wait();
         }
     })
-}
-
-/// Where a session's harness output goes: `session_N.log` beside its
-/// results file.
-fn log(dir: &Path, s: u32) -> std::process::Stdio {
-    std::fs::File::create(dir.join(format!("session_{s}.log")))
-        .map_or_else(|_| std::process::Stdio::null(), std::process::Stdio::from)
 }
 
 /// The normal score with the same two-sided tail probability as `p`.
@@ -207,50 +196,30 @@ fn main() -> std::process::ExitCode {
         eprintln!("error: cannot write the A/A configuration: {e}");
         return std::process::ExitCode::from(2);
     }
-    if let Some(k) = &a.keep {
-        let _ = std::fs::create_dir_all(k);
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut all = Tally::default();
     let mut sessions_with_discovery = 0;
     println!("session  comparisons  exclude0  discoveries  mean z²  exceeded  minutes");
     for s in 1..=a.sessions {
-        let results = dir.path().join(format!("results_{s}.json"));
         let stop = Arc::new(AtomicBool::new(false));
         let burner = a
             .noise
             .then(|| noise(a.seed * 1000 + u64::from(s), stop.clone()));
         let began = Instant::now();
-        let status = Command::new(env!("CARGO"))
-            .args(["test", "--release", "-q", "--test", "perf", "--"])
-            .arg("--config-dir")
-            .arg(dir.path())
-            .arg("--results")
-            .arg(&results)
-            .arg("--junit")
-            .arg(dir.path().join("junit.xml"))
-            .arg("--no-report")
-            .args(SELECT)
-            .current_dir(repo)
-            .stdout(std::process::Stdio::null())
-            .stderr(log(dir.path(), s))
-            .status();
+        let ran = common::session(dir.path(), s, SELECT);
         stop.store(true, Ordering::SeqCst);
         if let Some(b) = burner {
             let _ = b.join();
         }
         let minutes = began.elapsed().as_secs_f64() / 60.0;
-        let text = match (status, std::fs::read_to_string(&results)) {
-            (Ok(_), Ok(t)) => t,
-            (st, r) => {
-                eprintln!("session {s}: no results ({st:?}, {r:?})");
+        let text = match ran {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{e}");
                 continue;
             }
         };
         if let Some(k) = &a.keep {
-            let _ = std::fs::write(k.join(format!("results_{s}.json")), &text);
-            let log = dir.path().join(format!("session_{s}.log"));
-            let _ = std::fs::copy(log, k.join(format!("session_{s}.log")));
+            common::keep(k, dir.path(), s, &text);
         }
         let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         let t = tally(&v);

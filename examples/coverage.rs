@@ -32,8 +32,9 @@
 //! hold the analytic value? The closing line gives the share over all of
 //! them (the target: at least 90 % over at least 30 trials).
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 /// The cost each tool injects: its case id, name, tbf rate (bit/s), and
 /// the test type it is judged on.
@@ -45,6 +46,8 @@ const TOOLS: &[(u32, &str, f64, &str)] = &[
     (5, "delay_4M", 4e6, "latency"),
 ];
 const GOODPUT: f64 = 1448.0 / 1514.0;
+/// The trials of each session: one TCP stream and TCP_RR, host only.
+const SELECT: &[&str] = &["host", "--skip", "multi", "--skip", "udp"];
 /// Each test's seconds (the shipped config's `duration: 1`).
 const RUN_S: f64 = 1.0;
 /// A TCP_RR request or response of 1 byte on the wire: Ethernet 14, IPv4
@@ -77,13 +80,7 @@ fn command(rate: f64, kind: &str) -> String {
 /// The shipped config, with one 400M TCP variant the server sends, TCP_RR,
 /// and the tools above.
 fn config(dir: &Path) -> std::io::Result<()> {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for e in std::fs::read_dir(repo.join("config"))? {
-        let e = e?;
-        if e.file_type()?.is_file() {
-            std::fs::copy(e.path(), dir.join(e.file_name()))?;
-        }
-    }
+    common::copy_config(dir)?;
     let spec = dir.join("performance-test-spec.yaml");
     let text = std::fs::read_to_string(&spec)?
         .replace(
@@ -154,41 +151,21 @@ fn main() -> std::process::ExitCode {
         eprintln!("error: cannot write the coverage configuration: {e}");
         return std::process::ExitCode::from(2);
     }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (mut covered, mut total) = (0, 0);
     println!(
         "{:<44} {:>20} {:>20} {:>6} {:>7}",
         "trial", "analytic cost", "95 % interval", "pairs", "covers"
     );
     for s in 1..=sessions {
-        let results = dir.path().join(format!("results_{s}.json"));
-        let log = std::fs::File::create(dir.path().join(format!("session_{s}.log"))).expect("log");
-        let _ = Command::new(env!("CARGO"))
-            .args(["test", "--release", "-q", "--test", "perf", "--"])
-            .arg("--config-dir")
-            .arg(dir.path())
-            .arg("--results")
-            .arg(&results)
-            .arg("--junit")
-            .arg(dir.path().join("junit.xml"))
-            .args(["--no-report", "host", "--skip", "multi", "--skip", "udp"])
-            .current_dir(repo)
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .status();
-        let Ok(text) = std::fs::read_to_string(&results) else {
-            eprintln!("session {s}: no results file");
-            continue;
+        let text = match common::session(dir.path(), s, SELECT) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{e}");
+                continue;
+            }
         };
         if let Some(k) = &keep {
-            let kept = std::fs::create_dir_all(k)
-                .and_then(|()| std::fs::write(k.join(format!("results_{s}.json")), &text));
-            if let Err(e) = kept {
-                eprintln!(
-                    "session {s}: cannot keep its results in {}: {e}",
-                    k.display()
-                );
-            }
+            common::keep(k, dir.path(), s, &text);
         }
         let r: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         for t in r["trials"].as_array().into_iter().flatten() {

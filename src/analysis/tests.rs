@@ -93,19 +93,17 @@ fn settings(budgets: &[(&str, f64)], strict: bool) -> Settings {
 }
 
 /// Baseline ~1000, eBPF ~500 in six pairs: a 50 % loss, tight.
+const HALVED: &[(f64, f64)] = &[
+    (990.0, 495.0),
+    (1000.0, 500.0),
+    (1010.0, 505.0),
+    (1005.0, 502.0),
+    (995.0, 497.0),
+    (1000.0, 501.0),
+];
+
 fn halved() -> Results {
-    paired(
-        "multi_2_tcp",
-        "throughput_bps",
-        &[
-            (990.0, 495.0),
-            (1000.0, 500.0),
-            (1010.0, 505.0),
-            (1005.0, 502.0),
-            (995.0, 497.0),
-            (1000.0, 501.0),
-        ],
-    )
+    paired("multi_2_tcp", "throughput_bps", HALVED)
 }
 
 fn judge_all(r: &mut Results, s: &Settings, src: &Sources<'_>) {
@@ -270,19 +268,7 @@ fn each_tool_is_a_family_of_its_own() {
             (1000.0, 990.0),
         ],
     );
-    let mut y = paired_for(
-        "tool_y",
-        "multi_2_tcp",
-        "throughput_bps",
-        &[
-            (990.0, 495.0),
-            (1000.0, 500.0),
-            (1010.0, 505.0),
-            (1005.0, 502.0),
-            (995.0, 497.0),
-            (1000.0, 501.0),
-        ],
-    );
+    let mut y = paired_for("tool_y", "multi_2_tcp", "throughput_bps", HALVED);
     for k in 0..20 {
         let mut t = y.trials[1].clone();
         t.name = format!("tool_y::case_{k}::host::throughput::multi_2_tcp");
