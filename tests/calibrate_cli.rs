@@ -42,19 +42,24 @@ fn noisy_results(path: &std::path::Path) {
     results::write(path, &r).unwrap();
 }
 
+/// `ebpf-perf calibrate --results RES --out OUT`.
+fn calibrate(res: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    ebpf_perf(&[
+        "calibrate",
+        "--results",
+        res.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 #[test]
 fn calibrate_writes_a_file_that_validate_uses_to_flag_tight_budgets() {
     let dir = tempfile::tempdir().unwrap();
     let res = dir.path().join("results.json");
     let cal = dir.path().join("cal.json");
     noisy_results(&res);
-    let o = ebpf_perf(&[
-        "calibrate",
-        "--results",
-        res.to_str().unwrap(),
-        "--out",
-        cal.to_str().unwrap(),
-    ]);
+    let o = calibrate(&res, &cal);
     let out = common::stdout(&o);
     assert!(o.status.success(), "{}", common::stderr(&o));
     assert!(
@@ -102,13 +107,7 @@ fn calibrate_writes_a_file_that_validate_uses_to_flag_tight_budgets() {
     // Nothing measured in blocks: calibrate says what to do.
     let plain = dir.path().join("plain.json");
     results::write(&plain, &Results::new(Default::default())).unwrap();
-    let o = ebpf_perf(&[
-        "calibrate",
-        "--results",
-        plain.to_str().unwrap(),
-        "--out",
-        cal.to_str().unwrap(),
-    ]);
+    let o = calibrate(&plain, &cal);
     assert!(!o.status.success());
     assert!(
         common::stderr(&o).contains("--calibrate 6"),
@@ -128,13 +127,7 @@ fn calibrate_out_does_not_write_through_a_symlink() {
     std::fs::write(&victim, "keep").unwrap();
     let cal = dir.path().join("cal.json");
     std::os::unix::fs::symlink(&victim, &cal).unwrap();
-    let o = ebpf_perf(&[
-        "calibrate",
-        "--results",
-        res.to_str().unwrap(),
-        "--out",
-        cal.to_str().unwrap(),
-    ]);
+    let o = calibrate(&res, &cal);
     assert!(o.status.success(), "{}", common::stderr(&o));
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
     assert!(!std::fs::symlink_metadata(&cal).unwrap().is_symlink());
