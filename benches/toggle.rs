@@ -4,7 +4,8 @@
 //! its monitor agent started) and stops it, in rounds; side by side, the
 //! same command started directly in the server's namespace and polled for
 //! "attached" by the same kernel query in this process, then stopped by its
-//! PID. The difference of the medians is the harness's own work per
+//! process group and waited for until every process of it is gone (as the
+//! harness's stop waits). The difference of the medians is the harness's own work per
 //! toggle (the issue of record allows 150 ms).
 //!
 //! Run as root: `cargo bench --bench toggle`.
@@ -22,6 +23,11 @@ const CASE: &str = "tool_001_case_1_host";
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// Whether `pid` runs (is there and not a zombie).
+fn running(pid: u32) -> bool {
+    ebpf_perf::host::proc::stat_fields(pid).is_some_and(|f| f[0] != "Z")
 }
 
 /// The case's command started directly, waited for until attached, then
@@ -50,10 +56,17 @@ fn direct(command: &str) -> (f64, f64) {
     let said = ebpf_perf::monitor::attach::wait(pid, start, Duration::from_secs(20));
     assert_eq!(said, "ready", "the counter did not attach");
     let started = t.elapsed().as_secs_f64();
+    // Stopped means every process of it gone, as the harness's stop waits
+    // for: `sh -c` may not exec its command, and the tool (bpftrace takes
+    // about 170 ms to detach) outlives the shell.
+    let tree = ebpf_perf::host::proc::tree(pid);
     let t = Instant::now();
     // SAFETY: a signal to the process group this bench started.
     unsafe { libc::kill(-(pid as i32), libc::SIGTERM) };
     let _ = child.wait();
+    while tree.iter().any(|&q| running(q)) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     (started, t.elapsed().as_secs_f64())
 }
 
