@@ -112,6 +112,12 @@ impl PerfSpec {
         }
     }
 
+    /// The CPU wake-up latency limit of a test type's runs (µs), if any:
+    /// its own, else the spec's.
+    pub fn cpu_latency_us(&self, t: TestType) -> Option<u32> {
+        self.own_runs(t).cpu_latency_us.or(self.cpu_latency_us)
+    }
+
     pub fn max_cv_pct(&self) -> f64 {
         self.max_cv_pct.unwrap_or(DEFAULT_MAX_CV_PCT)
     }

@@ -60,6 +60,8 @@ pub struct Plan {
     pub sar_cmd: Option<String>,
     /// File extension of a client's output.
     pub output_ext: &'static str,
+    /// The hosts' CPU wake-up latency limit during a run (µs), if any.
+    pub cpu_latency_us: Option<u32>,
 }
 
 fn pick<'a>(
@@ -124,6 +126,7 @@ pub fn plan(spec: &PerfSpec, v: &Variant) -> Option<Plan> {
         target_bw,
         sar_cmd: sar,
         output_ext: ext,
+        cpu_latency_us: spec.cpu_latency_us(v.test_type()),
     })
 }
 

@@ -1,6 +1,6 @@
 //! The conditions a trial was measured under (seed 002's condition check):
-//! its test's duration, commands, bandwidth and streams, and its hosts'
-//! kernel and NIC. A baseline or an earlier trial from another results file
+//! its test's duration, commands, bandwidth and streams, the CPU wake-up
+//! latency its hosts held, and their kernel and NIC. A baseline or an earlier trial from another results file
 //! is paired with a trial of this run only when these match (or with
 //! `--allow-mismatch`); [`Conditions::differences`] names what differs.
 
@@ -15,6 +15,8 @@ pub struct Conditions {
     pub commands: Vec<String>,
     pub target_bw: Option<String>,
     pub streams: u32,
+    /// The hosts' CPU wake-up latency limit during runs (µs), when held.
+    pub cpu_latency_us: Option<u32>,
     /// By role (`server`, `client`): what its host was; empty when the
     /// conditions come from the configuration alone.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -65,6 +67,15 @@ impl Conditions {
             out.push(format!(
                 "streams {} here, {} there",
                 self.streams, then.streams
+            ));
+        }
+        if self.cpu_latency_us != then.cpu_latency_us {
+            let held =
+                |v: Option<u32>| v.map_or("not held".into(), |us| format!("held at {us} µs"));
+            out.push(format!(
+                "CPU wake-up latency {} here, {} there",
+                held(self.cpu_latency_us),
+                held(then.cpu_latency_us)
             ));
         }
         for (role, now) in &self.hosts {
@@ -143,6 +154,7 @@ mod tests {
             ],
             target_bw: None,
             streams: 1,
+            cpu_latency_us: Some(0),
             hosts: [(
                 "server".to_string(),
                 host_conditions(Some(&lab_facts()), "port-storage"),
@@ -166,6 +178,7 @@ mod tests {
         then.commands[1] = "netperf -H {server_ip} -l 30".into();
         then.target_bw = Some("1G".into());
         then.streams = 4;
+        then.cpu_latency_us = None;
         let s = then.hosts.get_mut("server").unwrap();
         s.kernel = Some("6.1.0-18-amd64".into());
         s.nic = Some(
@@ -175,7 +188,7 @@ mod tests {
                 .replace("tcp-segmentation-offload, ", ""),
         );
         let d = now.differences(&then);
-        assert_eq!(d.len(), 6, "{d:#?}");
+        assert_eq!(d.len(), 7, "{d:#?}");
         assert_eq!(d[0], "duration 10 s here, 30 s there");
         assert_eq!(
             d[1],
@@ -183,11 +196,15 @@ mod tests {
         );
         assert_eq!(d[2], "bandwidth none here, 1G there");
         assert_eq!(d[3], "streams 1 here, 4 there");
-        assert!(d[4].starts_with("server kernel 6.18.44-fc-v595 here, 6.1.0-18-amd64 there"));
+        assert_eq!(
+            d[4],
+            "CPU wake-up latency held at 0 µs here, not held there"
+        );
+        assert!(d[5].starts_with("server kernel 6.18.44-fc-v595 here, 6.1.0-18-amd64 there"));
         assert!(
-            d[5].starts_with("server NIC veth; offloads on:"),
+            d[6].starts_with("server NIC veth; offloads on:"),
             "{}",
-            d[5]
+            d[6]
         );
     }
 

@@ -33,6 +33,7 @@ pub fn of(
             .collect(),
         target_bw: plan.target_bw,
         streams: v.streams(),
+        cpu_latency_us: plan.cpu_latency_us,
         hosts,
     })
 }

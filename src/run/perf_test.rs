@@ -73,6 +73,9 @@ pub(super) fn run(
 ) -> Result<Metrics, StepError> {
     let plan = perf::plan(&r.cfg.perf, v)
         .ok_or_else(|| StepError::new("plan", "the spec lacks this test's commands"))?;
+    if let Some(us) = plan.cpu_latency_us {
+        hold_cpu_latency(r, ctx, us, trace, started)?;
+    }
     start_servers(r, ctx, &plan, trace, (started, clocks))?;
     let sar = match (v, &plan.sar_cmd) {
         (Variant::Pps { .. }, Some(t)) => Some(start_sar(r, ctx, &plan, t, trace, started)?),
@@ -190,6 +193,57 @@ fn start_servers(
         e
     })?;
     keep_clock(r, &ctx.server, &out.stdout, clocks)
+}
+
+/// On the server's host and the client's (once where they are one), a
+/// holder of the CPU wake-up latency limit `us` (see
+/// [`crate::shell::cpu_latency`]), started and waited for until it holds,
+/// in one round trip each; it is stopped with the run's other processes.
+fn hold_cpu_latency(
+    r: &Runner,
+    ctx: &Ctx,
+    us: u32,
+    trace: &mut Trace,
+    started: &mut Started,
+) -> Result<(), StepError> {
+    const STEP: &str = "hold CPU wake-up latency";
+    let command = crate::shell::cpu_latency::holder(us);
+    let mut hosts = vec![
+        (&ctx.server, format!("{}/server_results", ctx.server_dir)),
+        (&ctx.client, clients_dir(ctx)),
+    ];
+    hosts.dedup_by(|a, b| a.0 == b.0);
+    for (host, dir) in hosts {
+        let (log, pid_file) = (
+            format!("{dir}/cpu_latency.log"),
+            format!("{dir}/cpu_latency.pid"),
+        );
+        let wait = crate::shell::cpu_latency::wait_held(&pid_file, &log, READY_TIMEOUT_S);
+        let (recs, out) = trace.spawn_many_then(
+            &r.remote,
+            host,
+            (STEP, STEP),
+            &[Spawn {
+                command: &command,
+                stdout: &log,
+                stderr: &log,
+                pid_file: &pid_file,
+            }],
+            &wait,
+            SHORT,
+        )?;
+        started.extend(
+            recs.into_iter()
+                .map(|rec| (host.clone(), "CPU latency holder".into(), rec)),
+        );
+        out.checked(host, &wait).map_err(|e| {
+            let mut e = StepError::remote(STEP, &e);
+            e.command = Some(command.clone());
+            e.message += "; the spec's cpu_latency_us asks for it: log in as root on this host, or remove cpu_latency_us from performance-test-spec.yaml";
+            e
+        })?;
+    }
+    Ok(())
 }
 
 /// sar for pps, on the server's test interface; its record and its file.

@@ -4,9 +4,11 @@
 //! the host operations (directories, files, leases, probes); [`monitor`]
 //! those that watch hosts (the agent, its windows, the quiet-host sample);
 //! [`tool_logs`] the tool's output cut per trial; [`placement`] where the
-//! test's processes ran.
+//! test's processes ran; [`cpu_latency`] the hold on a host's CPU wake-up
+//! latency during a run.
 //! Every value that enters a snippet goes through [`quote`].
 
+pub mod cpu_latency;
 pub mod monitor;
 pub mod placement;
 pub mod process;

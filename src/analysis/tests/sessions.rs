@@ -146,6 +146,7 @@ fn on_kernel(kernel: &str) -> crate::results::Conditions {
         commands: vec!["iperf3 -s -p {port}".into(), "iperf3 -c {server_ip}".into()],
         target_bw: None,
         streams: 4,
+        cpu_latency_us: None,
         hosts: [(
             "server".to_string(),
             crate::results::HostConditions {

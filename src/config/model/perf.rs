@@ -44,6 +44,8 @@ pub struct PerfSpec {
     /// ... for at most this many seconds (default 30); the run then goes on,
     /// and its record says the host was busy.
     pub quiet_wait_s: Option<f64>,
+    /// See [`RunCounts::cpu_latency_us`]: every test type's, unless its own.
+    pub cpu_latency_us: Option<u32>,
     pub throughput: Option<Throughput>,
     pub latency: Option<Latency>,
     pub pps: Option<Pps>,
@@ -70,6 +72,10 @@ pub struct RunCounts {
     pub target_ci_pct: Option<f64>,
     pub pairs: Option<Pairs>,
     pub max_trial_s: Option<f64>,
+    /// During each run, the server's and the client's hosts hold their CPU
+    /// wake-up latency at most this many µs (Linux's CPU latency QoS; see
+    /// `shell::cpu_latency`); off when unset.
+    pub cpu_latency_us: Option<u32>,
     /// Retired (see [`PerfSpec::min_repeats`]).
     #[serde(skip_serializing)]
     pub min_repeats: Option<serde_yaml::Value>,

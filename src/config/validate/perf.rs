@@ -120,6 +120,7 @@ pub(super) fn check_perf(
         ENV_PLACEHOLDERS.contains(&n) || PERF_PLACEHOLDERS.contains(&n) || vars.contains(n)
     };
     check_runs(ck, src, &[root], spec.repeats, &spec.precision());
+    check_cpu_latency(ck, src, &[root], spec.cpu_latency_us);
     retired(
         ck,
         src,
@@ -162,6 +163,7 @@ pub(super) fn check_perf(
     ] {
         if let Some(r) = runs {
             check_runs(ck, src, &[root, ty], r.repeats, &r.precision());
+            check_cpu_latency(ck, src, &[root, ty], r.cpu_latency_us);
             retired(
                 ck,
                 src,
@@ -269,6 +271,20 @@ pub(super) fn check_perf(
 /// `repeats: 0` would measure nothing; a precision target needs a
 /// positive percentage, at least two runs (one run has no interval), a
 /// floor no higher than the ceiling, and a positive time cap.
+/// The kernel takes a limit up to i32::MAX µs; above a second no idle
+/// state is held off, so more is a mistake.
+fn check_cpu_latency(ck: &mut Checker, src: &Source, base: &[&str], us: Option<u32>) {
+    if let Some(us) = us.filter(|us| *us > 1_000_000) {
+        let mut path = base.to_vec();
+        path.push("cpu_latency_us");
+        ck.at(
+            src,
+            &path,
+            format!("{us} µs holds no idle state off; expected a limit from 0 to 1000000 µs (0: CPUs never sleep deeper than polling)"),
+        );
+    }
+}
+
 fn check_runs(
     ck: &mut Checker,
     src: &Source,
