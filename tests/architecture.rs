@@ -196,6 +196,7 @@ fn only_the_shell_module_and_template_writers_quote() {
         vec!["shell", "monitor"],
         vec!["shell", "tool_logs"],
         vec!["shell", "placement"],
+        vec!["shell", "cpu_latency"],
         vec!["template"],
         vec!["discover"],
         vec!["config", "validate", "program_tool"],
