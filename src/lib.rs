@@ -70,3 +70,20 @@ pub(crate) fn test_data(name: &str) -> String {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
+
+/// For tests that need root (a PID namespace, /dev/cpu_dma_latency,
+/// chown): true as root; otherwise says the test skipped, and under
+/// CI=true fails it, since CI must not skip them.
+#[doc(hidden)]
+pub fn root_or_skip(what: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{what} needs root and CI=true forbids skipping"
+    );
+    eprintln!("SKIPPED: {what} needs root");
+    false
+}

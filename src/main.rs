@@ -84,18 +84,8 @@ enum Command {
     },
     /// Copies a host's results (or any remote path) to this machine.
     Fetch {
-        /// Host name from ssh-config.yaml.
-        #[arg(long)]
-        host: String,
-        /// Local directory to copy into.
-        #[arg(long)]
-        local_dir: PathBuf,
-        /// Remote path; default: the host's performance-test-results root.
-        #[arg(long)]
-        remote_path: Option<String>,
-        /// Pack remotely with tar+gzip and transfer one file.
-        #[arg(long)]
-        compress: bool,
+        #[command(flatten)]
+        args: fetch::FetchArgs,
         #[command(flatten)]
         config: ConfigDir,
     },
@@ -219,19 +209,7 @@ fn main() -> ExitCode {
             action: HostsAction::Clean { force },
             config,
         } => hosts_clean(&config.config_dir, force),
-        Command::Fetch {
-            host,
-            local_dir,
-            remote_path,
-            compress,
-            config,
-        } => fetch_cmd(
-            &config.config_dir,
-            &host,
-            &local_dir,
-            remote_path.as_deref(),
-            compress,
-        ),
+        Command::Fetch { args, config } => fetch_cmd(&config.config_dir, &args),
         Command::Report {
             results,
             out,
@@ -392,18 +370,28 @@ fn lab_cmd(action: LabAction, dir: &std::path::Path) -> CliResult {
     Ok(())
 }
 
-fn fetch_cmd(
-    dir: &std::path::Path,
-    host: &str,
-    local_dir: &std::path::Path,
-    remote_path: Option<&str>,
-    compress: bool,
-) -> CliResult {
+fn fetch_cmd(dir: &std::path::Path, a: &fetch::FetchArgs) -> CliResult {
     let cfg = config::load(dir)?;
     let r = remote::Remote::new(&cfg);
     let mut progress = fetch::StderrProgress::default();
-    let (dest, n) = fetch::fetch(&r, host, local_dir, remote_path, compress, &mut progress)?;
-    eprintln!("fetched {n} bytes from {host} into {}", dest.display());
+    let (dest, f) = fetch::fetch(
+        &r,
+        &a.host,
+        &a.local_dir,
+        (a.remote_path.as_deref(), a.compress),
+        a.limits(),
+        &mut progress,
+    )?;
+    for line in fetch::skipped_lines(&f) {
+        problem("warning", &line);
+    }
+    eprintln!(
+        "fetched {} files, {} bytes from {} into {}",
+        f.files,
+        f.bytes,
+        a.host,
+        dest.display()
+    );
     Ok(())
 }
 

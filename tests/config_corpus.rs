@@ -169,6 +169,27 @@ fn a_kill_by_name_on_real_hosts_is_allowed_with_a_warning_naming_file_and_line()
     assert!(base.warnings.is_empty());
 }
 
+/// Issue 31 (16): a workdir under a directory every user can write to is
+/// warned about, with the file, line and what to do.
+#[test]
+fn a_workdir_under_tmp_is_warned_about() {
+    let dir = common::copy_dir(&common::corpus_base());
+    let ssh = dir.path().join("ssh-config.yaml");
+    let text = std::fs::read_to_string(&ssh)
+        .unwrap()
+        .replace("\"/var/lib/ebpf-perf-corpus/vm-client\"", "\"/tmp/lcc\"");
+    std::fs::write(&ssh, text).unwrap();
+    let cfg = config::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let w: Vec<String> = cfg.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("ssh-config.yaml:21")
+            && w[0].contains("is under /tmp, which every user of the host can write to")
+            && w[0].contains("choose a workdir that root owns, outside /tmp"),
+        "{w:?}"
+    );
+}
+
 #[test]
 fn a_case_task_for_baselines_is_warned_that_paired_baselines_run_inside_the_ebpf_case() {
     let dir = common::copy_dir(&common::corpus_base());

@@ -272,3 +272,88 @@ fn fetch_never_writes_outside_the_local_dir() {
     r.check("host-client", &format!("rm -rf {src}"), SHORT)
         .unwrap();
 }
+
+/// Issue 31 (12): what a host's tree holds is not trusted to be plain or
+/// small. A node for /dev/zero (which reads forever) and a FIFO are
+/// skipped and named; a tree past --max-files is refused before anything
+/// is copied; a device as --remote-path is refused.
+#[test]
+fn fetch_skips_devices_and_keeps_to_its_limits() {
+    let Some(cfg) = common::lab() else { return };
+    let r = Remote::new(&cfg);
+    let src = format!("/tmp/ebpf-perf-fetch-odd-{}", std::process::id());
+    r.check(
+        "host-client",
+        &format!(
+            "rm -rf {src} && mkdir -p {src}/d && echo a > {src}/a && echo b > {src}/d/b && \
+             mkfifo {src}/fifo && mknod {src}/d/zero c 1 5"
+        ),
+        SHORT,
+    )
+    .unwrap();
+    let fetch = |extra: &[&str], local: &Path| {
+        let mut args = vec![
+            "fetch",
+            "--host",
+            "host-client",
+            "--remote-path",
+            &src,
+            "--local-dir",
+            local.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        ebpf_perf(&args)
+    };
+    let name = Path::new(&src).file_name().unwrap();
+    for compress in [&[][..], &["--compress"][..]] {
+        let dest = tempfile::tempdir().unwrap();
+        let o = fetch(compress, dest.path());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{compress:?}: {err}");
+        let got: Vec<String> = tree(&dest.path().join(name))
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(got, ["a", "d/b"], "{compress:?}");
+        if compress.is_empty() {
+            assert!(
+                err.contains("skipped 2 entries that are neither regular files nor directories"),
+                "{err}"
+            );
+            assert!(err.contains("/d/zero") && err.contains("/fifo"), "{err}");
+        }
+    }
+    // 4 entries (a, d, d/b and the root itself) against a limit of 3.
+    let dest = tempfile::tempdir().unwrap();
+    let o = fetch(&["--max-files", "3"], dest.path());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("more than 3 files (--max-files)"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(dest.path()).unwrap().count(),
+        0,
+        "nothing copied"
+    );
+    let o = fetch(&["--max-bytes", "2"], dest.path());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("(--max-bytes)"), "{err}");
+    // The device itself.
+    let o = ebpf_perf(&[
+        "fetch",
+        "--host",
+        "host-client",
+        "--remote-path",
+        &format!("{src}/d/zero"),
+        "--local-dir",
+        dest.path().to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("is neither a regular file nor a directory"),
+        "{err}"
+    );
+    r.check("host-client", &format!("rm -rf {src}"), SHORT)
+        .unwrap();
+}

@@ -73,6 +73,21 @@ pub fn create_file(root: &Path, rel: &Path) -> io::Result<File> {
         .open(&path)
 }
 
+/// The bytes an unprivileged writer may still use on the file system of
+/// `dir` (statvfs: available blocks times the fragment size).
+pub fn free_bytes(dir: &Path) -> io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| refuse(format!("{} holds a NUL byte", dir.display())))?;
+    // SAFETY: an all-zero statvfs is a valid value of this plain C struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated path and `st` a live statvfs to fill.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +129,31 @@ mod tests {
         assert!(m.is_file());
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(m.permissions().mode() & 0o777 & !0o022, 0o644 & !0o022);
+    }
+
+    /// Against df's figure for the same file system (in 1 KiB blocks).
+    #[test]
+    fn free_bytes_is_what_df_says_is_available() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = free_bytes(dir.path()).unwrap();
+        let df = std::process::Command::new("df")
+            .args(["-P", "-k"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&df.stdout);
+        let kib: u64 = text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .nth(3)
+            .unwrap()
+            .parse()
+            .unwrap();
+        // The file system is shared: allow what others wrote in between.
+        let diff = (ours / 1024).abs_diff(kib);
+        assert!(diff < 64 * 1024, "statvfs {ours} B, df {kib} KiB");
+        assert!(free_bytes(Path::new("/no/such/dir")).is_err());
     }
 }

@@ -2,7 +2,7 @@
 //! this machine, file by file or packed remotely with tar+gzip as one file.
 
 use crate::host::confined;
-use crate::host::remote::{Progress, Remote, RemoteError, SHORT};
+use crate::host::remote::{Budget, Fetched, Limits, Progress, Remote, RemoteError, SHORT};
 use crate::naming;
 use crate::shell::steps;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,57 @@ pub enum FetchError {
         what: String,
         source: std::io::Error,
     },
+}
+
+/// `ebpf-perf fetch`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct FetchArgs {
+    /// Host name from ssh-config.yaml.
+    #[arg(long)]
+    pub host: String,
+    /// Local directory to copy into.
+    #[arg(long)]
+    pub local_dir: PathBuf,
+    /// Remote path; default: the host's performance-test-results root.
+    #[arg(long)]
+    pub remote_path: Option<String>,
+    /// Pack remotely with tar+gzip and transfer one file.
+    #[arg(long)]
+    pub compress: bool,
+    /// Copy at most this many bytes (unpacked, with --compress); a tree
+    /// larger than this, or than the local disk's free space, is refused
+    /// before anything is copied.
+    #[arg(long, default_value_t = crate::host::remote::DEFAULT_LIMITS.max_bytes)]
+    pub max_bytes: u64,
+    /// Copy at most this many files and directories.
+    #[arg(long, default_value_t = crate::host::remote::DEFAULT_LIMITS.max_files)]
+    pub max_files: u64,
+}
+
+impl FetchArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_bytes: self.max_bytes,
+            max_files: self.max_files,
+        }
+    }
+}
+
+/// What to tell the user about the entries a fetch left out.
+pub fn skipped_lines(f: &Fetched) -> Vec<String> {
+    const SHOWN: usize = 5;
+    if f.skipped.is_empty() {
+        return Vec::new();
+    }
+    let more = f.skipped.len().saturating_sub(SHOWN);
+    let mut names = f.skipped[..f.skipped.len().min(SHOWN)].join(", ");
+    if more > 0 {
+        names += &format!(" and {more} more");
+    }
+    vec![format!(
+        "skipped {} entries that are neither regular files nor directories (devices, FIFOs, sockets): {names}",
+        f.skipped.len()
+    )]
 }
 
 /// Progress on stderr for transfers past 1 MiB, at most twice a second.
@@ -57,16 +108,18 @@ impl Progress for StderrProgress {
     }
 }
 
-/// Fetches `remote_path` (default: the host's results root) into `local_dir`;
-/// returns the local path of the copy and the bytes transferred.
+/// Fetches `remote_path` (default: the host's results root) into `local_dir`,
+/// within `limits` (unpacked bytes and entries too, with `compress`);
+/// returns the local path of the copy and what was copied (the bytes
+/// transferred, which `compress` makes the archive's).
 pub fn fetch(
     remote: &Remote,
     host: &str,
     local_dir: &Path,
-    remote_path: Option<&str>,
-    compress: bool,
+    (remote_path, compress): (Option<&str>, bool),
+    limits: Limits,
     progress: &mut dyn Progress,
-) -> Result<(PathBuf, u64), FetchError> {
+) -> Result<(PathBuf, Fetched), FetchError> {
     let root = match remote_path {
         Some(p) => p.trim_end_matches('/').to_string(),
         None => naming::results_root(&remote.host(host)?.workdir),
@@ -81,8 +134,8 @@ pub fn fetch(
         source,
     })?;
     if !compress {
-        let n = remote.download(host, &root, (local_dir, Path::new(&base)), progress)?;
-        return Ok((dest, n));
+        let f = remote.download(host, &root, (local_dir, Path::new(&base)), limits, progress)?;
+        return Ok((dest, f));
     }
     let parent = Path::new(&root)
         .parent()
@@ -102,32 +155,45 @@ pub fn fetch(
         .file_name()
         .map(PathBuf::from)
         .unwrap_or_default();
-    let got = remote.download(host, &archive, (local_dir, &tmp_name), progress);
+    let got = remote.download(host, &archive, (local_dir, &tmp_name), limits, progress);
     // The remote archive goes whatever happened.
     let cleanup = remote.exec(host, &steps::rm_f(&archive), SHORT);
-    let n = got?;
+    let mut fetched = got?;
     cleanup?;
     let f = std::fs::File::open(local_tmp.path()).map_err(|source| FetchError::Local {
         what: format!("opening {}", local_tmp.path().display()),
         source,
     })?;
-    unpack(f, local_dir, &base).map_err(|source| FetchError::Unpack {
+    // The archive's own bytes are on this disk already: the unpacked tree
+    // is counted afresh, against what is left.
+    let budget = Budget::new(limits, local_dir);
+    fetched.files = unpack(f, local_dir, &base, budget).map_err(|source| FetchError::Unpack {
         archive: local_tmp.path().to_path_buf(),
         dir: local_dir.join(&base),
         source,
     })?;
-    Ok((dest, n))
+    Ok((dest, fetched))
 }
 
 /// Unpacks the archive of `base` below `local_dir`: directories and regular
 /// files only (links, devices and the like are skipped), every entry inside
 /// `base/` or the whole archive is refused, written through
-/// [`confined`] (no symlink followed, modes 0644/0755).
-fn unpack(archive: std::fs::File, local_dir: &Path, base: &str) -> std::io::Result<()> {
+/// [`confined`] (no symlink followed, modes 0644/0755), every entry and
+/// every unpacked byte taken from `budget` (a gzip bomb stops at its
+/// limit). Returns the entries unpacked.
+fn unpack(
+    archive: std::fs::File,
+    local_dir: &Path,
+    base: &str,
+    mut budget: Budget,
+) -> std::io::Result<u64> {
     use tar::EntryType;
     let mut a = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    let mut n = 0;
     for entry in a.entries()? {
         let mut e = entry?;
+        budget.take(1, 0).map_err(too_much)?;
+        n += 1;
         let path = e.path()?.into_owned();
         let inside = path
             .components()
@@ -148,17 +214,44 @@ fn unpack(archive: std::fs::File, local_dir: &Path, base: &str) -> std::io::Resu
             }
             EntryType::Regular | EntryType::Continuous => {
                 let mut f = confined::create_file(local_dir, &path)?;
-                std::io::copy(&mut e, &mut f)?;
+                copy_within(&mut e, &mut f, &mut budget)?;
             }
             _ => {}
         }
     }
-    Ok(())
+    Ok(n)
+}
+
+fn too_much(why: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::FileTooLarge, why)
+}
+
+/// Copies `from` into `to`, each chunk taken from `budget` before it is
+/// written.
+fn copy_within(
+    from: &mut dyn std::io::Read,
+    to: &mut dyn std::io::Write,
+    budget: &mut Budget,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = from.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        budget.take(0, n as u64).map_err(too_much)?;
+        to.write_all(&buf[..n])?;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::remote::DEFAULT_LIMITS;
+
+    fn budget(dir: &Path) -> Budget {
+        Budget::new(DEFAULT_LIMITS, dir)
+    }
 
     /// A gzipped tar holding `entries` (raw names, so that `..` and absolute
     /// names go in as a hostile host would send them).
@@ -196,7 +289,7 @@ mod tests {
             ("r/ok.txt", Regular, b"ok"),
             ("r/link", Symlink, b""),
         ]);
-        unpack(a, dir.path(), "r").unwrap();
+        unpack(a, dir.path(), "r", budget(dir.path())).unwrap();
         assert_eq!(std::fs::read(dir.path().join("r/ok.txt")).unwrap(), b"ok");
         assert!(std::fs::symlink_metadata(dir.path().join("r/link")).is_err());
         use std::os::unix::fs::PermissionsExt;
@@ -211,12 +304,84 @@ mod tests {
             "/tmp/abs",
             "other/x",
         ] {
-            let e = unpack(archive(&[(name, Regular, b"x")]), dir.path(), "r").unwrap_err();
+            let e = unpack(
+                archive(&[(name, Regular, b"x")]),
+                dir.path(),
+                "r",
+                budget(dir.path()),
+            )
+            .unwrap_err();
             assert!(
                 e.to_string().contains("refusing") || e.to_string().contains("plain"),
                 "{name}: {e}"
             );
         }
         assert!(!dir.path().join(".git").exists() && !dir.path().join("other").exists());
+    }
+
+    /// Issue 31 (12): a gzip bomb (64 MiB of zeros in a 64 KiB archive)
+    /// stops at --max-bytes, having written no more than that.
+    #[test]
+    fn a_gzip_bomb_stops_at_the_byte_limit() {
+        use tar::EntryType::{Directory, Regular};
+        let dir = tempfile::tempdir().unwrap();
+        let zeros = vec![0u8; 64 << 20];
+        let a = archive(&[("r/", Directory, b""), ("r/bomb", Regular, &zeros)]);
+        assert!(a.metadata().unwrap().len() < 1 << 20);
+        let limits = Limits {
+            max_bytes: 1 << 20,
+            max_files: 10,
+        };
+        let e = unpack(a, dir.path(), "r", Budget::new(limits, dir.path())).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
+        assert!(
+            e.to_string().contains("more than 1.0 MiB (--max-bytes)"),
+            "{e}"
+        );
+        let written = std::fs::metadata(dir.path().join("r/bomb")).unwrap().len();
+        assert!(written <= 1 << 20, "{written}");
+    }
+
+    /// ... and an archive of many entries at --max-files.
+    #[test]
+    fn an_archive_of_many_entries_stops_at_the_file_limit() {
+        use tar::EntryType::Regular;
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<String> = (0..5).map(|i| format!("r/f{i}")).collect();
+        let entries: Vec<_> = names
+            .iter()
+            .map(|n| (n.as_str(), Regular, &b"x"[..]))
+            .collect();
+        let limits = Limits {
+            max_bytes: 1 << 20,
+            max_files: 3,
+        };
+        let e = unpack(
+            archive(&entries),
+            dir.path(),
+            "r",
+            Budget::new(limits, dir.path()),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("more than 3 files (--max-files)"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path().join("r")).unwrap().count(), 3);
+    }
+
+    /// The free space of the disk is a limit too.
+    #[test]
+    fn what_does_not_fit_on_the_disk_is_refused_before_it_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let free = crate::host::confined::free_bytes(dir.path()).unwrap();
+        let unlimited = Limits {
+            max_bytes: u64::MAX,
+            max_files: u64::MAX,
+        };
+        let b = Budget::new(unlimited, dir.path());
+        let why = b.over(0, free + (1 << 30)).expect("does not fit");
+        assert!(why.contains("would not fit in the"), "{why}");
+        assert!(b.over(1, 1).is_none());
     }
 }

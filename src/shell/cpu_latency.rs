@@ -63,13 +63,7 @@ mod tests {
     /// stopped the one way the product starts and stops processes.
     #[test]
     fn the_limit_holds_while_the_holder_runs() {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "/dev/cpu_dma_latency needs root and CI=true forbids skipping"
-            );
-            eprintln!("SKIPPED: /dev/cpu_dma_latency needs root");
+        if !crate::root_or_skip("/dev/cpu_dma_latency") {
             return;
         }
         let dir = tempfile::tempdir().unwrap();

@@ -7,10 +7,26 @@ use super::quote;
 /// Makes the framework's own directory `own` (0700), prints the machine
 /// (`uname -m`), then `present` if `agent` is there, executable, with the
 /// SHA-256 `sha256`.
+///
+/// The agent runs later than it is checked, so no one else may be able to
+/// swap it in between: `own` must not be a symlink, and it and every
+/// directory above it, as written and as resolved, must belong to root or
+/// the login user and be writable by no one else (unless sticky, as /tmp
+/// is, where others cannot move what is ours). Otherwise the script exits
+/// 3 and says which directory and what to do.
 pub fn agent_probe(own: &str, agent: &str, sha256: &str) -> String {
     let (d, a) = (quote(own), quote(agent));
     format!(
-        "mkdir -p -- {d} && chmod 700 -- {d} || exit 1\nuname -m\n\
+        "d={d}; me=$(id -u)\n\
+         safe() {{ x=$1; while :; do\n\
+           set -- $(stat -L -c '%u %a' -- \"$x\" 2>/dev/null); [ $# = 2 ] || {{ echo \"cannot stat $x\" >&2; exit 3; }}\n\
+           case $1 in 0|\"$me\") ;; *) echo \"$x belongs to uid $1, neither root nor this login ($me): the monitor agent would run from a directory another user controls; choose a workdir that root or $me owns\" >&2; exit 3;; esac\n\
+           if [ $((0$2 & 022)) != 0 ] && [ $((0$2 & 01000)) = 0 ]; then echo \"$x is writable by others (mode $2): another user could swap the monitor agent before it runs; chmod go-w it, or choose another workdir\" >&2; exit 3; fi\n\
+           [ \"$x\" = / ] && return 0; x=$(dirname -- \"$x\"); done; }}\n\
+         [ -L \"$d\" ] && {{ echo \"$d is a symlink; the monitor agent is never put through one (remove it)\" >&2; exit 3; }}\n\
+         mkdir -p -- \"$d\" && chmod 700 -- \"$d\" || exit 1\n\
+         safe \"$d\"; safe \"$(cd -P -- \"$d\" && pwd -P)\"\n\
+         uname -m\n\
          if test -x {a} && [ \"$(sha256sum -- {a} | cut -d' ' -f1)\" = {h} ]; then echo present; fi",
         h = quote(sha256)
     )
@@ -233,6 +249,43 @@ mod tests {
         assert!(!probe().contains("present"), "other bytes at the name");
         std::fs::write(&agent, good).unwrap();
         assert!(probe().contains("present"));
+    }
+
+    /// Issue 31 (16): the agent's directory, and every one above it, is
+    /// root's or ours and writable by no one else; a symlink in its place
+    /// is refused. Before, `mkdir -p && chmod 700` passed them all.
+    #[rstest::rstest]
+    #[case::a_symlink_in_its_place("link", "is a symlink")]
+    #[case::a_parent_anyone_can_write("open", "is writable by others (mode 777)")]
+    #[case::a_parent_of_another_user("theirs", "belongs to uid 65534")]
+    fn the_agent_directory_is_refused_where_another_user_could_swap_it(
+        #[case] setup: &str,
+        #[case] said: &str,
+    ) {
+        use std::os::unix::fs::PermissionsExt;
+        if setup == "theirs" && !crate::root_or_skip("chown") {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let wd = dir.path().join("wd");
+        std::fs::create_dir(&wd).unwrap();
+        match setup {
+            "link" => {
+                let elsewhere = dir.path().join("elsewhere");
+                std::fs::create_dir(&elsewhere).unwrap();
+                std::os::unix::fs::symlink(&elsewhere, wd.join(".ebpf-perf")).unwrap();
+            }
+            "open" => {
+                std::fs::set_permissions(&wd, std::fs::Permissions::from_mode(0o777)).unwrap()
+            }
+            _ => std::os::unix::fs::chown(&wd, Some(65534), Some(65534)).unwrap(),
+        }
+        let own = wd.join(".ebpf-perf").display().to_string();
+        let o = sh(&agent_probe(&own, &format!("{own}/agent"), "00"));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{err}");
+        assert!(err.contains(said), "{err}");
+        assert!(!String::from_utf8_lossy(&o.stdout).contains("present"));
     }
 
     /// Three samples a second apart, two lines each; the window from 00:01.5

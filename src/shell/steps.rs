@@ -67,7 +67,7 @@ pub fn write_stdin_to(path: &str) -> String {
     format!(
         "mkdir -p -- \"$(dirname -- {q})\" || exit 1\n\
          t=$(mktemp -- {pattern}) || exit 1\n\
-         cat > \"$t\" && chmod 644 \"$t\" && mv -f -- \"$t\" {q} || {{ rm -f -- \"$t\"; exit 1; }}"
+         cat > \"$t\" && chmod 644 \"$t\" && mv -fT -- \"$t\" {q} || {{ rm -f -- \"$t\"; exit 1; }}"
     )
 }
 
@@ -179,7 +179,7 @@ pub fn status_and_stderr(status_file: &str, stderr_file: &str, bytes: u32) -> St
 /// `missing TOOL` for each program not on PATH.
 pub fn probe(workdir: &str, tools: &[String]) -> String {
     format!(
-        "d={wd}; mkdir -p \"$d\" && t=\"$d/.ebpf-perf-write-test.$$\" && : > \"$t\" && rm -f \"$t\" && echo workdir-ok\n\
+        "d={wd}; mkdir -p \"$d\" && t=$(mktemp \"$d/.ebpf-perf-write-test.XXXXXX\") && rm -f \"$t\" && echo workdir-ok\n\
          for t in {tools}; do command -v \"$t\" >/dev/null 2>&1 || echo \"missing $t\"; done",
         wd = quote(workdir),
         tools = words(tools)
@@ -264,17 +264,17 @@ pub fn lease_create(lease: &str, text: &str) -> String {
 pub fn lease_remove_if(lease: &str, expected: &str) -> String {
     format!(
         "l={l}; m=\"$l.takeover.$$\"\n\
-         mv -f \"$l\" \"$m\" 2>/dev/null || exit 0\n\
+         mv -fT \"$l\" \"$m\" 2>/dev/null || exit 0\n\
          if [ \"$(cat \"$m\")\" = {e} ]; then rm -f \"$m\"; else ln \"$m\" \"$l\" 2>/dev/null; rm -f \"$m\"; fi\n",
         l = quote(lease),
         e = quote(expected.trim_end()),
     )
 }
 
-/// Removes the lease if it holds `mine`.
+/// Removes the lease if it holds `mine`: as [`lease_remove_if`] does, so
+/// that a lease another run took between the read and the removal stays.
 pub fn lease_release(lease: &str, mine: &str) -> String {
-    let (l, m) = (quote(lease), quote(mine.trim()));
-    format!("[ \"$(cat {l} 2>/dev/null)\" = {m} ] && rm -f {l}; true")
+    lease_remove_if(lease, mine.trim())
 }
 
 // --------------------------------------------------------------- perf tests

@@ -202,14 +202,7 @@ pub fn listed(o: &Output) -> Vec<String> {
 pub fn lab() -> Option<ebpf_perf::config::Config> {
     static UP: OnceLock<Result<(), String>> = OnceLock::new();
     let cfg = ebpf_perf::config::load(&repo().join("config")).expect("default config");
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "lab tests need root (network namespaces, sshd) and CI=true forbids skipping them"
-        );
-        eprintln!("SKIPPED: lab tests need root; run `cargo test` as root to include them");
+    if !ebpf_perf::root_or_skip("the lab (network namespaces, sshd)") {
         return None;
     }
     let up = UP.get_or_init(|| {

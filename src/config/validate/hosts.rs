@@ -64,6 +64,22 @@ pub(super) fn check_ssh(ck: &mut Checker, (src, f): &(Source, SshFile)) {
                 ),
             );
         }
+        if let Some(shared) = under_shared_dir(&h.workdir) {
+            let owner = match h.user.as_str() {
+                "root" => "root".to_string(),
+                u => format!("root or {u}"),
+            };
+            ck.warn(
+                src,
+                &p("workdir"),
+                format!(
+                    "{:?} is under {shared}, which every user of the host can write to: \
+                     the monitor agent is refused where another user could swap it; \
+                     choose a workdir that {owner} owns, outside {shared}",
+                    h.workdir
+                ),
+            );
+        }
         if let Some(v) = &h.password_env {
             let ok = v
                 .chars()
@@ -194,4 +210,13 @@ pub(super) fn check_envs(ck: &mut Checker, (src, f): &(Source, EnvFile), ssh: &S
             }
         }
     }
+}
+
+/// The usual world-writable directory `workdir` is below, if any (this
+/// check reads only the configuration; the host's own directories are
+/// checked where the monitor agent is put, see `shell::monitor`).
+fn under_shared_dir(workdir: &str) -> Option<&'static str> {
+    ["/tmp", "/var/tmp", "/dev/shm"]
+        .into_iter()
+        .find(|d| workdir == *d || workdir.starts_with(&format!("{d}/")))
 }

@@ -94,6 +94,10 @@ pub enum RemoteError {
     Interrupted { host: String, command: String },
     #[error("{host}: {what}")]
     Protocol { host: String, what: String },
+    /// A copy that would pass a limit (`fetch --max-bytes/--max-files`,
+    /// the local disk), or a remote entry that is no file to copy.
+    #[error("{host}: {what}")]
+    Refused { host: String, what: String },
 }
 
 /// A host key that differs from the one known_hosts holds.

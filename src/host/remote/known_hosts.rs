@@ -183,11 +183,14 @@ pub fn check(text: &str, name: &str, blob: &[u8]) -> Verdict {
     }
 }
 
-/// Appends a line for `name` and `blob` to the file (creating it, mode
-/// 600): the whole line in one write, under an exclusive lock of the file,
-/// so that runs adding keys at once cannot interleave.
-pub fn append(path: &Path, name: &str, blob: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+/// Adds a line for `name` and `blob` to the file (creating it, mode 600),
+/// unless the file, read again under an exclusive lock, has something to
+/// say about them by now: then that verdict is returned and nothing is
+/// written. So two first contacts at once add one line, and a key another
+/// run added meanwhile is judged as known or changed. `Unknown`: added,
+/// the whole line in one write.
+pub fn add(path: &Path, name: &str, blob: &[u8]) -> std::io::Result<Verdict> {
+    use std::io::{Read, Write};
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
@@ -195,6 +198,7 @@ pub fn append(path: &Path, name: &str, blob: &[u8]) -> std::io::Result<()> {
     }
     let ktype = key_type(blob).unwrap_or("ssh-unknown");
     let mut f = std::fs::OpenOptions::new()
+        .read(true)
         .create(true)
         .append(true)
         .mode(0o600)
@@ -203,8 +207,15 @@ pub fn append(path: &Path, name: &str, blob: &[u8]) -> std::io::Result<()> {
     if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
+    let mut text = String::new();
+    f.read_to_string(&mut text)?;
+    match check(&text, name, blob) {
+        Verdict::Unknown => {}
+        said => return Ok(said),
+    }
     let line = format!("{name} {ktype} {}\n", B64.encode(blob));
-    f.write_all(line.as_bytes())
+    f.write_all(line.as_bytes())?;
+    Ok(Verdict::Unknown)
 }
 
 #[cfg(test)]
@@ -299,7 +310,7 @@ mod tests {
     }
 
     #[test]
-    fn appends_are_whole_lines() {
+    fn adds_are_whole_lines() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kh");
         let handles: Vec<_> = (0..8)
@@ -308,7 +319,8 @@ mod tests {
                 std::thread::spawn(move || {
                     for j in 0..50 {
                         let k = blob("ssh-ed25519", format!("key-{i}-{j}").as_bytes());
-                        append(&path, &format!("h{i}"), &k).unwrap();
+                        let v = add(&path, &format!("h{i}-{j}"), &k).unwrap();
+                        assert_eq!(v, Verdict::Unknown);
                     }
                 })
             })
@@ -319,6 +331,37 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 400);
         assert!(text.lines().all(|l| l.split_whitespace().count() == 3));
+    }
+
+    /// Issue 31: two first contacts that both found the host unknown add
+    /// one line; a different key added meanwhile is a change, not a second
+    /// trusted key. (Before, the check came before the lock: 8 lines.)
+    #[test]
+    fn a_key_added_meanwhile_is_judged_not_added_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kh");
+        let k = blob("ssh-ed25519", b"the-key");
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, k) = (path.clone(), k.clone());
+                std::thread::spawn(move || add(&path, "[h]:2222", &k).unwrap())
+            })
+            .collect();
+        let verdicts: Vec<Verdict> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+        assert_eq!(
+            verdicts.iter().filter(|v| **v == Verdict::Unknown).count(),
+            1
+        );
+        assert!(verdicts
+            .iter()
+            .all(|v| matches!(v, Verdict::Unknown | Verdict::Known { line: 1 })));
+        let other = blob("ssh-ed25519", b"another-key");
+        assert!(matches!(
+            add(&path, "[h]:2222", &other).unwrap(),
+            Verdict::Changed { line: 1, .. }
+        ));
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
     }
 
     #[test]

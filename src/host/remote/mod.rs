@@ -18,7 +18,7 @@ pub mod session;
 
 pub use error::{tail, ChangedKey, RemoteError};
 pub use exec::CmdOutput;
-pub use files::Progress;
+pub use files::{Budget, Fetched, Limits, Progress, DEFAULT_LIMITS};
 pub use processes::Spawn;
 pub use session::{AuthMethod, KeyStatus};
 
@@ -383,11 +383,12 @@ impl Remote {
         name: &str,
         remote: &str,
         (into, rel): (&Path, &Path),
+        limits: Limits,
         progress: &mut dyn Progress,
-    ) -> Result<u64, RemoteError> {
+    ) -> Result<Fetched, RemoteError> {
         let slot = self.slot(name)?;
         let mut g = locked(&slot);
         let conn = self.conn(name, &mut g)?;
-        files::download(name, conn, remote, (into, rel), progress)
+        files::download(name, conn, remote, (into, rel), limits, progress)
     }
 }

@@ -170,14 +170,14 @@ fn verify_host_key(
     };
     let kh_name = known_hosts::host_name(&h.host, h.port);
     let fingerprint = known_hosts::fingerprint(&blob);
-    match known_hosts::check(&text, &kh_name, &blob) {
+    let judge = |v: Verdict, file: PathBuf| match v {
         Verdict::Known { line } => Ok(KeyStatus::Known { file, line }),
         Verdict::Changed { line, known } => {
             Err(RemoteError::HostKeyChanged(Box::new(ChangedKey {
                 host: name.to_string(),
-                name: kh_name,
+                name: kh_name.clone(),
                 key_type: known_hosts::key_type(&blob).unwrap_or("?").to_string(),
-                fingerprint,
+                fingerprint: fingerprint.clone(),
                 known,
                 file,
                 line,
@@ -185,27 +185,32 @@ fn verify_host_key(
         }
         Verdict::Revoked { line } => Err(RemoteError::HostKeyRevoked {
             host: name.to_string(),
-            fingerprint,
+            fingerprint: fingerprint.clone(),
             file,
             line,
         }),
-        Verdict::Unknown if h.host_key_check == HostKeyCheck::Strict => {
-            Err(RemoteError::HostKeyUnknown {
-                host: name.to_string(),
-                name: kh_name,
-                fingerprint,
-                file,
-            })
-        }
-        Verdict::Unknown => {
-            known_hosts::append(&file, &kh_name, &blob).map_err(|source| RemoteError::Io {
+        Verdict::Unknown => Err(RemoteError::HostKeyUnknown {
+            host: name.to_string(),
+            name: kh_name.clone(),
+            fingerprint: fingerprint.clone(),
+            file,
+        }),
+    };
+    match known_hosts::check(&text, &kh_name, &blob) {
+        Verdict::Unknown if h.host_key_check != HostKeyCheck::Strict => {
+            // accept-new: decided again under the file's lock.
+            let v = known_hosts::add(&file, &kh_name, &blob).map_err(|source| RemoteError::Io {
                 host: name.to_string(),
                 what: format!("adding the host key to {}", file.display()),
                 source,
             })?;
+            if v != Verdict::Unknown {
+                return judge(v, file);
+            }
             tracing::warn!(host = name, %fingerprint, file = %file.display(), "host key added");
             Ok(KeyStatus::Added { file })
         }
+        v => judge(v, file),
     }
 }
 

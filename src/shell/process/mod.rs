@@ -23,8 +23,11 @@
 //! process group, and to every descendant that left the group (a daemon's
 //! setsid children, e.g. sshd's per-connection processes), KILL after the
 //! grace period, and then up to 2 s more for the killed to be gone (a busy
-//! host takes a moment to end them). A process that already exited is not
-//! an error; its exit status is reported when the wrapper recorded it.
+//! host takes a moment to end them). The KILL goes to the process group
+//! only while its leader is still ours; once the leader is gone (its group
+//! id free for another's), it goes to each process that carries our mark
+//! or was listed with its start time, never to the group id. A process
+//! that already exited is not an error; its exit status is reported when the wrapper recorded it.
 //! Descendants are listed once, before the first signal: one that leaves the
 //! group in the instant between the listing and the signal is missed.
 
@@ -179,14 +182,16 @@ pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
          group() {{ ps -e -o pgid=,pid=,stat= | awk -v g=\"$p\" '$1 == g && $3 !~ /^Z/ {{ print $2 }}'; }}\n\
          marked() {{ kill -0 -$p 2>/dev/null || return 0; for q in $(group); do grep -qzxF -- \"{MARK_VAR}=$st\" /proc/$q/environ 2>/dev/null && echo $q; done; }}\n\
          {DESCENDANTS_FN}\n\
-         stray() {{ for k in $kids; do alive ${{k%%:*}} ${{k#*:}} && echo ${{k%%:*}}; done; }}\n\
+         listed() {{ for k in $1; do alive ${{k%%:*}} ${{k#*:}} && echo ${{k%%:*}}; done; }}\n\
+         stray() {{ listed \"$kids\"; }}\n\
          known() {{ alive $p $t && return; for k in $ins $kids; do alive ${{k%%:*}} ${{k#*:}} && return; done; return 1; }}\n\
-         running() {{ known || {{ kill -0 -$p 2>/dev/null && [ -n \"$(group)\" ]; }}; }}\n\
+         running() {{ known || [ -n \"$(marked)\" ]; }}\n\
+         ours_all() {{ if alive $p $t; then kill -$1 -$p 2>/dev/null || kill -$1 $p 2>/dev/null; else for q in $(marked) $(listed \"$ins\"); do kill -$1 $q 2>/dev/null; done; fi; for q in $(stray); do kill -$1 $q 2>/dev/null; done; true; }}\n\
          report() {{ if [ -f \"$st\" ]; then read -r s <\"$st\" || true; echo \"status $s\"; fi; }}\n\
          if stat_of $p && [ \"$_t\" != \"$t\" ]; then echo \"notours start time $_t, recorded $t\"; exit 0; fi\n\
          ours() {{ grep -qzxF -- \"$st\" /proc/$p/cmdline 2>/dev/null; }}\n\
          i=0; o=1; while alive $p $t && ! ours && o=0 && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); o=1; done\n\
-         gone() {{ if [ -n \"$(marked)\" ]; then kill -KILL -$p 2>/dev/null; echo killed; exit 0; fi; echo exited; report; exit 0; }}\n\
+         gone() {{ q=$(marked); if [ -n \"$q\" ]; then kill -KILL $q 2>/dev/null; echo killed; exit 0; fi; echo exited; report; exit 0; }}\n\
          alive $p $t || gone\n\
          if [ $o = 0 ]; then c=$(tr '\\0' ' ' </proc/$p/cmdline 2>/dev/null | cut -c1-200)\n\
            [ -n \"$c\" ] || {{ i=0; while alive $p $t && [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done; alive $p $t || gone; }}\n\
@@ -195,8 +200,7 @@ pub fn stop_script(p: &ProcessRecord, grace: Duration) -> String {
          kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null || true\n\
          for q in $(stray); do kill -TERM $q 2>/dev/null || true; done\n\
          cs; end=$((_c + g)); while running && cs && [ $_c -lt $end ]; do sleep 0.005; done\n\
-         if running; then kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null || true\n\
-           for q in $(stray); do kill -KILL $q 2>/dev/null || true; done\n\
+         if running; then ours_all KILL\n\
            cs; end=$((_c + 200)); while running && cs && [ $_c -lt $end ]; do sleep 0.005; done; echo killed; exit 0; fi\n\
          echo terminated\n\
          report\n",
