@@ -384,7 +384,13 @@ fn a_program_that_never_attaches_fails_its_case_unless_allowed() {
     let Some(_) = common::lab() else { return };
     let _g = LAB.lock().unwrap_or_else(|p| p.into_inner());
     // Runs, but loads no BPF program: measuring it would report a baseline.
+    // It is given 3 s to attach, not the default 20.
     let cfg = case_2_prefixed("sleep 600; ");
+    replace_in(
+        &cfg.path().join("ebpf-cases.json"),
+        "\"id\": 2,",
+        "\"id\": 2, \"attach_timeout_s\": 3,",
+    );
     let started = std::time::SystemTime::now();
     let (o, jpath) = perf(cfg.path(), &["case_2", "tcp_rr"]);
     assert!(!o.status.success());
@@ -392,7 +398,8 @@ fn a_program_that_never_attaches_fails_its_case_unless_allowed() {
     let c = cases.iter().find(|c| c.name.contains("case_2")).unwrap();
     let f = c.failure_body.as_str();
     for want in [
-        "case 2 attached no BPF program within 20s",
+        "case 2 attached no BPF program within 3s",
+        "attach_timeout_s",
         "\"allow_no_bpf\": true",
         "host: host-server",
     ] {

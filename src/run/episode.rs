@@ -25,8 +25,6 @@ use crate::naming;
 use crate::shell::process::{self, Stopped};
 use std::time::{Duration, Instant};
 
-/// How long an eBPF program may take to attach its BPF programs.
-pub const LOAD_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a program has to end on TERM before KILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -100,10 +98,11 @@ pub fn start(r: &mut Runner, trace: &mut Trace, pair: u32) -> Result<Started, St
             (false, Some(agent)) => process::Ready::Attached { agent },
             (false, None) => process::Ready::Loaded,
         };
+        let load_timeout = cc.case.attach_timeout();
         let then = format!(
             "{}\n{}",
             crate::shell::steps::write_text(&format!("{mon}/ebpf_command_{ts}.txt"), &command),
-            process::wait_ready_script(&pid_file, how, LOAD_TIMEOUT)
+            process::wait_ready_script(&pid_file, how, load_timeout)
         );
         let t0 = Instant::now();
         let (mut recs, out) = trace.spawn_many_then(
@@ -117,7 +116,7 @@ pub fn start(r: &mut Runner, trace: &mut Trace, pair: u32) -> Result<Started, St
                 pid_file: &pid_file,
             }],
             &then,
-            LOAD_TIMEOUT,
+            load_timeout,
         )?;
         let record = recs.remove(0);
         r.case_undo(Undo::Stop {
@@ -142,9 +141,9 @@ pub fn start(r: &mut Runner, trace: &mut Trace, pair: u32) -> Result<Started, St
                     "wait for eBPF program",
                     format!(
                         "case {} attached no BPF program within {}s (no bpf_link, and no perf event with a program set on it, in its process tree); \
-                         check that it attaches, or set \"allow_no_bpf\": true on the case if the tool loads none",
+                         check that it attaches, raise the case's \"attach_timeout_s\" if it needs longer, or set \"allow_no_bpf\": true if the tool loads none",
                         cc.case.id,
-                        LOAD_TIMEOUT.as_secs()
+                        load_timeout.as_secs()
                     ),
                 )
                 .on(&host))

@@ -36,6 +36,21 @@ pub struct EbpfCase {
     /// wait for one, and do not fail the case when none appears.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_no_bpf: bool,
+    /// Seconds the program may take to attach its BPF programs; default
+    /// `DEFAULT_ATTACH_TIMEOUT_S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach_timeout_s: Option<u32>,
+}
+
+/// How long a case's program may take to attach, unless it says.
+pub const DEFAULT_ATTACH_TIMEOUT_S: u32 = 20;
+
+impl EbpfCase {
+    /// How long its program may take to attach its BPF programs.
+    pub fn attach_timeout(&self) -> std::time::Duration {
+        let s = self.attach_timeout_s.unwrap_or(DEFAULT_ATTACH_TIMEOUT_S);
+        std::time::Duration::from_secs(u64::from(s))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]

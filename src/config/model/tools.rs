@@ -107,6 +107,8 @@ pub struct InlineCase {
     pub target: Target,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_no_bpf: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach_timeout_s: Option<u32>,
 }
 
 fn default_case_duration() -> u32 {

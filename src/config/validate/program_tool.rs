@@ -165,6 +165,7 @@ pub(super) fn check(
             target: c.target,
             parameters: c.vars.clone(),
             allow_no_bpf: c.allow_no_bpf,
+            attach_timeout_s: c.attach_timeout_s,
         };
         // Names, durations and directory-name parameters, as for any case,
         // reported at this file's case entry.

@@ -67,6 +67,9 @@ pub(super) fn read_cases(
     CaseSource { src, cases }
 }
 
+/// The longest a case may ask to wait for its program to attach.
+const MAX_ATTACH_TIMEOUT_S: u32 = 3600;
+
 pub(super) fn check_case(ck: &mut Checker, cs: &Source, case: &EbpfCase, envs: &[&TestEnv]) {
     let at = |ck: &mut Checker, key: String, msg: String| {
         ck.problems.push(Problem {
@@ -86,6 +89,15 @@ pub(super) fn check_case(ck: &mut Checker, cs: &Source, case: &EbpfCase, envs: &
             k("duration"),
             "0 is not a duration; expected seconds >= 1".into(),
         );
+    }
+    if let Some(t) = case.attach_timeout_s {
+        if !(1..=MAX_ATTACH_TIMEOUT_S).contains(&t) {
+            at(
+                ck,
+                k("attach_timeout_s"),
+                format!("{t} is out of range; expected seconds from 1 to {MAX_ATTACH_TIMEOUT_S}"),
+            );
+        }
     }
     for (pk, pv) in &case.parameters {
         if matches!(pk.as_str(), "protocol" | "direction") {
