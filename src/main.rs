@@ -340,8 +340,16 @@ fn report_cmd(
     Ok(())
 }
 
-fn lab_cmd(action: LabAction, dir: &std::path::Path) -> CliResult {
+/// Loads the configuration and takes its passwords out of the environment
+/// before anything starts a child.
+fn load(dir: &std::path::Path) -> Result<config::Config, config::ConfigError> {
     let cfg = config::load(dir)?;
+    ebpf_perf::host::remote::secrets::take_from_env(&cfg);
+    Ok(cfg)
+}
+
+fn lab_cmd(action: LabAction, dir: &std::path::Path) -> CliResult {
+    let cfg = load(dir)?;
     let plan = lab::Plan::from_config(&cfg)?;
     match action {
         LabAction::Up => {
@@ -371,7 +379,7 @@ fn lab_cmd(action: LabAction, dir: &std::path::Path) -> CliResult {
 }
 
 fn fetch_cmd(dir: &std::path::Path, a: &fetch::FetchArgs) -> CliResult {
-    let cfg = config::load(dir)?;
+    let cfg = load(dir)?;
     let r = remote::Remote::new(&cfg);
     let mut progress = fetch::StderrProgress::default();
     let (dest, f) = fetch::fetch(
@@ -396,7 +404,7 @@ fn fetch_cmd(dir: &std::path::Path, a: &fetch::FetchArgs) -> CliResult {
 }
 
 fn hosts_clean(dir: &std::path::Path, force: bool) -> CliResult {
-    let cfg = config::load(dir)?;
+    let cfg = load(dir)?;
     if cfg.list_only {
         return Err(format!(
             "{}: list_only: true; these hosts are never connected to",
@@ -424,7 +432,7 @@ fn hosts_clean(dir: &std::path::Path, force: bool) -> CliResult {
 }
 
 fn hosts_check(dir: &std::path::Path) -> CliResult {
-    let cfg = config::load(dir)?;
+    let cfg = load(dir)?;
     let r = remote::Remote::new(&cfg);
     let rows = hosts::check(&cfg, &r);
     print!("{}", hosts::table(&rows));
@@ -436,7 +444,7 @@ fn hosts_check(dir: &std::path::Path) -> CliResult {
 }
 
 fn validate(dir: &std::path::Path, calibration: Option<&std::path::Path>) -> CliResult {
-    let cfg = config::load(dir)?;
+    let cfg = load(dir)?;
     if let Some(path) = calibration {
         let cal = ebpf_perf::calibration::read(path)?;
         for (tool, t) in &cfg.tools {

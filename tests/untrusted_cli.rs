@@ -127,3 +127,62 @@ fn history_takes_a_non_ascii_commit() {
     let md = std::fs::read_to_string(out.join("history.md")).unwrap();
     assert!(!md.contains('\u{1b}'), "{md}");
 }
+
+/// A password named by `password_env` leaves the environment where the
+/// harness starts: `git`, which the harness runs locally for the commit, is
+/// a stand-in on PATH that records the environment it was given. The hosts
+/// are a closed port on loopback, so the run fails at once, after `git`.
+#[test]
+fn a_password_from_the_environment_reaches_no_local_child() {
+    let cfg = common::copy_dir(&common::repo().join("config"));
+    let ssh = cfg.path().join("ssh-config.yaml");
+    let text = std::fs::read_to_string(&ssh).unwrap();
+    let mut out = String::new();
+    for line in text.lines().filter(|l| *l != "lab: netns") {
+        if line.trim_start().starts_with("host: \"198.18.") {
+            out.push_str(
+                "    host: \"127.0.0.1\"\n    port: 9\n    password_env: EBPF_PERF_TEST_PW\n",
+            );
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    std::fs::write(&ssh, out).unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let seen = bin.path().join("git.env");
+    let git = bin.path().join("git");
+    std::fs::write(
+        &git,
+        format!("#!/bin/sh\nenv > '{}'\nexit 1\n", seen.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&git, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let o = std::process::Command::new(common::perf_exe())
+        .args([
+            "--config-dir",
+            cfg.path().to_str().unwrap(),
+            "host",
+            "tcp_rr",
+        ])
+        .arg("--junit")
+        .arg(cfg.path().join("junit.xml"))
+        .arg("--results")
+        .arg(cfg.path().join("results.json"))
+        .env("PATH", path)
+        .env("EBPF_PERF_TEST_PW", "hunter2-secret")
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{}", common::stdout(&o));
+    let env = std::fs::read_to_string(&seen).expect("the harness ran git");
+    assert!(env.contains("PATH="), "{env}");
+    assert!(
+        !env.contains("hunter2-secret"),
+        "the password reached git: {env}"
+    );
+}

@@ -49,7 +49,11 @@ pub fn main(monitor_exe: Option<PathBuf>) -> ExitCode {
         return Exit::Ok.into();
     }
     let cfg = match config::load(&args.config_dir) {
-        Ok(c) => c,
+        Ok(c) => {
+            // Before any child (git, strip) or thread starts.
+            crate::host::remote::secrets::take_from_env(&c);
+            c
+        }
         Err(e) => {
             eprintln!("error: {e}");
             match junit::write_config_error(&args.junit, &e) {

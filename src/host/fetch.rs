@@ -167,33 +167,46 @@ pub fn fetch(
     // The archive's own bytes are on this disk already: the unpacked tree
     // is counted afresh, against what is left.
     let budget = Budget::new(limits, local_dir);
-    fetched.files = unpack(f, local_dir, &base, budget).map_err(|source| FetchError::Unpack {
+    let unpacked = unpack(f, local_dir, &base, budget).map_err(|source| FetchError::Unpack {
         archive: local_tmp.path().to_path_buf(),
         dir: local_dir.join(&base),
         source,
     })?;
+    fetched.files = unpacked.entries;
+    fetched.skipped = unpacked.skipped;
     Ok((dest, fetched))
 }
 
+/// What an archive unpacked to.
+#[derive(Debug, Default)]
+struct Unpacked {
+    /// Entries read.
+    entries: u64,
+    /// Entries that are neither links nor regular files nor directories
+    /// (devices, FIFOs, sockets), named as `fetch` without `--compress`
+    /// names them: escaped, for the names are the host's.
+    skipped: Vec<String>,
+}
+
 /// Unpacks the archive of `base` below `local_dir`: directories and regular
-/// files only (links, devices and the like are skipped), every entry inside
-/// `base/` or the whole archive is refused, written through
-/// [`confined`] (no symlink followed, modes 0644/0755), every entry and
-/// every unpacked byte taken from `budget` (a gzip bomb stops at its
-/// limit). Returns the entries unpacked.
+/// files only (links are skipped, devices and the like skipped and named),
+/// every entry inside `base/` or the whole archive is refused, written
+/// through [`confined`] (no symlink followed, modes 0644/0755), every entry
+/// and every unpacked byte taken from `budget` (a gzip bomb stops at its
+/// limit).
 fn unpack(
     archive: std::fs::File,
     local_dir: &Path,
     base: &str,
     mut budget: Budget,
-) -> std::io::Result<u64> {
+) -> std::io::Result<Unpacked> {
     use tar::EntryType;
     let mut a = tar::Archive::new(flate2::read::GzDecoder::new(archive));
-    let mut n = 0;
+    let mut out = Unpacked::default();
     for entry in a.entries()? {
         let mut e = entry?;
         budget.take(1, 0).map_err(too_much)?;
-        n += 1;
+        out.entries += 1;
         let path = e.path()?.into_owned();
         let inside = path
             .components()
@@ -216,10 +229,13 @@ fn unpack(
                 let mut f = confined::create_file(local_dir, &path)?;
                 copy_within(&mut e, &mut f, &mut budget)?;
             }
-            _ => {}
+            EntryType::Symlink | EntryType::Link => {}
+            _ => out
+                .skipped
+                .push(crate::untrusted::visible(&path.display().to_string()).into_owned()),
         }
     }
-    Ok(n)
+    Ok(out)
 }
 
 fn too_much(why: String) -> std::io::Error {
@@ -281,6 +297,27 @@ mod tests {
     }
 
     #[test]
+    fn an_archive_names_the_devices_and_fifos_it_skips() {
+        use tar::EntryType::{Char, Directory, Fifo, Regular};
+        let dir = tempfile::tempdir().unwrap();
+        let a = archive(&[
+            ("r/", Directory, b""),
+            ("r/zero", Char, b""),
+            ("r/ok.txt", Regular, b"ok"),
+            ("r/p\x1b[2J", Fifo, b""),
+        ]);
+        let u = unpack(a, dir.path(), "r", budget(dir.path())).unwrap();
+        assert_eq!(u.entries, 4);
+        assert_eq!(u.skipped, ["r/zero", "r/p\\x1b[2J"]);
+        assert!(!dir.path().join("r/zero").exists());
+        let lines = skipped_lines(&Fetched {
+            skipped: u.skipped,
+            ..Default::default()
+        });
+        assert!(lines.iter().any(|l| l.contains("r/zero")), "{lines:?}");
+    }
+
+    #[test]
     fn an_archive_writes_only_plain_files_below_its_base() {
         use tar::EntryType::{Directory, Regular, Symlink};
         let dir = tempfile::tempdir().unwrap();
@@ -289,9 +326,10 @@ mod tests {
             ("r/ok.txt", Regular, b"ok"),
             ("r/link", Symlink, b""),
         ]);
-        unpack(a, dir.path(), "r", budget(dir.path())).unwrap();
+        let u = unpack(a, dir.path(), "r", budget(dir.path())).unwrap();
         assert_eq!(std::fs::read(dir.path().join("r/ok.txt")).unwrap(), b"ok");
         assert!(std::fs::symlink_metadata(dir.path().join("r/link")).is_err());
+        assert!(u.skipped.is_empty(), "{:?}", u.skipped);
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.path().join("r/ok.txt"))
             .unwrap()

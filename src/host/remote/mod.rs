@@ -13,6 +13,7 @@ mod error;
 pub mod exec;
 mod files;
 mod processes;
+pub mod secrets;
 pub mod known_hosts;
 pub mod session;
 

@@ -236,12 +236,12 @@ fn authenticate(
         }
     }
     if let Some(var) = &h.password_env {
-        match std::env::var(var) {
-            Ok(pw) => match sess.userauth_password(&h.user, &pw) {
+        match super::secrets::password(var) {
+            Some(pw) => match sess.userauth_password(&h.user, &pw) {
                 Ok(()) if sess.authenticated() => return Ok(AuthMethod::Password),
                 _ => tried.push(format!("password from ${var}: rejected")),
             },
-            Err(_) => tried.push(format!("password: ${var} is not set")),
+            None => tried.push(format!("password: ${var} is not set")),
         }
     }
     if tried.is_empty() {
