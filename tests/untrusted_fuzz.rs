@@ -417,7 +417,7 @@ fn spliced_copy(from: &Path, edits: &[Splice]) -> tempfile::TempDir {
     for (which, at, cut, insert) in edits {
         let f = which.get(&files);
         let text = std::fs::read_to_string(f).unwrap();
-        std::fs::write(f, splice(&text, at.clone(), *cut, insert)).unwrap();
+        std::fs::write(f, splice(&text, *at, *cut, insert)).unwrap();
     }
     dir
 }
