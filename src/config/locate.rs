@@ -52,6 +52,25 @@ pub fn line_of(text: &str, path: &[&str]) -> Option<usize> {
     best.map(|(_, line)| line)
 }
 
+/// 1-based line where `key` comes again at the indentation it first has
+/// from line `from` (1-based) on, within that block: where a map repeats a
+/// key.
+pub fn line_of_repeat(text: &str, from: usize, key: &str) -> Option<usize> {
+    let mut first: Option<usize> = None;
+    for (i, raw) in text.lines().enumerate().skip(from.saturating_sub(1)) {
+        let Some((_, Some((indent, k)))) = parse_line(raw) else {
+            continue;
+        };
+        match first {
+            None if k == key => first = Some(indent),
+            Some(ind) if indent < ind => return None,
+            Some(ind) if indent == ind && k == key => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Dotted key path with list indices attached: `hooks.case.teardown[0].run`.
 pub fn key_string(path: &[&str]) -> String {
     let mut s = String::new();

@@ -203,7 +203,15 @@ fn read_yaml<T: DeserializeOwned>(
     };
     let src = Source { shown: path, text };
     match serde_yaml::from_str::<T>(&src.text) {
-        Ok(v) => Some((src, v)),
+        // A typed map keeps the last of two equal keys: the untyped
+        // document refuses them.
+        Ok(v) => match serde_yaml::from_str::<serde_yaml::Value>(&src.text) {
+            Err(e) if e.to_string().contains("duplicate entry") => {
+                ck.problems.push(yaml_problem(&src, &e));
+                None
+            }
+            _ => Some((src, v)),
+        },
         Err(e) => {
             ck.problems.push(yaml_problem(&src, &e));
             None
@@ -226,12 +234,30 @@ fn yaml_problem(src: &Source, e: &serde_yaml::Error) -> Problem {
     } else {
         message
     };
-    Problem {
+    let mut p = Problem {
         file: src.shown.clone(),
         line: e.location().map(|l| l.line()),
         key,
         message,
+    };
+    if let Some(k) = repeated_key(&p.message) {
+        // serde_yaml points at the map; the second key is the news.
+        if let Some(from) = p.line {
+            p.line = super::locate::line_of_repeat(&src.text, from, &k).or(p.line);
+        }
+        p.message = format!("{}; each key may appear once in a map", p.message);
     }
+    p
+}
+
+/// The key of a "duplicate field `k`" (a struct's) or `duplicate entry with
+/// key "k"` (an untyped map's) message.
+fn repeated_key(message: &str) -> Option<String> {
+    if let Some((_, rest)) = message.split_once("duplicate field `") {
+        return rest.split_once('`').map(|(k, _)| k.to_string());
+    }
+    let (_, k) = message.split_once("duplicate entry with key ")?;
+    serde_json::from_str::<String>(k).ok()
 }
 
 pub fn load(dir: &Path) -> Result<Config, ConfigError> {
