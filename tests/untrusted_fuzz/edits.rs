@@ -90,12 +90,17 @@ impl Hostile {
     }
 }
 
-/// Every place of `v`, as JSON pointers, by depth.
-fn pointers(v: &Value, at: String, depth: usize, out: &mut Vec<Vec<String>>) {
+/// Every place of `v`, as JSON pointers with what they hold, by depth.
+fn pointers(v: &Value, at: String, depth: usize, out: &mut Vec<Vec<Place>>) {
     if out.len() <= depth {
         out.resize(depth + 1, Vec::new());
     }
-    out[depth].push(at.clone());
+    let kind = match v {
+        Value::Object(_) => Kind::Object,
+        Value::Array(_) => Kind::Array,
+        _ => Kind::Leaf,
+    };
+    out[depth].push((at.clone(), kind));
     match v {
         Value::Object(m) => m.iter().for_each(|(k, x)| {
             let k = k.replace('~', "~0").replace('/', "~1");
@@ -108,6 +113,16 @@ fn pointers(v: &Value, at: String, depth: usize, out: &mut Vec<Vec<String>>) {
         _ => {}
     }
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Leaf,
+    Object,
+    Array,
+}
+
+/// A JSON pointer and what it holds.
+type Place = (String, Kind);
 
 /// Field names a results file may hold: those of the annotated example in
 /// docs/results.md (optional fields the lab file lacks, such as `commit`),
@@ -168,16 +183,16 @@ pub fn edit() -> impl Strategy<Value = Edit> {
 
 /// The places at a chosen depth (of those that hold what `keep` wants).
 fn place(
-    v: &Value,
-    by_depth: &[Vec<String>],
+    by_depth: &[Vec<Place>],
     (depth, at): (&Index, &Index),
-    keep: fn(&Value) -> bool,
+    keep: Option<Kind>,
 ) -> Option<String> {
     let levels: Vec<Vec<&String>> = by_depth
         .iter()
         .map(|ps| {
             ps.iter()
-                .filter(|p| v.pointer(p).is_some_and(keep))
+                .filter(|(_, k)| keep.is_none_or(|want| *k == want))
+                .map(|(p, _)| p)
                 .collect()
         })
         .filter(|ps: &Vec<&String>| !ps.is_empty())
@@ -200,7 +215,7 @@ pub fn apply(v: &mut Value, edits: &[Edit], names: &[Vec<String>; 2]) {
     for e in edits {
         match e {
             Edit::Set(d, i, x) => {
-                if let Some(p) = place(v, &by_depth, (d, i), |_| true) {
+                if let Some(p) = place(&by_depth, (d, i), None) {
                     if let Some(slot) = v.pointer_mut(&p) {
                         *slot = x.for_place(slot);
                     }
@@ -208,7 +223,7 @@ pub fn apply(v: &mut Value, edits: &[Edit], names: &[Vec<String>; 2]) {
             }
             Edit::Insert(d, i, (documented, k), x) => {
                 let name = k.get(&names[usize::from(!*documented)]).clone();
-                if let Some(p) = place(v, &by_depth, (d, i), Value::is_object) {
+                if let Some(p) = place(&by_depth, (d, i), Some(Kind::Object)) {
                     if let Some(Value::Object(m)) = v.pointer_mut(&p) {
                         let new = match m.get(&name) {
                             Some(old) => x.for_place(old),
@@ -222,7 +237,7 @@ pub fn apply(v: &mut Value, edits: &[Edit], names: &[Vec<String>; 2]) {
                 }
             }
             Edit::Repeat(d, i, n) => {
-                if let Some(p) = place(v, &by_depth, (d, i), Value::is_array) {
+                if let Some(p) = place(&by_depth, (d, i), Some(Kind::Array)) {
                     if let Some(Value::Array(a)) = v.pointer_mut(&p) {
                         // Repeats of repeats would grow without end: the
                         // file stays within a size people have.
