@@ -3,11 +3,11 @@
 //! overhead bars with CI whiskers and budget marks, the repeats of each
 //! trial as points, and the tool's own cost over the case as time series.
 
+use super::axis::Clamped;
 use super::model::Row;
 use crate::metrics::{self, Better};
 use crate::results::{Results, TrialResult};
 use crate::stats::Estimate;
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 const W: u32 = 560;
@@ -81,8 +81,7 @@ pub fn svg(draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -
     buf
 }
 
-pub type Chart<'a, 'b> =
-    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+pub type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<Clamped, Clamped>>;
 
 /// A chart with one labelled column per x = 0, 1, … and its mesh drawn.
 pub fn columns<'a, 'b>(
@@ -98,7 +97,10 @@ pub fn columns<'a, 'b>(
         .margin(8)
         .x_label_area_size(60)
         .y_label_area_size(48)
-        .build_cartesian_2d(-0.5f64..n as f64 - 0.5, lo..hi)?;
+        .build_cartesian_2d(
+            Clamped::from(-0.5f64..n as f64 - 0.5),
+            Clamped::from(lo..hi),
+        )?;
     let label = |x: &f64| {
         let i = x.round();
         match labels.get(i as usize) {
@@ -368,7 +370,7 @@ pub fn trace(t: &Trace) -> String {
             .margin(8)
             .x_label_area_size(32)
             .y_label_area_size(56)
-            .build_cartesian_2d(x0..x1, lo.max(0.0)..hi)?;
+            .build_cartesian_2d(Clamped::from(x0..x1), Clamped::from(lo.max(0.0)..hi))?;
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)

@@ -3,6 +3,7 @@
 //! `summary.md` (for CI job summaries and pull-request comments). Both
 //! render one [`model::Model`], so they show the same numbers.
 
+mod axis;
 pub mod charts;
 pub mod compare;
 pub mod html;
