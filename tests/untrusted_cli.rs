@@ -107,6 +107,33 @@ fn merge_writes_junit_for_a_shard_with_an_absurd_duration() {
     roxmltree::Document::parse(&xml).expect("well-formed JUnit");
 }
 
+/// Found by tests/untrusted_fuzz.rs: a cost far outside its chart's axis
+/// overflowed plotters' pixel arithmetic (a panic in the report).
+#[test]
+fn report_draws_a_cost_far_outside_its_axis() {
+    let d = tempfile::tempdir().unwrap();
+    let f = crafted(&d, "results.json", |v| {
+        let t = v["trials"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|t| !t["analysis"]["comparison"]["metrics"]["latency_p99_us"].is_null())
+            .expect("a latency trial with a comparison");
+        t["analysis"]["comparison"]["metrics"]["latency_p99_us"]["rel_pct"]["value"] =
+            json!(-6.4e207);
+    });
+    let out = d.path().join("report");
+    let o = common::ebpf_perf(&[
+        "report",
+        "--results",
+        f.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(out.join("report.html").is_file());
+}
+
 #[test]
 fn history_takes_a_non_ascii_commit() {
     let d = tempfile::tempdir().unwrap();
