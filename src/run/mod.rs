@@ -24,6 +24,7 @@ mod trace;
 mod trial;
 mod unreachable;
 pub mod vars;
+mod window;
 
 pub use episode::Started as EpisodeStarted;
 pub use error::StepError;

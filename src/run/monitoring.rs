@@ -7,6 +7,7 @@
 use super::error::StepError;
 use super::trace::Trace;
 use super::vars::{self, Role};
+use super::window::{self, Starts};
 use super::{Active, Runner, Undo};
 use crate::host::remote::SHORT;
 use crate::matrix::Cycle;
@@ -303,45 +304,19 @@ impl Costs {
 
 const SLICE_MARK: &str = "@@ebpf-perf-slice";
 
-/// The host's own clock, in the monitor's timestamp format (UTC).
-const HOST_NOW: &str = "date -u '+%Y-%m-%d %H:%M:%S.%N'";
-
-const CLOCK_MARK: &str = "@@ebpf-perf-clock";
-
-/// A line for a script that starts a run: the host's clock now, the start
-/// of its monitoring window, read in the round trip that starts the run.
-pub(super) fn clock_line() -> String {
-    format!("echo {CLOCK_MARK} \"$({HOST_NOW})\"\n")
-}
-
-/// The clock that [`clock_line`] printed into `stdout`, checked.
-pub(super) fn take_clock(host: &str, stdout: &str) -> Result<String, StepError> {
-    let now = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix(CLOCK_MARK))
-        .unwrap_or_default()
-        .trim();
-    if costs::seconds(now).is_none() {
-        return Err(StepError::new(
-            "read host clock",
-            format!("`{HOST_NOW}` printed {now:?}, not a time; is GNU date installed?"),
-        )
-        .on(host));
-    }
-    Ok(now.to_string())
-}
-
-/// The clocks of the monitored hosts in `hosts` now: the start of their
-/// windows, read on the host that wrote the samples, so that a controller
-/// whose clock differs from the hosts' cuts the right samples.
-pub fn host_clocks(
-    r: &Runner,
-    trace: &mut Trace,
-    hosts: &[&str],
-) -> Result<BTreeMap<String, String>, StepError> {
+/// The windows of the monitored hosts in `hosts` starting now, read on
+/// the host that wrote the samples, so that a controller whose clock
+/// differs from the hosts' cuts the right samples.
+pub fn host_clocks(r: &Runner, trace: &mut Trace, hosts: &[&str]) -> Result<Starts, StepError> {
     let read = super::trace::per_host(r, trace, hosts, |r, host, t| {
-        let out = t.check(&r.remote, host, "read host clock", &clock_line(), SHORT)?;
-        Ok((host.to_string(), take_clock(host, &out.stdout)?))
+        let out = t.check(
+            &r.remote,
+            host,
+            "read host clock",
+            &window::start_line(),
+            SHORT,
+        )?;
+        Ok((host.to_string(), window::take_start(host, &out.stdout)?))
     });
     read.into_iter().collect()
 }
@@ -355,7 +330,7 @@ pub(super) fn slice_script(
     host: &str,
     trial_dir: &str,
     trial_ts: &str,
-    from: &BTreeMap<String, String>,
+    from: &Starts,
 ) -> Option<String> {
     let agents: Vec<&Agent> = r
         .fixtures
@@ -366,7 +341,7 @@ pub(super) fn slice_script(
     if agents.is_empty() {
         return None;
     }
-    let start = from.get(host)?;
+    let start = &from.get(host)?.clock;
     let mut files: Vec<(&str, String, Option<String>)> = Vec::new();
     for a in agents {
         if let Some(hd) = &a.host_dir {
@@ -404,7 +379,7 @@ pub(super) fn slice_script(
     Some(monitor::slices(
         SLICE_MARK,
         start,
-        HOST_NOW,
+        window::HOST_NOW,
         &super::space::guard(trial_dir),
         trial_ts,
         &slices,
@@ -413,11 +388,7 @@ pub(super) fn slice_script(
 
 /// What the tool and the hosts spent, from each monitored host's output of
 /// its [`slice_script`] (`sliced`: host and stdout).
-pub(super) fn costs_of(
-    r: &Runner,
-    sliced: &[(String, String)],
-    from: &BTreeMap<String, String>,
-) -> Costs {
+pub(super) fn costs_of(r: &Runner, sliced: &[(String, String)], from: &Starts) -> Costs {
     let mut costs = Costs::default();
     for (host, stdout) in sliced {
         let mine = || r.fixtures.monitors.iter().filter(|a| a.host == *host);
@@ -430,12 +401,17 @@ pub(super) fn costs_of(
             let (name, body) = chunk.split_once('\n').unwrap_or((chunk, ""));
             p.insert(name.trim(), body);
         }
-        let from = from.get(host).map(String::as_str).unwrap_or("");
+        let start = from.get(host);
+        let from = start.map_or("", |s| s.clock.as_str());
         let get = |k: &str| p.get(k).copied().unwrap_or("");
-        costs.hosts.insert(
-            host.clone(),
-            costs::host_cost(from, get("cpu_mem"), get("network_stats")),
-        );
+        let mut hc = costs::host_cost(from, get("cpu_mem"), get("network_stats"));
+        // The CPU shares over the window exactly (see `window`).
+        let ends = start.and_then(|s| s.cpu).zip(window::cpu_in(stdout));
+        if let Some((busy, softirq)) = ends.and_then(|(a, b)| window::busy_between(a, b)) {
+            hc.cpu_busy_avg_percent = Some(busy);
+            hc.softirq_avg_percent = Some(softirq);
+        }
+        costs.hosts.insert(host.clone(), hc);
         if watches_tool {
             let first_rss = get("first_memory")
                 .split_whitespace()

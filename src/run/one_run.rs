@@ -79,8 +79,13 @@ pub(super) fn run_once(r: &Runner, ctx: &Ctx, v: &Variant, trace: &mut Trace) ->
             .and_then(|((_, dir), from)| {
                 super::monitoring::slice_script(r, host, dir, &ctx.ts, from)
             });
-        // Where the test's processes ran, read in the same round trip.
-        let mut then = String::new();
+        // The window's end on a monitored host, then where the test's
+        // processes ran, in the same round trip.
+        let mut then = if from.is_some_and(|f| f.contains_key(host)) {
+            super::window::end_line()
+        } else {
+            String::new()
+        };
         for (role, h, dir) in [
             (
                 "server",

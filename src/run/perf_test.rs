@@ -11,7 +11,6 @@ use crate::host::remote::{Spawn, SHORT};
 use crate::perf::{self, Metrics, Vars};
 use crate::shell::process::{self, ProcessRecord};
 use crate::shell::steps;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// How long servers may take to listen.
@@ -38,27 +37,24 @@ pub(super) struct Ctx {
 /// What the run started, by host: (host, what, record), to be stopped after.
 pub(super) type Started = Vec<(String, String, ProcessRecord)>;
 
-/// The clocks of the monitored hosts as the run started on them.
-pub(super) type Clocks = BTreeMap<String, String>;
+/// The windows of the monitored hosts as the run started on them.
+pub(super) type Clocks = super::window::Starts;
 
-/// When `host` is monitored, a line that reads its clock (see
-/// [`super::monitoring::clock_line`]), to ride in the round trip that starts
-/// the run there.
+/// When `host` is monitored, lines that start its window (its clock and
+/// CPU counters, see [`super::window`]), to ride in the round trip that
+/// starts the run there.
 fn clock_line(r: &Runner, host: &str) -> String {
     if r.fixtures.monitors.iter().any(|a| a.host == host) {
-        super::monitoring::clock_line()
+        super::window::start_line()
     } else {
         String::new()
     }
 }
 
-/// Keeps the clock of `host` when [`clock_line`] read one.
+/// Keeps the window start of `host` when [`clock_line`] read one.
 fn keep_clock(r: &Runner, host: &str, stdout: &str, clocks: &mut Clocks) -> Result<(), StepError> {
     if r.fixtures.monitors.iter().any(|a| a.host == host) {
-        clocks.insert(
-            host.to_string(),
-            super::monitoring::take_clock(host, stdout)?,
-        );
+        clocks.insert(host.to_string(), super::window::take_start(host, stdout)?);
     }
     Ok(())
 }
