@@ -405,12 +405,7 @@ pub(super) fn costs_of(r: &Runner, sliced: &[(String, String)], from: &Starts) -
         let from = start.map_or("", |s| s.clock.as_str());
         let get = |k: &str| p.get(k).copied().unwrap_or("");
         let mut hc = costs::host_cost(from, get("cpu_mem"), get("network_stats"));
-        // The CPU shares over the window exactly (see `window`).
-        let ends = start.and_then(|s| s.cpu).zip(window::cpu_in(stdout));
-        if let Some((busy, softirq)) = ends.and_then(|(a, b)| window::busy_between(a, b)) {
-            hc.cpu_busy_avg_percent = Some(busy);
-            hc.softirq_avg_percent = Some(softirq);
-        }
+        window::exact_cpu(&mut hc, start, stdout);
         costs.hosts.insert(host.clone(), hc);
         if watches_tool {
             let first_rss = get("first_memory")

@@ -13,7 +13,7 @@
 
 use super::error::StepError;
 use crate::host::proc;
-use crate::monitor::costs;
+use crate::monitor::costs::{self, HostCost};
 use std::collections::BTreeMap;
 
 /// The host's own clock, in the monitor's timestamp format (UTC).
@@ -103,9 +103,46 @@ pub(super) fn busy_between(a: Cpu, b: Cpu) -> Option<(f64, f64)> {
     Some((100.0 * busy / dt, 100.0 * soft / dt))
 }
 
+/// Puts the host's CPU busy and softirq shares over the window into `hc`
+/// when both of its ends were read (`stdout`: the stop's round trip);
+/// otherwise `hc` keeps the agent's samples.
+pub(super) fn exact_cpu(hc: &mut HostCost, start: Option<&Start>, stdout: &str) {
+    let ends = start.and_then(|s| s.cpu).zip(cpu_in(stdout));
+    if let Some((busy, softirq)) = ends.and_then(|(a, b)| busy_between(a, b)) {
+        hc.cpu_busy_avg_percent = Some(busy);
+        hc.softirq_avg_percent = Some(softirq);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The agent's samples say 95 % busy (what ran before the run); the
+    /// counters at the window's ends say 850 of 1060 ticks.
+    #[test]
+    fn the_counters_replace_the_samples_when_both_ends_were_read() {
+        let sampled = HostCost {
+            cpu_busy_avg_percent: Some(95.0),
+            softirq_avg_percent: Some(30.0),
+            mem_used_avg_kb: Some(1.0),
+            ..HostCost::default()
+        };
+        let start = Start {
+            clock: "2026-12-07 08:18:15.0".into(),
+            cpu: cpu_in(&printed(A)),
+        };
+        let mut hc = sampled.clone();
+        exact_cpu(&mut hc, Some(&start), &printed(B));
+        assert_eq!(hc.cpu_busy_avg_percent, Some(100.0 * 850.0 / 1060.0));
+        assert_eq!(hc.softirq_avg_percent, Some(100.0 * 50.0 / 1060.0));
+        assert_eq!(hc.mem_used_avg_kb, Some(1.0));
+        for (start, end) in [(None, printed(B)), (Some(&start), "no end".to_string())] {
+            let mut hc = sampled.clone();
+            exact_cpu(&mut hc, start, &end);
+            assert_eq!(hc, sampled);
+        }
+    }
 
     /// /proc/stat's first line, recorded on the lab: user nice system idle
     /// iowait irq softirq steal guest guest_nice.
