@@ -189,7 +189,7 @@ const CASES: u32 = 6;
 ///     the t test's size under the coin, counted over all 2^k sign
 ///     vectors): on the quiet lab this test runs on, 0.2 to 0.8 times
 ///     nominal at 0.001 to 0.05; with CPU burners beside the lab, up to
-///     1.9 times at 0.001, where this bound would not hold. So on the
+///     1.6 times at 0.001, where this bound would not hold. So on the
 ///     quiet lab "no discovery at q < 0.005" fails at most 1 run in 200.
 /// (b) Each comparison's z (the normal score of its t statistic over the
 ///     pairs) is N(0,1), so z² is χ²₁. The z's of one case are dependent
