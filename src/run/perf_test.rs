@@ -5,6 +5,7 @@
 
 use super::error::StepError;
 use super::trace::Trace;
+use super::window::Starts;
 use super::Runner;
 use crate::domain::Variant;
 use crate::host::remote::{Spawn, SHORT};
@@ -37,13 +38,10 @@ pub(super) struct Ctx {
 /// What the run started, by host: (host, what, record), to be stopped after.
 pub(super) type Started = Vec<(String, String, ProcessRecord)>;
 
-/// The windows of the monitored hosts as the run started on them.
-pub(super) type Clocks = super::window::Starts;
-
 /// When `host` is monitored, lines that start its window (its clock and
 /// CPU counters, see [`super::window`]), to ride in the round trip that
 /// starts the run there.
-fn clock_line(r: &Runner, host: &str) -> String {
+fn window_start(r: &Runner, host: &str) -> String {
     if r.fixtures.monitors.iter().any(|a| a.host == host) {
         super::window::start_line()
     } else {
@@ -51,8 +49,8 @@ fn clock_line(r: &Runner, host: &str) -> String {
     }
 }
 
-/// Keeps the window start of `host` when [`clock_line`] read one.
-fn keep_clock(r: &Runner, host: &str, stdout: &str, clocks: &mut Clocks) -> Result<(), StepError> {
+/// Keeps the window start of `host` when [`window_start`] read one.
+fn keep_start(r: &Runner, host: &str, stdout: &str, clocks: &mut Starts) -> Result<(), StepError> {
     if r.fixtures.monitors.iter().any(|a| a.host == host) {
         clocks.insert(host.to_string(), super::window::take_start(host, stdout)?);
     }
@@ -65,7 +63,7 @@ pub(super) fn run(
     v: &Variant,
     trace: &mut Trace,
     started: &mut Started,
-    clocks: &mut Clocks,
+    clocks: &mut Starts,
 ) -> Result<Metrics, StepError> {
     let plan = perf::plan(&r.cfg.perf, v)
         .ok_or_else(|| StepError::new("plan", "the spec lacks this test's commands"))?;
@@ -127,7 +125,7 @@ fn start_servers(
     ctx: &Ctx,
     plan: &perf::Plan,
     trace: &mut Trace,
-    (started, clocks): (&mut Started, &mut Clocks),
+    (started, clocks): (&mut Started, &mut Starts),
 ) -> Result<(), StepError> {
     let n = plan.ports.len();
     let mut files = Vec::new();
@@ -163,7 +161,7 @@ fn start_servers(
             pid_file: &sampler_pid,
         }))
         .collect();
-    let mut wait = clock_line(r, &ctx.server) + &steps::ready_prelude(READY_TIMEOUT_S);
+    let mut wait = window_start(r, &ctx.server) + &steps::ready_prelude(READY_TIMEOUT_S);
     for ((_, log, pid_file), port) in files.iter().zip(&plan.ports) {
         wait += &steps::ready(*port, pid_file, log);
     }
@@ -188,7 +186,7 @@ fn start_servers(
         e.command = files.first().map(|(cmd, _, _)| cmd.clone());
         e
     })?;
-    keep_clock(r, &ctx.server, &out.stdout, clocks)
+    keep_start(r, &ctx.server, &out.stdout, clocks)
 }
 
 /// On the server's host and the client's (once where they are one), a
@@ -307,7 +305,7 @@ fn run_clients(
     ctx: &Ctx,
     plan: &perf::Plan,
     trace: &mut Trace,
-    (started, clocks): (&mut Started, &mut Clocks),
+    (started, clocks): (&mut Started, &mut Starts),
 ) -> Result<Vec<String>, StepError> {
     let dir = clients_dir(ctx);
     let mut streams = Vec::new();
@@ -338,7 +336,7 @@ fn run_clients(
             pid_file: &sampler_pid,
         },
     ];
-    let clock = clock_line(r, &ctx.client);
+    let clock = window_start(r, &ctx.client);
     let (mut recs, out) = trace.spawn_many_then(
         &r.remote,
         &ctx.client,
@@ -353,7 +351,7 @@ fn run_clients(
         recs.into_iter()
             .map(|rec| (ctx.client.clone(), "placement sampler".into(), rec)),
     );
-    keep_clock(r, &ctx.client, &out.stdout, clocks)?;
+    keep_start(r, &ctx.client, &out.stdout, clocks)?;
     // One round trip: wait for the clients, then read what they wrote.
     let expected = Duration::from_secs(u64::from(plan.duration));
     let n = plan.ports.len();
