@@ -81,7 +81,7 @@ pub(super) fn take_start(host: &str, stdout: &str) -> Result<Start, StepError> {
 }
 
 /// The counters a [`cpu_line`] printed into `stdout` (the last one).
-pub(super) fn cpu_in(stdout: &str) -> Option<Cpu> {
+fn cpu_in(stdout: &str) -> Option<Cpu> {
     let line = stdout
         .lines()
         .rev()
@@ -96,7 +96,7 @@ pub(super) fn cpu_in(stdout: &str) -> Option<Cpu> {
 
 /// The host's CPU busy and softirq shares (%) between `a` and `b`; None
 /// when no tick passed or a counter went back.
-pub(super) fn busy_between(a: Cpu, b: Cpu) -> Option<(f64, f64)> {
+fn busy_between(a: Cpu, b: Cpu) -> Option<(f64, f64)> {
     let dt = b.total.checked_sub(a.total).filter(|d| *d > 0)? as f64;
     let busy = b.busy.checked_sub(a.busy)? as f64;
     let soft = b.softirq.checked_sub(a.softirq)? as f64;
