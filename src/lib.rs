@@ -5,6 +5,7 @@
 //! `docs/design.md` tells the whole flow.
 
 // The ground floor: the shared vocabulary, which uses nothing else of the crate.
+pub mod yaml;
 pub mod domain;
 pub mod exit;
 pub mod logging;

@@ -201,11 +201,12 @@ mod tests {
     #[test]
     fn a_partial_ratings_section_keeps_the_other_defaults() {
         let t: Thresholds =
-            serde_yaml::from_str("memory_mb: {excellent: 1, good: 2, fair: 3}").unwrap();
+            crate::yaml::from_str("memory_mb: {excellent: 1, good: 2, fair: 3}").unwrap();
         assert_eq!(t.memory_mb, Levels::new(1.0, 2.0, 3.0));
         assert_eq!(t.cpu_pct, Thresholds::default().cpu_pct);
         assert!(
-            serde_yaml::from_str::<Thresholds>("memory: {excellent: 1, good: 2, fair: 3}").is_err()
+            crate::yaml::from_str::<Thresholds>("memory: {excellent: 1, good: 2, fair: 3}")
+                .is_err()
         );
     }
 }

@@ -93,7 +93,7 @@ fn corpus_is_large_enough() {
 
 #[rstest]
 fn malformed_config_is_reported(#[files("tests/corpus/bad/*.yaml")] entry: PathBuf) {
-    let e: Entry = serde_yaml::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
+    let e: Entry = ebpf_perf::yaml::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
     let dir = common::copy_dir(&common::corpus_base());
     let target = dir.path().join(&e.file);
     if e.delete {

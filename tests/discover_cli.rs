@@ -125,7 +125,7 @@ fn a_file_name_cannot_make_live_yaml_in_the_fragment(#[case] sep: char) {
     assert!(o.status.success(), "{}", common::stderr(&o));
     let fragment = common::stdout(&o);
     assert!(!fragment.contains(sep), "{fragment}");
-    let v: serde_yaml::Value = serde_yaml::from_str(&fragment).unwrap();
+    let v: ebpf_perf::yaml::Value = ebpf_perf::yaml::from_str(&fragment).unwrap();
     let text = serde_json::to_string(&v).unwrap();
     assert!(!text.contains("\"injected_key\""), "{text}");
 }

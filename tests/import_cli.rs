@@ -227,7 +227,7 @@ fn a_seed_host_name_cannot_write_live_yaml_into_a_comment(#[case] name: &str) {
     let o = import(d.path(), &["--from", seed.path().to_str().unwrap()]);
     let text = std::fs::read_to_string(d.path().join("ssh-config.yaml"))
         .unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
-    let v: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+    let v: serde_json::Value = ebpf_perf::yaml::from_str(&text).unwrap();
     assert!(v.get("lab").is_none(), "live key from a comment:\n{text}");
     assert!(!text.lines().any(|l| l.starts_with("lab:")), "{text}");
 }

@@ -271,8 +271,8 @@ fn the_discover_scanner_survives_crafted_tools() {
                 let fragment = ebpf_perf::discover::fragment(&found, &dirs, &o);
                 // What it writes is YAML that reads back, with no key the
                 // scanned names put there.
-                let v: serde_json::Value =
-                    serde_yaml::from_str(&fragment).unwrap_or_else(|e| panic!("{e}: {fragment}"));
+                let v: serde_json::Value = ebpf_perf::yaml::from_str(&fragment)
+                    .unwrap_or_else(|e| panic!("{e}: {fragment}"));
                 let _ = v;
             }
             Ok(())

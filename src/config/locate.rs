@@ -52,23 +52,36 @@ pub fn line_of(text: &str, path: &[&str]) -> Option<usize> {
     best.map(|(_, line)| line)
 }
 
-/// 1-based line where `key` comes again at the indentation it first has
-/// from line `from` (1-based) on, within that block: where a map repeats a
-/// key.
-pub fn line_of_repeat(text: &str, from: usize, key: &str) -> Option<usize> {
-    let mut first: Option<usize> = None;
-    for (i, raw) in text.lines().enumerate().skip(from.saturating_sub(1)) {
-        let Some((_, Some((indent, k)))) = parse_line(raw) else {
-            continue;
-        };
-        match first {
-            None if k == key => first = Some(indent),
-            Some(ind) if indent < ind => return None,
-            Some(ind) if indent == ind && k == key => return Some(i + 1),
-            _ => {}
-        }
+/// 1-based line of a dotted key path as serde paths print it (`a.b[1].c`).
+pub fn line_of_path(text: &str, path: &str) -> Option<usize> {
+    let parts: Vec<String> = path
+        .split('.')
+        .filter(|p| !p.is_empty())
+        .flat_map(|p| match p.split_once('[') {
+            Some((k, i)) if !k.is_empty() => vec![k.to_string(), format!("[{i}")],
+            _ => vec![p.to_string()],
+        })
+        .collect();
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    (!refs.is_empty()).then(|| line_of(text, &refs)).flatten()
+}
+
+/// The line to show for an error the parser reported at `line` under the
+/// key path `path`: `line` itself, unless it lies past the block the path
+/// names (an error raised at a map's end); then the line of the path's key.
+pub fn within_block(text: &str, path: &str, line: usize) -> usize {
+    let Some(start) = line_of_path(text, path) else {
+        return line;
+    };
+    let indent = |l: usize| {
+        let raw = text.lines().nth(l.wrapping_sub(1)).unwrap_or("");
+        (!raw.trim().is_empty()).then(|| raw.len() - raw.trim_start().len())
+    };
+    match (indent(start), indent(line)) {
+        (Some(block), Some(at)) if line > start && at <= block => start,
+        (Some(_), None) if line > start => start,
+        _ => line,
     }
-    None
 }
 
 /// Dotted key path with list indices attached: `hooks.case.teardown[0].run`.
@@ -177,6 +190,27 @@ budgets:
     #[case(&["budgets", "p99{env:vm,test:pps}"], Some(14))]
     fn finds_lines(#[case] path: &[&str], #[case] want: Option<usize>) {
         assert_eq!(line_of(Y, path), want);
+    }
+
+    #[rstest]
+    // Inside the block: the parser's line stands.
+    #[case("ssh_hosts.a", 4, 4)]
+    #[case("ssh_hosts.a.port", 5, 5)]
+    #[case("tools[1].id", 11, 11)]
+    // Past it (a flattened struct's error, raised at the map's end): the
+    // block's key.
+    #[case("ssh_hosts.a", 6, 3)]
+    #[case("ssh_hosts", 8, 2)]
+    #[case("budgets", 99, 12)]
+    // No path, or one not found: the parser's line.
+    #[case("", 8, 8)]
+    #[case("missing.key", 8, 8)]
+    fn errors_past_their_block_point_at_its_key(
+        #[case] path: &str,
+        #[case] line: usize,
+        #[case] want: usize,
+    ) {
+        assert_eq!(within_block(Y, path, line), want);
     }
 
     // Issue 31 (8): text before the key's colon that is not ASCII (a `>`

@@ -9,7 +9,7 @@
 //! start as "0", and the output says so.
 
 use crate::shell::quote;
-use serde_yaml::{Mapping, Value};
+use crate::yaml::{Mapping, Value};
 use std::path::{Path, PathBuf};
 
 /// What a program takes on its command line.
@@ -356,7 +356,7 @@ pub fn fragment(found: &[Found], dirs: &[PathBuf], o: &Options) -> String {
             .collect();
         let mut vars = Mapping::new();
         for p in &f.params {
-            vars.insert(p.var.clone().into(), p.value.clone().into());
+            vars.insert(p.var.clone(), p.value.clone().into());
         }
         let mut case = Mapping::new();
         case.insert("id".into(), (o.first_id + i as u32).into());
@@ -364,12 +364,12 @@ pub fn fragment(found: &[Found], dirs: &[PathBuf], o: &Options) -> String {
             "name".into(),
             format!("{} as found", file_name(&f.file)).into(),
         );
-        case.insert("vars".into(), Value::Mapping(vars));
+        case.insert("vars".into(), Value::Object(vars));
         let mut params = Mapping::new();
         params.insert("template".into(), template.join(" ").into());
         params.insert(
             "required_vars".into(),
-            Value::Sequence(f.params.iter().map(|p| p.var.clone().into()).collect()),
+            Value::Array(f.params.iter().map(|p| p.var.clone().into()).collect()),
         );
         let mut scope = Mapping::new();
         scope.insert("environments".into(), strings(&o.environments));
@@ -378,11 +378,11 @@ pub fn fragment(found: &[Found], dirs: &[PathBuf], o: &Options) -> String {
         tool.insert("name".into(), file_name(&f.file).into());
         tool.insert("path".into(), path.into());
         tool.insert("executable".into(), file_name(&f.file).into());
-        tool.insert("parameters".into(), Value::Mapping(params));
-        tool.insert("test_scope".into(), Value::Mapping(scope));
-        tool.insert("cases".into(), Value::Sequence(vec![Value::Mapping(case)]));
+        tool.insert("parameters".into(), Value::Object(params));
+        tool.insert("test_scope".into(), Value::Object(scope));
+        tool.insert("cases".into(), Value::Array(vec![Value::Object(case)]));
         let mut one = Mapping::new();
-        one.insert(id.into(), Value::Mapping(tool));
+        one.insert(id, Value::Object(tool));
         let what = format!("{} ({})", f.file.display(), f.kind);
         out.push_str(&format!("  # {}\n", comment(&what)));
         if f.kind == "bpftrace" && !f.params.is_empty() {
@@ -391,7 +391,7 @@ pub fn fragment(found: &[Found], dirs: &[PathBuf], o: &Options) -> String {
         for n in &f.notes {
             out.push_str(&format!("  # {}\n", comment(n)));
         }
-        let yaml = serde_yaml::to_string(&Value::Mapping(one)).unwrap_or_default();
+        let yaml = crate::yaml::to_string(&Value::Object(one)).unwrap_or_default();
         for line in yaml.lines() {
             out.push_str("  ");
             out.push_str(line);
@@ -414,7 +414,7 @@ fn file_name(p: &Path) -> String {
 }
 
 fn strings(v: &[String]) -> Value {
-    Value::Sequence(v.iter().map(|s| s.clone().into()).collect())
+    Value::Array(v.iter().map(|s| s.clone().into()).collect())
 }
 
 #[cfg(test)]

@@ -6,18 +6,18 @@
 //! comments where the shape changed.
 
 use super::ImportError;
-use serde_yaml::{Mapping, Value};
+use crate::yaml::{Mapping, Value};
 use std::fmt::Write;
 
 pub fn parse(text: &str, file: &str) -> Result<Value, ImportError> {
-    serde_yaml::from_str(text).map_err(|e| ImportError::Parse {
+    crate::yaml::from_str(text).map_err(|e| ImportError::Parse {
         file: file.to_string(),
         why: e.to_string(),
     })
 }
 
 fn dump(v: &Value, file: &str) -> Result<String, ImportError> {
-    serde_yaml::to_string(v).map_err(|e| ImportError::Parse {
+    crate::yaml::to_string(v).map_err(|e| ImportError::Parse {
         file: file.to_string(),
         why: e.to_string(),
     })
@@ -33,14 +33,14 @@ fn header(out: &mut String, source: &str, notes: &[String]) {
 
 /// The mapping under the first of `keys` present at the root (or the root).
 fn root<'a>(v: &'a mut Value, keys: &[&str], file: &str) -> Result<&'a mut Mapping, ImportError> {
-    let m = v.as_mapping_mut().ok_or_else(|| {
+    let m = v.as_object_mut().ok_or_else(|| {
         ImportError::Invalid(vec![format!("{file}: expected a mapping at the top")])
     })?;
     let key = keys.iter().find(|k| m.contains_key(**k)).copied();
     match key {
         Some(k) => m
             .get_mut(k)
-            .and_then(Value::as_mapping_mut)
+            .and_then(Value::as_object_mut)
             .ok_or_else(|| ImportError::Invalid(vec![format!("{file}: `{k}` is not a mapping")])),
         None => Err(ImportError::Invalid(vec![format!(
             "{file}: expected `{}` at the top",
@@ -71,7 +71,7 @@ pub fn ssh(text: &str, source: &str) -> Result<String, ImportError> {
     let hosts = root(&mut v, &["ssh_hosts", "hosts"], source)?.clone();
     let mut out = Mapping::new();
     for (name, h) in hosts {
-        let mut h = h.as_mapping().cloned().unwrap_or_default();
+        let mut h = h.as_object().cloned().unwrap_or_default();
         for (from, to) in [
             ("hostname", "host"),
             ("address", "host"),
@@ -81,30 +81,27 @@ pub fn ssh(text: &str, source: &str) -> Result<String, ImportError> {
             ("work_dir", "workdir"),
         ] {
             if rename(&mut h, from, to) {
-                notes.push(format!(
-                    "{}: `{from}` is `{to}` here",
-                    name.as_str().unwrap_or("?")
-                ));
+                notes.push(format!("{}: `{from}` is `{to}` here", name.as_str()));
             }
         }
-        out.insert(name, Value::Mapping(h));
+        out.insert(name, Value::Object(h));
     }
     let mut file = Mapping::new();
-    if let Some(m) = v.as_mapping() {
+    if let Some(m) = v.as_object() {
         for k in ["lab", "list_only"] {
             if let Some(x) = m.get(k) {
                 file.insert(k.into(), x.clone());
             }
         }
     }
-    file.insert("ssh_hosts".into(), Value::Mapping(out));
-    let v = Value::Mapping(file);
+    file.insert("ssh_hosts".into(), Value::Object(out));
+    let v = Value::Object(file);
     // It must read as this project's file.
-    let parsed: crate::config::SshFile = serde_yaml::from_value(v.clone())
+    let parsed: crate::config::SshFile = serde_json::from_value(v.clone())
         .map_err(|e| ImportError::Invalid(vec![format!("{source}: {e}")]))?;
     let mut s = String::new();
     header(&mut s, source, &notes);
-    s.push_str(&dump(&serde_yaml::to_value(parsed).unwrap_or(v), source)?);
+    s.push_str(&dump(&serde_json::to_value(parsed).unwrap_or(v), source)?);
     Ok(s)
 }
 
@@ -114,10 +111,10 @@ pub fn envs(text: &str, source: &str) -> Result<String, ImportError> {
     let mut v = parse(text, source)?;
     let envs = root(&mut v, &["test_environments", "environments"], source)?.clone();
     let mut file = Mapping::new();
-    file.insert("test_environments".into(), Value::Mapping(envs));
+    file.insert("test_environments".into(), Value::Object(envs));
     let mut s = String::new();
     header(&mut s, source, &[]);
-    s.push_str(&dump(&Value::Mapping(file), source)?);
+    s.push_str(&dump(&Value::Object(file), source)?);
     Ok(s)
 }
 
@@ -125,14 +122,14 @@ pub fn envs(text: &str, source: &str) -> Result<String, ImportError> {
 fn tests_of(spec: &mut Mapping) -> Vec<(String, &mut Mapping)> {
     let mut out = Vec::new();
     for (k, v) in spec.iter_mut() {
-        let name = k.as_str().unwrap_or("?").to_string();
-        let Some(m) = v.as_mapping_mut() else {
+        let name = k.as_str().to_string();
+        let Some(m) = v.as_object_mut() else {
             continue;
         };
         if name == "throughput" {
             for (k2, v2) in m.iter_mut() {
-                if let Some(m2) = v2.as_mapping_mut() {
-                    out.push((format!("throughput.{}", k2.as_str().unwrap_or("?")), m2));
+                if let Some(m2) = v2.as_object_mut() {
+                    out.push((format!("throughput.{}", k2.as_str()), m2));
                 }
             }
         } else {
@@ -146,7 +143,7 @@ fn tests_of(spec: &mut Mapping) -> Vec<(String, &mut Mapping)> {
 /// the tests) becomes each test's `duration` where it has none.
 pub fn perf(text: &str, source: &str) -> Result<String, ImportError> {
     let mut v = parse(text, source)?;
-    let m = v.as_mapping_mut().ok_or_else(|| {
+    let m = v.as_object_mut().ok_or_else(|| {
         ImportError::Invalid(vec![format!("{source}: expected a mapping at the top")])
     })?;
     let mut durations = m.remove("durations");
@@ -157,7 +154,7 @@ pub fn perf(text: &str, source: &str) -> Result<String, ImportError> {
     };
     let spec = m
         .get_mut(key)
-        .and_then(Value::as_mapping_mut)
+        .and_then(Value::as_object_mut)
         .ok_or_else(|| {
             ImportError::Invalid(vec![format!(
                 "{source}: expected `performance_tests` or `test_types` at the top"
@@ -169,7 +166,7 @@ pub fn perf(text: &str, source: &str) -> Result<String, ImportError> {
     let mut notes = Vec::new();
     if let Some(d) = durations {
         let list: Vec<u64> = match &d {
-            Value::Sequence(s) => s.iter().filter_map(Value::as_u64).collect(),
+            Value::Array(s) => s.iter().filter_map(Value::as_u64).collect(),
             Value::Number(n) => n.as_u64().into_iter().collect(),
             _ => Vec::new(),
         };
@@ -224,20 +221,20 @@ fn expand_cases(tool: &str, t: &mut Mapping, next_id: &mut u64) -> Result<Vec<St
         .unwrap_or("")
         .to_string();
     let mut notes = Vec::new();
-    let scope = t.get_mut("test_scope").and_then(Value::as_mapping_mut);
+    let scope = t.get_mut("test_scope").and_then(Value::as_object_mut);
     let mut dims: Vec<(&str, Vec<Value>)> = Vec::new();
     if let Some(scope) = scope {
         for (var, key) in [("protocol", "protocols"), ("direction", "directions")] {
             let values = scope.remove(key);
             if template.contains(&format!("{{{var}}}")) {
-                match values.and_then(|v| v.as_sequence().cloned()) {
+                match values.and_then(|v| v.as_array().cloned()) {
                     Some(vs) if !vs.is_empty() => dims.push((var, vs)),
                     _ => dims.push((var, Vec::new())),
                 }
             } else if let Some(vs) = values {
                 notes.push(format!(
                     "{tool}: test_scope.{key} {} is not used by its template; left out",
-                    serde_yaml::to_string(&vs).unwrap_or_default().trim()
+                    crate::yaml::to_string(&vs).unwrap_or_default().trim()
                 ));
             }
         }
@@ -247,7 +244,7 @@ fn expand_cases(tool: &str, t: &mut Mapping, next_id: &mut u64) -> Result<Vec<St
     }
     let cases = t
         .get_mut("cases")
-        .and_then(Value::as_sequence_mut)
+        .and_then(Value::as_array_mut)
         .ok_or_else(|| {
             format!("{tool}: its template uses {{protocol}} or {{direction}} but it has no `cases`")
         })?;
@@ -269,11 +266,10 @@ fn expand_cases(tool: &str, t: &mut Mapping, next_id: &mut u64) -> Result<Vec<St
             for v in &variants {
                 for value in values {
                     let mut v = v.clone();
-                    let vars = v.as_mapping_mut().map(|m| {
-                        m.entry("vars".into())
-                            .or_insert(Value::Mapping(Mapping::new()))
-                    });
-                    if let Some(Value::Mapping(vars)) = vars {
+                    let vars = v
+                        .as_object_mut()
+                        .map(|m| m.entry("vars").or_insert(Value::Object(Mapping::new())));
+                    if let Some(Value::Object(vars)) = vars {
                         vars.insert((*var).into(), value.clone());
                     }
                     next.push(v);
@@ -286,7 +282,7 @@ fn expand_cases(tool: &str, t: &mut Mapping, next_id: &mut u64) -> Result<Vec<St
         for (k, mut v) in variants.into_iter().enumerate() {
             // Each case's name says which variant it is.
             let what = describe(&v);
-            if let (true, Some(m)) = (many, v.as_mapping_mut()) {
+            if let (true, Some(m)) = (many, v.as_object_mut()) {
                 let name = m
                     .get("name")
                     .and_then(Value::as_str)
@@ -295,7 +291,7 @@ fn expand_cases(tool: &str, t: &mut Mapping, next_id: &mut u64) -> Result<Vec<St
                 m.insert("name".into(), format!("{name} ({what})").into());
             }
             if k > 0 {
-                if let Some(m) = v.as_mapping_mut() {
+                if let Some(m) = v.as_object_mut() {
                     m.insert("id".into(), (*next_id).into());
                 }
                 notes.push(format!(
@@ -315,11 +311,9 @@ fn expand_cases(tool: &str, t: &mut Mapping, next_id: &mut u64) -> Result<Vec<St
     }
     *cases = out;
     // The expanded variables are the cases' now: the template requires them.
-    if let Some(Value::Mapping(p)) = t.get_mut("parameters") {
-        let req = p
-            .entry("required_vars".into())
-            .or_insert(Value::Sequence(Vec::new()));
-        if let Value::Sequence(req) = req {
+    if let Some(Value::Object(p)) = t.get_mut("parameters") {
+        let req = p.entry("required_vars").or_insert(Value::Array(Vec::new()));
+        if let Value::Array(req) = req {
             for (var, _) in &dims {
                 if !req.iter().any(|r| r.as_str() == Some(var)) {
                     req.push((*var).into());
@@ -361,7 +355,7 @@ pub fn tools(
         .values()
         .flat_map(|t| {
             t.get("cases")
-                .and_then(Value::as_sequence)
+                .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default()
         })
@@ -371,8 +365,8 @@ pub fn tools(
         + 1;
     let mut out = Mapping::new();
     for (key, t) in tools {
-        let name = key.as_str().unwrap_or("?").to_string();
-        let mut t = t.as_mapping().cloned().unwrap_or_default();
+        let name = key.as_str().to_string();
+        let mut t = t.as_object().cloned().unwrap_or_default();
         // The program shape with `path` naming the file and `executable`
         // its interpreter: ebpf-perf names the directory and the file, and
         // picks the interpreter by the file's extension.
@@ -403,17 +397,17 @@ pub fn tools(
                 notes.push(format!("{name}: resource_monitoring from {from}"));
             }
         }
-        out.insert(key, Value::Mapping(t));
+        out.insert(key, Value::Object(t));
     }
     if !problems.is_empty() {
         return Err(ImportError::Invalid(problems));
     }
-    let mut file = v.as_mapping().cloned().unwrap_or_default();
+    let mut file = v.as_object().cloned().unwrap_or_default();
     file.remove("tools");
-    file.insert("ebpf_tools".into(), Value::Mapping(out));
+    file.insert("ebpf_tools".into(), Value::Object(out));
     let mut s = String::new();
     header(&mut s, source, &notes);
-    s.push_str(&dump(&Value::Mapping(file), source)?);
+    s.push_str(&dump(&Value::Object(file), source)?);
     Ok(s)
 }
 
@@ -421,11 +415,11 @@ pub fn tools(
 /// note for each other key. Returns the mapping and the notes.
 pub fn monitoring(text: &str, source: &str) -> Result<(Value, Vec<String>), ImportError> {
     let mut v = parse(text, source)?;
-    let m = match v.as_mapping_mut() {
+    let m = match v.as_object_mut() {
         Some(m) => {
             let inner = ["monitoring", "resource_monitoring", "monitoring_config"]
                 .iter()
-                .find_map(|k| m.get(*k).and_then(Value::as_mapping).cloned());
+                .find_map(|k| m.get(*k).and_then(Value::as_object).cloned());
             inner.unwrap_or_else(|| m.clone())
         }
         None => {
@@ -445,18 +439,16 @@ pub fn monitoring(text: &str, source: &str) -> Result<(Value, Vec<String>), Impo
     let mut keep = Mapping::new();
     let mut notes = Vec::new();
     for (k, val) in m {
-        match k.as_str() {
-            Some(key) if KEYS.contains(&key) => {
-                keep.insert(k, val);
-            }
-            Some(key) => notes.push(format!(
-                "{source}: `{key}` is not used: the monitor agent samples every second, and the eBPF tool's own PIDs are found by ebpf-perf"
-            )),
-            None => {}
+        if KEYS.contains(&k.as_str()) {
+            keep.insert(k, val);
+        } else {
+            notes.push(format!(
+                "{source}: `{k}` is not used: the monitor agent samples every second, and the eBPF tool's own PIDs are found by ebpf-perf"
+            ));
         }
     }
-    let value = Value::Mapping(keep);
-    serde_yaml::from_value::<crate::config::ResourceMonitoring>(value.clone())
+    let value = Value::Object(keep);
+    serde_json::from_value::<crate::config::ResourceMonitoring>(value.clone())
         .map_err(|e| ImportError::Invalid(vec![format!("{source}: {e}")]))?;
     Ok((value, notes))
 }

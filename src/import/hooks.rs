@@ -106,7 +106,7 @@ fn when(t: &SeedTask, at: &str) -> Result<When, String> {
 
 /// `hooks.yaml` from a seed hooks file's text.
 pub fn convert(text: &str, source: &str) -> Result<(String, usize, usize), ImportError> {
-    let seed: SeedHooks = serde_yaml::from_str(text).map_err(|e| ImportError::Parse {
+    let seed: SeedHooks = crate::yaml::from_str(text).map_err(|e| ImportError::Parse {
         file: source.to_string(),
         why: e.to_string(),
     })?;
@@ -201,7 +201,7 @@ pub fn convert(text: &str, source: &str) -> Result<(String, usize, usize), Impor
                         if let Some(n) = note {
                             let _ = writeln!(s, "      # {}", crate::untrusted::yaml_comment(n));
                         }
-                        let yaml = serde_yaml::to_string(t).map_err(|e| ImportError::Parse {
+                        let yaml = crate::yaml::to_string(t).map_err(|e| ImportError::Parse {
                             file: source.to_string(),
                             why: e.to_string(),
                         })?;

@@ -115,11 +115,11 @@ fn case_file_name(f: &str) -> bool {
 /// The case files a seed tools file names (`testcase_file`,
 /// `testcase_source.file`), relative to its directory.
 fn case_files(text: &str) -> Vec<String> {
-    let v: serde_yaml::Value = serde_yaml::from_str(text).unwrap_or_default();
+    let v: crate::yaml::Value = crate::yaml::from_str(text).unwrap_or_default();
     let mut out: Vec<String> = Vec::new();
     let tools = v.get("ebpf_tools").or_else(|| v.get("tools"));
     for t in tools
-        .and_then(|t| t.as_mapping())
+        .and_then(|t| t.as_object())
         .into_iter()
         .flat_map(|m| m.values())
     {

@@ -290,19 +290,19 @@ pub fn fixed_pairs_in(d: &Path, n: u32) {
 /// default budgets would fail or pass by chance.
 pub fn no_budgets_in(d: &Path) {
     let path = d.join("ebpf-tools-config.yaml");
-    let mut doc: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    if let Some(m) = doc.as_mapping_mut() {
+    let mut doc: ebpf_perf::yaml::Value =
+        ebpf_perf::yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    if let Some(m) = doc.as_object_mut() {
         m.remove("budgets");
-        if let Some(tools) = m.get_mut("ebpf_tools").and_then(|t| t.as_mapping_mut()) {
+        if let Some(tools) = m.get_mut("ebpf_tools").and_then(|t| t.as_object_mut()) {
             for (_, t) in tools.iter_mut() {
-                if let Some(t) = t.as_mapping_mut() {
+                if let Some(t) = t.as_object_mut() {
                     t.remove("budgets");
                 }
             }
         }
     }
-    std::fs::write(&path, serde_yaml::to_string(&doc).unwrap()).unwrap();
+    std::fs::write(&path, ebpf_perf::yaml::to_string(&doc).unwrap()).unwrap();
 }
 
 /// A copy of the default config with 1 s tests, exactly two pairs of

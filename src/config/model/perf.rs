@@ -27,13 +27,13 @@ pub struct PerfSpec {
     /// Retired keys of the run-level design, read only to say what took
     /// their place (see `config::validate`).
     #[serde(skip_serializing)]
-    pub min_repeats: Option<serde_yaml::Value>,
+    pub min_repeats: Option<crate::yaml::Value>,
     #[serde(skip_serializing)]
-    pub max_repeats: Option<serde_yaml::Value>,
+    pub max_repeats: Option<crate::yaml::Value>,
     #[serde(skip_serializing)]
-    pub baseline_every_cases: Option<serde_yaml::Value>,
+    pub baseline_every_cases: Option<crate::yaml::Value>,
     #[serde(skip_serializing)]
-    pub baseline_every_min: Option<serde_yaml::Value>,
+    pub baseline_every_min: Option<crate::yaml::Value>,
     /// A metric whose coefficient of variation is above this (percent) is
     /// flagged noisy (default 10).
     pub max_cv_pct: Option<f64>,
@@ -78,9 +78,9 @@ pub struct RunCounts {
     pub cpu_latency_us: Option<u32>,
     /// Retired (see [`PerfSpec::min_repeats`]).
     #[serde(skip_serializing)]
-    pub min_repeats: Option<serde_yaml::Value>,
+    pub min_repeats: Option<crate::yaml::Value>,
     #[serde(skip_serializing)]
-    pub max_repeats: Option<serde_yaml::Value>,
+    pub max_repeats: Option<crate::yaml::Value>,
 }
 
 /// How many pairs of blocks (a baseline block and a tool block) a trial
@@ -100,7 +100,7 @@ impl<'de> Deserialize<'de> for Pairs {
             min: Option<u32>,
             max: Option<u32>,
         }
-        let v = serde_yaml::Value::deserialize(d)?;
+        let v = crate::yaml::Value::deserialize(d)?;
         let fixed = v.as_u64().and_then(|n| u32::try_from(n).ok());
         if let Some(n) = fixed {
             return Ok(Pairs {
@@ -108,7 +108,7 @@ impl<'de> Deserialize<'de> for Pairs {
                 max: Some(n),
             });
         }
-        serde_yaml::from_value::<Range>(v)
+        serde_json::from_value::<Range>(v)
             .map(|r| Pairs {
                 min: r.min,
                 max: r.max,

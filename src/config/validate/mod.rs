@@ -202,62 +202,44 @@ fn read_yaml<T: DeserializeOwned>(
         }
     };
     let src = Source { shown: path, text };
-    match serde_yaml::from_str::<T>(&src.text) {
-        // A typed map keeps the last of two equal keys: the untyped
-        // document refuses them.
-        Ok(v) => match serde_yaml::from_str::<serde_yaml::Value>(&src.text) {
-            Err(e) if e.to_string().contains("duplicate entry") => {
-                ck.problems.push(yaml_problem(&src, &e));
-                None
-            }
-            _ => Some((src, v)),
-        },
+    match crate::yaml::from_str::<T>(&src.text) {
+        Ok(v) => Some((src, v)),
         Err(e) => {
-            ck.problems.push(yaml_problem(&src, &e));
+            ck.problems.push(yaml_problem(&src, e));
             None
         }
     }
 }
 
-/// serde_yaml says `path: message at line L column C`; split that up.
-fn yaml_problem(src: &Source, e: &serde_yaml::Error) -> Problem {
-    let mut msg = e.to_string();
-    if let Some(at) = msg.rfind(" at line ") {
-        msg.truncate(at);
-    }
-    let (key, message) = match msg.split_once(": ") {
-        Some((k, m)) if !k.contains(' ') => (k.to_string(), m.to_string()),
-        _ => (String::new(), msg),
-    };
-    let message = if message.starts_with("EOF") || src.text.trim().is_empty() {
-        format!("{message} (the file is empty)")
+/// A YAML error as a problem of its file: the key path, the line, and the
+/// message, which says when the file is empty.
+fn yaml_problem(src: &Source, e: crate::yaml::YamlError) -> Problem {
+    let line = yaml_line(&src.text, &e);
+    let message = if src.text.trim().is_empty() {
+        format!("{} (the file is empty)", e.message)
     } else {
-        message
+        e.message
     };
-    let mut p = Problem {
+    Problem {
         file: src.shown.clone(),
-        line: e.location().map(|l| l.line()),
-        key,
+        line,
+        key: e.path,
         message,
-    };
-    if let Some(k) = repeated_key(&p.message) {
-        // serde_yaml points at the map; the second key is the news.
-        if let Some(from) = p.line {
-            p.line = super::locate::line_of_repeat(&src.text, from, &k).or(p.line);
-        }
-        p.message = format!("{}; each key may appear once in a map", p.message);
     }
-    p
 }
 
-/// The key of a "duplicate field `k`" (a struct's) or `duplicate entry with
-/// key "k"` (an untyped map's) message.
-fn repeated_key(message: &str) -> Option<String> {
-    if let Some((_, rest)) = message.split_once("duplicate field `") {
-        return rest.split_once('`').map(|(k, _)| k.to_string());
+/// Where a YAML error points. serde words a value it rejects after
+/// buffering the map (`#[serde(flatten)]`) as "invalid value: …" and the
+/// parser places it at the map's last line: the path's own line is nearer.
+fn yaml_line(text: &str, e: &crate::yaml::YamlError) -> Option<usize> {
+    let buffered = ["invalid value: ", "invalid type: "]
+        .iter()
+        .any(|p| e.message.starts_with(p));
+    match e.line {
+        _ if buffered => locate::line_of_path(text, &e.path).or(e.line),
+        Some(l) => Some(locate::within_block(text, &e.path, l)),
+        None => None,
     }
-    let (_, k) = message.split_once("duplicate entry with key ")?;
-    serde_json::from_str::<String>(k).ok()
 }
 
 pub fn load(dir: &Path) -> Result<Config, ConfigError> {
