@@ -5,7 +5,8 @@
 //! statistics say how honest the harness's intervals and labels are:
 //!
 //! - the share of 95 % intervals that exclude zero (nominal: 5 %);
-//! - the sessions with any Benjamini–Hochberg discovery (q ≤ 0.05);
+//! - the sessions with any Benjamini–Hochberg discovery (q ≤ 0.05), and
+//!   how many of those hold by the exact sign-flip p's q-values too;
 //! - the mean of z², z the normal score of each comparison's test
 //!   statistic (nominal: 1).
 //!
@@ -149,6 +150,8 @@ struct Tally {
     comparisons: usize,
     exclude_zero: usize,
     discoveries: usize,
+    /// Discoveries whose exact sign-flip q-value is at the level too.
+    exact: usize,
     z2: Vec<f64>,
     exceeded: usize,
 }
@@ -170,6 +173,7 @@ fn tally(results: &serde_json::Value) -> Tally {
             }
             if m["significant"].as_bool() == Some(true) {
                 t.discoveries += 1;
+                t.exact += usize::from(m["q_exact"].as_f64().is_some_and(|q| q <= 0.05));
             }
             // The statistic's own normal score when the file has it, else
             // the one its p-value implies.
@@ -197,8 +201,8 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     }
     let mut all = Tally::default();
-    let mut sessions_with_discovery = 0;
-    println!("session  comparisons  exclude0  discoveries  mean z²  exceeded  minutes");
+    let (mut sessions_with_discovery, mut sessions_with_exact) = (0, 0);
+    println!("session  comparisons  exclude0  discoveries  exact  mean z²  exceeded  minutes");
     for s in 1..=a.sessions {
         let stop = Arc::new(AtomicBool::new(false));
         let burner = a
@@ -225,19 +229,21 @@ fn main() -> std::process::ExitCode {
         let t = tally(&v);
         let mz2 = t.z2.iter().sum::<f64>() / t.z2.len().max(1) as f64;
         println!(
-            "{s:>7}  {:>11}  {:>8}  {:>11}  {mz2:>7.2}  {:>8}  {minutes:>7.1}",
-            t.comparisons, t.exclude_zero, t.discoveries, t.exceeded
+            "{s:>7}  {:>11}  {:>8}  {:>11}  {:>5}  {mz2:>7.2}  {:>8}  {minutes:>7.1}",
+            t.comparisons, t.exclude_zero, t.discoveries, t.exact, t.exceeded
         );
         sessions_with_discovery += usize::from(t.discoveries > 0);
+        sessions_with_exact += usize::from(t.exact > 0);
         all.comparisons += t.comparisons;
         all.exclude_zero += t.exclude_zero;
         all.discoveries += t.discoveries;
+        all.exact += t.exact;
         all.exceeded += t.exceeded;
         all.z2.extend(t.z2);
     }
     let mz2 = all.z2.iter().sum::<f64>() / all.z2.len().max(1) as f64;
     println!(
-        "\n{} sessions{}: {} of {} intervals exclude zero ({:.1} %); {} sessions with a BH discovery ({} discoveries); mean z² {:.2}; {} budget verdicts exceeded",
+        "\n{} sessions{}: {} of {} intervals exclude zero ({:.1} %); {} sessions with a BH discovery ({} discoveries; {} sessions, {} discoveries by the exact p's q-values too); mean z² {:.2}; {} budget verdicts exceeded",
         a.sessions,
         if a.noise { " with noise" } else { "" },
         all.exclude_zero,
@@ -245,6 +251,8 @@ fn main() -> std::process::ExitCode {
         100.0 * all.exclude_zero as f64 / all.comparisons.max(1) as f64,
         sessions_with_discovery,
         all.discoveries,
+        sessions_with_exact,
+        all.exact,
         mz2,
         all.exceeded
     );

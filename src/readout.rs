@@ -169,7 +169,7 @@ pub fn system_out(t: &TrialResult) -> Vec<String> {
                         // p50 latency, and comparisons across sessions.
                         (false, None) => "not tested",
                     },
-                    x.q.map_or(String::new(), |q| format!(" (q {})", prob(q))),
+                    q_note(x),
                     x.p.map_or(String::new(), |p| format!(
                         " (p {}, {} pairs)",
                         prob(p),
@@ -277,5 +277,19 @@ fn prob(x: f64) -> String {
         "< 0.001".into()
     } else {
         format!("{x:.3}")
+    }
+}
+
+/// A comparison's q-value, and when its label rests on the t test's
+/// shape (the exact p's q-value is above the level), that one too.
+fn q_note(x: &crate::results::MetricComparison) -> String {
+    match (x.q, x.q_exact) {
+        (Some(q), Some(e)) if x.rests_on_shape() => format!(
+            " (q {}; exact q {}: it rests on the t test's shape, not on the coin alone)",
+            prob(q),
+            prob(e)
+        ),
+        (Some(q), _) => format!(" (q {})", prob(q)),
+        (None, _) => String::new(),
     }
 }

@@ -302,54 +302,73 @@ pub fn analyze(
     apply(&mut results.trials[idx], a);
 }
 
-/// The false discovery rate the session's "significant" labels are held to.
-pub const FDR_LEVEL: f64 = 0.05;
+pub use crate::results::FDR_LEVEL;
 
 /// Benjamini–Hochberg per tool (docs/design.md §7): each tool's
 /// comparisons of the session are one family, so that an expensive tool's
 /// true discoveries do not loosen the threshold for a cheap one. Sets each
-/// compared metric's q-value and `significant` label, and states the counts
-/// per family and in all. Call after the trials' analyses change.
+/// compared metric's q-values (of its t p, which makes the `significant`
+/// label, and of its exact p) and states the counts per family and in all.
+/// Call after the trials' analyses change.
 pub fn control_fdr(results: &mut Results) {
-    let mut families: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    // Per tool, the (t p, exact p) of its comparisons, in trial order.
+    let mut families: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for t in &results.trials {
         if let (Some(c), Some(tool)) = (&t.analysis.comparison, &t.tool_id) {
-            families
-                .entry(tool.clone())
-                .or_default()
-                .extend(c.metrics.values().filter_map(|m| m.p));
+            let fam = families.entry(tool.clone()).or_default();
+            for m in c.metrics.values() {
+                if let Some(p) = m.p {
+                    fam.push((p, m.p_exact.unwrap_or(1.0)));
+                }
+            }
         }
     }
-    let mut q: BTreeMap<String, std::vec::IntoIter<f64>> = families
+    let mut q: BTreeMap<String, std::vec::IntoIter<(f64, f64)>> = families
         .iter()
-        .map(|(k, p)| (k.clone(), stats::bh_q(p).into_iter()))
+        .map(|(k, ps)| {
+            let t = stats::bh_q(&ps.iter().map(|x| x.0).collect::<Vec<_>>());
+            let exact = stats::bh_q(&ps.iter().map(|x| x.1).collect::<Vec<_>>());
+            let both: Vec<(f64, f64)> = t.into_iter().zip(exact).collect();
+            (k.clone(), both.into_iter())
+        })
         .collect();
-    let mut significant: BTreeMap<String, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for t in &mut results.trials {
         let (Some(c), Some(tool)) = (&mut t.analysis.comparison, &t.tool_id) else {
             continue;
         };
         let Some(qs) = q.get_mut(tool) else { continue };
         for m in c.metrics.values_mut() {
-            m.q = m.p.and_then(|_| qs.next());
+            let (q, q_exact) = match m.p.and_then(|_| qs.next()) {
+                Some((q, e)) => (Some(q), Some(e)),
+                None => (None, None),
+            };
+            (m.q, m.q_exact) = (q, q_exact);
             m.significant = m.q.is_some_and(|q| q <= FDR_LEVEL);
-            *significant.entry(tool.clone()).or_default() += usize::from(m.significant);
+            let n = counts.entry(tool.clone()).or_default();
+            n.0 += usize::from(m.significant);
+            n.1 += usize::from(m.significant && !m.rests_on_shape());
         }
     }
     let fams: Vec<crate::results::Fdr> = families
         .iter()
         .filter(|(_, p)| !p.is_empty())
-        .map(|(tool, p)| crate::results::Fdr {
-            tool: Some(tool.clone()),
-            comparisons: p.len(),
-            significant: significant.get(tool).copied().unwrap_or(0),
-            level: FDR_LEVEL,
+        .map(|(tool, p)| {
+            let (significant, significant_exact) = counts.get(tool).copied().unwrap_or_default();
+            crate::results::Fdr {
+                tool: Some(tool.clone()),
+                comparisons: p.len(),
+                significant,
+                significant_exact,
+                level: FDR_LEVEL,
+            }
         })
         .collect();
     results.session.fdr = (!fams.is_empty()).then(|| crate::results::Fdr {
         tool: None,
         comparisons: fams.iter().map(|f| f.comparisons).sum(),
         significant: fams.iter().map(|f| f.significant).sum(),
+        significant_exact: fams.iter().map(|f| f.significant_exact).sum(),
         level: FDR_LEVEL,
     });
     results.session.fdr_families = fams;

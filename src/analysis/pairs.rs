@@ -60,6 +60,7 @@ pub fn compare(t: &TrialResult, baseline: &str) -> Option<Comparison> {
                 z: c.z,
                 q: None,
                 significant: false,
+                q_exact: None,
             },
         );
     }

@@ -114,6 +114,7 @@ pub fn compare_across(
                 z: None,
                 q: None,
                 significant: false,
+                q_exact: None,
             },
         );
     }

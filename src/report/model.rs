@@ -91,6 +91,14 @@ pub fn precision(r: &Results) -> Vec<String> {
                 format!(": {}", fams.join(", "))
             }
         ));
+        if f.significant > f.significant_exact {
+            out.push(format!(
+                "{} of the {} significant comparisons are significant by the exact sign-flip p's q-values too, which assume nothing but the coin that ordered each pair; the other {} rest on the t test's reading of a few pairs' shape (docs/experiment.md, \"Two q-values\").",
+                f.significant_exact,
+                f.significant,
+                f.significant - f.significant_exact
+            ));
+        }
     }
     if let Some(seed) = r.session.seed {
         out.push(format!(

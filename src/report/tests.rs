@@ -238,3 +238,25 @@ fn write_puts_both_files_in_the_directory() {
         .unwrap()
         .starts_with("## ebpf-perf"));
 }
+
+#[rstest::rstest]
+#[case::all_exact(5, 5, None)]
+#[case::some_on_shape(5, 2, Some("2 of the 5 significant comparisons are significant by the exact sign-flip p's q-values too, which assume nothing but the coin that ordered each pair; the other 3 rest on the t test's reading of a few pairs' shape (docs/experiment.md, \"Two q-values\")."))]
+fn the_precision_paragraph_counts_the_labels_the_coin_alone_carries(
+    #[case] significant: usize,
+    #[case] significant_exact: usize,
+    #[case] want: Option<&str>,
+) {
+    let mut r = lab();
+    r.session.fdr = Some(results::Fdr {
+        tool: None,
+        comparisons: 48,
+        significant,
+        significant_exact,
+        level: 0.05,
+    });
+    let said = model::precision(&r)
+        .into_iter()
+        .find(|l| l.contains(" significant comparisons are significant by the exact"));
+    assert_eq!(said.as_deref(), want);
+}

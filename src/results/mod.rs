@@ -408,7 +408,23 @@ pub struct MetricComparison {
     pub q: Option<f64>,
     #[serde(default)]
     pub significant: bool,
+    /// The same family's q-value of `p_exact`. A significant comparison
+    /// whose `q_exact` is above the level rests on the t test's reading of
+    /// a few pairs' shape; the coin alone does not carry it
+    /// (docs/experiment.md, "Two q-values").
+    #[serde(default)]
+    pub q_exact: Option<f64>,
 }
+
+impl MetricComparison {
+    /// Significant by the t test, but not by the exact p's q-value.
+    pub fn rests_on_shape(&self) -> bool {
+        self.significant && self.q_exact.is_none_or(|q| q > FDR_LEVEL)
+    }
+}
+
+/// The false discovery rate the session's "significant" labels are held to.
+pub const FDR_LEVEL: f64 = 0.05;
 
 /// The session's many comparisons, and the false discovery rate their
 /// "significant" labels are held to (Benjamini–Hochberg): one family per
@@ -423,6 +439,10 @@ pub struct Fdr {
     pub comparisons: usize,
     /// Of those, labelled significant (q ≤ level).
     pub significant: usize,
+    /// Of the significant, those whose exact sign-flip p's q-value is also
+    /// at most the level: the discoveries that assume nothing but the coin.
+    #[serde(default)]
+    pub significant_exact: usize,
     pub level: f64,
 }
 

@@ -152,6 +152,42 @@ fn the_cost_is_measured_over_the_pairs() {
         .any(|l| l.starts_with("blocks 6 (in the pairs of 1 case), 1 run a block")));
     let fdr = r.session.fdr.as_ref().unwrap();
     assert_eq!((fdr.comparisons, fdr.significant), (1, 1));
+    // All six pairs one way: 1/32, and alone in its family the coin
+    // carries the label too.
+    assert_eq!(m.q_exact, Some(0.03125));
+    assert!(!m.rests_on_shape());
+    assert_eq!(fdr.significant_exact, 1);
+}
+
+/// Five pairs halved and one a little faster: the t test calls it, the
+/// coin alone does not (4 of the 64 sign vectors are as extreme).
+const FIVE_HALVED: &[(f64, f64)] = &[
+    (990.0, 495.0),
+    (1000.0, 500.0),
+    (1010.0, 505.0),
+    (1005.0, 502.0),
+    (995.0, 497.0),
+    (1000.0, 1010.0),
+];
+
+#[test]
+fn a_label_that_rests_on_the_t_shape_says_so() {
+    let mut r = paired("multi_2_tcp", "throughput_bps", FIVE_HALVED);
+    judge_all(&mut r, &settings(&[], false), &Sources::default());
+    let m = &r.trials[1].analysis.comparison.as_ref().unwrap().metrics["throughput_bps"];
+    // scipy 1.17.1: stats.ttest_1samp(np.log(tool/base), 0).pvalue.
+    let p = m.p.unwrap();
+    assert!((p - 0.004416105540652923).abs() < 1e-12, "{p}");
+    // Brute force over the 2^6 sign vectors: 4 at least as extreme.
+    assert_eq!(m.p_exact, Some(0.0625));
+    // One comparison in its family: q = p for both.
+    assert_eq!((m.q, m.q_exact), (m.p, m.p_exact));
+    assert!(m.significant && m.rests_on_shape());
+    assert!(system_out(&r.trials[1]).iter().any(|l| l.contains(
+        "significant (q 0.004; exact q 0.062: it rests on the t test's shape, not on the coin alone)"
+    )));
+    let fdr = r.session.fdr.as_ref().unwrap();
+    assert_eq!((fdr.significant, fdr.significant_exact), (1, 0));
 }
 
 #[test]
