@@ -2,7 +2,8 @@
 //! matches where it occurs on token boundaries, tokens being separated by `::`
 //! and `_`. `--exact` compares whole names (any listed name is selected);
 //! `--skip` drops names matched by the same rule; `--tool` keeps the trials
-//! of the tools named (by key or `id:`, see [`resolve_tools`]). A selection
+//! of the tools named (by key or `id:`, see [`resolve_tools`]), `--env` the
+//! trials of the environments named. A selection
 //! is the matrix's trials a filter matches, plus the baselines they are
 //! compared with.
 
@@ -17,6 +18,18 @@ pub struct Filter {
     pub exact: bool,
     /// `--tool`: as given, then (after [`resolve_tools`]) tools-file keys.
     pub tools: Vec<String>,
+    /// `--env`: the environments whose trials are kept (all when empty).
+    pub envs: Vec<String>,
+}
+
+/// The environment of a trial name (`baseline::ENV::…`, `KEY::case_N::ENV::…`).
+fn env_of(name: &str) -> Option<&str> {
+    let mut parts = name.split("::");
+    let first = parts.next()?;
+    if first != "baseline" {
+        parts.next()?;
+    }
+    parts.next()
 }
 
 /// `--tool` names made tools-file keys: a key stays, an `id:` becomes the
@@ -55,6 +68,23 @@ pub fn resolve_tools(cfg: &crate::config::Config, given: &[String]) -> Result<Ve
     Ok(keys)
 }
 
+/// `--env` names checked against the configuration's environments; an
+/// error names the unknown one, with the environments there are.
+pub fn check_envs(cfg: &crate::config::Config, given: &[String]) -> Result<(), String> {
+    match given.iter().find(|g| !cfg.environments.contains_key(*g)) {
+        None => Ok(()),
+        Some(g) => Err(format!(
+            "--env {g}: no environment has that name in {}; the environments are: {}",
+            cfg.dir.join(crate::config::ENV_FILE).display(),
+            cfg.environments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 impl Filter {
     pub fn matches(&self, name: &str) -> bool {
         // A tool's trials are named `KEY::case_N::...`.
@@ -63,6 +93,10 @@ impl Filter {
                 name.strip_prefix(t.as_str())
                     .is_some_and(|r| r.starts_with("::"))
             })
+        {
+            return false;
+        }
+        if !self.envs.is_empty() && !env_of(name).is_some_and(|e| self.envs.iter().any(|x| x == e))
         {
             return false;
         }
@@ -179,6 +213,7 @@ mod tests {
             skip: skip.iter().map(|s| s.to_string()).collect(),
             exact,
             tools: Vec::new(),
+            envs: Vec::new(),
         }
     }
 
@@ -207,7 +242,22 @@ mod tests {
     #[case(tools(&["tool_002"], &["vm"]), false)]
     #[case(tools(&["tool_00"], &[]), false)]
     #[case(tools(&["tool_001"], &[]), false)]
+    #[case(Filter { envs: vec!["host".into()], ..f(&[], &[], false) }, true)]
+    #[case(Filter { envs: vec!["vm".into(), "host".into()], ..f(&["case_5"], &[], false) }, true)]
+    #[case(Filter { envs: vec!["vm".into()], ..f(&[], &[], false) }, false)]
+    // An environment is a whole name segment in its place, not a term.
+    #[case(Filter { envs: vec!["throughput".into()], ..f(&[], &[], false) }, false)]
     fn filters(#[case] filter: Filter, #[case] want: bool) {
         assert_eq!(filter.matches(N), want, "{filter:?}");
+    }
+
+    #[test]
+    fn baselines_have_their_environment_second() {
+        let f = Filter {
+            envs: vec!["vm".into()],
+            ..Default::default()
+        };
+        assert!(f.matches("baseline::vm::latency::tcp_rr"));
+        assert!(!f.matches("baseline::host::latency::tcp_rr"));
     }
 }

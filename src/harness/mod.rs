@@ -38,6 +38,10 @@ pub fn main(monitor_exe: Option<PathBuf>) -> ExitCode {
     crate::logging::init();
     let args = match parse_args(std::env::args(), |k| std::env::var(k).ok()) {
         Ok(a) => a,
+        Err(e @ MissingValue::Seed(_)) => {
+            eprintln!("error: {e}");
+            return Exit::Config.into();
+        }
         Err(e) => {
             eprintln!("error: {e}\n\n{}", help());
             return Exit::Config.into();
@@ -121,7 +125,9 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
         }
     };
     let mut filter = args.filter.clone();
-    match crate::filter::resolve_tools(&cfg, &filter.tools) {
+    let tools = crate::filter::check_envs(&cfg, &filter.envs)
+        .and_then(|()| crate::filter::resolve_tools(&cfg, &filter.tools));
+    match tools {
         Ok(keys) => filter.tools = keys,
         Err(e) => {
             eprintln!("error: {e}");
@@ -152,7 +158,7 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
     if filtered.is_empty() && args.no_tests != NoTests::Pass {
         let what = if let (Some(p), true) = (&args.partition, matched > 0) {
             format!("share {p} of the {matched} selected trials holds no cycle (fewer cycles than shards)")
-        } else if filter.terms.is_empty() && filter.skip.is_empty() && filter.tools.is_empty() {
+        } else if filter == crate::filter::Filter::default() {
             "the configuration defines no trial".to_string()
         } else {
             let mut terms = filter.terms.join(" ");
@@ -161,6 +167,9 @@ fn run(args: &HarnessArgs, mut cfg: Config, monitor_exe: Option<PathBuf>) -> Exi
             }
             for t in &args.filter.tools {
                 terms.push_str(&format!(" --tool {t}"));
+            }
+            for e in &args.filter.envs {
+                terms.push_str(&format!(" --env {e}"));
             }
             format!("no trial matches `{}`", terms.trim())
         };

@@ -50,7 +50,7 @@ fn root<'a>(v: &'a mut Value, keys: &[&str], file: &str) -> Result<&'a mut Mappi
 }
 
 fn rename(m: &mut Mapping, from: &str, to: &str) -> bool {
-    match m.remove(from) {
+    match m.shift_remove(from) {
         Some(v) if !m.contains_key(to) => {
             m.insert(to.into(), v);
             true
@@ -146,7 +146,7 @@ pub fn perf(text: &str, source: &str) -> Result<String, ImportError> {
     let m = v.as_object_mut().ok_or_else(|| {
         ImportError::Invalid(vec![format!("{source}: expected a mapping at the top")])
     })?;
-    let mut durations = m.remove("durations");
+    let mut durations = m.shift_remove("durations");
     let key = if m.contains_key("performance_tests") {
         "performance_tests"
     } else {
@@ -161,7 +161,7 @@ pub fn perf(text: &str, source: &str) -> Result<String, ImportError> {
             )])
         })?;
     if durations.is_none() {
-        durations = spec.remove("durations");
+        durations = spec.shift_remove("durations");
     }
     let mut notes = Vec::new();
     if let Some(d) = durations {
@@ -225,7 +225,7 @@ fn expand_cases(tool: &str, t: &mut Mapping, next_id: &mut u64) -> Result<Vec<St
     let mut dims: Vec<(&str, Vec<Value>)> = Vec::new();
     if let Some(scope) = scope {
         for (var, key) in [("protocol", "protocols"), ("direction", "directions")] {
-            let values = scope.remove(key);
+            let values = scope.shift_remove(key);
             if template.contains(&format!("{{{var}}}")) {
                 match values.and_then(|v| v.as_array().cloned()) {
                     Some(vs) if !vs.is_empty() => dims.push((var, vs)),
@@ -403,7 +403,7 @@ pub fn tools(
         return Err(ImportError::Invalid(problems));
     }
     let mut file = v.as_object().cloned().unwrap_or_default();
-    file.remove("tools");
+    file.shift_remove("tools");
     file.insert("ebpf_tools".into(), Value::Object(out));
     let mut s = String::new();
     header(&mut s, source, &notes);

@@ -2,6 +2,7 @@
 //! (not just the first), each with file, line, key path and what is expected.
 
 mod budgets;
+mod case_path;
 mod hooks;
 pub use hooks::kills_by_name;
 mod hosts;

@@ -355,7 +355,7 @@ pub(super) fn check_tools(
         // cases
         let ids_path = with(&ids_key);
         ck.non_empty(src, &ids_path, &ids, "case id");
-        let case_path = dir.join(&file);
+        let case_path = super::case_path::resolve(ck, src, &with(&file_key), dir, &file);
         let cs = files
             .entry(case_path.clone())
             .or_insert_with(|| read_cases(ck, case_path.clone(), src, &with(&file_key)));

@@ -74,6 +74,7 @@ impl Driver {
         let mut selection = args.filter.terms.clone();
         selection.extend(args.filter.skip.iter().map(|s| format!("--skip {s}")));
         selection.extend(args.filter.tools.iter().map(|t| format!("--tool {t}")));
+        selection.extend(args.filter.envs.iter().map(|e| format!("--env {e}")));
         if args.filter.exact {
             selection.push("--exact".into());
         }

@@ -116,9 +116,19 @@ struct Options {
     #[arg(long, value_name = "S", env = RECONNECT_WAIT_ENV, default_value_t = DEFAULT_RECONNECT_WAIT_S.to_string())]
     reconnect_wait: String,
     /// Only the trials of TOOL: its key in the tools file (tool_001) or its
-    /// `id:` (netdev_counters); repeatable
-    #[arg(long, value_name = "TOOL")]
+    /// `id:` (netdev_counters); repeatable, or a comma-separated list
+    /// (seed 000's `--tools`)
+    #[arg(long, value_name = "TOOL", alias = "tools", value_delimiter = ',')]
     tool: Vec<String>,
+    /// Only the trials of environment ENV (and their baselines' there);
+    /// repeatable, or a comma-separated list (seed 000's `--environments`)
+    #[arg(
+        long,
+        value_name = "ENV",
+        alias = "environments",
+        value_delimiter = ','
+    )]
+    env: Vec<String>,
     /// Drop trials matching TERM (repeatable)
     #[arg(long, value_name = "TERM")]
     skip: Vec<String>,
@@ -205,6 +215,10 @@ pub enum MissingValue {
     Pool(String, String),
     #[error("{0}")]
     Other(String),
+    /// A flag of the seeds' scripts with no counterpart here: one line
+    /// naming what to use instead (no help after it).
+    #[error("{0}")]
+    Seed(String),
 }
 
 /// `--no-tests fail|warn|pass`.
@@ -217,6 +231,20 @@ pub enum NoTests {
 }
 
 /// libtest flags that take a value (their value must not become a term).
+/// Seed 000's flags that have no counterpart here, and what to do instead
+/// (its `--tools` and `--environments` are aliases of `--tool` and `--env`).
+const SEED_ONLY: &[(&str, &str)] = &[
+    (
+        "--dry-run",
+        "`cargo test --test perf -- --list` lists the trials without running them, and \
+         `ebpf-perf workflow --config-dir DIR -o FILE` writes the workflow",
+    ),
+    (
+        "--workflow-output",
+        "`ebpf-perf workflow --config-dir DIR -o FILE` writes the workflow JSON",
+    ),
+];
+
 const LIBTEST_VALUE_FLAGS: &[&str] = &["--test-threads", "--logfile", "--color", "--format", "-Z"];
 
 /// The help of our options, then libtest-mimic's own.
@@ -256,9 +284,16 @@ pub fn parse_args(
                 .or_else(|| it.next())
                 .ok_or_else(|| MissingValue::Missing(flag.to_string()))
         };
-        let mine = flag
-            .strip_prefix("--")
-            .and_then(|l| defs.get_arguments().find(|a| a.get_long() == Some(l)));
+        if let Some((_, instead)) = SEED_ONLY.iter().find(|(f, _)| *f == flag) {
+            return Err(MissingValue::Seed(format!(
+                "{flag} is a flag of seed 000's run_automation.py; here {instead}"
+            )));
+        }
+        let mine = flag.strip_prefix("--").and_then(|l| {
+            defs.get_arguments().find(|a| {
+                a.get_long() == Some(l) || a.get_all_aliases().is_some_and(|al| al.contains(&l))
+            })
+        });
         match (flag.as_str(), mine) {
             ("--", _) => positional_only = true,
             ("-h" | "--help", _) => {
@@ -417,6 +452,7 @@ pub fn parse_args(
             skip: o.skip,
             exact: o.exact,
             tools: o.tool,
+            envs: o.env,
         },
         libtest,
         help,

@@ -128,3 +128,28 @@ fn the_help_is_generated_from_every_option() {
     // libtest's own options follow.
     assert!(h.contains("--list") && h.contains("--nocapture"), "{h}");
 }
+
+// Seed 000's `run_automation.py` flags (issue 32, item 4).
+#[test]
+fn the_seeds_tools_and_environments_are_tool_and_env() {
+    let a = parse(&["--tools", "a,b", "--environments=host", "--tool", "c"]);
+    assert_eq!(a.filter.tools, ["a", "b", "c"]);
+    assert_eq!(a.filter.envs, ["host"]);
+    assert_eq!(a.libtest, ["perf"]);
+}
+
+#[test]
+fn the_seeds_dry_run_names_its_replacement() {
+    for flag in ["--dry-run", "--workflow-output"] {
+        let argv = ["perf", flag, "w.json"].map(String::from);
+        let e = parse_args(argv, |_| None).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("{flag} is a flag of seed 000's")),
+            "{e}"
+        );
+        assert!(
+            e.contains("ebpf-perf workflow --config-dir DIR -o FILE"),
+            "{e}"
+        );
+    }
+}
