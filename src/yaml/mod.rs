@@ -22,8 +22,8 @@ pub type Value = serde_json::Value;
 /// An untyped YAML map.
 pub type Mapping = serde_json::Map<String, Value>;
 
-/// Most nodes, events and alias replays one document may hold. A config
-/// file holds hundreds; a results tree or seed file is not YAML.
+/// Most nodes, events and alias replays one document may hold. A
+/// configuration or a seed file holds hundreds to a few thousand.
 const MAX_NODES: usize = 100_000;
 const MAX_REPLAYED: usize = 100_000;
 const MAX_EXPANSIONS_PER_ANCHOR: usize = 1_000;
