@@ -9,6 +9,11 @@ use common::{listed, perf, stderr};
 
 const SEED: &str = "config/examples/seed-lab";
 
+/// `--config-dir SEED --list` and `args`.
+fn list(args: &[&str]) -> std::process::Output {
+    perf(&[&["--config-dir", SEED, "--list"][..], args].concat())
+}
+
 fn env_of(name: &str) -> &str {
     let parts: Vec<&str> = name.split("::").collect();
     if parts[0] == "baseline" {
@@ -26,23 +31,15 @@ fn the_seeds_tools_and_environments_select_as_they_say() {
         "--environments",
         "host",
     ];
-    let o = perf(&[&["--config-dir", SEED, "--list"][..], &seed].concat());
+    let o = list(&seed);
     assert!(o.status.success(), "{}", stderr(&o));
     let got = listed(&o);
     // What they mean, said with this harness's own options.
-    let ours = listed(&perf(&[
-        "--config-dir",
-        SEED,
-        "--list",
-        "--tool",
-        "tool_001",
-        "--env",
-        "host",
-    ]));
+    let ours = listed(&list(&["--tool", "tool_001", "--env", "host"]));
     assert_eq!(got, ours);
     // tool_001's id is system_network_perfomance_metrics; every eBPF trial
     // listed is tool_001's on host, and all of those are listed.
-    let all = listed(&perf(&["--config-dir", SEED, "--list"]));
+    let all = listed(&list(&[]));
     let want: Vec<&String> = all
         .iter()
         .filter(|n| n.starts_with("tool_001::") && env_of(n) == "host")
@@ -58,30 +55,19 @@ fn the_seeds_tools_and_environments_select_as_they_say() {
 
 #[test]
 fn lists_of_tools_and_environments_are_comma_separated() {
-    let got = listed(&perf(&[
-        "--config-dir",
-        SEED,
-        "--list",
+    let got = listed(&list(&[
         "--tools",
         "tool_001,tool_003",
         "--environments=host,vm",
     ]));
-    let ours = listed(&perf(&[
-        "--config-dir",
-        SEED,
-        "--list",
-        "--tool",
-        "tool_001",
-        "--tool",
-        "tool_003",
-    ]));
+    let ours = listed(&list(&["--tool", "tool_001", "--tool", "tool_003"]));
     assert_eq!(got, ours);
     assert!(got.iter().any(|n| n.starts_with("tool_003::")));
 }
 
 #[test]
 fn an_unknown_environment_names_the_ones_there_are() {
-    let o = perf(&["--config-dir", SEED, "--list", "--environments", "kvm"]);
+    let o = list(&["--environments", "kvm"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(
