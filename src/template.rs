@@ -18,8 +18,14 @@ pub enum Segment<'a> {
 
 /// Splits a template into literal text and placeholders.
 pub fn parse(template: &str) -> Vec<Segment<'_>> {
+    spans(template).into_iter().map(|(s, _)| s).collect()
+}
+
+/// [`parse`], with the byte range of the template each segment came from.
+fn spans(template: &str) -> Vec<(Segment<'_>, std::ops::Range<usize>)> {
     let mut out = Vec::new();
     let mut text = String::new();
+    let mut start = 0;
     let bytes = template.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -32,10 +38,17 @@ pub fn parse(template: &str) -> Vec<Segment<'_>> {
         if c == b'{' {
             if let Some(len) = placeholder_len(&bytes[i + 1..]) {
                 if !text.is_empty() {
-                    out.push(Segment::Text(Cow::Owned(std::mem::take(&mut text))));
+                    out.push((
+                        Segment::Text(Cow::Owned(std::mem::take(&mut text))),
+                        start..i,
+                    ));
                 }
-                out.push(Segment::Placeholder(&template[i + 1..i + 1 + len]));
+                out.push((
+                    Segment::Placeholder(&template[i + 1..i + 1 + len]),
+                    i..i + len + 2,
+                ));
                 i += len + 2;
+                start = i;
                 continue;
             }
         }
@@ -45,7 +58,7 @@ pub fn parse(template: &str) -> Vec<Segment<'_>> {
         i += ch_len;
     }
     if !text.is_empty() {
-        out.push(Segment::Text(Cow::Owned(text)));
+        out.push((Segment::Text(Cow::Owned(text)), start..template.len()));
     }
     out
 }
@@ -79,15 +92,22 @@ pub fn placeholders(template: &str) -> Vec<&str> {
 /// a command template. Their values are quoted already; inside quotes that
 /// quoting would be undone (`echo '{v}'` with `v` = `a'; rm -r x; '`).
 pub fn quoted_placeholders(template: &str) -> Vec<&str> {
-    let (mut single, mut double, mut escaped) = (false, false, false);
     let mut out: Vec<&str> = Vec::new();
-    for seg in parse(template) {
+    for (name, _) in quoted_spans(template) {
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// Every placeholder inside shell quotes, with its byte range.
+fn quoted_spans(template: &str) -> Vec<(&str, std::ops::Range<usize>)> {
+    let (mut single, mut double, mut escaped) = (false, false, false);
+    let mut out = Vec::new();
+    for (seg, range) in spans(template) {
         match seg {
-            Segment::Placeholder(n) if single || double => {
-                if !out.contains(&n) {
-                    out.push(n);
-                }
-            }
+            Segment::Placeholder(n) if single || double => out.push((n, range)),
             Segment::Placeholder(_) => escaped = false,
             Segment::Text(t) => {
                 for c in t.chars() {
@@ -102,6 +122,20 @@ pub fn quoted_placeholders(template: &str) -> Vec<&str> {
             }
         }
     }
+    out
+}
+
+/// The template with each placeholder that stands inside quotes replaced
+/// by `with(name)`; the rest of its text as it is.
+pub fn replace_quoted(template: &str, with: impl Fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut at = 0;
+    for (name, range) in quoted_spans(template) {
+        out.push_str(&template[at..range.start]);
+        out.push_str(&with(name));
+        at = range.end;
+    }
+    out.push_str(&template[at..]);
     out
 }
 
@@ -153,6 +187,15 @@ mod tests {
     #[case("bpftrace -e 'k:f { @[{v}] = count(); }'", &["v"])]
     fn placeholders_inside_quotes_are_found(#[case] t: &str, #[case] want: &[&str]) {
         assert_eq!(quoted_placeholders(t), want);
+    }
+
+    #[rstest]
+    #[case("echo \"x {v} {{v}} y\" {v}", "echo \"x ${V} {{v}} y\" {v}")]
+    #[case("a '{v}'{w}\"{w}\"", "a '${V}'{w}\"${W}\"")]
+    #[case("mkdir {d}/{a,b} ünï '{d}'", "mkdir {d}/{a,b} ünï '${D}'")]
+    fn quoted_placeholders_are_replaced_in_place(#[case] t: &str, #[case] want: &str) {
+        let got = replace_quoted(t, |n| format!("${{{}}}", n.to_uppercase()));
+        assert_eq!(got, want);
     }
 
     use super::*;

@@ -1,4 +1,6 @@
-//! `ebpf-perf import` on the seeds' own example files (tests/data/seed/):
+//! `ebpf-perf import` on variants of the seeds' files (tests/data/seed/,
+//! written from descriptions of the seeds; tests/import_hooks_cli.rs reads
+//! seed 001's hook blocks verbatim):
 //! the result validates and lists the matrix the seed files describe, seed
 //! tasks that duplicate built-ins are comments, and nothing is overwritten
 //! without --force or written at all from a wrong input.
@@ -8,7 +10,7 @@ mod common;
 use common::{ebpf_perf, listed, perf, stderr};
 use ebpf_perf::config;
 
-const HOOKS: &str = "tests/data/seed/001-hooks.yaml";
+const HOOKS: &str = "tests/data/seed/001-hooks-variant.yaml";
 const FROM: &str = "tests/data/seed/002";
 
 fn import(out: &std::path::Path, extra: &[&str]) -> std::process::Output {

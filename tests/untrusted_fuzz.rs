@@ -213,13 +213,20 @@ fn the_import_readers_survive_crafted_seed_files() {
             let out = tempfile::tempdir().unwrap();
             for o in [
                 ebpf_perf::import::Options {
-                    hooks: None,
+                    hooks: vec![],
                     from: Some(from.path().to_path_buf()),
                     out: out.path().join("from"),
                     force: true,
                 },
                 ebpf_perf::import::Options {
-                    hooks: Some(hooks.path().join("001-hooks.yaml")),
+                    hooks: [
+                        "001-hooks-variant.yaml",
+                        "001-4.2-A-init-hooks.yaml",
+                        "001-4.2-B-post-hooks.yaml",
+                        "001-4.2-C-custom-hooks.yaml",
+                    ]
+                    .map(|f| hooks.path().join(f))
+                    .to_vec(),
                     from: None,
                     out: out.path().join("hooks"),
                     force: true,

@@ -26,6 +26,13 @@ pub fn replaced_by(cmd: &str) -> Option<&'static str> {
     {
         return Some("ebpf-perf stops the case's eBPF program by PID itself");
     }
+    // `kill $(cat x.pid)`, `P=$(cat …pid…); kill $P`: not `kill -0`, a check.
+    let kills = words.windows(2).any(|w| w[0] == "kill" && w[1] != "-0");
+    if kills
+        && (cmd.contains("$(cat") || words.iter().any(|w| w.to_ascii_lowercase().contains("pid")))
+    {
+        return Some("ebpf-perf stops what it started by the PID it recorded itself, and checks that the process is still its own");
+    }
     if (has("iperf3") && words.iter().any(|w| *w == "-s" || *w == "--server")) || has("netserver") {
         return Some("ebpf-perf starts and stops the servers of every test itself");
     }
@@ -52,6 +59,9 @@ mod tests {
         true
     )]
     #[case("ps -o rss= -p {ebpf_pid}", true)]
+    #[case("kill $(cat {result_path}/mon_pid.txt) 2>/dev/null || true", true)]
+    #[case("P=$(cat f); if kill -0 $P; then kill $P; fi", true)]
+    #[case("while kill -0 {ebpf_pid}; do sleep 1; done", false)]
     #[case("perf stat -I 1000 -p {ebpf_pid}", false)]
     #[case("iperf3 --version", false)]
     #[case("dmesg | tail -n 200", false)]

@@ -1,57 +1,19 @@
-//! Seed 001 §4.2's layered hooks (`layered_init_hooks`,
-//! `layered_post_hooks`, `layered_custom_hooks`) as `hooks.yaml`: init tasks
-//! become setup tasks of their stage, post tasks teardown tasks, custom
-//! tasks background tasks; tasks that duplicate a built-in are left out
-//! with a comment in their place.
+//! Seed 001 §4.2's layered hooks as `hooks.yaml`: init tasks become setup
+//! tasks of their stage, post tasks teardown tasks, custom (monitoring)
+//! tasks background tasks. Tasks that duplicate a built-in, or read a file
+//! that only such a task wrote, are left out with a comment in their place.
+//! Every copied task runs in bash (`shell: bash`): the seed sent its
+//! commands over SSH to the login shell, and uses bash's brace expansion.
 
-use super::{builtin, ImportError};
-use crate::config::{HookTarget, HookTask, When};
-use serde::Deserialize;
+use super::hook_seed::{self, SeedTask, Targets, LISTS, STAGES};
+use super::{builtin, hook_rewrite, ImportError};
+use crate::config::{HookTarget, HookTask, Shell, When, EBPF_HOOK_PLACEHOLDERS};
 use std::fmt::Write;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SeedHooks {
-    #[serde(default)]
-    layered_init_hooks: Vec<SeedTask>,
-    #[serde(default)]
-    layered_post_hooks: Vec<SeedTask>,
-    #[serde(default)]
-    layered_custom_hooks: Vec<SeedTask>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SeedTask {
-    name: String,
-    stage: String,
-    #[serde(default)]
-    targets: Targets,
-    cmd: String,
-    output: Option<String>,
-    #[serde(default)]
-    context_required: Vec<String>,
-    condition: Option<String>,
-    timeout: Option<u32>,
-    #[serde(default)]
-    ignore_errors: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(untagged)]
-enum Targets {
-    #[default]
-    Unset,
-    One(String),
-    Many(Vec<String>),
-}
-
-const STAGES: [&str; 4] = ["global", "tool", "case", "test"];
 
 /// One entry of a layer's list: a task, or the comment left for a seed
 /// task that is not copied or was changed.
 enum Entry {
-    Task(HookTask, Option<String>),
+    Task(HookTask, Vec<String>),
     Skipped(String),
 }
 
@@ -61,12 +23,6 @@ fn on(t: &Targets, at: &str) -> Result<HookTarget, String> {
         Targets::One(s) => vec![s.as_str()],
         Targets::Many(v) => v.iter().map(String::as_str).collect(),
     };
-    let server = names
-        .iter()
-        .any(|n| matches!(*n, "server" | "all" | "both"));
-    let client = names
-        .iter()
-        .any(|n| matches!(*n, "client" | "all" | "both"));
     if let Some(bad) = names
         .iter()
         .find(|n| !matches!(**n, "server" | "client" | "all" | "both"))
@@ -75,113 +31,200 @@ fn on(t: &Targets, at: &str) -> Result<HookTarget, String> {
             "{at}: target `{bad}` is not server, client, both or all"
         ));
     }
-    Ok(match (server, client) {
+    let any = |side: &str| {
+        names
+            .iter()
+            .any(|n| matches!(*n, "all" | "both") || *n == side)
+    };
+    Ok(match (any("server"), any("client")) {
         (true, false) => HookTarget::Server,
         (false, true) => HookTarget::Client,
         _ => HookTarget::Both,
     })
 }
 
-fn when(t: &SeedTask, at: &str) -> Result<When, String> {
-    let needs_ebpf = t
-        .context_required
-        .iter()
-        .any(|c| crate::config::EBPF_HOOK_PLACEHOLDERS.contains(&c.as_str()));
-    let said = match t.condition.as_deref().map(|c| c.split_whitespace().collect::<Vec<_>>().join(" ")) {
-        None => None,
-        Some(c) if c == "ebpf_command is not None" => Some(When::Ebpf),
-        Some(c) if c == "ebpf_command is None" => Some(When::Baseline),
-        Some(c) => {
-            return Err(format!(
-                "{at}: condition `{c}` is not understood; ebpf-perf knows `ebpf_command is not None` (when: ebpf) and `ebpf_command is None` (when: baseline)"
-            ))
-        }
+/// The seed's `condition` as `when`: `ebpf_command is not None` (or
+/// `ebpf_pid`, or `!= None`) runs in eBPF cycles only, `… is None` in
+/// baselines only. Without one, a task that uses the running program runs
+/// in eBPF cycles, any other always (the seed's `context_required` lists
+/// what a stage offers, not when its tasks run).
+fn when(t: &SeedTask, uses_ebpf: bool) -> Result<When, String> {
+    let Some(c) = &t.condition else {
+        return Ok(if uses_ebpf { When::Ebpf } else { When::Always });
     };
-    Ok(match said {
-        Some(w) => w,
-        None if needs_ebpf => When::Ebpf,
-        None => When::Always,
-    })
+    let words: Vec<&str> = c.split_whitespace().collect();
+    let said = match words.as_slice() {
+        [n, "is", "not", "None"] | [n, "!=", "None"] => Some((*n, When::Ebpf)),
+        [n, "is", "None"] | [n, "==", "None"] => Some((*n, When::Baseline)),
+        _ => None,
+    };
+    match said {
+        Some((n, w)) if EBPF_HOOK_PLACEHOLDERS.contains(&n.trim_matches(['{', '}'])) => Ok(w),
+        _ => Err(format!(
+            "{}: condition `{}` is not understood; ebpf-perf knows `ebpf_command is not None` \
+             or `ebpf_pid is not None` (when: ebpf) and `ebpf_command is None` (when: baseline)",
+            t.at,
+            words.join(" ")
+        )),
+    }
 }
 
-/// `hooks.yaml` from a seed hooks file's text.
-pub fn convert(text: &str, source: &str) -> Result<(String, usize, usize), ImportError> {
-    let seed: SeedHooks = crate::yaml::from_str(text).map_err(|e| ImportError::Parse {
-        file: source.to_string(),
-        why: e.to_string(),
-    })?;
+/// Why each task is left out (`None`: copied), and notes on copied ones.
+/// A task that reads a `{timestamp}` file which only left-out tasks write
+/// is left out too, until no more are: its file came from a task that
+/// ebpf-perf replaces. One that reads a file no imported task writes gets a
+/// note: it may be its own output (`-o`), or come from a task not imported.
+fn left_out(tasks: &[SeedTask]) -> (Vec<Option<String>>, Vec<Option<String>>) {
+    let mut why: Vec<Option<String>> = tasks
+        .iter()
+        .map(|t| builtin::replaced_by(&t.cmd).map(str::to_string))
+        .collect();
+    let files: Vec<(Vec<String>, Vec<String>)> = tasks
+        .iter()
+        .map(|t| {
+            let (mut w, r) = hook_rewrite::timestamp_files(&t.cmd);
+            w.extend(t.output.clone());
+            (w, r)
+        })
+        .collect();
+    let writers = |why: &[Option<String>], f: &String, copied: bool| -> Vec<String> {
+        (0..tasks.len())
+            .filter(|&j| why[j].is_none() == copied && files[j].0.contains(f))
+            .map(|j| format!("`{}`", tasks[j].name))
+            .collect()
+    };
+    while let Some((i, w)) = (0..tasks.len()).find_map(|i| {
+        let copied = why[i].is_none();
+        files[i].1.iter().filter(|_| copied).find_map(|f| {
+            let by = writers(&why, f, false);
+            (writers(&why, f, true).is_empty() && !by.is_empty()).then(|| {
+                let by = by.join(", ");
+                (
+                    i,
+                    format!(
+                        "it reads {f}, which only the seed's {by} wrote, and that is not copied"
+                    ),
+                )
+            })
+        })
+    }) {
+        why[i] = Some(w);
+    }
+    let notes = (0..tasks.len())
+        .map(|i| {
+            let f = files[i]
+                .1
+                .iter()
+                .find(|f| writers(&why, f, true).is_empty())?;
+            why[i]
+                .is_none()
+                .then(|| format!("it reads {f}, which no imported task writes"))
+        })
+        .collect();
+    (why, notes)
+}
+
+/// A copied seed task as a hooks.yaml task, with notes on what changed.
+fn task(t: &SeedTask, background: bool) -> Result<(HookTask, Vec<String>), String> {
+    let mut notes = Vec::new();
+    let mut task = HookTask {
+        name: t.name.clone(),
+        on: on(&t.targets, &t.at)?,
+        run: t.cmd.clone(),
+        when: When::Always,
+        timeout: t.timeout,
+        ignore_errors: t.ignore_errors,
+        output: t.output.clone(),
+        background,
+        shell: Shell::Bash,
+    };
+    task.when = when(t, task.uses_ebpf())?;
+    if let Some((run, names)) = hook_rewrite::through_env(&task.run) {
+        task.run = run;
+        let shown: Vec<String> = names
+            .iter()
+            .map(|n| format!("{{{n}}} as ${}", hook_rewrite::var(n)))
+            .collect();
+        notes.push(format!(
+            "placeholders inside quotes pass through the environment: {}",
+            shown.join(", ")
+        ));
+    }
+    // A case task that needs the running program starts once it has
+    // loaded: that is a background task in ebpf-perf.
+    if !background && t.list == 0 && STAGES[t.stage] == "case" && task.uses_ebpf() {
+        task.background = true;
+        task.timeout = None;
+        notes.push("needs the running program, so it is a background task, started once the program has loaded".into());
+    }
+    if task.background && task.timeout.take().is_some() {
+        notes.push("a background task runs until its layer ends; its timeout is dropped".into());
+    }
+    Ok((task, notes))
+}
+
+/// `hooks.yaml` from seed hooks files' `(text, name)`; also the number of
+/// tasks copied and left out.
+pub fn convert(files: &[(String, String)]) -> Result<(String, usize, usize), ImportError> {
+    let mut problems = Vec::new();
+    let mut tasks = Vec::new();
+    for (text, source) in files {
+        tasks.extend(hook_seed::read(text, source, &mut problems)?);
+    }
+    tasks.sort_by_key(|t| t.list);
+    let (why, file_notes) = left_out(&tasks);
     // layers[stage][0] setup, [1] teardown
     let mut layers: Vec<[Vec<Entry>; 2]> = (0..4).map(|_| [Vec::new(), Vec::new()]).collect();
-    let mut problems = Vec::new();
     let (mut copied, mut skipped) = (0, 0);
-    for (list, tasks, phase, background) in [
-        ("layered_init_hooks", &seed.layered_init_hooks, 0, false),
-        ("layered_custom_hooks", &seed.layered_custom_hooks, 0, true),
-        ("layered_post_hooks", &seed.layered_post_hooks, 1, false),
-    ] {
-        for (i, t) in tasks.iter().enumerate() {
-            let at = format!("{source}: {list}[{i}] `{}`", t.name);
-            let Some(stage) = STAGES.iter().position(|s| *s == t.stage) else {
-                problems.push(format!(
-                    "{at}: stage `{}` is not one of global, tool, case, test",
-                    t.stage
-                ));
-                continue;
-            };
-            let place = format!("seed {list}[{i}] `{}` (stage {})", t.name, t.stage);
-            if let Some(why) = builtin::replaced_by(&t.cmd) {
-                layers[stage][phase].push(Entry::Skipped(format!("{place}: not copied: {why}")));
+    for ((t, why), file_note) in tasks.iter().zip(why).zip(file_notes) {
+        let phase = usize::from(LISTS[t.list] == "layered_post_hooks");
+        let place = format!(
+            "seed {} (stage {})",
+            t.at.split_once(": ").map_or(&*t.at, |(_, a)| a),
+            STAGES[t.stage]
+        );
+        let entry = match why {
+            Some(why) => {
                 skipped += 1;
-                continue;
+                Entry::Skipped(format!("{place}: not copied: {why}"))
             }
-            let (on, when) = match (on(&t.targets, &at), when(t, &at)) {
-                (Ok(o), Ok(w)) => (o, w),
-                (Err(e), _) | (_, Err(e)) => {
+            None => match task(t, LISTS[t.list] == "layered_custom_hooks") {
+                Ok((task, mut notes)) => {
+                    copied += 1;
+                    notes.extend(file_note);
+                    Entry::Task(
+                        task,
+                        notes.iter().map(|n| format!("{place}: {n}")).collect(),
+                    )
+                }
+                Err(e) => {
                     problems.push(e);
                     continue;
                 }
-            };
-            let mut task = HookTask {
-                name: t.name.clone(),
-                on,
-                run: t.cmd.clone(),
-                when,
-                timeout: t.timeout,
-                ignore_errors: t.ignore_errors,
-                output: t.output.clone(),
-                background,
-            };
-            // A case task that needs the running program starts once it has
-            // loaded: that is a background task in ebpf-perf.
-            let mut note = None;
-            if phase == 0 && !background && t.stage == "case" && task.uses_ebpf() {
-                task.background = true;
-                task.timeout = None;
-                note = Some(format!("{place}: needs the running program, so it is a background task, started once the program has loaded"));
-            }
-            if task.background && task.timeout.take().is_some() {
-                note = Some(format!(
-                    "{place}: a background task runs until its layer ends; its timeout is dropped"
-                ));
-            }
-            layers[stage][phase].push(Entry::Task(task, note));
-            copied += 1;
-        }
+            },
+        };
+        layers[t.stage][phase].push(entry);
     }
     if !problems.is_empty() {
         return Err(ImportError::Invalid(problems));
     }
+    let sources: Vec<&str> = files.iter().map(|(_, s)| s.as_str()).collect();
+    Ok((write(&sources.join(", "), &layers)?, copied, skipped))
+}
+
+fn write(source: &str, layers: &[[Vec<Entry>; 2]]) -> Result<String, ImportError> {
     let mut s = String::new();
     let _ = writeln!(
         s,
         "# Imported by `ebpf-perf import` from {} (seed 001 §4.2 layered hooks):\n\
          # layered_init_hooks became setup tasks of their stage, layered_post_hooks\n\
          # teardown tasks, layered_custom_hooks background tasks; `condition` became\n\
-         # `when`. Seed tasks that ebpf-perf does itself are comments in their place.\n\
+         # `when`. Every task runs in bash, as the seed's did through SSH. Seed tasks\n\
+         # that ebpf-perf does itself are comments in their place.\n\
          hooks:",
         crate::untrusted::yaml_comment(source)
     );
-    for (stage, phases) in STAGES.iter().zip(&layers) {
+    for (stage, phases) in STAGES.iter().zip(layers) {
         if phases.iter().all(Vec::is_empty) {
             continue;
         }
@@ -193,26 +236,24 @@ pub fn convert(text: &str, source: &str) -> Result<(String, usize, usize), Impor
             let tasks = entries.iter().any(|e| matches!(e, Entry::Task(..)));
             let _ = writeln!(s, "    {phase}:{}", if tasks { "" } else { " []" });
             for e in entries {
-                match e {
-                    Entry::Skipped(c) => {
-                        let _ = writeln!(s, "      # {}", crate::untrusted::yaml_comment(c));
-                    }
-                    Entry::Task(t, note) => {
-                        if let Some(n) = note {
-                            let _ = writeln!(s, "      # {}", crate::untrusted::yaml_comment(n));
-                        }
-                        let yaml = crate::yaml::to_string(t).map_err(|e| ImportError::Parse {
-                            file: source.to_string(),
-                            why: e.to_string(),
-                        })?;
-                        for (k, line) in yaml.lines().enumerate() {
-                            let lead = if k == 0 { "- " } else { "  " };
-                            let _ = writeln!(s, "      {lead}{line}");
-                        }
-                    }
+                let (comments, task) = match e {
+                    Entry::Skipped(c) => (std::slice::from_ref(c), None),
+                    Entry::Task(t, notes) => (notes.as_slice(), Some(t)),
+                };
+                for c in comments {
+                    let _ = writeln!(s, "      # {}", crate::untrusted::yaml_comment(c));
+                }
+                let Some(t) = task else { continue };
+                let yaml = crate::yaml::to_string(t).map_err(|e| ImportError::Parse {
+                    file: source.to_string(),
+                    why: e.to_string(),
+                })?;
+                for (k, line) in yaml.lines().enumerate() {
+                    let lead = if k == 0 { "- " } else { "  " };
+                    let _ = writeln!(s, "      {lead}{line}");
                 }
             }
         }
     }
-    Ok((s, copied, skipped))
+    Ok(s)
 }

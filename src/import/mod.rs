@@ -11,6 +11,8 @@
 
 mod builtin;
 mod files;
+mod hook_rewrite;
+mod hook_seed;
 mod hooks;
 
 use crate::config::{ENV_FILE, HOOKS_FILE, PERF_FILE, SSH_FILE, TOOLS_FILE};
@@ -52,9 +54,10 @@ pub const SEED_MONITORING: &str = "monitoring-config.yaml";
 /// `ebpf-perf import`'s options.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Options {
-    /// Seed 001 §4.2 layered hooks (layered_init_hooks, _post_, _custom_).
+    /// Seed 001 §4.2 layered hooks (layered_init_hooks, _post_, _custom_),
+    /// as printed; give it once per file when the blocks are in several.
     #[arg(long, value_name = "FILE")]
-    pub hooks: Option<PathBuf>,
+    pub hooks: Vec<PathBuf>,
     /// Seed 002's directory: ssh-hosts.yaml, test-environments.yaml,
     /// performance-test-spec.yaml, ebpf-tools-spec.yaml, monitoring-config.yaml.
     #[arg(long, value_name = "DIR")]
@@ -148,8 +151,13 @@ fn convert(o: &Options) -> Result<(Files, (usize, usize)), ImportError> {
     let mut out: Files = Vec::new();
     let mut tasks = (0, 0);
     let mut problems = Vec::new();
-    if let Some(h) = &o.hooks {
-        let (text, copied, skipped) = hooks::convert(&read(h)?, &h.display().to_string())?;
+    if !o.hooks.is_empty() {
+        let texts = o
+            .hooks
+            .iter()
+            .map(|h| Ok((read(h)?, h.display().to_string())))
+            .collect::<Result<Vec<_>, ImportError>>()?;
+        let (text, copied, skipped) = hooks::convert(&texts)?;
         out.push((HOOKS_FILE.into(), text));
         tasks = (copied, skipped);
     }

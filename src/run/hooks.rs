@@ -95,6 +95,12 @@ fn task_vars(t: &Target) -> Vars {
     v
 }
 
+/// The command `task` runs, with the placeholders of `vars`, in its shell.
+fn command(task: &HookTask, vars: &Vars) -> Result<String, crate::template::Unknown> {
+    vars.render(&task.run)
+        .map(|c| steps::in_shell(task.shell.program(), &c))
+}
+
 /// Why `task` cannot run on `t`, if it cannot.
 fn skip_reason(task: &HookTask, t: &Target) -> Option<String> {
     (task.uses_ebpf() && t.vars.get("ebpf_pid").is_none())
@@ -169,7 +175,7 @@ pub fn run(
                 continue;
             }
             let vars = task_vars(t);
-            let rendered = vars.render(&task.run).and_then(|c| match &task.output {
+            let rendered = command(task, &vars).and_then(|c| match &task.output {
                 Some(o) => vars
                     .fill(o)
                     .map(|o| (c, Some(naming::hook_output_path(&t.dir, &o)))),
@@ -264,7 +270,7 @@ pub fn start_background(
             let vars = task_vars(t);
             let fail =
                 |e: crate::template::Unknown| StepError::new(&step, e.to_string()).on(&t.host);
-            let command = vars.render(&task.run).map_err(fail)?;
+            let command = command(task, &vars).map_err(fail)?;
             let base = naming::hook_process_base(&t.dir, &task.name, ts);
             let out = match &task.output {
                 Some(o) => naming::hook_output_path(&t.dir, &vars.fill(o).map_err(fail)?),

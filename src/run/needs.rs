@@ -71,8 +71,22 @@ pub fn needed_tools(
                 add(host, &c.case.command);
             }
         }
+        for shell in hook_shells(cfg) {
+            add(server, shell);
+            add(client, shell);
+        }
     }
     need
+}
+
+/// The shells beyond `sh` that hook tasks run in (`shell: bash`).
+fn hook_shells(cfg: &Config) -> BTreeSet<&'static str> {
+    let h = &cfg.hooks;
+    [&h.global, &h.tool, &h.case, &h.test]
+        .into_iter()
+        .flat_map(|l| l.setup.iter().chain(&l.teardown))
+        .filter_map(|t| t.shell.program())
+        .collect()
 }
 
 /// The program of every eBPF command that runs on `host`, in any pool.
@@ -105,6 +119,7 @@ fn ebpf_programs(cfg: &Config, host: &str) -> Vec<String> {
 pub fn all_tools(cfg: &Config, host: &str) -> Vec<String> {
     let mut tools: Vec<String> = REQUIRED_TOOLS.iter().map(|s| s.to_string()).collect();
     tools.extend(ebpf_programs(cfg, host));
+    tools.extend(hook_shells(cfg).into_iter().map(String::from));
     tools
 }
 
@@ -175,6 +190,27 @@ mod tests {
             all_tools(&cfg, "host-server-2"),
             all_tools(&cfg, "host-server")
         );
+    }
+
+    #[test]
+    fn a_hook_task_in_bash_needs_bash_on_both_hosts() {
+        let (mut cfg, m) = default_config();
+        let sel: Vec<usize> = (0..m.trials.len()).collect();
+        assert!(!needed_tools(&cfg, &m, &sel)["host-server"].contains("bash"));
+        cfg.hooks.tool.teardown.push(crate::config::HookTask {
+            name: "braces".into(),
+            on: crate::config::HookTarget::Server,
+            run: "mkdir -p {workdir}/{a,b}".into(),
+            when: crate::config::When::Always,
+            timeout: None,
+            ignore_errors: false,
+            output: None,
+            background: false,
+            shell: crate::config::Shell::Bash,
+        });
+        let n = needed_tools(&cfg, &m, &sel);
+        assert!(n["host-server"].contains("bash") && n["vm-client"].contains("bash"));
+        assert!(all_tools(&cfg, "host-client").contains(&"bash".to_string()));
     }
 
     #[test]

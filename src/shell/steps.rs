@@ -136,6 +136,15 @@ pub fn with_timeout(command: &str, timeout: Duration) -> String {
     )
 }
 
+/// `command` as `shell` runs it (`exec bash -c …`); as it is for the
+/// default shell (`None`), which every command of ours runs in.
+pub fn in_shell(shell: Option<&str>, command: &str) -> String {
+    match shell {
+        Some(p) => format!("exec {} -c {}", quote(p), quote(command)),
+        None => command.to_string(),
+    }
+}
+
 /// `command` run on the CPUs of `cpus` (a `taskset -c` list), it and all it
 /// starts; as it is without one.
 pub fn pinned(command: &str, cpus: Option<&str>) -> String {
@@ -448,6 +457,18 @@ mod tests {
             pinned("a > b", Some("1")),
             "exec taskset -c 1 sh -c 'a > b'"
         );
+        assert_eq!(
+            in_shell(Some("bash"), "echo {a,b}"),
+            "exec bash -c 'echo {a,b}'"
+        );
+        assert_eq!(in_shell(None, "echo x"), "echo x");
+        // It runs there: brace expansion is bash's.
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(in_shell(Some("bash"), "echo x{a,b}"))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "xa xb\n");
         let o = sh(&pinned(
             "grep Cpus_allowed_list /proc/self/status",
             Some("0"),

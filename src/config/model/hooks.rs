@@ -53,6 +53,30 @@ pub struct HookTask {
     /// teardown (setup tasks only).
     #[serde(default)]
     pub background: bool,
+    /// The shell that runs `run`: `sh` (the default) or `bash`, for
+    /// commands that use bash's features (brace expansion, `[[ ]]`).
+    #[serde(default, skip_serializing_if = "Shell::is_sh")]
+    pub shell: Shell,
+}
+
+/// The shell a hook task's command runs in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shell {
+    #[default]
+    Sh,
+    Bash,
+}
+
+impl Shell {
+    fn is_sh(&self) -> bool {
+        *self == Shell::Sh
+    }
+
+    /// The program a host needs for it, beyond `sh`.
+    pub fn program(self) -> Option<&'static str> {
+        (self == Shell::Bash).then_some("bash")
+    }
 }
 
 impl HookTask {
