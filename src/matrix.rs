@@ -151,7 +151,13 @@ pub fn build(cfg: &Config) -> Matrix {
                     tool_id: tool.id.clone(),
                     case: case.clone(),
                 };
-                push_cycle(&mut m, env, Some(cc), &tool_variants);
+                // A case of one protocol pairs with that protocol's tests.
+                let paired: Vec<Variant> = tool_variants
+                    .iter()
+                    .filter(|v| case.protocol.is_none_or(|p| v.protocol() == p))
+                    .cloned()
+                    .collect();
+                push_cycle(&mut m, env, Some(cc), &paired);
             }
         }
     }

@@ -209,6 +209,7 @@ fn the_import_readers_survive_crafted_seed_files() {
     runner(CASES)
         .run(&splices(), |edits| {
             let from = spliced_copy(&seed.join("002"), &edits);
+            let verbatim = spliced_copy(&seed.join("002-3.1"), &edits);
             let hooks = spliced_copy(&seed, &edits);
             let out = tempfile::tempdir().unwrap();
             for o in [
@@ -216,6 +217,12 @@ fn the_import_readers_survive_crafted_seed_files() {
                     hooks: vec![],
                     from: Some(from.path().to_path_buf()),
                     out: out.path().join("from"),
+                    force: true,
+                },
+                ebpf_perf::import::Options {
+                    hooks: vec![],
+                    from: Some(verbatim.path().to_path_buf()),
+                    out: out.path().join("verbatim"),
                     force: true,
                 },
                 ebpf_perf::import::Options {

@@ -23,7 +23,12 @@ pub fn line_of(text: &str, path: &[&str]) -> Option<usize> {
             entries.push(k);
         }
         for (indent, key) in entries {
-            while stack.last().is_some_and(|(ind, _, _)| *ind >= indent) {
+            // A list item may stand at its key's own indent (`cases:` then
+            // `- id: 1` below it, as serializers write it).
+            let item = key.is_empty();
+            while stack.last().is_some_and(|(ind, k, _)| {
+                *ind > indent || (*ind == indent && (!item || k.starts_with('[')))
+            }) {
                 stack.pop();
             }
             let key = if key.is_empty() {
@@ -190,6 +195,18 @@ budgets:
     #[case(&["budgets", "p99{env:vm,test:pps}"], Some(14))]
     fn finds_lines(#[case] path: &[&str], #[case] want: Option<usize>) {
         assert_eq!(line_of(Y, path), want);
+    }
+
+    // Items at their key's own indent, as serializers write lists.
+    const FLUSH: &str = "t:\n  cases:\n  - id: 1\n    vars:\n      a: x\n  - id: 2\n    vars:\n      a: y\n  other: 1\n";
+
+    #[rstest]
+    #[case(&["t", "cases", "[0]", "vars", "a"], Some(5))]
+    #[case(&["t", "cases", "[1]", "vars", "a"], Some(8))]
+    #[case(&["t", "cases", "[1]"], Some(6))]
+    #[case(&["t", "other"], Some(9))]
+    fn finds_items_at_their_keys_indent(#[case] path: &[&str], #[case] want: Option<usize>) {
+        assert_eq!(line_of(FLUSH, path), want);
     }
 
     #[rstest]

@@ -1,8 +1,6 @@
 //! Seed 002's configuration files as this project's: `ssh-hosts.yaml`,
 //! `test-environments.yaml`, `performance-test-spec.yaml` (`durations:`),
-//! `ebpf-tools-spec.yaml` (the program shape with `path` naming the file,
-//! `test_scope.protocols`, `{protocol}`/`{direction}` in templates) and
-//! `monitoring-config.yaml`. Each converter returns the new file's text with
+//! and `monitoring-config.yaml` (`ebpf-tools-spec.yaml` is `tools.rs`'s). Each converter returns the new file's text with
 //! comments where the shape changed.
 
 use super::ImportError;
@@ -16,14 +14,14 @@ pub fn parse(text: &str, file: &str) -> Result<Value, ImportError> {
     })
 }
 
-fn dump(v: &Value, file: &str) -> Result<String, ImportError> {
+pub(super) fn dump(v: &Value, file: &str) -> Result<String, ImportError> {
     crate::yaml::to_string(v).map_err(|e| ImportError::Parse {
         file: file.to_string(),
         why: e.to_string(),
     })
 }
 
-fn header(out: &mut String, source: &str, notes: &[String]) {
+pub(super) fn header(out: &mut String, source: &str, notes: &[String]) {
     let c = crate::untrusted::yaml_comment;
     let _ = writeln!(out, "# Imported by `ebpf-perf import` from {}.", c(source));
     for n in notes {
@@ -32,7 +30,11 @@ fn header(out: &mut String, source: &str, notes: &[String]) {
 }
 
 /// The mapping under the first of `keys` present at the root (or the root).
-fn root<'a>(v: &'a mut Value, keys: &[&str], file: &str) -> Result<&'a mut Mapping, ImportError> {
+pub(super) fn root<'a>(
+    v: &'a mut Value,
+    keys: &[&str],
+    file: &str,
+) -> Result<&'a mut Mapping, ImportError> {
     let m = v.as_object_mut().ok_or_else(|| {
         ImportError::Invalid(vec![format!("{file}: expected a mapping at the top")])
     })?;
@@ -164,252 +166,146 @@ pub fn perf(text: &str, source: &str) -> Result<String, ImportError> {
         durations = spec.shift_remove("durations");
     }
     let mut notes = Vec::new();
+    let mut first = None;
     if let Some(d) = durations {
-        let list: Vec<u64> = match &d {
-            Value::Array(s) => s.iter().filter_map(Value::as_u64).collect(),
-            Value::Number(n) => n.as_u64().into_iter().collect(),
-            _ => Vec::new(),
+        first = Some(durations_to_each(spec, None, &d, source, &mut notes)?);
+    }
+    // `durations:` under a test is that test's.
+    let names: Vec<String> = tests_of(spec).into_iter().map(|(n, _)| n).collect();
+    for name in &names {
+        let Some(t) = test_mut(spec, name) else {
+            continue;
         };
-        let Some(&first) = list.first() else {
-            return Err(ImportError::Invalid(vec![format!(
-                "{source}: `durations` must be a list of seconds, like [30]"
-            )]));
-        };
-        let mut set = Vec::new();
-        for (name, t) in tests_of(spec) {
-            if !t.contains_key("duration") {
-                t.insert("duration".into(), first.into());
-                set.push(name);
-            }
-        }
-        notes.push(format!(
-            "durations: {list:?} is each test's `duration: {first}` ({}).",
-            set.join(", ")
-        ));
-        if list.len() > 1 {
-            notes.push(format!(
-                "ebpf-perf runs one duration per test: the others ({:?}) are a run with `--duration N` each.",
-                &list[1..]
-            ));
+        if let Some(d) = t.shift_remove("durations") {
+            let f = durations_to_each(spec, Some(name), &d, source, &mut notes)?;
+            first.get_or_insert(f);
         }
     }
+    fill_durations(spec, first, &mut notes);
+    json_reports(spec, &mut notes);
     let mut s = String::new();
     header(&mut s, source, &notes);
     s.push_str(&dump(&v, source)?);
     Ok(s)
 }
 
-/// The interpreters a seed names as `executable`, by the extension
-/// ebpf-perf runs them by.
-fn interpreter_ext(exe: &str) -> Option<&'static str> {
-    match exe.rsplit('/').next().unwrap_or(exe) {
-        "python3" | "python" => Some("py"),
-        "bpftrace" => Some("bt"),
-        _ => None,
-    }
-}
-
-/// Expands each inline case over `test_scope.protocols` and
-/// `test_scope.directions` where the template uses `{protocol}` or
-/// `{direction}` and the case does not give it; new cases take ids after
-/// the largest. Returns notes.
-fn expand_cases(tool: &str, t: &mut Mapping, next_id: &mut u64) -> Result<Vec<String>, String> {
-    let template = t
-        .get("parameters")
-        .and_then(|p| p.get("template"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let mut notes = Vec::new();
-    let scope = t.get_mut("test_scope").and_then(Value::as_object_mut);
-    let mut dims: Vec<(&str, Vec<Value>)> = Vec::new();
-    if let Some(scope) = scope {
-        for (var, key) in [("protocol", "protocols"), ("direction", "directions")] {
-            let values = scope.shift_remove(key);
-            if template.contains(&format!("{{{var}}}")) {
-                match values.and_then(|v| v.as_array().cloned()) {
-                    Some(vs) if !vs.is_empty() => dims.push((var, vs)),
-                    _ => dims.push((var, Vec::new())),
-                }
-            } else if let Some(vs) = values {
-                notes.push(format!(
-                    "{tool}: test_scope.{key} {} is not used by its template; left out",
-                    crate::yaml::to_string(&vs).unwrap_or_default().trim()
-                ));
-            }
-        }
-    }
-    if dims.is_empty() {
-        return Ok(notes);
-    }
-    let cases = t
-        .get_mut("cases")
-        .and_then(Value::as_array_mut)
-        .ok_or_else(|| {
-            format!("{tool}: its template uses {{protocol}} or {{direction}} but it has no `cases`")
-        })?;
-    let mut out = Vec::new();
-    for c in cases.iter() {
-        let mut variants = vec![c.clone()];
-        for (var, values) in &dims {
-            let given = c.get("vars").and_then(|v| v.get(*var)).is_some();
-            if given {
+/// iperf3 clients print JSON (`-J`), which ebpf-perf reads.
+fn json_reports(spec: &mut Mapping, notes: &mut Vec<String>) {
+    for (name, t) in tests_of(spec) {
+        for key in ["client_cmd_tcp", "client_cmd_udp"] {
+            let Some(c) = t.get(key).and_then(Value::as_str) else {
                 continue;
-            }
-            if values.is_empty() {
-                return Err(format!(
-                    "{tool}: case {} does not give `{var}` and test_scope has no `{var}s` to take it from",
-                    c.get("id").and_then(Value::as_u64).unwrap_or(0)
-                ));
-            }
-            let mut next = Vec::new();
-            for v in &variants {
-                for value in values {
-                    let mut v = v.clone();
-                    let vars = v
-                        .as_object_mut()
-                        .map(|m| m.entry("vars").or_insert(Value::Object(Mapping::new())));
-                    if let Some(Value::Object(vars)) = vars {
-                        vars.insert((*var).into(), value.clone());
-                    }
-                    next.push(v);
-                }
-            }
-            variants = next;
-        }
-        let first_id = c.get("id").and_then(Value::as_u64).unwrap_or(0);
-        let many = variants.len() > 1;
-        for (k, mut v) in variants.into_iter().enumerate() {
-            // Each case's name says which variant it is.
-            let what = describe(&v);
-            if let (true, Some(m)) = (many, v.as_object_mut()) {
-                let name = m
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("case")
-                    .to_string();
-                m.insert("name".into(), format!("{name} ({what})").into());
-            }
-            if k > 0 {
-                if let Some(m) = v.as_object_mut() {
-                    m.insert("id".into(), (*next_id).into());
-                }
-                notes.push(format!(
-                    "{tool}: case {} is seed case {first_id} with {}",
-                    next_id,
-                    describe(&v)
-                ));
-                *next_id += 1;
-            } else if !dims.is_empty() {
-                notes.push(format!(
-                    "{tool}: case {first_id} is seed case {first_id} with {}",
-                    describe(&v)
-                ));
-            }
-            out.push(v);
-        }
-    }
-    *cases = out;
-    // The expanded variables are the cases' now: the template requires them.
-    if let Some(Value::Object(p)) = t.get_mut("parameters") {
-        let req = p.entry("required_vars").or_insert(Value::Array(Vec::new()));
-        if let Value::Array(req) = req {
-            for (var, _) in &dims {
-                if !req.iter().any(|r| r.as_str() == Some(var)) {
-                    req.push((*var).into());
-                }
+            };
+            if crate::config::iperf3_without_json(c) {
+                let c = format!("{c} -J");
+                t.insert(key.into(), c.into());
+                notes.push(format!("{name}.{key}: -J added; ebpf-perf reads iperf3's JSON report, which holds what its text report says"));
             }
         }
     }
-    Ok(notes)
 }
 
-fn describe(case: &Value) -> String {
-    ["protocol", "direction"]
-        .iter()
-        .filter_map(|k| {
-            let v = case.get("vars")?.get(*k)?;
-            Some(format!(
-                "{k} {}",
-                v.as_str().map_or_else(|| format!("{v:?}"), str::to_string)
-            ))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The test at `name` (`latency`, `throughput.single_stream`).
+fn test_mut<'a>(spec: &'a mut Mapping, name: &str) -> Option<&'a mut Mapping> {
+    let mut parts = name.split('.');
+    let mut m = spec.get_mut(parts.next()?)?.as_object_mut()?;
+    for p in parts {
+        m = m.get_mut(p)?.as_object_mut()?;
+    }
+    Some(m)
 }
 
-/// `ebpf-tools-spec.yaml` → `ebpf-tools-config.yaml`; `monitoring` is the
-/// seed's `monitoring-config.yaml` (already read), given to every tool
-/// without its own `resource_monitoring`.
-pub fn tools(
-    text: &str,
+/// `durations: [N, ...]` (`d`) as `duration: N` of the test `only`, or of
+/// every test without one; returns N.
+fn durations_to_each(
+    spec: &mut Mapping,
+    only: Option<&str>,
+    d: &Value,
     source: &str,
-    monitoring: Option<(&Value, &str)>,
-    extra: &[String],
-) -> Result<String, ImportError> {
-    let mut v = parse(text, source)?;
-    let mut notes = extra.to_vec();
-    let mut problems = Vec::new();
-    let tools = root(&mut v, &["ebpf_tools", "tools"], source)?.clone();
-    let mut next_id = tools
-        .values()
-        .flat_map(|t| {
-            t.get("cases")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|c| c.get("id").and_then(Value::as_u64))
-        .max()
-        .unwrap_or(0)
-        + 1;
-    let mut out = Mapping::new();
-    for (key, t) in tools {
-        let name = key.as_str().to_string();
-        let mut t = t.as_object().cloned().unwrap_or_default();
-        // The program shape with `path` naming the file and `executable`
-        // its interpreter: ebpf-perf names the directory and the file, and
-        // picks the interpreter by the file's extension.
-        let path = t.get("path").and_then(Value::as_str).map(str::to_string);
-        let exe = t
-            .get("executable")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        if let (Some(path), Some(exe)) = (&path, &exe) {
-            if let Some(ext) = interpreter_ext(exe) {
-                let (dir, file) = path.rsplit_once('/').unwrap_or((".", path));
-                if !file.ends_with(&format!(".{ext}")) {
-                    problems.push(format!("{source}: ebpf_tools.{name}: `{path}` run by `{exe}`: ebpf-perf runs .{ext} files with {exe}; rename the file or give its interpreter's extension"));
-                    continue;
-                }
-                t.insert("path".into(), dir.into());
-                t.insert("executable".into(), file.into());
-                notes.push(format!("{name}: path {path} run by {exe} is path {dir}, executable {file} (ebpf-perf runs .{ext} with {exe})"));
-            }
+    notes: &mut Vec<String>,
+) -> Result<u64, ImportError> {
+    let list: Vec<u64> = match d {
+        Value::Array(s) => s.iter().filter_map(Value::as_u64).collect(),
+        Value::Number(n) => n.as_u64().into_iter().collect(),
+        _ => Vec::new(),
+    };
+    let Some(&first) = list.first() else {
+        return Err(ImportError::Invalid(vec![format!(
+            "{source}: `durations` must be a list of seconds, like [30]"
+        )]));
+    };
+    let mut set = Vec::new();
+    for (name, t) in tests_of(spec) {
+        if only.is_none_or(|o| o == name) && !t.contains_key("duration") {
+            t.insert("duration".into(), first.into());
+            set.push(name);
         }
-        match expand_cases(&name, &mut t, &mut next_id) {
-            Ok(n) => notes.extend(n),
-            Err(e) => problems.push(format!("{source}: ebpf_tools.{e}")),
-        }
-        if let Some((m, from)) = monitoring {
-            if !t.contains_key("resource_monitoring") {
-                t.insert("resource_monitoring".into(), m.clone());
-                notes.push(format!("{name}: resource_monitoring from {from}"));
-            }
-        }
-        out.insert(key, Value::Object(t));
     }
-    if !problems.is_empty() {
-        return Err(ImportError::Invalid(problems));
+    notes.push(format!(
+        "durations: {list:?} is `duration: {first}` of {}.",
+        set.join(", ")
+    ));
+    if list.len() > 1 {
+        notes.push(format!(
+            "ebpf-perf runs one duration per test: the others ({:?}) are a run with `--duration N` each.",
+            &list[1..]
+        ));
     }
-    let mut file = v.as_object().cloned().unwrap_or_default();
-    file.shift_remove("tools");
-    file.insert("ebpf_tools".into(), Value::Object(out));
-    let mut s = String::new();
-    header(&mut s, source, &notes);
-    s.push_str(&dump(&Value::Object(file), source)?);
-    Ok(s)
+    Ok(first)
 }
+
+/// The seconds a client command runs for when it says so literally:
+/// netperf's `-l 20`, iperf3's `-t 30`.
+fn literal_duration(t: &Mapping) -> Option<(u64, String)> {
+    ["client_cmd_tcp", "client_cmd_udp"]
+        .iter()
+        .filter_map(|k| t.get(*k)?.as_str())
+        .find_map(|c| {
+            let w: Vec<&str> = c.split_whitespace().collect();
+            let flag = match w.first()?.rsplit('/').next()? {
+                "netperf" => "-l",
+                "iperf3" => "-t",
+                _ => return None,
+            };
+            w.windows(2).find_map(|p| {
+                let n = (p[0] == flag).then(|| p[1].parse::<u64>().ok())??;
+                Some((n, format!("{flag} {n}")))
+            })
+        })
+}
+
+/// A test with no `duration`: the one its command states (`-l 20`), a
+/// multi-stream test the single-stream one's, any other the first
+/// `durations` of the file.
+fn fill_durations(spec: &mut Mapping, first: Option<u64>, notes: &mut Vec<String>) {
+    let single = test_mut(spec, "throughput.single_stream")
+        .and_then(|t| t.get("duration").and_then(Value::as_u64));
+    for (name, t) in tests_of(spec) {
+        if t.contains_key("duration") {
+            continue;
+        }
+        let (n, why) = match (literal_duration(t), name.as_str(), single, first) {
+            (Some((n, w)), ..) => (n, format!("its command's `{w}`")),
+            (None, "throughput.multi_stream", Some(n), _) => (n, "single_stream's".into()),
+            (None, _, _, Some(n)) => (n, "the file's `durations`".into()),
+            _ => continue,
+        };
+        t.insert("duration".into(), n.into());
+        notes.push(format!(
+            "{name} has no duration: `duration: {n}`, from {why}."
+        ));
+    }
+}
+
+/// The keys of `resource_monitoring`.
+pub(super) const MONITORING_KEYS: [&str; 6] = [
+    "enabled",
+    "cpu",
+    "memory",
+    "memory_types",
+    "log_size",
+    "cpu_stats",
+];
 
 /// `monitoring-config.yaml`: the keys `resource_monitoring` has, and a
 /// note for each other key. Returns the mapping and the notes.
@@ -428,18 +324,10 @@ pub fn monitoring(text: &str, source: &str) -> Result<(Value, Vec<String>), Impo
             )]))
         }
     };
-    const KEYS: [&str; 6] = [
-        "enabled",
-        "cpu",
-        "memory",
-        "memory_types",
-        "log_size",
-        "cpu_stats",
-    ];
     let mut keep = Mapping::new();
     let mut notes = Vec::new();
     for (k, val) in m {
-        if KEYS.contains(&k.as_str()) {
+        if MONITORING_KEYS.contains(&k.as_str()) {
             keep.insert(k, val);
         } else {
             notes.push(format!(

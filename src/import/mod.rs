@@ -14,6 +14,7 @@ mod files;
 mod hook_rewrite;
 mod hook_seed;
 mod hooks;
+mod tools;
 
 use crate::config::{ENV_FILE, HOOKS_FILE, PERF_FILE, SSH_FILE, TOOLS_FILE};
 use std::path::{Path, PathBuf};
@@ -204,7 +205,7 @@ fn convert(o: &Options) -> Result<(Files, (usize, usize)), ImportError> {
                         }
                     }
                     let m = monitoring.as_ref();
-                    files::tools(
+                    tools::tools(
                         &text,
                         &source,
                         m.map(|(v, n, _)| (v, n.as_str())),

@@ -40,6 +40,10 @@ pub struct EbpfCase {
     /// `DEFAULT_ATTACH_TIMEOUT_S`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attach_timeout_s: Option<u32>,
+    /// Runs only with the tests of this protocol (seed 002's
+    /// TestCaseGenerator pairs a tool's protocol with the test's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<crate::domain::Protocol>,
 }
 
 /// How long a case's program may take to attach, unless it says.

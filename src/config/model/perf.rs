@@ -203,6 +203,18 @@ impl Commands {
     }
 }
 
+/// Is `cmd` an iperf3 client without `-J`? ebpf-perf reads iperf3's JSON
+/// report (the seeds' commands print its text report).
+pub fn iperf3_without_json(cmd: &str) -> bool {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    words
+        .iter()
+        .find(|w| !w.contains('='))
+        .is_some_and(|w| w.rsplit('/').next() == Some("iperf3"))
+        && words.iter().any(|w| *w == "-c" || *w == "--client")
+        && !words.iter().any(|w| *w == "-J" || *w == "--json")
+}
+
 fn default_protocols() -> Vec<Protocol> {
     vec![Protocol::Tcp, Protocol::Udp]
 }

@@ -109,6 +109,9 @@ pub struct InlineCase {
     pub allow_no_bpf: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attach_timeout_s: Option<u32>,
+    /// Runs only with the tests of this protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<crate::domain::Protocol>,
 }
 
 fn default_case_duration() -> u32 {

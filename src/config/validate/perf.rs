@@ -37,6 +37,11 @@ pub(super) fn check_commands(
             Protocol::Udp => "client_cmd_udp",
         };
         match c.client(*p) {
+            Some(t) if crate::config::iperf3_without_json(t) => ck.at(
+                src,
+                &path(key),
+                "runs iperf3 without -J; ebpf-perf reads iperf3's JSON report: add -J",
+            ),
             Some(t) => ck.template(src, &path(key), t, known),
             None => ck.at(
                 src,

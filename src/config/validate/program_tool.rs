@@ -64,14 +64,10 @@ pub(super) fn check(
         );
     };
     let path = t.path.as_deref().unwrap_or_default();
-    match &t.path {
-        None => missing(ck, "path", "the tool's directory on the hosts"),
-        Some(p) if !p.starts_with('/') => ck.at(
-            src,
-            &["ebpf_tools", tid, "path"],
-            format!("{p:?} is relative; expected the tool's absolute directory on the hosts"),
-        ),
-        Some(_) => {}
+    // A relative path is under the host's workdir, where every command
+    // starts (the seeds' `cd {workdir} && {ebpf_command}`).
+    if t.path.as_deref().is_none_or(|p| p.trim().is_empty()) {
+        missing(ck, "path", "the tool's directory on the hosts");
     }
     let exe = t.executable.as_deref().unwrap_or_default();
     match &t.executable {
@@ -145,6 +141,18 @@ pub(super) fn check(
                 format!("case {} is listed twice; case ids must be unique", c.id),
             );
         }
+        for (k, v) in &c.vars {
+            if let Scalar::Text(v) = v {
+                if !v.starts_with("UNSET_") {
+                    continue;
+                }
+                ck.warn(
+                    src,
+                    &["ebpf_tools", tid, "cases", &idx, "vars", k],
+                    format!("case {} has no value for {k} yet ({v}): `ebpf-perf import` found none in the seed's files; set it before a real run", c.id),
+                );
+            }
+        }
         for r in required {
             if !c.vars.contains_key(r) && !env_vars.contains(r.as_str()) {
                 ck.at(
@@ -166,6 +174,7 @@ pub(super) fn check(
             parameters: c.vars.clone(),
             allow_no_bpf: c.allow_no_bpf,
             attach_timeout_s: c.attach_timeout_s,
+            protocol: c.protocol,
         };
         // Names, durations and directory-name parameters, as for any case,
         // reported at this file's case entry.
