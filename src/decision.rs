@@ -184,7 +184,7 @@ fn side(name: &str, key: &(String, String), ts: &[&TrialResult]) -> Side {
         name: name.to_string(),
         tool: key.0.clone(),
         case: key.1.clone(),
-        stability_score: largest_cv(ts).map(|cv| (100.0 - cv).max(0.0)),
+        stability_score: largest_cv(ts).map(|cv| (10.0 - cv / 10.0).max(0.0)),
         reliability: score.round().clamp(1.0, 10.0) as u8,
         trials: ts.len(),
     }

@@ -270,3 +270,35 @@ fn a_long_comparisons_group_is_bounded() {
         notes.last()
     );
 }
+
+#[test]
+fn the_stability_score_is_on_seed_003s_scale_and_older_files_are_rescaled() {
+    let mut r = lab();
+    let (d, _) = decide_all(&r, &pair("case_1", "case_3"), &Thresholds::default());
+    let score = d[0].a.stability_score.unwrap();
+    assert!((0.0..=10.0).contains(&score), "{score}");
+    // 10 minus a tenth of the largest headline CV.
+    let key = (
+        "tool_001".to_string(),
+        "case_1".to_string(),
+        "host".to_string(),
+    );
+    let ts = trials(&r, &groups(&r).0[&key]);
+    let cv = largest_cv(&ts).unwrap();
+    assert!(
+        (score - (10.0 - cv / 10.0).max(0.0)).abs() < 1e-9,
+        "{score} {cv}"
+    );
+    // A schema-2 file scored 0–100: it loads on this scale.
+    r.schema = crate::results::SCHEMA;
+    r.decisions = d;
+    r.decisions[0].a.stability_score = Some(85.0);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("r.json");
+    crate::results::write(&p, &r).unwrap();
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(text.contains("\"schema\":3"));
+    std::fs::write(&p, text.replacen("\"schema\":3", "\"schema\":2", 1)).unwrap();
+    let back = crate::results::read(&p).unwrap();
+    assert_eq!(back.decisions[0].a.stability_score, Some(8.5));
+}

@@ -78,7 +78,8 @@ impl Pair {
             format!(
                 "{}: stability score {}, reliability {}/10",
                 s.name,
-                s.stability_score.map_or("n/a".into(), lines::num),
+                s.stability_score
+                    .map_or("n/a".into(), |x| format!("{}/10", lines::num(x))),
                 s.reliability
             )
         };

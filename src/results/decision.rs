@@ -32,8 +32,9 @@ pub struct Side {
     pub name: String,
     pub tool: String,
     pub case: String,
-    /// 100 minus the largest CV (percent) of a trial's headline metric, at
-    /// least 0: 100 is perfectly repeatable.
+    /// 10 minus a tenth of the largest CV (percent) of a trial's headline
+    /// metric, at least 0: 10 is perfectly repeatable (seed 003's scale,
+    /// "Stability Score: 8.5"; 0–100 before schema 3).
     pub stability_score: Option<f64>,
     /// 1 to 10: `1 + 9 × ran × steady`, where `ran` is the share of the
     /// side's trials that ran and `steady` the share of those whose headline

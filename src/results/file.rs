@@ -17,7 +17,7 @@ pub enum ResultsError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("results file {path} has schema {found}; this ebpf-perf reads schemas 1 and {SCHEMA} (re-run, or use the ebpf-perf that wrote it)")]
+    #[error("results file {path} has schema {found}; this ebpf-perf reads schemas 1 to {SCHEMA} (re-run, or use the ebpf-perf that wrote it)")]
     Schema { path: PathBuf, found: u32 },
     #[error("cannot write results file {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
@@ -34,10 +34,20 @@ pub fn read(path: &Path) -> Result<Results, ResultsError> {
         found,
     };
     match serde_json::from_str::<Results>(&text) {
-        Ok(mut r) if r.schema == 1 => {
-            // Schema 1 loads into blocks (see `results::block`).
-            for t in &mut r.trials {
-                t.upgrade();
+        Ok(mut r) if (1..SCHEMA).contains(&r.schema) => {
+            if r.schema == 1 {
+                // Schema 1 loads into blocks (see `results::block`).
+                for t in &mut r.trials {
+                    t.upgrade();
+                }
+            }
+            // Schemas 1 and 2 scored stability 0–100; it is 0–10 now.
+            for d in &mut r.decisions {
+                for s in [&mut d.a, &mut d.b] {
+                    if let Some(x) = &mut s.stability_score {
+                        *x /= 10.0;
+                    }
+                }
             }
             Ok(r)
         }
@@ -50,7 +60,7 @@ pub fn read(path: &Path) -> Result<Results, ResultsError> {
                 schema: u32,
             }
             match serde_json::from_str::<Head>(&text) {
-                Ok(h) if h.schema != SCHEMA && h.schema != 1 => Err(schema_error(h.schema)),
+                Ok(h) if !(1..=SCHEMA).contains(&h.schema) => Err(schema_error(h.schema)),
                 _ => Err(ResultsError::Parse {
                     path: path.into(),
                     source,

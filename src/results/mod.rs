@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bumped on any change that an older reader would misread.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = 3;
 pub const DEFAULT_PATH: &str = "target/ebpf-perf/results.json";
 pub const ENV: &str = "EBPF_PERF_RESULTS";
 

@@ -31,7 +31,7 @@ fn round_trip_and_schema_check() {
     assert_eq!(back.trials[0].values("latency_mean_us"), [20.5]);
     let text = std::fs::read_to_string(&p)
         .unwrap()
-        .replace("\"schema\":2", "\"schema\":99");
+        .replace("\"schema\":3", "\"schema\":99");
     std::fs::write(&p, text).unwrap();
     let e = read(&p).unwrap_err().to_string();
     assert!(e.contains("schema 99") && e.contains("r.json"), "{e}");
