@@ -13,6 +13,9 @@ use crate::results::{Decision, DecisionRow, DecisionSide as Side, Results, Trial
 use crate::stats::Estimate;
 use std::collections::{BTreeMap, HashMap};
 
+mod per_case;
+pub use per_case::{per_case, CaseRating};
+
 /// The relative costs the performance aspect takes the worst of.
 const PERFORMANCE: [&str; 3] = [
     "throughput_loss_pct",

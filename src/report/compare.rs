@@ -97,6 +97,16 @@ impl Pair {
 }
 
 /// The report's class of a rating (the verdict colours).
+/// A case's scores: `stability score 9.5/10, reliability 10/10`.
+pub fn case_scores(c: &crate::decision::CaseRating) -> String {
+    format!(
+        "stability score {}, reliability {}/10",
+        c.stability_score
+            .map_or("n/a".into(), |x| format!("{}/10", lines::num(x))),
+        c.reliability
+    )
+}
+
 pub fn rating_class(r: Option<crate::ratings::Rating>) -> &'static str {
     use crate::ratings::Rating;
     match r {

@@ -220,6 +220,37 @@ fn recommendations(m: &Model) -> Markup {
     }
 }
 
+fn case_ratings(m: &Model) -> Markup {
+    let aspects: Vec<crate::ratings::Aspect> = m
+        .case_ratings
+        .first()
+        .map(|c| c.aspects.iter().map(|a| a.0).collect())
+        .unwrap_or_default();
+    html! {
+        @if !m.case_ratings.is_empty() {
+            h2 { "Ratings per case" }
+            table.ratings.sortable {
+                thead { tr {
+                    th { "case" } th { "env" }
+                    @for a in &aspects { th { (a.title()) " " small { "(" (a.unit()) ")" } } }
+                    th { "scores" }
+                } }
+                tbody {
+                    @for c in &m.case_ratings {
+                        tr {
+                            td { (c.tool) "::" (c.case) } td { (c.env) }
+                            @for (_, v, r) in &c.aspects {
+                                td class=(compare::rating_class(*r)) { (compare::Pair::side_text(*v, *r)) }
+                            }
+                            td { small { (compare::case_scores(c)) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn regressions(m: &Model) -> Markup {
     html! {
         @if let Some((since, changes)) = &m.changes {
@@ -255,6 +286,7 @@ pub fn render(res: &Results, m: &Model) -> String {
                 (session(m))
                 (verdict_table(m))
                 (recommendations(m))
+                (case_ratings(m))
                 (side_by_side(m))
                 (precision(m))
                 (regressions(m))

@@ -115,6 +115,7 @@ pub fn render(m: &Model) -> String {
             let _ = writeln!(s, "- {}", esc(&a.text));
         }
     }
+    case_ratings(&mut s, m);
     for p in &m.pairs {
         let _ = writeln!(
             s,
@@ -219,4 +220,41 @@ pub fn render(m: &Model) -> String {
         }
     }
     s
+}
+
+/// `### Ratings per case`: one row per case and environment.
+fn case_ratings(s: &mut String, m: &Model) {
+    let Some(first) = m.case_ratings.first() else {
+        return;
+    };
+    let heads: Vec<&str> = first.aspects.iter().map(|a| a.0.title()).collect();
+    let _ = writeln!(
+        s,
+        "\n### Ratings per case\n\n| case | env | {} | scores |\n|---|---|{}---|",
+        heads.join(" | "),
+        "---|".repeat(heads.len())
+    );
+    for c in m.case_ratings.iter().take(TOP_ROWS) {
+        let cells: Vec<String> = c
+            .aspects
+            .iter()
+            .map(|(_, v, r)| compare::Pair::side_text(*v, *r))
+            .collect();
+        let _ = writeln!(
+            s,
+            "| {}::{} | {} | {} | {} |",
+            esc(&c.tool),
+            esc(&c.case),
+            esc(&c.env),
+            cells.join(" | "),
+            compare::case_scores(c)
+        );
+    }
+    if m.case_ratings.len() > TOP_ROWS {
+        let _ = writeln!(
+            s,
+            "\n… {} more in report.html",
+            m.case_ratings.len() - TOP_ROWS
+        );
+    }
 }

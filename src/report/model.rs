@@ -50,6 +50,8 @@ pub struct Model {
     pub pair_notes: Vec<String>,
     /// Per tool: the budgets it comes closest to and its costliest case.
     pub advice: Vec<crate::decision::Advice>,
+    /// Every case on every environment, rated (seed 003's ratings).
+    pub case_ratings: Vec<crate::decision::CaseRating>,
     /// Worst growth first; `None` without `--compare-to`.
     pub changes: Option<(String, Vec<Change>)>,
     /// Per latency trial, how its runs split between one CPU and two
@@ -243,6 +245,7 @@ pub fn build(r: &Results, compare: &[Vec<String>], earlier: Option<(&str, &Resul
         pairs,
         pair_notes,
         advice: crate::decision::recommendations(r),
+        case_ratings: crate::decision::per_case(r, &r.session.ratings),
         precision: precision(r),
         placement: super::placement::lines(r),
         changes: earlier.map(|(path, e)| {

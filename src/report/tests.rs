@@ -201,6 +201,47 @@ fn both_documents_show_the_decision_matrix_and_the_recommendations() {
 }
 
 #[test]
+fn every_case_is_rated_in_both_documents_without_a_pair() {
+    let r = lab();
+    assert!(r.session.comparisons.is_empty());
+    let (html, md) = render(&r, &Options::default());
+    let m = model::build(&r, &[], None);
+    // One row per case and environment the file has trials of.
+    let mut groups: Vec<(String, String)> = r
+        .trials
+        .iter()
+        .filter_map(|t| {
+            Some((
+                format!("{}::case_{}", t.tool_id.as_ref()?, t.case_id?),
+                t.env.clone(),
+            ))
+        })
+        .collect();
+    groups.sort();
+    groups.dedup();
+    let got: Vec<(String, String)> = m
+        .case_ratings
+        .iter()
+        .map(|c| (format!("{}::{}", c.tool, c.case), c.env.clone()))
+        .collect();
+    assert_eq!(got, groups);
+    let th = &r.session.ratings;
+    for c in &m.case_ratings {
+        for (a, v, rating) in &c.aspects {
+            let want = v.map(|v| th.of(*a).unwrap().rate(v.value));
+            assert_eq!(*rating, want, "{c:?}");
+        }
+        assert!(c.stability_score.is_some_and(|s| (0.0..=10.0).contains(&s)));
+        let row = format!("| {}::{} | {} |", c.tool, c.case, c.env);
+        assert!(md.contains(&row), "{row}\n{md}");
+        assert!(html.contains(&format!("{}::{}", c.tool, c.case)));
+    }
+    for doc in [&html, &md] {
+        assert!(doc.contains("Ratings per case") && doc.contains("/10, reliability"));
+    }
+}
+
+#[test]
 fn the_regression_view_puts_the_largest_growth_first() {
     let now = lab();
     let mut then = lab();
