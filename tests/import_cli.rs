@@ -42,16 +42,28 @@ fn the_seed_files_become_a_valid_configuration_with_the_seeds_matrix() {
     let cfg = config::load(d.path()).unwrap_or_else(|e| panic!("{e}"));
     // The seed's matrix: one environment; throughput 1 bandwidth × 2
     // protocols single-stream + 1 stream count × 2 protocols multi-stream,
-    // latency TCP_RR and UDP_RR: 6 tests. tool_001's two seed cases over
-    // protocols [tcp, udp] and directions [rx, tx] (case 2 gives tx itself):
-    // 4 + 2 = 6 cases of 6 tests; tool_002's 1 case of the 4 throughput
-    // tests; and the baseline's 6: 36 + 4 + 6 = 46.
+    // latency TCP_RR and UDP_RR: 6 tests, 3 per protocol. tool_001's two
+    // seed cases over protocols [tcp, udp] and directions [rx, tx] (case 2
+    // gives tx itself): 4 + 2 = 6 cases, each paired with the 3 tests of its
+    // protocol (seed 002's TestCaseGenerator); tool_002's 1 case (no
+    // protocol) of the 4 throughput tests; and the baseline's 6:
+    // 18 + 4 + 6 = 28.
     let names = listed(&perf(&[
         "--config-dir",
         d.path().to_str().unwrap(),
         "--list",
     ]));
-    assert_eq!(names.len(), 46, "{names:#?}");
+    assert_eq!(names.len(), 28, "{names:#?}");
+    for n in names.iter().filter(|n| n.starts_with("tool_001::")) {
+        let case = &cfg.tools["tool_001"]
+            .cases
+            .iter()
+            .find(|c| n.contains(&format!("::case_{}::", c.id)))
+            .unwrap();
+        let p = case.parameters["protocol"].text();
+        let other = if p == "tcp" { "udp" } else { "tcp" };
+        assert!(n.contains(&p) && !n.contains(other), "{n}: case of {p}");
+    }
     let flow = &cfg.tools["tool_001"];
     assert_eq!(flow.cases.len(), 6);
     let protocols: Vec<(String, String)> = flow
