@@ -15,27 +15,7 @@ static LAB: Mutex<()> = Mutex::new(());
 
 /// Files under `root` whose name satisfies `pred`, changed since `since`.
 fn files(root: &Path, since: std::time::SystemTime, pred: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if pred(&e.file_name().to_string_lossy())
-                && e.metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|m| m >= since)
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    common::files::named_since(root, since, pred)
 }
 
 /// Every hook result saved since `since` under `root`.

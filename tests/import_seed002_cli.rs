@@ -105,27 +105,23 @@ fn a_variant_of_seed_002s_files_imports_just_as_well() {
     let p = seed.path();
     // Other names, values and order: hosts renamed, a tool that gives its
     // own cases, its protocols and directions, and durations at the top.
-    common::replace_in(&p.join("ssh-hosts.yaml"), "system-host-server", "srv-a");
-    common::replace_in(
-        &p.join("test-environments.yaml"),
-        "system-host-server",
-        "srv-a",
-    );
-    common::replace_in(
-        &p.join("ebpf-tools-spec.yaml"),
-        "      protocols: [\"tcp\", \"udp\"]\n",
-        "      protocols: [\"udp\"]\n      directions: [\"tx\"]\n",
-    );
-    common::replace_in(
-        &p.join("ebpf-tools-spec.yaml"),
-        "    applicable_environments: [\"vm-network\"]\n",
-        "    applicable_environments: [\"vm-network\"]\n    cases:\n      - {id: 7, name: wide, vars: {PHY_INTERFACE: eth9}}\n",
-    );
-    common::replace_in(
-        &p.join("performance-test-spec.yaml"),
-        "      durations: [30]\n",
-        "",
-    );
+    for (file, from, to) in [
+        ("ssh-hosts.yaml", "system-host-server", "srv-a"),
+        ("test-environments.yaml", "system-host-server", "srv-a"),
+        (
+            "ebpf-tools-spec.yaml",
+            "      protocols: [\"tcp\", \"udp\"]\n",
+            "      protocols: [\"udp\"]\n      directions: [\"tx\"]\n",
+        ),
+        (
+            "ebpf-tools-spec.yaml",
+            "    applicable_environments: [\"vm-network\"]\n",
+            "    applicable_environments: [\"vm-network\"]\n    cases:\n      - {id: 7, name: wide, vars: {PHY_INTERFACE: eth9}}\n",
+        ),
+        ("performance-test-spec.yaml", "      durations: [30]\n", ""),
+    ] {
+        common::replace_in(&p.join(file), from, to);
+    }
     let spec = std::fs::read_to_string(p.join("performance-test-spec.yaml")).unwrap();
     std::fs::write(
         p.join("performance-test-spec.yaml"),

@@ -16,27 +16,9 @@ pub const SEED_BLOCKS: [&str; 4] = [
     "tests/data/seed/001-4.2-C-custom-hooks.yaml",
 ];
 
-/// Files under `root` (recursively) whose name starts with `prefix`,
-/// changed since `since`.
+/// Files under `root` whose name starts with `prefix`, changed since `since`.
 fn named(root: &Path, prefix: &str, since: std::time::SystemTime) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if e.file_name().to_string_lossy().starts_with(prefix)
-                && e.metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|m| m >= since)
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    common::files::named_since(root, since, &|n| n.starts_with(prefix))
 }
 
 fn one_text(root: &Path, prefix: &str, since: std::time::SystemTime) -> String {

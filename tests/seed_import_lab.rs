@@ -88,22 +88,14 @@ fn seed_002s_files_as_printed_run_on_the_lab() {
     // from the environment, protocol and direction from its case, and the
     // marked value of the one variable no seed file gives.
     let root = common::lab_results("host-server").join("ebpf");
-    let logs: Vec<String> = walk(&root)
-        .into_iter()
-        .filter(|p| {
-            // Each tool episode's whole output (a trial's own slice starts
-            // after the program printed its line).
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("tool_output_")
-                && p.parent().is_some_and(|d| d.ends_with("ebpf_monitoring"))
-                && p.metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|m| m >= since)
-        })
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
+    // Each tool episode's whole output (a trial's own slice starts after
+    // the program printed its line).
+    let logs: Vec<String> =
+        common::files::named_since(&root, since, &|n| n.starts_with("tool_output_"))
+            .into_iter()
+            .filter(|p| p.parent().is_some_and(|d| d.ends_with("ebpf_monitoring")))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
     assert!(!logs.is_empty(), "no tool output under {}", root.display());
     for l in &logs {
         assert!(
@@ -114,20 +106,4 @@ fn seed_002s_files_as_printed_run_on_the_lab() {
             "{l}"
         );
     }
-}
-
-fn walk(root: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
