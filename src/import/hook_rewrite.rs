@@ -35,14 +35,13 @@ pub fn through_env(cmd: &str) -> Option<(String, Vec<String>)> {
 /// reads or tests (any other mention).
 pub fn timestamp_files(cmd: &str) -> (Vec<String>, Vec<String>) {
     let (mut writes, mut reads) = (Vec::new(), Vec::new());
+    let mut seen = std::collections::HashSet::new();
     let mut word = String::new();
     let mut redirect = false;
     let mut flush = |word: &mut String, redirect: &mut bool| {
-        if word.contains("{timestamp}") {
+        if word.contains("{timestamp}") && seen.insert((*redirect, word.clone())) {
             let to = if *redirect { &mut writes } else { &mut reads };
-            if !to.contains(word) {
-                to.push(word.clone());
-            }
+            to.push(word.clone());
         }
         if !word.is_empty() {
             *redirect = false;
@@ -65,7 +64,8 @@ pub fn timestamp_files(cmd: &str) -> (Vec<String>, Vec<String>) {
         }
     }
     flush(&mut word, &mut redirect);
-    reads.retain(|r| !writes.contains(r));
+    let written: std::collections::HashSet<&String> = writes.iter().collect();
+    reads.retain(|r| !written.contains(r));
     (writes, reads)
 }
 

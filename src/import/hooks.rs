@@ -8,6 +8,7 @@
 use super::hook_seed::{self, SeedTask, Targets, LISTS, STAGES};
 use super::{builtin, hook_rewrite, ImportError};
 use crate::config::{HookTarget, HookTask, Shell, When, EBPF_HOOK_PLACEHOLDERS};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// One entry of a layer's list: a task, or the comment left for a seed
@@ -74,51 +75,79 @@ fn when(t: &SeedTask, uses_ebpf: bool) -> Result<When, String> {
 /// is left out too, until no more are: its file came from a task that
 /// ebpf-perf replaces. One that reads a file no imported task writes gets a
 /// note: it may be its own output (`-o`), or come from a task not imported.
+/// Linear in the files the tasks name: each task is left out at most once.
 fn left_out(tasks: &[SeedTask]) -> (Vec<Option<String>>, Vec<Option<String>>) {
     let mut why: Vec<Option<String>> = tasks
         .iter()
         .map(|t| builtin::replaced_by(&t.cmd).map(str::to_string))
         .collect();
-    let files: Vec<(Vec<String>, Vec<String>)> = tasks
-        .iter()
-        .map(|t| {
-            let (mut w, r) = hook_rewrite::timestamp_files(&t.cmd);
-            w.extend(t.output.clone());
-            (w, r)
+    // Files by number; per file: its writers, how many of them are copied,
+    // its readers; per task: the files it writes and reads.
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut id = |f: String| {
+        *ids.entry(f.clone()).or_insert_with(|| {
+            names.push(f);
+            names.len() - 1
         })
-        .collect();
-    let writers = |why: &[Option<String>], f: &String, copied: bool| -> Vec<String> {
-        (0..tasks.len())
-            .filter(|&j| why[j].is_none() == copied && files[j].0.contains(f))
-            .map(|j| format!("`{}`", tasks[j].name))
-            .collect()
     };
-    while let Some((i, w)) = (0..tasks.len()).find_map(|i| {
-        let copied = why[i].is_none();
-        files[i].1.iter().filter(|_| copied).find_map(|f| {
-            let by = writers(&why, f, false);
-            (writers(&why, f, true).is_empty() && !by.is_empty()).then(|| {
-                let by = by.join(", ");
-                (
-                    i,
-                    format!(
-                        "it reads {f}, which only the seed's {by} wrote, and that is not copied"
-                    ),
-                )
-            })
-        })
-    }) {
-        why[i] = Some(w);
+    let mut writes: Vec<Vec<usize>> = Vec::new();
+    let mut reads: Vec<Vec<usize>> = Vec::new();
+    for t in tasks {
+        let (mut w, r) = hook_rewrite::timestamp_files(&t.cmd);
+        w.extend(t.output.clone());
+        writes.push(w.into_iter().map(&mut id).collect());
+        reads.push(r.into_iter().map(&mut id).collect());
+    }
+    let n = names.len();
+    let (mut writers, mut copied, mut readers) =
+        (vec![Vec::new(); n], vec![0usize; n], vec![Vec::new(); n]);
+    for (i, (w, r)) in writes.iter().zip(&reads).enumerate() {
+        for &f in w {
+            writers[f].push(i);
+            copied[f] += usize::from(why[i].is_none());
+        }
+        for &f in r {
+            readers[f].push(i);
+        }
+    }
+    let mut queue: Vec<usize> = (0..n)
+        .filter(|&f| copied[f] == 0 && !writers[f].is_empty())
+        .collect();
+    while let Some(f) = queue.pop() {
+        let mut by: Vec<String> = writers[f]
+            .iter()
+            .take(3)
+            .map(|&j| format!("`{}`", tasks[j].name))
+            .collect();
+        if writers[f].len() > 3 {
+            by.push(format!("{} more", writers[f].len() - 3));
+        }
+        let reason = format!(
+            "it reads {}, which only the seed's {} wrote, and that is not copied",
+            names[f],
+            by.join(", ")
+        );
+        for &i in &readers[f] {
+            if why[i].is_some() {
+                continue;
+            }
+            why[i] = Some(reason.clone());
+            // What it writes has one copied writer fewer.
+            for &g in &writes[i] {
+                copied[g] -= 1;
+                if copied[g] == 0 {
+                    queue.push(g);
+                }
+            }
+        }
     }
     let notes = (0..tasks.len())
         .map(|i| {
-            let f = files[i]
-                .1
-                .iter()
-                .find(|f| writers(&why, f, true).is_empty())?;
+            let f = reads[i].iter().find(|&&f| writers[f].is_empty())?;
             why[i]
                 .is_none()
-                .then(|| format!("it reads {f}, which no imported task writes"))
+                .then(|| format!("it reads {}, which no imported task writes", names[*f]))
         })
         .collect();
     (why, notes)
@@ -256,4 +285,32 @@ fn write(source: &str, layers: &[[Vec<Entry>; 2]]) -> Result<String, ImportError
         }
     }
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::convert;
+
+    /// A chain of tasks, each reading the file the one before wrote, after
+    /// one that starts the program: every one is left out, each naming its
+    /// file, and the work stays linear in the chain's length.
+    #[test]
+    fn a_chain_of_tasks_on_a_left_out_task_is_left_out_link_by_link() {
+        let n = 5000;
+        let mut y =
+            String::from("layered_init_hooks:\n  case_init:\n    stage: case\n    tasks:\n");
+        y.push_str("      - {name: t0, cmd: \"{ebpf_command} > {result_path}/f0_{timestamp}\"}\n");
+        for i in 1..n {
+            y.push_str(&format!(
+                "      - {{name: t{i}, cmd: \"cat {{result_path}}/f{}_{{timestamp}} > {{result_path}}/f{i}_{{timestamp}}\"}}\n",
+                i - 1
+            ));
+        }
+        y.push_str("      - {name: free, cmd: \"cat {result_path}/elsewhere_{timestamp}\"}\n");
+        let (text, copied, skipped) = convert(&[(y, "chain.yaml".into())]).unwrap();
+        assert_eq!((copied, skipped), (1, n));
+        let last = format!("`t{}` (stage case): not copied: it reads {{result_path}}/f{}_{{timestamp}}, which only the seed's `t{}` wrote", n - 1, n - 2, n - 2);
+        assert!(text.contains(&last), "{last}");
+        assert!(text.contains("`free` (stage case): it reads {result_path}/elsewhere_{timestamp}, which no imported task writes"));
+    }
 }
