@@ -163,3 +163,29 @@ fn a_variant_of_seed_002s_files_imports_just_as_well() {
     assert!(t2.contains("case_7"), "{t2:?}");
     assert!(!stderr(&v).contains("tool_002.cases"), "{}", stderr(&v));
 }
+
+#[test]
+fn an_expansion_too_large_is_refused_with_its_size() {
+    let seed = common::copy_dir(&common::repo().join(SEED));
+    let many: Vec<String> = (0..2000).map(|i| format!("\"d{i}\"")).collect();
+    common::replace_in(
+        &seed.path().join("ebpf-tools-spec.yaml"),
+        "      protocols: [\"tcp\", \"udp\"]\n",
+        &format!(
+            "      protocols: [\"tcp\", \"udp\", \"tcp\"]\n      directions: [{}]\n",
+            many.join(", ")
+        ),
+    );
+    let (d, o) = import(seed.path().to_str().unwrap());
+    assert!(!o.status.success());
+    // Repeated values count once: 2 protocols × 2000 directions.
+    assert!(
+        stderr(&o).contains("tool_001: its 1 cases over 2 protocols and 2000 directions would make more than 1000 cases"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        std::fs::read_dir(d.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+}

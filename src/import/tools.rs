@@ -9,6 +9,9 @@ use super::files::{dump, header, parse, root, MONITORING_KEYS};
 use super::ImportError;
 use crate::yaml::{Mapping, Value};
 
+/// The most cases one tool's expansion may make.
+const MAX_CASES: usize = 1000;
+
 /// The top-level keys of `ebpf-tools-config.yaml`.
 const TOP_KEYS: [&str; 5] = [
     "budgets",
@@ -177,6 +180,8 @@ fn dimensions(
                 default.iter().map(|d| Value::from(*d)).collect()
             }
         };
+        let mut seen = std::collections::HashSet::new();
+        vs.retain(|v| seen.insert(v.to_string()));
         if var == "protocol" {
             vs.retain(|p| {
                 let paired = matches!(p.as_str(), Some("tcp" | "udp"));
@@ -200,6 +205,19 @@ fn expand(
     dims: &[(&str, Vec<Value>)],
     next_id: &mut u64,
 ) -> Result<(Vec<Value>, Vec<String>), String> {
+    let per_case = dims
+        .iter()
+        .fold(1usize, |n, (_, v)| n.saturating_mul(v.len().max(1)));
+    if cases.len().saturating_mul(per_case) > MAX_CASES {
+        return Err(format!(
+            "{tool}: its {} cases over {} would make more than {MAX_CASES} cases; list fewer values",
+            cases.len(),
+            dims.iter()
+                .map(|(k, v)| format!("{} {k}s", v.len()))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ));
+    }
     let mut out = Vec::new();
     let mut notes = Vec::new();
     for c in cases {
