@@ -92,6 +92,40 @@ fn down_leaves_nothing_and_up_repairs() {
     );
     let o = ebpf_perf(&["hosts", "check"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+
+    // The bridge keeps its own MAC address whatever ports come and go. A
+    // port with a lower address would otherwise become the bridge's, and
+    // each host would send its replies to the old one until its ARP cache
+    // gave up (a CI run's `hosts check` timed out so on an idle host).
+    let bridge_mac = || std::fs::read_to_string("/sys/class/net/epbr0/address").unwrap();
+    let before = bridge_mac();
+    let ip = |args: &[&str]| assert!(Command::new("ip").args(args).status().unwrap().success());
+    ip(&[
+        "link",
+        "add",
+        "eplowtest",
+        "address",
+        "00:00:5e:00:53:01",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eplowtestp",
+    ]);
+    ip(&["link", "set", "eplowtest", "master", "epbr0", "up"]);
+    let with_low_port = bridge_mac();
+    ip(&["link", "del", "eplowtest"]);
+    assert_eq!(with_low_port, before);
+    // And every host answers at once, also one whose link was made anew.
+    let h = plan.hosts.last().unwrap();
+    ip(&["link", "del", &h.veth]);
+    let o = ebpf_perf(&["lab", "up"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for h in &plan.hosts {
+        let addr = std::net::SocketAddr::from((h.ip, 22));
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))
+            .unwrap_or_else(|e| panic!("{} right after `lab up`: {e}", h.name));
+    }
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! derived from the configuration (`lab: netns`); `up` makes it real, `down`
 //! removes exactly what `up` made.
 
+mod bridge;
 mod packages;
 mod plan;
 mod provision;

@@ -9,6 +9,12 @@ use std::path::PathBuf;
 /// Where the lab keeps its keys, sshd configs, logs and state.
 pub const LAB_DIR: &str = "/var/lib/ebpf-perf-lab";
 pub const BRIDGE: &str = "epbr0";
+/// The bridge's own MAC address, set when it is made: a bridge without one
+/// takes its lowest port's, so making a host's link anew could change it,
+/// and every host would send its replies to the old one until its ARP
+/// cache gave up on it (seconds: a CI run's `hosts check` timed out so).
+/// Locally administered.
+pub const BRIDGE_MAC: &str = "02:65:62:70:66:01";
 const NETNS_PREFIX: &str = "ebpf-perf-";
 /// Lab traffic never leaves this machine: this route makes every lab address
 /// outside the namespaces unreachable instead of sending it to the default route.

@@ -28,7 +28,7 @@ fn ns_link_exists(ns: &str, ifname: &str) -> bool {
     sys::ok("ip", &["-n", ns, "link", "show", ifname])
 }
 
-fn link_exists(ifname: &str) -> bool {
+pub(super) fn link_exists(ifname: &str) -> bool {
     sys::ok("ip", &["link", "show", ifname])
 }
 
@@ -103,25 +103,12 @@ pub fn up(plan: &Plan) -> Result<UpReport, LabError> {
             "unreachable route {GUARD_ROUTE} (lab traffic stays on this machine)"
         ));
     }
-    if !link_exists(BRIDGE) {
-        sys::run("ip", &["link", "add", BRIDGE, "type", "bridge"])?;
-        sys::run(
-            "ip",
-            &[
-                "addr",
-                "add",
-                &format!("{}/24", plan.bridge_ip),
-                "dev",
-                BRIDGE,
-            ],
-        )?;
-        report
-            .created
-            .push(format!("bridge {BRIDGE} {}/24", plan.bridge_ip));
-    }
-    sys::run("ip", &["link", "set", BRIDGE, "up"])?;
+    let renamed = super::bridge::ensure(plan, &mut report)?;
     for h in &plan.hosts {
         host_net(h, &mut report)?;
+        if renamed {
+            sys::run("ip", &["-n", &h.netns, "neigh", "flush", "dev", &h.ctrl_if])?;
+        }
         std::fs::create_dir_all(&h.workdir)
             .map_err(|e| LabError::io(format!("creating {}", h.workdir.display()), e))?;
     }
@@ -209,6 +196,13 @@ fn host_net(h: &LabHost, report: &mut UpReport) -> Result<(), LabError> {
     )?;
     sys::run("ip", &["-n", &h.netns, "link", "set", &h.ctrl_if, "up"])?;
     sys::run("ip", &["link", "set", &h.veth, "master", BRIDGE, "up"])?;
+    // A new veth has a new MAC address: forget the one this machine may
+    // have cached for the host's address, or connections to it time out
+    // until the kernel gives up on the old one (seconds to a minute).
+    sys::run(
+        "ip",
+        &["neigh", "flush", "to", &h.ip.to_string(), "dev", BRIDGE],
+    )?;
     report
         .created
         .push(format!("{} {}/24 in {}", h.ctrl_if, h.ip, h.netns));
