@@ -3,7 +3,6 @@
 //! link anew never changes it.
 
 use super::plan::{Plan, BRIDGE, BRIDGE_MAC};
-use super::provision::link_exists;
 use super::{sys, LabError, UpReport};
 
 /// The bridge's MAC address, as the kernel shows it.
@@ -18,7 +17,7 @@ fn mac() -> Result<String, LabError> {
 /// True when an existing bridge had another MAC address (one made by an
 /// older ebpf-perf follows its ports'): the hosts must forget it.
 pub(super) fn ensure(plan: &Plan, report: &mut UpReport) -> Result<bool, LabError> {
-    if !link_exists(BRIDGE) {
+    if !std::path::Path::new(&format!("/sys/class/net/{BRIDGE}")).exists() {
         sys::run(
             "ip",
             &[

@@ -28,7 +28,7 @@ fn ns_link_exists(ns: &str, ifname: &str) -> bool {
     sys::ok("ip", &["-n", ns, "link", "show", ifname])
 }
 
-pub(super) fn link_exists(ifname: &str) -> bool {
+fn link_exists(ifname: &str) -> bool {
     sys::ok("ip", &["link", "show", ifname])
 }
 
