@@ -174,40 +174,61 @@ fn group_stage(key: &str, g: &Group, at: &str) -> Result<usize, String> {
     Ok(i)
 }
 
+impl ListTask {
+    /// The task at `at`, with its group's `targets` and `condition` where
+    /// it gives none.
+    fn into_seed(self, at: String, list: usize, stage: usize, group: Option<&Group>) -> SeedTask {
+        SeedTask {
+            at,
+            list,
+            name: self.name,
+            stage,
+            targets: self
+                .targets
+                .or_else(|| group?.targets.clone())
+                .unwrap_or_default(),
+            cmd: self.cmd,
+            output: self.output,
+            condition: self.condition.or_else(|| group?.condition.clone()),
+            timeout: self.timeout,
+            ignore_errors: self.ignore_errors,
+        }
+    }
+}
+
+impl MonitoringTask {
+    /// As a task of a group's `tasks`, named by its key.
+    fn into_list(self, name: String) -> ListTask {
+        ListTask {
+            name,
+            stage: None,
+            targets: self.targets,
+            cmd: self.cmd,
+            output: self.output,
+            condition: self.condition,
+            timeout: None,
+            ignore_errors: false,
+            _context: IgnoredAny,
+            _execution: IgnoredAny,
+            _purpose: IgnoredAny,
+        }
+    }
+}
+
 /// The tasks of one list given as a map of groups.
 fn groups(list: usize, v: Value, at: &str, out: &mut Vec<SeedTask>) -> Result<(), String> {
     let groups: IndexMap<String, Value> = typed(v, at)?;
     for (key, g) in groups {
         let at = format!("{at}.{key}");
-        let g: Group = typed(g, &at)?;
+        let mut g: Group = typed(g, &at)?;
         let stage = group_stage(&key, &g, &at)?;
-        for (i, t) in g.tasks.into_iter().enumerate() {
-            out.push(SeedTask {
-                at: format!("{at}.tasks[{i}] `{}`", t.name),
-                list,
-                name: t.name,
-                stage,
-                targets: t.targets.or(g.targets.clone()).unwrap_or_default(),
-                cmd: t.cmd,
-                output: t.output,
-                condition: t.condition.or(g.condition.clone()),
-                timeout: t.timeout,
-                ignore_errors: t.ignore_errors,
-            });
-        }
-        for (name, t) in g.monitoring_tasks {
-            out.push(SeedTask {
-                at: format!("{at}.monitoring_tasks `{name}`"),
-                list,
-                name,
-                stage,
-                targets: t.targets.or(g.targets.clone()).unwrap_or_default(),
-                cmd: t.cmd,
-                output: t.output,
-                condition: t.condition.or(g.condition.clone()),
-                timeout: None,
-                ignore_errors: false,
-            });
+        let tasks = std::mem::take(&mut g.tasks).into_iter().enumerate();
+        let listed = tasks.map(|(i, t)| (format!("{at}.tasks[{i}] `{}`", t.name), t));
+        let monitoring = std::mem::take(&mut g.monitoring_tasks)
+            .into_iter()
+            .map(|(name, t)| (format!("{at}.monitoring_tasks `{name}`"), t.into_list(name)));
+        for (place, t) in listed.chain(monitoring) {
+            out.push(t.into_seed(place, list, stage, Some(&g)));
         }
     }
     Ok(())
@@ -221,18 +242,8 @@ fn list(list: usize, v: Value, at: &str, out: &mut Vec<SeedTask>) -> Result<(), 
         let Some(stage) = t.stage.as_deref() else {
             return Err(format!("{at}: missing field `stage`"));
         };
-        out.push(SeedTask {
-            stage: stage_index(stage, &at)?,
-            at,
-            list,
-            name: t.name,
-            targets: t.targets.unwrap_or_default(),
-            cmd: t.cmd,
-            output: t.output,
-            condition: t.condition,
-            timeout: t.timeout,
-            ignore_errors: t.ignore_errors,
-        });
+        let stage = stage_index(stage, &at)?;
+        out.push(t.into_seed(at, list, stage, None));
     }
     Ok(())
 }
