@@ -7,12 +7,13 @@
 
 use crate::analysis::measure;
 use crate::metrics;
-use crate::ratings::{Aspect, Thresholds};
+use crate::ratings::{Aspect, Rating, Thresholds};
 use crate::readout as lines;
 use crate::results::{Decision, DecisionRow, DecisionSide as Side, Results, TrialResult, Winner};
 use crate::stats::Estimate;
 use std::collections::{BTreeMap, HashMap};
 
+mod compat;
 mod per_case;
 pub use per_case::{per_case, CaseRating};
 
@@ -22,6 +23,9 @@ const PERFORMANCE: [&str; 3] = [
     "pps_loss_pct",
     "latency_p99_increase_pct",
 ];
+
+/// An aspect's value and rating.
+type Rated = (Option<Estimate>, Option<Rating>);
 
 /// A case's trials on one environment, by `(tool, case_N, env)`, in the
 /// results file's order.
@@ -168,7 +172,20 @@ fn value_of(a: Aspect, ts: &[&TrialResult]) -> Option<Estimate> {
         Aspect::Memory => worst(ts, &["tool_rss_mb"]),
         Aspect::CpuEfficiency => worst(ts, &["tool_cpu_pct"]),
         Aspect::Accuracy => point(events_per_packet(ts)),
+        Aspect::Compatibility => compat::value(ts),
     }
+}
+
+/// An aspect's value over the trials and its rating (none for an aspect
+/// that is shown, not rated); a tool that did not start is POOR at
+/// compatibility whatever it loaded elsewhere.
+fn rated(a: Aspect, th: &Thresholds, r: &Results, ts: &[&TrialResult]) -> Rated {
+    let v = value_of(a, ts);
+    let levels = th.of(a);
+    if a == Aspect::Compatibility && levels.is_some() && compat::did_not_load(r, ts) {
+        return (v, Some(Rating::Poor));
+    }
+    (v, levels.zip(v).map(|(l, v)| l.rate(v.value)))
 }
 
 /// A side's scores (see [`Side`] for the definitions).
@@ -193,30 +210,18 @@ fn side(name: &str, key: &(String, String), ts: &[&TrialResult]) -> Side {
     }
 }
 
-/// The row of one aspect: lower is better for every rated aspect.
-fn row(aspect: Aspect, th: &Thresholds, a: Option<Estimate>, b: Option<Estimate>) -> DecisionRow {
-    let levels = th.of(aspect);
-    let rate = |v: &Option<Estimate>| Some(levels?.rate(v.as_ref()?.value));
-    let (ra, rb) = (rate(&a), rate(&b));
-    let winner = match (&a, &b, ra, rb) {
-        (Some(x), Some(y), Some(ra), Some(rb)) => {
-            let d = y.minus(x);
-            if d.significant() {
-                if d.value > 0.0 {
-                    Winner::A
-                } else {
-                    Winner::B
-                }
-            } else if d.ci95.is_none() && ra != rb {
-                if ra < rb {
-                    Winner::A
-                } else {
-                    Winner::B
-                }
-            } else {
-                Winner::Tie
-            }
-        }
+/// The row of one aspect: lower is better for every rated aspect. A
+/// significant difference wins; without intervals (or without a value on
+/// one side), the better rating; otherwise a tie.
+fn row(aspect: Aspect, (a, ra): Rated, (b, rb): Rated) -> DecisionRow {
+    let by = |first: bool| if first { Winner::A } else { Winner::B };
+    let winner = match (ra, rb) {
+        (Some(ra), Some(rb)) => match a.zip(b).map(|(x, y)| y.minus(&x)) {
+            Some(d) if d.significant() => by(d.value > 0.0),
+            Some(d) if d.ci95.is_some() => Winner::Tie,
+            _ if ra != rb => by(ra < rb),
+            _ => Winner::Tie,
+        },
         _ => Winner::NotRated,
     };
     DecisionRow {
@@ -233,8 +238,8 @@ fn decide(r: &Results, th: &Thresholds, a: SideIn, b: SideIn, env: &str) -> Deci
     let (ta, tb) = (trials(r, a.2), trials(r, b.2));
     let rows: Vec<DecisionRow> = Aspect::ALL
         .iter()
-        .map(|&x| row(x, th, value_of(x, &ta), value_of(x, &tb)))
-        .filter(|x| x.a.is_some() || x.b.is_some())
+        .map(|&x| row(x, rated(x, th, r, &ta), rated(x, th, r, &tb)))
+        .filter(|x| x.a.is_some() || x.b.is_some() || x.a_rating.or(x.b_rating).is_some())
         .collect();
     let perf = rows.iter().find(|x| x.aspect == Aspect::Performance);
     let improvement = perf.and_then(|p| Some(p.a?.minus(&p.b?)));

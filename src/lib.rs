@@ -11,6 +11,7 @@ pub mod exit;
 pub mod logging;
 pub mod shell;
 pub mod metrics;
+pub mod compat;
 pub mod ratings;
 pub mod naming;
 pub mod stats;

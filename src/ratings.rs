@@ -3,6 +3,7 @@
 //! `ratings:` in the tools file), and the rating of a value. The seed gives
 //! no numbers; the defaults are ours and documented in the README.
 
+use crate::compat::Kernel;
 use serde::{Deserialize, Serialize};
 
 /// A rating, best first (so `Ord` puts the better one first).
@@ -90,15 +91,19 @@ pub enum Aspect {
     /// BPF program runs per packet of the traffic (pps trials only). There
     /// is no ground truth to rate it against, so it is shown, not rated.
     Accuracy,
+    /// The oldest kernel that has every BPF program type the tool loaded
+    /// (see [`crate::compat`]); POOR when the tool did not start.
+    Compatibility,
 }
 
 impl Aspect {
-    pub const ALL: [Aspect; 5] = [
+    pub const ALL: [Aspect; 6] = [
         Aspect::Performance,
         Aspect::Stability,
         Aspect::Memory,
         Aspect::CpuEfficiency,
         Aspect::Accuracy,
+        Aspect::Compatibility,
     ];
 
     pub fn title(self) -> &'static str {
@@ -108,6 +113,7 @@ impl Aspect {
             Aspect::Memory => "memory",
             Aspect::CpuEfficiency => "CPU efficiency",
             Aspect::Accuracy => "accuracy",
+            Aspect::Compatibility => "compatibility",
         }
     }
 
@@ -118,7 +124,16 @@ impl Aspect {
             Aspect::Memory => "MB RSS",
             Aspect::CpuEfficiency => "% of a CPU",
             Aspect::Accuracy => "events/packet",
+            Aspect::Compatibility => "oldest kernel",
         }
+    }
+
+    /// A value as this aspect reads (a kernel release for compatibility),
+    /// or `None` for a plain number.
+    pub fn show(self, v: f64) -> Option<String> {
+        (self == Aspect::Compatibility)
+            .then(|| crate::compat::Kernel::of_level(v).map(|k| k.to_string()))
+            .flatten()
     }
 }
 
@@ -131,6 +146,9 @@ pub struct Thresholds {
     pub stability_cv_pct: Levels,
     pub memory_mb: Levels,
     pub cpu_pct: Levels,
+    /// Kernel releases, written as strings (`"4.19"`).
+    #[serde(with = "kernel_levels")]
+    pub compatibility_kernel: Levels,
 }
 
 impl Default for Thresholds {
@@ -140,6 +158,14 @@ impl Default for Thresholds {
             stability_cv_pct: Levels::new(2.0, 5.0, 10.0),
             memory_mb: Levels::new(16.0, 64.0, 256.0),
             cpu_pct: Levels::new(1.0, 5.0, 25.0),
+            // Long-term kernels: kprobes (4.1) are EXCELLENT, tracepoints
+            // (4.7) and perf events (4.9) GOOD, fentry (5.5) FAIR, as seed
+            // 003 rates kprobe over tracepoint.
+            compatibility_kernel: Levels::new(
+                Kernel::new(4, 4).level(),
+                Kernel::new(4, 19).level(),
+                Kernel::new(5, 10).level(),
+            ),
         }
     }
 }
@@ -153,17 +179,82 @@ impl Thresholds {
             Aspect::Memory => Some(&self.memory_mb),
             Aspect::CpuEfficiency => Some(&self.cpu_pct),
             Aspect::Accuracy => None,
+            Aspect::Compatibility => Some(&self.compatibility_kernel),
         }
     }
 
     /// Each aspect's key and levels, for validation and documentation.
-    pub fn keys(&self) -> [(&'static str, &Levels); 4] {
+    pub fn keys(&self) -> [(&'static str, &Levels); 5] {
         [
             ("performance_pct", &self.performance_pct),
             ("stability_cv_pct", &self.stability_cv_pct),
             ("memory_mb", &self.memory_mb),
             ("cpu_pct", &self.cpu_pct),
+            ("compatibility_kernel", &self.compatibility_kernel),
         ]
+    }
+}
+
+/// Serde for rating levels written as kernel releases: strings such as
+/// `"4.19"` (a YAML number 4.10 would read as 4.1), kept as
+/// [`Kernel::level`]s.
+mod kernel_levels {
+    use super::Levels;
+    use crate::compat::Kernel;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Written {
+        excellent: Release,
+        good: Release,
+        fair: Release,
+    }
+
+    struct Release(Kernel);
+
+    impl Serialize for Release {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(&self.0)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Release {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Release, D::Error> {
+            let v = serde_json::Value::deserialize(d)?;
+            let text = v.as_str().ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "expected a kernel release as a string, such as \"4.19\" (found {v}; an unquoted 4.10 reads as 4.1)"
+                ))
+            })?;
+            Kernel::parse(text).map(Release).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "{text:?} is not a kernel release; expected major.minor, such as \"4.19\""
+                ))
+            })
+        }
+    }
+
+    fn release(v: f64) -> Release {
+        Release(Kernel::of_level(v).unwrap_or(Kernel::new(0, 0)))
+    }
+
+    pub fn serialize<S: Serializer>(l: &Levels, s: S) -> Result<S::Ok, S::Error> {
+        Written {
+            excellent: release(l.excellent),
+            good: release(l.good),
+            fair: release(l.fair),
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Levels, D::Error> {
+        let w = Written::deserialize(d)?;
+        Ok(Levels::new(
+            w.excellent.0.level(),
+            w.good.0.level(),
+            w.fair.0.level(),
+        ))
     }
 }
 
@@ -196,6 +287,38 @@ mod tests {
             (Some(p), Some(w)) => assert!(p.contains(w), "{p}"),
             (got, want) => panic!("{got:?} vs {want:?}"),
         }
+    }
+
+    #[test]
+    fn compatibility_levels_are_kernel_releases_written_as_strings() {
+        let t: Thresholds = crate::yaml::from_str(
+            "compatibility_kernel: {excellent: \"4.9\", good: \"4.10\", fair: \"5.15\"}",
+        )
+        .unwrap();
+        let l = t.compatibility_kernel;
+        assert_eq!(l.rate(Kernel::new(4, 9).level()), Rating::Excellent);
+        assert_eq!(l.rate(Kernel::new(4, 10).level()), Rating::Good);
+        assert_eq!(l.rate(Kernel::new(5, 15).level()), Rating::Fair);
+        assert_eq!(l.rate(Kernel::new(6, 1).level()), Rating::Poor);
+        // Written back as it was read (the results file keeps the levels).
+        let back = serde_json::to_value(t).unwrap();
+        assert_eq!(back["compatibility_kernel"]["good"], "4.10");
+        // A number cannot tell 4.1 from 4.10.
+        let e = crate::yaml::from_str::<Thresholds>(
+            "compatibility_kernel: {excellent: 4.4, good: 4.10, fair: 5.10}",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("as a string"), "{e}");
+        let d = Thresholds::default().compatibility_kernel;
+        assert_eq!(
+            d.rate(crate::compat::since("kprobe").unwrap().level()),
+            Rating::Excellent
+        );
+        assert_eq!(
+            d.rate(crate::compat::since("tracepoint").unwrap().level()),
+            Rating::Good
+        );
     }
 
     #[test]

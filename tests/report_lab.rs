@@ -173,6 +173,34 @@ fn the_rendered_report_shows_every_case_with_charts_and_nothing_leaves_the_file(
         "{summary}"
     );
     assert!(summary.contains("### Recommendations"), "{summary}");
+    // Seed 003's compatibility row, from the program types the tools held:
+    // case_1's counter is a tracepoint and an interval (perf_event, 4.9),
+    // case_3's printf a tracepoint alone (4.7); both GOOD, so a tie.
+    let row = d
+        .rows
+        .iter()
+        .find(|x| x.aspect == ebpf_perf::ratings::Aspect::Compatibility)
+        .unwrap_or_else(|| panic!("no compatibility row: {d:?}"));
+    let kernel = |e: Option<ebpf_perf::stats::Estimate>| {
+        ebpf_perf::compat::Kernel::of_level(e.expect("a value").value).map(|k| k.to_string())
+    };
+    assert_eq!(
+        (kernel(row.a), kernel(row.b)),
+        (Some("4.9".into()), Some("4.7".into()))
+    );
+    assert_eq!(row.winner, ebpf_perf::results::Winner::Tie, "{row:?}");
+    assert!(
+        summary.contains("| compatibility (oldest kernel) | 4.9 GOOD | 4.7 GOOD |"),
+        "{summary}"
+    );
+    // Each host's facts say which program types its kernel offers.
+    for (h, f) in &r.session.hosts {
+        let types = f["bpf_program_types"].as_array();
+        assert!(
+            types.is_some_and(|t| t.iter().any(|x| x == "tracepoint")),
+            "{h}: {f}"
+        );
+    }
     // Every trial records its conditions, the hosts' kernel and NIC included.
     for t in &r.trials {
         let c = t.conditions.as_ref().expect("conditions");

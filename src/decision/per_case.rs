@@ -3,7 +3,7 @@
 //! rated aspect's value and rating, with its stability score and
 //! reliability as a side of a pair would have them.
 
-use super::{groups, side, trials, value_of};
+use super::{groups, rated, side, trials};
 use crate::ratings::{Aspect, Rating, Thresholds};
 use crate::results::Results;
 use crate::stats::Estimate;
@@ -21,6 +21,9 @@ pub struct CaseRating {
     pub stability_score: Option<f64>,
     pub reliability: u8,
     pub trials: usize,
+    /// The session's hosts that could not run what the tool loaded here
+    /// (see [`super::compat::lacking`]).
+    pub lacking: Vec<String>,
 }
 
 /// Every case of the results file on every environment, by tool, case
@@ -33,10 +36,10 @@ pub fn per_case(r: &Results, th: &Thresholds) -> Vec<CaseRating> {
             let s = side(case, &(tool.clone(), case.clone()), &ts);
             let aspects = Aspect::ALL
                 .iter()
-                .filter_map(|&a| {
-                    let levels = th.of(a)?;
-                    let v = value_of(a, &ts);
-                    Some((a, v, v.map(|v| levels.rate(v.value))))
+                .filter(|&&a| th.of(a).is_some())
+                .map(|&a| {
+                    let (v, rating) = rated(a, th, r, &ts);
+                    (a, v, rating)
                 })
                 .collect();
             CaseRating {
@@ -47,6 +50,7 @@ pub fn per_case(r: &Results, th: &Thresholds) -> Vec<CaseRating> {
                 stability_score: s.stability_score,
                 reliability: s.reliability,
                 trials: s.trials,
+                lacking: super::compat::lacking(r, &ts),
             }
         })
         .collect()

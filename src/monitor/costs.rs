@@ -204,6 +204,11 @@ pub fn tool_series(
         out.bpf_run_cnt.push(total("run_cnt"));
         out.bpf_run_time_ns.push(total("run_time_ns"));
     }
+    let types: std::collections::BTreeSet<&str> = window(&bpf, from)
+        .iter()
+        .filter_map(|s| crate::compat::prog_type(s.text("type")?))
+        .collect();
+    out.prog_types = types.into_iter().map(str::to_string).collect();
     out
 }
 
@@ -365,6 +370,26 @@ mod tests {
         assert_eq!(s.bpf_run_cnt, [Some(511.0), Some(1012.0)]);
         assert_eq!(s.log_bytes, [None, None]);
         assert_eq!(s.t[1] - s.t[0], 1.0);
+        assert_eq!(s.prog_types, ["perf_event", "tracepoint"]);
+    }
+
+    #[test]
+    fn program_types_are_named_from_the_agents_numbers() {
+        // Recorded on the lab: a bpftrace tool's two programs, as the agent
+        // writes fdinfo's `prog_type:` (5 tracepoint, 7 perf_event).
+        let bpf = "\
+2026-12-07 17:37:34.630800048 prog_id=7637 type=5 tag=9df4b97d7850d00c run_time_ns=28317 run_cnt=63
+2026-12-07 17:37:34.630800048 prog_id=7638 type=7 tag=9dbb1a45a66b9181 run_time_ns=0 run_cnt=0
+2026-12-07 17:37:35.630800048 prog_id=7637 type=5 tag=9df4b97d7850d00c run_time_ns=38317 run_cnt=93
+2026-12-07 17:37:35.630800048 prog_id=7638 type=99 tag=9dbb1a45a66b9181 run_time_ns=0 run_cnt=0
+";
+        let mem = "2026-12-07 17:37:35.630800048 vsz_kb=100 rss_kb=50\n";
+        let s = tool_series("2026-12-07 17:37:35.000000000", "", mem, "", bpf);
+        // Only the window's samples count, and a number the table lacks is
+        // left out rather than guessed.
+        assert_eq!(s.prog_types, ["tracepoint"]);
+        let s = tool_series("2026-12-07 17:37:34.000000000", "", mem, "", bpf);
+        assert_eq!(s.prog_types, ["perf_event", "tracepoint"]);
     }
 
     #[test]

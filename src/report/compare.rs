@@ -43,20 +43,25 @@ impl PairMetric {
 
 impl Pair {
     /// A decision row's side: `12.3 [10.1, 14.5] GOOD`, or `n/a`.
-    pub fn side_text(e: Option<Estimate>, r: Option<crate::ratings::Rating>) -> String {
-        match e {
-            None => "n/a".into(),
-            Some(e) => {
+    pub fn side_text(
+        a: crate::ratings::Aspect,
+        e: Option<Estimate>,
+        r: Option<crate::ratings::Rating>,
+    ) -> String {
+        let v = match e {
+            // A rating without a value: the tool did not start.
+            None if r.is_some() => "did not start".to_string(),
+            None => return "n/a".into(),
+            Some(e) => match (a.show(e.value), e.ci95) {
+                (Some(shown), _) => shown,
+                (None, Some(_)) => format!("{} {}", lines::num(e.value), lines::interval(&e, "")),
                 // A derived point (stability, accuracy) has no interval to show.
-                let v = match e.ci95 {
-                    Some(_) => format!("{} {}", lines::num(e.value), lines::interval(&e, "")),
-                    None => lines::num(e.value),
-                };
-                match r {
-                    Some(r) => format!("{} {}", v.trim_end(), r.as_str()),
-                    None => v.trim_end().to_string(),
-                }
-            }
+                (None, None) => lines::num(e.value),
+            },
+        };
+        match r {
+            Some(r) => format!("{} {}", v.trim_end(), r.as_str()),
+            None => v.trim_end().to_string(),
         }
     }
 

@@ -184,8 +184,8 @@ fn side_by_side(m: &Model) -> Markup {
                     @for x in &d.rows {
                         tr {
                             td { (x.aspect.title()) " " small { "(" (x.aspect.unit()) ")" } }
-                            td class=(compare::rating_class(x.a_rating)) { (compare::Pair::side_text(x.a, x.a_rating)) }
-                            td class=(compare::rating_class(x.b_rating)) { (compare::Pair::side_text(x.b, x.b_rating)) }
+                            td class=(compare::rating_class(x.a_rating)) { (compare::Pair::side_text(x.aspect, x.a, x.a_rating)) }
+                            td class=(compare::rating_class(x.b_rating)) { (compare::Pair::side_text(x.aspect, x.b, x.b_rating)) }
                             td { (p.winner_text(x.winner)) }
                         }
                     }
@@ -239,13 +239,16 @@ fn case_ratings(m: &Model) -> Markup {
                     @for c in &m.case_ratings {
                         tr {
                             td { (c.tool) "::" (c.case) } td { (c.env) }
-                            @for (_, v, r) in &c.aspects {
-                                td class=(compare::rating_class(*r)) { (compare::Pair::side_text(*v, *r)) }
+                            @for (a, v, r) in &c.aspects {
+                                td class=(compare::rating_class(*r)) { (compare::Pair::side_text(*a, *v, *r)) }
                             }
                             td { small { (compare::case_scores(c)) } }
                         }
                     }
                 }
+            }
+            @for c in m.case_ratings.iter().filter(|c| !c.lacking.is_empty()) {
+                p.lacking { small { (c.tool) "::" (c.case) " on " (c.env) " could not run on: " (c.lacking.join("; ")) } }
             }
         }
     }

@@ -165,8 +165,8 @@ pub fn render(m: &Model) -> String {
                 "| {} ({}) | {} | {} | {} |",
                 x.aspect.title(),
                 x.aspect.unit(),
-                compare::Pair::side_text(x.a, x.a_rating),
-                compare::Pair::side_text(x.b, x.b_rating),
+                compare::Pair::side_text(x.aspect, x.a, x.a_rating),
+                compare::Pair::side_text(x.aspect, x.b, x.b_rating),
                 esc(p.winner_text(x.winner))
             );
         }
@@ -238,7 +238,7 @@ fn case_ratings(s: &mut String, m: &Model) {
         let cells: Vec<String> = c
             .aspects
             .iter()
-            .map(|(_, v, r)| compare::Pair::side_text(*v, *r))
+            .map(|(a, v, r)| compare::Pair::side_text(*a, *v, *r))
             .collect();
         let _ = writeln!(
             s,
@@ -255,6 +255,29 @@ fn case_ratings(s: &mut String, m: &Model) {
             s,
             "\n… {} more in report.html",
             m.case_ratings.len() - TOP_ROWS
+        );
+    }
+    let lacking: Vec<String> = m
+        .case_ratings
+        .iter()
+        .filter(|c| !c.lacking.is_empty())
+        .take(TOP_ROWS)
+        .map(|c| {
+            let hosts: Vec<String> = c.lacking.iter().map(|x| esc(x)).collect();
+            format!(
+                "- {}::{} on {}: {}",
+                esc(&c.tool),
+                esc(&c.case),
+                esc(&c.env),
+                hosts.join("; ")
+            )
+        })
+        .collect();
+    if !lacking.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nHosts of this session that could not run what a case loaded:\n\n{}",
+            lacking.join("\n")
         );
     }
 }

@@ -346,6 +346,10 @@ pub struct Series {
     pub log_bytes: Vec<Option<f64>>,
     pub bpf_run_cnt: Vec<Option<f64>>,
     pub bpf_run_time_ns: Vec<Option<f64>>,
+    /// The BPF program types the tool held in the window, by bpftool's
+    /// names (see [`crate::compat`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prog_types: Vec<String>,
 }
 
 /// What analysis concluded about a trial.

@@ -107,7 +107,7 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
             .filter(|v| v.get("host") == Some(h.as_str()))
             .filter_map(|v| v.get("interface").map(str::to_string))
             .collect();
-        let script = steps::host_facts(&ifaces);
+        let script = steps::host_facts(&ifaces, &r.cfg.ssh_hosts[h].workdir);
         let out = trace.check(&r.remote, h, "record host facts", &script, SHORT)?;
         let facts = parse_facts(&out.stdout);
         r.ledger.facts.insert(h.clone(), facts.clone());
@@ -134,16 +134,20 @@ pub fn setup(r: &mut Runner, a: &mut Active, trace: &mut Trace) -> Result<(), St
     Ok(())
 }
 
-/// Host facts as JSON: kernel, CPUs, per-NIC driver and offloads, net.* sysctls.
+/// Host facts as JSON: kernel, CPUs, per-NIC driver and offloads, net.*
+/// sysctls, and (when bpftool could probe) `bpf_program_types`, the BPF
+/// program types the kernel offers, each a name [`crate::compat`] knows.
 pub fn parse_facts(text: &str) -> serde_json::Value {
     let mut top = serde_json::Map::new();
     let mut nics = serde_json::Map::new();
     let mut sysctl = serde_json::Map::new();
+    let mut bpf: Option<Vec<serde_json::Value>> = None;
     enum Sec {
         Top,
         Nic(String),
         Offload(String),
         Sysctl,
+        Bpf,
     }
     let mut sec = Sec::Top;
     for line in text.lines() {
@@ -157,6 +161,11 @@ pub fn parse_facts(text: &str) -> serde_json::Value {
         }
         if line == "@sysctl" {
             sec = Sec::Sysctl;
+            continue;
+        }
+        if line == "@bpf" {
+            sec = Sec::Bpf;
+            bpf.get_or_insert_with(Vec::new);
             continue;
         }
         match &sec {
@@ -184,10 +193,18 @@ pub fn parse_facts(text: &str) -> serde_json::Value {
                     sysctl.insert(k.into(), json!(v));
                 }
             }
+            Sec::Bpf => {
+                if let (Some(list), Some(name)) = (bpf.as_mut(), crate::compat::prog_type(line)) {
+                    list.push(json!(name));
+                }
+            }
         }
     }
     top.insert("nics".into(), serde_json::Value::Object(nics));
     top.insert("sysctl_net".into(), serde_json::Value::Object(sysctl));
+    if let Some(list) = bpf {
+        top.insert("bpf_program_types".into(), serde_json::Value::Array(list));
+    }
     serde_json::Value::Object(top)
 }
 
@@ -270,4 +287,40 @@ pub fn write_summary(r: &mut Runner, trace: &mut Trace) -> Result<(), StepError>
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_facts;
+
+    #[test]
+    fn facts_keep_the_program_types_bpftool_found_and_nothing_else() {
+        // The @bpf section as `steps::host_facts` prints it on this lab
+        // (bpftool 7, kernel 6.18: no tracing, ext, lsm or lirc_mode2),
+        // shortened, with a line that is no program type.
+        let text = "kernel=6.18.44-fc-v595\ncpus=2\n@sysctl\nnet.core.somaxconn = 4096\n\
+                    @bpf\nsocket_filter\nkprobe\ntracepoint\nperf_event\nsyscall\n<b>junk</b>\n";
+        let f = parse_facts(text);
+        assert_eq!(f["kernel"], "6.18.44-fc-v595");
+        assert_eq!(f["sysctl_net"]["net.core.somaxconn"], "4096");
+        let types: Vec<&str> = f["bpf_program_types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "socket_filter",
+                "kprobe",
+                "tracepoint",
+                "perf_event",
+                "syscall"
+            ]
+        );
+        // Without bpftool there is no @bpf section and no claim either way.
+        let f = parse_facts("kernel=6.1.0\n@sysctl\n");
+        assert!(f.get("bpf_program_types").is_none());
+    }
 }

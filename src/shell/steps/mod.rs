@@ -197,8 +197,11 @@ pub fn probe(workdir: &str, tools: &[String]) -> String {
 
 /// Prints the host's facts: `kernel=`, `cpus=`, `cpu_model=` lines, then per
 /// interface `@nic NAME` (ethtool -i) and `@offload NAME` (ethtool -k)
-/// sections, then `@sysctl` and the net.* sysctls.
-pub fn host_facts(ifaces: &[String]) -> String {
+/// sections, then `@sysctl` and the net.* sysctls, then (where bpftool is)
+/// `@bpf` and the BPF program types the kernel offers, one per line. The
+/// probe takes a third of a second, and what a kernel offers is fixed while
+/// it runs, so its answer is kept in `cache_dir` per boot and release.
+pub fn host_facts(ifaces: &[String], cache_dir: &str) -> String {
     let mut s = String::from(
         "echo \"kernel=$(uname -r)\"; echo \"cpus=$(nproc)\"; \
          echo \"cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\"\n",
@@ -207,7 +210,15 @@ pub fn host_facts(ifaces: &[String]) -> String {
         let q = quote(i);
         s += &format!("echo @nic {q}; ethtool -i {q} 2>/dev/null; echo @offload {q}; ethtool -k {q} 2>/dev/null\n");
     }
-    s + "echo @sysctl; sysctl -a 2>/dev/null | grep '^net\\.' || true\n"
+    s += "echo @sysctl; sysctl -a 2>/dev/null | grep '^net\\.' || true\n";
+    s + &format!(
+        "if command -v bpftool >/dev/null 2>&1; then \
+         c={}/.bpf_program_types_$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)_$(uname -r); \
+         if ! [ -s \"$c\" ]; then bpftool feature probe kernel 2>/dev/null \
+         | sed -n 's/^eBPF program_type \\([a-z0-9_]*\\) is available$/\\1/p' > \"$c.$$\"; \
+         mv -f \"$c.$$\" \"$c\"; fi; echo @bpf; cat \"$c\" 2>/dev/null || true; fi\n",
+        quote(cache_dir)
+    )
 }
 
 /// The lab's sshd for namespace `netns`: tracefs, debugfs and bpffs

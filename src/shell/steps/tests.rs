@@ -156,3 +156,50 @@ fn ready_sees_a_listening_port_and_times_out_on_a_closed_one() {
         Duration::from_secs(1),
     ));
 }
+
+#[test]
+fn the_bpf_probe_runs_once_per_boot_and_its_answer_is_kept() {
+    // A stand-in bpftool that counts its calls and prints two lines as
+    // bpftool 7 does (one type available, one not).
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let calls = dir.path().join("calls");
+    let tool = bin.join("bpftool");
+    std::fs::write(
+        &tool,
+        format!(
+            "#!/bin/sh\necho x >> {}\necho 'eBPF program_type kprobe is available'\necho 'eBPF program_type lsm is NOT available'\n",
+            quote(&calls.display().to_string())
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cache = dir.path().join("work dir");
+    std::fs::create_dir(&cache).unwrap();
+    let script = format!(
+        "PATH={}:\"$PATH\"; {}",
+        quote(&bin.display().to_string()),
+        host_facts(&[], &cache.display().to_string())
+    );
+    for _ in 0..2 {
+        let o = sh(&script);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{o:?}");
+        assert!(out.ends_with("@bpf\nkprobe\n"), "{out}");
+    }
+    let n = std::fs::read_to_string(&calls).unwrap().lines().count();
+    assert_eq!(n, 1, "the second call reads the kept answer");
+    // Where the cache cannot be written, the facts still come, without
+    // program types.
+    let gone = host_facts(&[], "/nonexistent/ebpf-perf");
+    let o = sh(&format!(
+        "PATH={}:\"$PATH\"; {gone}",
+        quote(&bin.display().to_string())
+    ));
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).ends_with("@bpf\n"),
+        "{o:?}"
+    );
+}
