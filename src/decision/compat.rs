@@ -11,12 +11,14 @@ use crate::results::{Results, TrialResult};
 use crate::stats::Estimate;
 use std::collections::BTreeSet;
 
-/// The program types the tool held in the trials' runs, on any host.
+/// The program types the tool held in the trials' runs, on any host (the
+/// known ones: a results file may hold any text).
 pub fn types<'a>(ts: &[&'a TrialResult]) -> BTreeSet<&'a str> {
     ts.iter()
         .flat_map(|t| t.runs())
         .flat_map(|r| r.tool_series.values())
         .flat_map(|s| s.prog_types.iter().map(String::as_str))
+        .filter(|t| compat::since(t).is_some())
         .collect()
 }
 
@@ -36,32 +38,60 @@ pub fn value(ts: &[&TrialResult]) -> Option<Estimate> {
     })
 }
 
-/// Hosts the session's facts list that could not run what the trials'
-/// tool held: a release older than the types need, or (where bpftool
-/// probed) a type the kernel does not offer. At most `MAX_LACKING` lines,
-/// `host: lacks tracing, lsm` or `host: kernel 4.4 is older than 4.9`.
-pub fn lacking(r: &Results, ts: &[&TrialResult]) -> Vec<String> {
+/// What each host of the session offers, read once from its facts: its
+/// release, and (where bpftool probed) the program types of
+/// [`compat::PROG_TYPES`] its kernel has, as a bit set.
+pub struct Offers(Vec<(String, Option<compat::Kernel>, Option<u64>)>);
+
+// Every known type has a bit of a u64.
+const _: () = assert!(compat::PROG_TYPES.len() <= 64);
+
+/// The bit set of the known program types among `names`.
+fn mask<'a>(names: impl IntoIterator<Item = &'a str>) -> u64 {
+    names
+        .into_iter()
+        .filter_map(|n| compat::PROG_TYPES.iter().position(|(t, _)| *t == n))
+        .fold(0, |m, i| m | 1 << i)
+}
+
+pub fn offers(r: &Results) -> Offers {
+    Offers(
+        r.session
+            .hosts
+            .iter()
+            .map(|(host, f)| {
+                let kernel = f["kernel"].as_str().and_then(compat::Kernel::parse);
+                let types = f["bpf_program_types"]
+                    .as_array()
+                    .map(|a| mask(a.iter().filter_map(|v| v.as_str())));
+                (host.clone(), kernel, types)
+            })
+            .collect(),
+    )
+}
+
+/// The session's hosts that could not run what the trials' tool held: a
+/// release older than the types need, or (where bpftool probed) a type the
+/// kernel does not offer. At most [`MAX_LACKING`] lines, `host: lacks
+/// tracing, lsm` or `host: kernel 4.4 is older than 4.9`, then a count.
+pub fn lacking(offers: &Offers, ts: &[&TrialResult]) -> Vec<String> {
     let held = types(ts);
     let Some(need) = compat::need(held.iter().copied()) else {
         return vec![];
     };
+    let held = mask(held);
     let mut out = Vec::new();
     let mut more = 0usize;
-    for (host, facts) in &r.session.hosts {
-        let kernel = facts["kernel"].as_str().and_then(compat::Kernel::parse);
-        let line = match (kernel, facts["bpf_program_types"].as_array()) {
-            (Some(k), _) if k < need.kernel => {
+    for (host, kernel, offered) in &offers.0 {
+        let line = match (kernel, offered) {
+            (Some(k), _) if *k < need.kernel => {
                 format!("{host}: kernel {k} is older than {}", need.kernel)
             }
-            (_, Some(offered)) => {
-                let missing: Vec<&str> = held
-                    .iter()
-                    .copied()
-                    .filter(|t| !offered.iter().any(|o| o == t))
+            (_, Some(o)) if held & !o != 0 => {
+                let missing: Vec<&str> = (0..compat::PROG_TYPES.len())
+                    .filter(|i| held & !o & (1 << i) != 0)
+                    .map(|i| compat::PROG_TYPES[i].0)
                     .collect();
-                if missing.is_empty() {
-                    continue;
-                }
                 format!("{host}: lacks {}", missing.join(", "))
             }
             _ => continue,

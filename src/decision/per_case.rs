@@ -30,6 +30,7 @@ pub struct CaseRating {
 /// and environment name.
 pub fn per_case(r: &Results, th: &Thresholds) -> Vec<CaseRating> {
     let (g, _) = groups(r);
+    let offers = super::compat::offers(r);
     g.iter()
         .map(|((tool, case, env), idx)| {
             let ts = trials(r, idx);
@@ -50,7 +51,7 @@ pub fn per_case(r: &Results, th: &Thresholds) -> Vec<CaseRating> {
                 stability_score: s.stability_score,
                 reliability: s.reliability,
                 trials: s.trials,
-                lacking: super::compat::lacking(r, &ts),
+                lacking: super::compat::lacking(&offers, &ts),
             }
         })
         .collect()

@@ -402,3 +402,25 @@ fn hosts_that_could_not_run_what_a_case_loaded_are_named() {
     let c1 = rated.iter().find(|c| c.case == "case_1").unwrap();
     assert!(c1.lacking.is_empty(), "case_1 holds no known types here");
 }
+
+#[test]
+fn a_crafted_file_gets_a_bounded_list_and_its_unknown_types_are_left_out() {
+    let mut r = lab();
+    let junk: Vec<String> = (0..500).map(|i| format!("<x{i}>")).collect();
+    let mut held = vec!["tracepoint"];
+    held.extend(junk.iter().map(String::as_str));
+    loads(&mut r, 3, &held);
+    r.session.hosts = (0..50)
+        .map(|i| {
+            (
+                format!("h{i:02}"),
+                serde_json::json!({"bpf_program_types": junk}),
+            )
+        })
+        .collect();
+    let rated = per_case(&r, &Thresholds::default());
+    let c3 = rated.iter().find(|c| c.case == "case_3").unwrap();
+    assert_eq!(c3.lacking.len(), compat::MAX_LACKING + 1);
+    assert_eq!(c3.lacking[0], "h00: lacks tracepoint");
+    assert_eq!(c3.lacking.last().unwrap(), "and 40 more hosts");
+}
