@@ -250,6 +250,12 @@ mod kernel_levels {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Levels, D::Error> {
         let w = Written::deserialize(d)?;
+        let (e, g, f) = (w.excellent.0, w.good.0, w.fair.0);
+        if !(e <= g && g <= f) {
+            return Err(serde::de::Error::custom(format!(
+                "levels must grow: excellent ({e}) ≤ good ({g}) ≤ fair ({f})"
+            )));
+        }
         Ok(Levels::new(
             w.excellent.0.level(),
             w.good.0.level(),
@@ -310,6 +316,13 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("as a string"), "{e}");
+        // Out of order, in the releases the user wrote (not their levels).
+        let e = crate::yaml::from_str::<Thresholds>(
+            "compatibility_kernel: {excellent: \"5.10\", good: \"4.4\", fair: \"5.15\"}",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("excellent (5.10) ≤ good (4.4)"), "{e}");
         let d = Thresholds::default().compatibility_kernel;
         assert_eq!(
             d.rate(crate::compat::since("kprobe").unwrap().level()),
