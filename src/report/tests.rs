@@ -301,3 +301,31 @@ fn the_precision_paragraph_counts_the_labels_the_coin_alone_carries(
         .find(|l| l.contains(" significant comparisons are significant by the exact"));
     assert_eq!(said.as_deref(), want);
 }
+
+#[test]
+fn hosts_that_could_not_run_a_case_are_listed_under_its_ratings_escaped() {
+    let mut r = lab();
+    for t in r.trials.iter_mut().filter(|t| t.case_id == Some(1)) {
+        for run in t.blocks.iter_mut().flat_map(|b| &mut b.runs) {
+            let s = run.tool_series.entry("host-server".into()).or_default();
+            s.prog_types = vec!["tracepoint".into(), "perf_event".into()];
+        }
+    }
+    r.session.hosts.insert(
+        "<b>old</b>".into(),
+        serde_json::json!({"kernel": "4.4.0-210-generic"}),
+    );
+    let (html, md) = render(&r, &Options::default());
+    // summary.md puts the host's own words in a code span (inert).
+    assert!(
+        md.contains("could not run what a case loaded")
+            && md
+                .contains("- tool_001::case_1 on host: `<b>old</b>: kernel 4.4 is older than 4.9`"),
+        "{md}"
+    );
+    assert!(
+        html.contains("could not run on: &lt;b&gt;old&lt;/b&gt;: kernel 4.4 is older than 4.9"),
+        "the HTML list"
+    );
+    assert!(!html.contains("<b>old</b>"));
+}
