@@ -5,8 +5,7 @@
 //! Analysis, reports, `--baseline-from` and `--compare-to` read only this.
 //! The schema is documented in `docs/results.md`.
 
-/// A metric or budget name: short, so kept inline without a heap allocation
-/// (the results file holds millions of them).
+/// A metric or budget name: short, kept inline (a file holds millions of them).
 pub type Name = compact_str::CompactString;
 
 mod block;
@@ -346,8 +345,7 @@ pub struct Series {
     pub log_bytes: Vec<Option<f64>>,
     pub bpf_run_cnt: Vec<Option<f64>>,
     pub bpf_run_time_ns: Vec<Option<f64>>,
-    /// The BPF program types the tool held in the window, by bpftool's
-    /// names (see [`crate::compat`]).
+    /// The BPF program types the tool held, by bpftool's names ([`crate::compat`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prog_types: Vec<String>,
 }
