@@ -1,4 +1,4 @@
-//! The shape of `src/`: `lib.rs` lists the modules in data-flow order, and
+//! The shape of `src/`: no file over 500 lines; `lib.rs` lists the modules in data-flow order, and
 //! no module uses one listed after it (no arrow runs back up); inside a
 //! directory, no two files use each other, directly or round a circle.
 //! References are read from the source text (`crate::a::b`, `crate::{a, b}`
@@ -13,8 +13,8 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// Every module file of the library, by module path.
-fn modules() -> BTreeMap<ModPath, String> {
+/// Every `.rs` file under `src/`.
+fn rs_files() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             let p = e.path();
@@ -27,8 +27,13 @@ fn modules() -> BTreeMap<ModPath, String> {
     }
     let mut files = Vec::new();
     walk(&src(), &mut files);
+    files
+}
+
+/// Every module file of the library, by module path.
+fn modules() -> BTreeMap<ModPath, String> {
     let mut out = BTreeMap::new();
-    for f in files {
+    for f in rs_files() {
         let rel = f.strip_prefix(src()).unwrap().with_extension("");
         let mut parts: ModPath = rel
             .iter()
@@ -131,6 +136,23 @@ fn listed_order() -> Vec<String> {
         .filter_map(|l| l.strip_prefix("pub mod ")?.strip_suffix(';'))
         .map(str::to_string)
         .collect()
+}
+
+/// The house's floor on a source file's length.
+const MAX_LINES: usize = 500;
+
+#[test]
+fn no_source_file_is_over_500_lines() {
+    let mut over: Vec<String> = rs_files()
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).unwrap().lines().count();
+            (n > MAX_LINES).then(|| format!("{} ({n})", f.display()))
+        })
+        .collect();
+    over.sort();
+    assert!(over.is_empty(), "over {MAX_LINES} lines: {over:?}");
+    assert!(rs_files().len() > 100, "the walk found the sources");
 }
 
 #[test]
