@@ -1,6 +1,7 @@
-//! The shape of `src/`: no file over 500 lines; `lib.rs` lists the modules in data-flow order, and
-//! no module uses one listed after it (no arrow runs back up); inside a
-//! directory, no two files use each other, directly or round a circle.
+//! The shape of `src/`: no file over 500 lines; `lib.rs` lists the modules
+//! in data-flow order, and no module uses one listed after it (no arrow runs
+//! back up); inside a directory, no two files use each other, directly or
+//! round a circle.
 //! References are read from the source text (`crate::a::b`, `crate::{a, b}`
 //! and `super::x`), comments and unit-test modules left out.
 
