@@ -182,7 +182,7 @@ fn value_of(a: Aspect, ts: &[&TrialResult]) -> Option<Estimate> {
 fn rated(a: Aspect, th: &Thresholds, r: &Results, ts: &[&TrialResult]) -> Rated {
     let v = value_of(a, ts);
     let levels = th.of(a);
-    if a == Aspect::Compatibility && levels.is_some() && compat::did_not_load(r, ts) {
+    if a == Aspect::Compatibility && levels.is_some() && compat::did_not_start(r, ts) {
         return (v, Some(Rating::Poor));
     }
     (v, levels.zip(v).map(|(l, v)| l.rate(v.value)))

@@ -23,7 +23,7 @@ pub fn types<'a>(ts: &[&'a TrialResult]) -> BTreeSet<&'a str> {
 }
 
 /// Did an episode of the trials' cases fail to start the tool?
-pub fn did_not_load(r: &Results, ts: &[&TrialResult]) -> bool {
+pub fn did_not_start(r: &Results, ts: &[&TrialResult]) -> bool {
     r.session
         .episodes
         .iter()
